@@ -1,0 +1,56 @@
+/*
+ * bind.h — shared helpers of the Lua bindings (src/lua/).
+ *
+ * One binding file per userdata type; each exports one `lurn_open_<name>`
+ * that adds its functions to the module table on top of the stack.
+ * module.c's luaopen_lurn_core calls them all.
+ *
+ * The error rule: allocate the output userdata *first* (so the Lua GC owns
+ * it), call the core into it, and on failure raise with `lurn_raise`. The
+ * userdata's __gc releases whatever the core left in it (idempotent), so
+ * nothing leaks and nothing is freed twice.
+ */
+#ifndef LURN_BIND_H
+#define LURN_BIND_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "status.h"
+#include "tensor.h"
+
+#define LURN_TENSOR_MT "lurn.Tensor"
+
+/* The tensor at stack index idx (error if it is not a tensor). */
+lurn_tensor *lurn_checktensor(lua_State *L, int idx);
+/* The tensor at idx, or NULL. */
+lurn_tensor *lurn_totensor(lua_State *L, int idx);
+/* A float32 tensor at idx (error naming `what` otherwise). */
+lurn_tensor *lurn_checkf32(lua_State *L, int idx, const char *what);
+/* Push a new tensor userdata holding a released (empty) tensor; the caller
+ * fills it through the core. */
+lurn_tensor *lurn_newtensor(lua_State *L);
+/* Push a new userdata sharing `t`'s storage and view. */
+lurn_tensor *lurn_pushshare(lua_State *L, const lurn_tensor *t);
+/* Raise st->msg as a Lua error (never returns). */
+int lurn_raise(lua_State *L, const lurn_status *st);
+/* A shape from a Lua table {d0, d1, ...} or from the arguments idx..top as
+ * integers. Returns ndim. */
+int lurn_checkshape(lua_State *L, int idx, int64_t *size, const char *fname);
+
+/* Create metatable `name` with methods (as __index) and metamethods. */
+void lurn_createmeta(lua_State *L, const char *name, const luaL_Reg *methods,
+                     const luaL_Reg *metamethods);
+
+/* One per binding file. Each adds its entries to the table on top of the stack. */
+void lurn_open_tensor(lua_State *L);
+void lurn_open_random(lua_State *L);
+void lurn_open_system(lua_State *L);
+void lurn_open_rnn(lua_State *L);        /* recurrent cells (rnn.c) */
+void lurn_open_layers(lua_State *L);     /* other layers and losses (layers.c) */
+void lurn_open_optim(lua_State *L);
+void lurn_open_checkpoint(lua_State *L);
+
+int luaopen_lurn_core(lua_State *L);
+
+#endif

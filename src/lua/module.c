@@ -1,0 +1,15 @@
+/* module.c — luaopen_lurn_core: the C module `lurn.core`, built from one
+ * binding file per userdata type (see bind.h). */
+#include "bind.h"
+
+int luaopen_lurn_core(lua_State *L) {
+  lua_newtable(L);
+  lurn_open_tensor(L);
+  lurn_open_random(L);
+  lurn_open_system(L);
+  lurn_open_rnn(L);
+  lurn_open_layers(L);
+  lurn_open_optim(L);
+  lurn_open_checkpoint(L);
+  return 1;
+}
