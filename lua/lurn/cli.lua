@@ -1,0 +1,249 @@
+--- lurn.cli — the `lurn` command line.
+--
+--   lurn                          interactive prompt, lurn preloaded
+--   lurn script.lua [args]        run a script with `arg` set
+--   lurn run script.lua [args]    the same
+--   lurn -e 'code'                run a chunk of code
+--   lurn info                     Lua, BLIS (version, kernels), threads, build
+--   lurn --version
+--   lurn <command> ...            the commands registered in `commands` below
+--
+-- Global flags, before the command: --threads N (or --threads=N).
+-- Every entry point returns an exit status; errors inside scripts are
+-- caught, printed with a traceback, and give status 1.
+local M = {}
+
+local function lurn() return require "lurn" end
+
+local function eprint(...)
+  io.stderr:write(table.concat({...}, " "), "\n")
+end
+
+local function traceback(err)
+  if type(err) ~= "string" then
+    local mt = getmetatable(err)
+    err = (mt and mt.__tostring) and tostring(err) or ("(error object is a " .. type(err) .. ")")
+  end
+  return debug.traceback(err, 2)
+end
+
+--- Run `fn(...)` with a traceback handler; returns the exit status.
+local function protected(fn, ...)
+  local ok, err = xpcall(fn, traceback, ...)
+  if not ok then
+    eprint("lurn: " .. err)
+    return 1
+  end
+  return 0
+end
+
+--- The environment scripts and -e chunks run in: globals plus `lurn`.
+local function script_env()
+  _G.lurn = lurn()
+  return _G
+end
+
+local function run_file(path, args)
+  local chunk, err = loadfile(path, "bt", script_env())
+  if not chunk then
+    eprint("lurn: " .. err)
+    return 1
+  end
+  -- arg like the stock interpreter: arg[0] the script, arg[1..] its arguments
+  local a = { [0] = path }
+  for i, v in ipairs(args) do a[i] = v end
+  _G.arg = a
+  return protected(chunk, table.unpack(args))
+end
+
+local function run_string(code)
+  local chunk, err = load(code, "=(command line)", "t", script_env())
+  if not chunk then
+    eprint("lurn: " .. err)
+    return 1
+  end
+  return protected(chunk)
+end
+
+--- `lurn info`
+function M.info()
+  local i = lurn().info()
+  print(("lurn %s"):format(i.version))
+  print(("lua         %s"):format(i.lua))
+  print(("blis        %s (kernels: %s, %s)"):format(i.blis, i.blis_arch,
+    i.blis_openmp and "OpenMP threading" or "no OpenMP"))
+  print(("threads     %d of %d cores"):format(i.threads, i.cores))
+  print(("build       %s"):format(i.build_type))
+  return 0
+end
+
+--- The interactive prompt: like the stock `lua` one, results printed.
+function M.repl()
+  local host = package.loaded["lurn.host"]
+  local read = host and host.readline or function(prompt)
+    io.write(prompt); io.flush(); return io.read("l")
+  end
+  local env = script_env()
+  if host and host.isatty(0) then
+    print(("lurn %s on %s — lurn is preloaded; Ctrl-D exits"):format(lurn().version, _VERSION))
+  end
+  while true do
+    local line = read("> ")
+    if not line then break end
+    -- "=expr" and plain expressions print their values, like lua 5.4's prompt
+    local code = line:gsub("^=", "return ")
+    local chunk = load("return " .. code, "=stdin", "t", env)
+    if not chunk then
+      chunk = load(code, "=stdin", "t", env)
+      -- keep reading while the statement is incomplete
+      while not chunk do
+        local _, err = load(code, "=stdin", "t", env)
+        if not err:find("<eof>$") then
+          eprint(err)
+          break
+        end
+        local more = read(">> ")
+        if not more then break end
+        code = code .. "\n" .. more
+        chunk = load(code, "=stdin", "t", env)
+      end
+    end
+    if chunk then
+      local res = table.pack(xpcall(chunk, traceback))
+      if not res[1] then
+        eprint(res[2])
+      elseif res.n > 1 then
+        local out = {}
+        for i = 2, res.n do out[#out + 1] = tostring(res[i]) end
+        print(table.concat(out, "\t"))
+      end
+    end
+  end
+  if host and host.isatty(0) then io.write("\n") end
+  return 0
+end
+
+local usage = [[
+usage: lurn [--threads N] [command] [args]
+
+  lurn                         interactive prompt with lurn preloaded
+  lurn script.lua [args]       run a Lua script (arg is set, lurn is preloaded)
+  lurn run script.lua [args]   the same
+  lurn -e 'code'               run a chunk of Lua code
+  lurn info                    versions, BLIS kernels, threads, build type
+  lurn --version               print the version
+  lurn help                    this text
+%s
+Environment: LURN_THREADS (default: all cores), LURN_LUA_DIR (library path).]]
+
+--- Subcommands provided by other modules: name -> {module, summary}.
+-- Each module exports `main(args) -> status`.
+M.commands = {}
+
+local function command_list()
+  local names = {}
+  for name in pairs(M.commands) do names[#names + 1] = name end
+  table.sort(names)
+  local lines = {}
+  for _, name in ipairs(names) do
+    lines[#lines + 1] = ("  lurn %-24s%s"):format(name .. " ...", M.commands[name].summary)
+  end
+  return #lines > 0 and table.concat(lines, "\n") .. "\n" or ""
+end
+
+local function register_commands()
+  -- Optional command modules: present once the matching parts are built.
+  for _, spec in ipairs {
+    { "train", "lurn.commands.train", "train a model from a config file" },
+    { "eval", "lurn.commands.eval", "evaluate a run directory or checkpoint" },
+    { "predict", "lurn.commands.predict", "predict labels for texts with a checkpoint" },
+    { "sweep", "lurn.commands.sweep", "run a config over a grid of overrides" },
+    { "gradcheck", "lurn.commands.gradcheck", "finite-difference check of a module's gradients" },
+    { "export", "lurn.commands.export", "write a checkpoint's weights for PyTorch" },
+  } do
+    if package.searchpath(spec[2], package.path) then
+      M.commands[spec[1]] = { module = spec[2], summary = spec[3] }
+    end
+  end
+end
+
+--- Entry point. argv[0] is the program name, argv[1..] its arguments.
+function M.main(argv)
+  register_commands()
+  local args = {}
+  for i = 1, #argv do args[i] = argv[i] end
+
+  -- global flags
+  while args[1] and args[1]:sub(1, 2) == "--" do
+    local flag = table.remove(args, 1)
+    local name, value = flag:match("^%-%-([%w-]+)=(.*)$")
+    name = name or flag:sub(3)
+    if name == "threads" then
+      value = value or table.remove(args, 1)
+      local n = tonumber(value)
+      if not n or n ~= math.floor(n) or n < 0 then
+        eprint(("lurn: --threads needs a non-negative integer, got '%s'"):format(tostring(value)))
+        return 2
+      end
+      lurn().threads(n)
+    elseif name == "version" then
+      print("lurn " .. lurn().version)
+      return 0
+    elseif name == "help" then
+      print(usage:format(command_list()))
+      return 0
+    else
+      eprint(("lurn: unknown option '%s' (try lurn help)"):format(flag))
+      return 2
+    end
+  end
+
+  local cmd = table.remove(args, 1)
+  if cmd == nil then return M.repl() end
+  if cmd == "-e" then
+    local code = table.remove(args, 1)
+    if not code then
+      eprint("lurn: -e needs a chunk of code")
+      return 2
+    end
+    _G.arg = args
+    return run_string(code)
+  end
+  if cmd == "-v" then
+    print("lurn " .. lurn().version)
+    return 0
+  end
+  if cmd == "help" or cmd == "-h" then
+    print(usage:format(command_list()))
+    return 0
+  end
+  if cmd == "info" then return M.info() end
+  if cmd == "run" then
+    local path = table.remove(args, 1)
+    if not path then
+      eprint("lurn: run needs a script")
+      return 2
+    end
+    return run_file(path, args)
+  end
+  if M.commands[cmd] then
+    local status = 1
+    local rc = protected(function()
+      status = require(M.commands[cmd].module).main(args) or 0
+    end)
+    return rc ~= 0 and rc or status
+  end
+  if cmd:match("%.lua$") or io.open(cmd, "r") then
+    local f = io.open(cmd, "r")
+    if not f then
+      eprint(("lurn: cannot open %s"):format(cmd))
+      return 1
+    end
+    f:close()
+    return run_file(cmd, args)
+  end
+  eprint(("lurn: unknown command '%s' (try lurn help)"):format(cmd))
+  return 2
+end
+
+return M

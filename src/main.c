@@ -1,0 +1,152 @@
+/*
+ * main.c — the `lurn` executable: Lua 5.4 with lurn built in.
+ *
+ * It stays tiny on purpose: open the standard libraries, make `lurn.core`
+ * loadable (linked in, through package.preload), put lurn's Lua library on
+ * package.path, and hand the command line to `require("lurn.cli").main`
+ * under lua_pcall with a traceback handler. Everything a script does runs
+ * inside that pcall, so a script's mistake becomes a message and a non-zero
+ * exit status, never a crash of the host.
+ *
+ * The only other thing it provides is line input for the interactive prompt
+ * (`lurn.host.readline`), with GNU readline's editing and history when the
+ * build found it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#ifdef LURN_USE_READLINE
+#include <readline/history.h>
+#include <readline/readline.h>
+#endif
+
+#include "bind.h"
+
+/* Where lurn's Lua library lives: $LURN_LUA_DIR, else the source tree this
+ * binary was built from (a build-tree run), else the install prefix. */
+static const char *lua_dir(void) {
+  const char *env = getenv("LURN_LUA_DIR");
+  struct stat sb;
+  if (env && *env) return env;
+  if (stat(LURN_SOURCE_LUA_DIR "/lurn/init.lua", &sb) == 0) return LURN_SOURCE_LUA_DIR;
+  return LURN_INSTALL_LUA_DIR;
+}
+
+/* lurn.host.readline(prompt) -> line | nil at end of input */
+static int host_readline(lua_State *L) {
+  const char *prompt = luaL_optstring(L, 1, "> ");
+#ifdef LURN_USE_READLINE
+  if (isatty(0)) {
+    char *line = readline(prompt);
+    if (!line) return 0;
+    if (*line) add_history(line);
+    lua_pushstring(L, line);
+    free(line);
+    return 1;
+  }
+#endif
+  if (isatty(0)) {
+    fputs(prompt, stdout);
+    fflush(stdout);
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  int c, any = 0;
+  while ((c = getchar()) != EOF && c != '\n') {
+    luaL_addchar(&b, (char)c);
+    any = 1;
+  }
+  if (c == EOF && !any) return 0;
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int host_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
+  return 1;
+}
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Everything that may raise runs here, inside lua_pcall. */
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  luaL_openlibs(L);
+
+  /* package.preload["lurn.core"] = luaopen_lurn_core */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_lurn_core);
+  lua_setfield(L, -2, "lurn.core");
+  lua_pop(L, 1);
+
+  /* package.path = <lua dir>/?.lua;<lua dir>/?/init.lua;<old path> */
+  const char *dir = lua_dir();
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 2);
+
+  /* the host's own services for the library: package.loaded["lurn.host"] */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_newtable(L);
+  lua_pushcfunction(L, host_readline);
+  lua_setfield(L, -2, "readline");
+  lua_pushcfunction(L, host_isatty);
+  lua_setfield(L, -2, "isatty");
+  lua_setfield(L, -2, "lurn.host");
+  lua_pop(L, 1);
+
+  /* require("lurn.cli").main(argv) -> exit status */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "lurn.cli");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "main");
+  lua_createtable(L, argc, 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_seti(L, -2, i);
+  }
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    fprintf(stderr, "lurn: cannot create Lua state: not enough memory\n");
+    return 1;
+  }
+  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  int status = lua_pcall(L, 2, 1, 1);
+  int code;
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "lurn: %s\n", msg ? msg : "(error without a message)");
+    code = 1;
+  } else {
+    code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+  }
+  fflush(stdout);
+  lua_close(L);
+  return code;
+}
