@@ -1,0 +1,377 @@
+/*
+ * optim.c — optimizer update rules (PyTorch 1.13's) and gradient clipping.
+ * See optim.h for the formulas, the state layout and the memory per element.
+ *
+ * Every step function checks its config and its state pointers before
+ * writing anything, so a failed call leaves param and state untouched.
+ */
+#include "optim.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* Split large element loops across threads: elements are independent, so
+ * the split cannot change results. Small arrays stay on one thread because
+ * starting a team costs more than the work. */
+#define LURN_OPTIM_PAR_MIN 32768
+
+/* ---- argument checks ------------------------------------------------------ */
+
+static int check_common(const char *op, const float *param, const float *grad, const void *s,
+                        int64_t n, const void *c, lurn_status *st) {
+  if (!c || !s) return lurn_fail(st, LURN_EARG, "%s: missing config or state", op);
+  if (n < 0) return lurn_fail(st, LURN_EARG, "%s: negative element count %lld", op, (long long)n);
+  if (n > 0 && (!param || !grad))
+    return lurn_fail(st, LURN_EARG, "%s: missing param or grad array", op);
+  return LURN_OK;
+}
+
+/* A hyperparameter that must lie in [lo, hi] (hi_open: [lo, hi)). Written so
+ * that NaN fails too. */
+static int check_range(const char *op, const char *name, double v, double lo, double hi,
+                       int hi_open, lurn_status *st) {
+  if (!(v >= lo) || (hi_open ? !(v < hi) : !(v <= hi))) {
+    if (isinf(hi))
+      return lurn_fail(st, LURN_EARG, "%s: invalid %s %g (needs %s >= %g)", op, name, v, name, lo);
+    return lurn_fail(st, LURN_EARG, "%s: invalid %s %g (needs %g <= %s %s %g)", op, name, v, lo,
+                     name, hi_open ? "<" : "<=", hi);
+  }
+  return LURN_OK;
+}
+
+/* ---- SGD ------------------------------------------------------------------ */
+
+lurn_sgd_config lurn_sgd_defaults(void) {
+  lurn_sgd_config c = {0.01, 0.0, 0.0, 0.0, 0, 0};
+  return c;
+}
+
+int lurn_sgd_check(const lurn_sgd_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_range("sgd", "lr", c->lr, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("sgd", "momentum", c->momentum, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("sgd", "dampening", c->dampening, -INFINITY, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("sgd", "weight_decay", c->weight_decay, 0, INFINITY, 0, st))) return rc;
+  if (c->nesterov && (c->momentum <= 0 || c->dampening != 0))
+    return lurn_fail(st, LURN_EARG,
+                     "sgd: nesterov needs momentum > 0 and dampening == 0 (got momentum %g, "
+                     "dampening %g)", c->momentum, c->dampening);
+  return LURN_OK;
+}
+
+int lurn_sgd_step(float *param, const float *grad, lurn_sgd_state *s, int64_t n,
+                  const lurn_sgd_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_common("sgd", param, grad, s, n, c, st))) return rc;
+  if ((rc = lurn_sgd_check(c, st))) return rc;
+  const int use_mom = c->momentum != 0;
+  if (use_mom && n > 0 && !s->momentum_buffer)
+    return lurn_fail(st, LURN_EARG, "sgd: momentum %g needs a momentum_buffer", c->momentum);
+
+  const float lr = (float)c->lr, wd = (float)c->weight_decay, mom = (float)c->momentum;
+  const float keep = (float)(1.0 - c->dampening);
+  const int first = !s->momentum_buffer_set, nesterov = c->nesterov, maximize = c->maximize;
+  float *buf = s->momentum_buffer;  // [n] or NULL
+
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    float g = maximize ? -grad[i] : grad[i];
+    if (wd != 0) g += wd * param[i];
+    if (use_mom) {
+      // PyTorch's buffer starts as a copy of the first gradient, undamped.
+      float b = first ? g : mom * buf[i] + keep * g;
+      buf[i] = b;
+      g = nesterov ? g + mom * b : b;
+    }
+    param[i] -= lr * g;
+  }
+  if (use_mom) s->momentum_buffer_set = 1;
+  s->step++;
+  return LURN_OK;
+}
+
+/* ---- Adam / AdamW --------------------------------------------------------- */
+
+lurn_adam_config lurn_adam_defaults(void) {
+  lurn_adam_config c = {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0};
+  return c;
+}
+
+lurn_adam_config lurn_adamw_defaults(void) {
+  lurn_adam_config c = {1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 0};
+  return c;
+}
+
+static int adam_check(const char *op, const lurn_adam_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_range(op, "lr", c->lr, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range(op, "eps", c->eps, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range(op, "beta1", c->beta1, 0, 1, 1, st))) return rc;
+  if ((rc = check_range(op, "beta2", c->beta2, 0, 1, 1, st))) return rc;
+  if ((rc = check_range(op, "weight_decay", c->weight_decay, 0, INFINITY, 0, st))) return rc;
+  return LURN_OK;
+}
+
+int lurn_adam_check(const lurn_adam_config *c, lurn_status *st) {
+  return adam_check("adam", c, st);
+}
+
+/* One body for both: `decoupled` selects AdamW's decay. */
+static int adam_step(const char *op, int decoupled, float *param, const float *grad,
+                     lurn_adam_state *s, int64_t n, const lurn_adam_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_common(op, param, grad, s, n, c, st))) return rc;
+  if ((rc = adam_check(op, c, st))) return rc;
+  if (n > 0 && (!s->exp_avg || !s->exp_avg_sq))
+    return lurn_fail(st, LURN_EARG, "%s: state needs exp_avg and exp_avg_sq", op);
+  if (n > 0 && c->amsgrad && !s->max_exp_avg_sq)
+    return lurn_fail(st, LURN_EARG, "%s: amsgrad needs a max_exp_avg_sq buffer", op);
+
+  const int64_t t = s->step + 1;
+  // Step-dependent scalars in double, like PyTorch's Python-side math.
+  const double bc1 = 1.0 - pow(c->beta1, (double)t);
+  const double bc2 = 1.0 - pow(c->beta2, (double)t);
+  const float step_size = (float)(c->lr / bc1);
+  const float bc2_sqrt = (float)sqrt(bc2);
+  const float b1 = (float)c->beta1, b2 = (float)c->beta2;
+  const float one_b1 = (float)(1.0 - c->beta1), one_b2 = (float)(1.0 - c->beta2);
+  const float eps = (float)c->eps;
+  const float l2 = decoupled ? 0.0f : (float)c->weight_decay;
+  const float shrink = decoupled ? (float)(1.0 - c->lr * c->weight_decay) : 1.0f;
+  const int amsgrad = c->amsgrad, maximize = c->maximize;
+  float *m = s->exp_avg, *v = s->exp_avg_sq, *vmax = s->max_exp_avg_sq;  // [n] each
+
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    float g = maximize ? -grad[i] : grad[i];
+    float p = param[i];
+    if (l2 != 0) g += l2 * p;
+    if (decoupled) p *= shrink;
+    float mi = b1 * m[i] + one_b1 * g;
+    float vi = b2 * v[i] + one_b2 * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    if (amsgrad) {
+      if (vmax[i] > vi) vi = vmax[i];
+      vmax[i] = vi;
+    }
+    float denom = sqrtf(vi) / bc2_sqrt + eps;
+    param[i] = p - step_size * (mi / denom);
+  }
+  s->step = t;
+  return LURN_OK;
+}
+
+int lurn_adam_step(float *param, const float *grad, lurn_adam_state *s, int64_t n,
+                   const lurn_adam_config *c, lurn_status *st) {
+  return adam_step("adam", 0, param, grad, s, n, c, st);
+}
+
+int lurn_adamw_step(float *param, const float *grad, lurn_adam_state *s, int64_t n,
+                    const lurn_adam_config *c, lurn_status *st) {
+  return adam_step("adamw", 1, param, grad, s, n, c, st);
+}
+
+/* ---- RMSprop -------------------------------------------------------------- */
+
+lurn_rmsprop_config lurn_rmsprop_defaults(void) {
+  lurn_rmsprop_config c = {1e-2, 0.99, 1e-8, 0.0, 0.0, 0, 0};
+  return c;
+}
+
+int lurn_rmsprop_check(const lurn_rmsprop_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_range("rmsprop", "lr", c->lr, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("rmsprop", "eps", c->eps, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("rmsprop", "momentum", c->momentum, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("rmsprop", "weight_decay", c->weight_decay, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("rmsprop", "alpha", c->alpha, 0, INFINITY, 0, st))) return rc;
+  return LURN_OK;
+}
+
+int lurn_rmsprop_step(float *param, const float *grad, lurn_rmsprop_state *s, int64_t n,
+                      const lurn_rmsprop_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_common("rmsprop", param, grad, s, n, c, st))) return rc;
+  if ((rc = lurn_rmsprop_check(c, st))) return rc;
+  if (n > 0 && !s->square_avg)
+    return lurn_fail(st, LURN_EARG, "rmsprop: state needs square_avg");
+  if (n > 0 && c->centered && !s->grad_avg)
+    return lurn_fail(st, LURN_EARG, "rmsprop: centered needs a grad_avg buffer");
+  if (n > 0 && c->momentum > 0 && !s->momentum_buffer)
+    return lurn_fail(st, LURN_EARG, "rmsprop: momentum %g needs a momentum_buffer", c->momentum);
+
+  const float lr = (float)c->lr, alpha = (float)c->alpha, one_a = (float)(1.0 - c->alpha);
+  const float eps = (float)c->eps, wd = (float)c->weight_decay, mom = (float)c->momentum;
+  const int centered = c->centered, use_mom = c->momentum > 0, maximize = c->maximize;
+  float *sq = s->square_avg, *ga = s->grad_avg, *buf = s->momentum_buffer;  // [n] each
+
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    float g = maximize ? -grad[i] : grad[i];
+    if (wd != 0) g += wd * param[i];
+    float sqi = alpha * sq[i] + one_a * (g * g);
+    sq[i] = sqi;
+    float avg;
+    if (centered) {
+      float gai = alpha * ga[i] + one_a * g;
+      ga[i] = gai;
+      avg = sqrtf(sqi - gai * gai) + eps;
+    } else {
+      avg = sqrtf(sqi) + eps;
+    }
+    if (use_mom) {
+      float b = mom * buf[i] + g / avg;
+      buf[i] = b;
+      param[i] -= lr * b;
+    } else {
+      param[i] -= lr * (g / avg);
+    }
+  }
+  s->step++;
+  return LURN_OK;
+}
+
+/* ---- Adagrad -------------------------------------------------------------- */
+
+lurn_adagrad_config lurn_adagrad_defaults(void) {
+  lurn_adagrad_config c = {1e-2, 0.0, 0.0, 0.0, 1e-10, 0};
+  return c;
+}
+
+int lurn_adagrad_check(const lurn_adagrad_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_range("adagrad", "lr", c->lr, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("adagrad", "lr_decay", c->lr_decay, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("adagrad", "weight_decay", c->weight_decay, 0, INFINITY, 0, st))) return rc;
+  if ((rc = check_range("adagrad", "initial_accumulator_value", c->initial_accumulator_value, 0,
+                        INFINITY, 0, st)))
+    return rc;
+  if ((rc = check_range("adagrad", "eps", c->eps, 0, INFINITY, 0, st))) return rc;
+  return LURN_OK;
+}
+
+void lurn_adagrad_init(float *sum, int64_t n, const lurn_adagrad_config *c) {
+  for (int64_t i = 0; i < n; i++) sum[i] = (float)c->initial_accumulator_value;
+}
+
+int lurn_adagrad_step(float *param, const float *grad, lurn_adagrad_state *s, int64_t n,
+                      const lurn_adagrad_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_common("adagrad", param, grad, s, n, c, st))) return rc;
+  if ((rc = lurn_adagrad_check(c, st))) return rc;
+  if (n > 0 && !s->sum) return lurn_fail(st, LURN_EARG, "adagrad: state needs sum");
+
+  const int64_t t = s->step + 1;
+  const float clr = (float)(c->lr / (1.0 + (double)(t - 1) * c->lr_decay));
+  const float wd = (float)c->weight_decay, eps = (float)c->eps;
+  const int maximize = c->maximize;
+  float *sum = s->sum;  // [n]
+
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    float g = maximize ? -grad[i] : grad[i];
+    if (wd != 0) g += wd * param[i];
+    float si = sum[i] + g * g;
+    sum[i] = si;
+    param[i] -= clr * (g / (sqrtf(si) + eps));
+  }
+  s->step = t;
+  return LURN_OK;
+}
+
+/* ---- clipping ------------------------------------------------------------- */
+
+static int check_list(const char *op, const void *xs, const int64_t *ns, int count,
+                      lurn_status *st) {
+  if (count < 0 || (count > 0 && (!xs || !ns)))
+    return lurn_fail(st, LURN_EARG, "%s: bad tensor list (count %d)", op, count);
+  for (int i = 0; i < count; i++)
+    if (ns[i] < 0)
+      return lurn_fail(st, LURN_EARG, "%s: tensor %d has negative size %lld", op, i + 1,
+                       (long long)ns[i]);
+  return LURN_OK;
+}
+
+int lurn_clip_grad_norm(float *const *xs, const int64_t *ns, int count, double max_norm,
+                        double norm_type, double *total_norm, lurn_status *st) {
+  int rc;
+  if ((rc = check_list("clip_grad_norm", xs, ns, count, st))) return rc;
+  if (!(max_norm >= 0))
+    return lurn_fail(st, LURN_EARG, "clip_grad_norm: max_norm must be >= 0 (got %g)", max_norm);
+  if (!(norm_type > 0))
+    return lurn_fail(st, LURN_EARG, "clip_grad_norm: norm_type must be > 0 or inf (got %g)",
+                     norm_type);
+
+  // One sequential pass in double: a fixed summation order makes the norm
+  // identical at every thread count; double keeps large sums of squares exact
+  // enough that the norm is float-accurate.
+  double acc = 0;
+  const int inf = isinf(norm_type), two = norm_type == 2.0, one = norm_type == 1.0;
+  for (int k = 0; k < count; k++) {
+    const float *x = xs[k];  // [ns[k]]
+    for (int64_t i = 0; i < ns[k]; i++) {
+      double a = fabs((double)x[i]);
+      if (inf) {
+        if (a > acc || isnan(a)) acc = a;
+        if (isnan(acc)) break;
+      } else if (two) {
+        acc += a * a;
+      } else if (one) {
+        acc += a;
+      } else {
+        acc += pow(a, norm_type);
+      }
+    }
+  }
+  double total = inf ? acc : two ? sqrt(acc) : one ? acc : pow(acc, 1.0 / norm_type);
+  if (total_norm) *total_norm = total;
+  if (!isfinite(total)) return LURN_OK;
+
+  double coef = max_norm / (total + 1e-6);
+  if (coef < 1.0) {
+    const float cf = (float)coef;
+    for (int k = 0; k < count; k++) {
+      float *x = xs[k];  // [ns[k]]
+      const int64_t n = ns[k];
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+      for (int64_t i = 0; i < n; i++) x[i] *= cf;
+    }
+  }
+  return LURN_OK;
+}
+
+int lurn_clip_grad_value(float *const *xs, const int64_t *ns, int count, double clip,
+                         lurn_status *st) {
+  int rc;
+  if ((rc = check_list("clip_grad_value", xs, ns, count, st))) return rc;
+  if (!(clip >= 0))
+    return lurn_fail(st, LURN_EARG, "clip_grad_value: clip value must be >= 0 (got %g)", clip);
+  const float hi = (float)clip, lo = -(float)clip;
+  for (int k = 0; k < count; k++) {
+    float *x = xs[k];  // [ns[k]]
+    const int64_t n = ns[k];
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+      // Comparisons are false for NaN, so NaN passes through unchanged.
+      if (x[i] > hi) x[i] = hi;
+      else if (x[i] < lo) x[i] = lo;
+    }
+  }
+  return LURN_OK;
+}
+
+int lurn_find_nonfinite(const float *const *xs, const int64_t *ns, int count, int *which,
+                        int64_t *element) {
+  for (int k = 0; k < count; k++) {
+    const float *x = xs[k];  // [ns[k]]
+    for (int64_t i = 0; i < ns[k]; i++) {
+      if (!isfinite(x[i])) {
+        if (which) *which = k;
+        if (element) *element = i;
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
