@@ -1,0 +1,45 @@
+--- lurn gradcheck FILE.lua [--eps E] [--tol T]
+--
+-- FILE.lua returns a table {module = m, input = x} (or a function returning
+-- one); the command runs lurn.gradcheck.check on it, prints the relative
+-- error per parameter, and exits 0 when every one is within tolerance.
+local lurn = require "lurn"
+
+local M = {}
+
+function M.main(args)
+  local path
+  local opts = {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--eps" or a == "--tol" then
+      local v = tonumber(args[i + 1])
+      if not v then error(("gradcheck: %s needs a number"):format(a), 0) end
+      opts[a:sub(3)] = v
+      i = i + 2
+    elseif not path then
+      path, i = a, i + 1
+    else
+      error(("gradcheck: unexpected argument '%s'"):format(a), 0)
+    end
+  end
+  if not path then
+    io.stderr:write("usage: lurn gradcheck FILE.lua [--eps E] [--tol T]\n",
+      "  FILE.lua returns {module = m, input = x}\n")
+    return 2
+  end
+  _G.lurn = lurn
+  local chunk, err = loadfile(path, "t")
+  if not chunk then error(err, 0) end
+  local spec = chunk()
+  if type(spec) == "function" then spec = spec() end
+  if type(spec) ~= "table" or not spec.module or spec.input == nil then
+    error(("gradcheck: %s must return {module = m, input = x}"):format(path), 0)
+  end
+  local report = lurn.gradcheck.check(spec.module, spec.input, opts)
+  print(report.summary)
+  return report.ok and 0 or 1
+end
+
+return M

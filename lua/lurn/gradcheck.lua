@@ -1,0 +1,118 @@
+--- lurn.gradcheck — central finite differences against a module's backward.
+--
+--   local report = lurn.gradcheck.check(module, input, {eps = 5e-3, tol = 1e-2})
+--   assert(report.ok, report.summary)
+--
+-- The loss is L = sum(output .* R) for a fixed random R, so backward gets
+-- dL/doutput = R. For every checked element e of every parameter (and of the
+-- input when it is float32) the numeric gradient is
+--   (L(e + eps) - L(e - eps)) / (2 eps)
+-- and the relative error |a - n| / max(|a| + |n|, floor) is compared with
+-- `tol`. The random number generator is rewound before every forward, so
+-- dropout draws the same mask each time. Large tensors are sampled
+-- (`max_per_tensor` elements, default 64) to keep checks quick.
+local lurn = require "lurn"
+local seq = require "lurn.nn.seq"
+
+local M = {}
+
+local function out_data(y)
+  local d = seq.split(y)
+  if not d then error("gradcheck: forward returned " .. type(y) .. ", not a tensor or Seq", 3) end
+  return d
+end
+
+--- Element positions to check in a tensor (1-based multi-indices).
+local function sample_positions(t, max_n)
+  local n = t:numel()
+  local shape = t:shape()
+  local flat = {}
+  if n <= max_n then
+    for i = 0, n - 1 do flat[#flat + 1] = i end
+  else
+    local perm = lurn.randperm(n)
+    for i = 1, max_n do flat[i] = perm:get(i) end
+  end
+  local pos = {}
+  for k, f in ipairs(flat) do
+    local idx = {}
+    for d = #shape, 1, -1 do
+      idx[d] = f % shape[d] + 1
+      f = f // shape[d]
+    end
+    pos[k] = idx
+  end
+  return pos
+end
+
+function M.check(module, input, opts)
+  opts = opts or {}
+  local eps = opts.eps or 5e-3
+  local tol = opts.tol or 1e-2
+  local floor = opts.floor or 1e-3
+  local max_n = opts.max_per_tensor or 64
+
+  local rng = lurn.rng_state()
+  local function forward()
+    lurn.set_rng_state(rng)
+    return out_data(module:forward(input))
+  end
+
+  -- analytic gradients
+  local y = forward()
+  local R = lurn.randn(y:shape())
+  local rng_after = lurn.rng_state()
+  module:zero_grad()
+  local grad_in = module:backward(R:clone())
+  local function loss() return forward():mul(R):sum() end
+
+  local targets = {}
+  for _, p in ipairs(module:parameters()) do
+    targets[#targets + 1] = { name = p.name, value = p.value, grad = p.grad:clone() }
+  end
+  local in_data = seq.split(input)
+  if opts.check_input ~= false and in_data and in_data:dtype() == "float32" then
+    if grad_in == nil then
+      error("gradcheck: backward returned no input gradient for a float32 input", 2)
+    end
+    targets[#targets + 1] = { name = "input", value = in_data, grad = seq.split(grad_in) }
+  end
+
+  local report = { ok = true, max_error = 0, errors = {}, checked = 0 }
+  for _, t in ipairs(targets) do
+    local worst = 0
+    for _, idx in ipairs(sample_positions(t.value, max_n)) do
+      local orig = t.value:get(table.unpack(idx))
+      t.value:set(table.unpack(idx), orig + eps)
+      local lp = loss()
+      t.value:set(table.unpack(idx), orig - eps)
+      local lm = loss()
+      t.value:set(table.unpack(idx), orig)
+      local n = (lp - lm) / (2 * eps)
+      local a = t.grad:get(table.unpack(idx))
+      local err = math.abs(a - n) / math.max(math.abs(a) + math.abs(n), floor)
+      report.checked = report.checked + 1
+      if err > worst then worst = err end
+      if err > report.max_error then
+        report.max_error = err
+        report.worst = { name = t.name, index = idx, analytic = a, numeric = n }
+      end
+    end
+    report.errors[#report.errors + 1] = { name = t.name, max_error = worst }
+  end
+  lurn.set_rng_state(rng_after)
+  report.ok = report.max_error <= tol
+  local lines = {}
+  for _, e in ipairs(report.errors) do
+    lines[#lines + 1] = ("  %-28s max rel. error %.2e"):format(e.name, e.max_error)
+  end
+  local w = report.worst
+  report.summary = ("gradcheck %s: %d elements, max rel. error %.2e (tol %.0e)%s\n%s")
+    :format(report.ok and "passed" or "FAILED", report.checked, report.max_error, tol,
+      w and ("; worst %s[%s] analytic %.6g numeric %.6g"):format(w.name,
+        table.concat(w.index, ","), w.analytic, w.numeric) or "",
+      table.concat(lines, "\n"))
+  return report
+end
+
+return M

@@ -1,0 +1,59 @@
+--- nn.Embedding(vocab, dim [, {padding = id}]) — token ids to vectors.
+--
+-- Input: int32 ids [T, B] (0-based), or a batch {ids = [T, B], lengths = [B]}.
+-- Output: a Seq {data = [T, B, dim], lengths}. The padding id's row is kept
+-- at zero and gets no gradient; repeated ids accumulate their gradients.
+-- weight [vocab, dim] ~ N(0, 1) like PyTorch's.
+local lurn = require "lurn"
+local core = require "lurn.core"
+local class = require "lurn.class"
+local Module = require "lurn.nn.Module"
+local seq = require "lurn.nn.seq"
+
+local Embedding = class("nn.Embedding", Module)
+
+function Embedding:__init(vocab, dim, opts)
+  Module.__init(self)
+  opts = opts or {}
+  if math.type(vocab) ~= "integer" or math.type(dim) ~= "integer" or vocab < 1 or dim < 1 then
+    error("nn.Embedding: vocab and dim must be positive integers", 2)
+  end
+  self.vocab, self.dim = vocab, dim
+  self.padding = opts.padding
+  if self.padding ~= nil and (math.type(self.padding) ~= "integer" or self.padding < 0
+      or self.padding >= vocab) then
+    error(("nn.Embedding: padding id %s is not in [0, %d)"):format(tostring(self.padding), vocab), 2)
+  end
+  local w = lurn.randn(vocab, dim)
+  if self.padding then w:select(1, self.padding + 1):zero() end
+  self:add_parameter("weight", w)
+end
+
+function Embedding:forward(input)
+  local ids, lengths
+  if lurn.is_tensor(input) then ids = input
+  elseif type(input) == "table" and input.ids then ids, lengths = input.ids, input.lengths
+  else
+    error(("nn.Embedding: expected int32 ids or a batch {ids=, lengths=}, got %s")
+      :format(seq.describe(input)), 2)
+  end
+  if ids:dtype() ~= "int32" then
+    error(("nn.Embedding: ids must be int32, got %s %s"):format(tostring(ids:shape()), ids:dtype()), 2)
+  end
+  self._ids = ids
+  local out = core.embedding_forward(ids, self.weight, self.padding or -1)
+  self.output = seq.new(out, lengths)
+  return self.output
+end
+
+function Embedding:backward(grad_output)
+  core.embedding_backward(self._ids, grad_output, self._params[1].grad, self.padding or -1)
+  return nil
+end
+
+function Embedding:describe()
+  return ("nn.Embedding(%d x %d%s)"):format(self.vocab, self.dim,
+    self.padding and (", padding=" .. self.padding) or "")
+end
+
+return Embedding

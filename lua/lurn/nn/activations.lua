@@ -1,0 +1,42 @@
+--- nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Softmax, nn.LogSoftmax — elementwise
+-- and last-dim layers without parameters. Each accepts a tensor or a Seq.
+local core = require "lurn.core"
+local class = require "lurn.class"
+local Module = require "lurn.nn.Module"
+local seq = require "lurn.nn.seq"
+
+local M = {}
+
+--- A parameter-free layer from a forward(x) -> y and backward(dy, x, y) -> dx.
+local function simple(name, fwd, bwd)
+  local C = class(name, Module)
+  function C:__init() Module.__init(self) end
+  function C:forward(input)
+    local x, lengths = seq.split(input)
+    if not x or x:dtype() ~= "float32" then
+      error(("%s: expected a float32 tensor or Seq, got %s"):format(name, seq.describe(input)), 2)
+    end
+    self._x = x
+    self._y = fwd(x)
+    self.output = seq.is(input) and seq.new(self._y, lengths) or self._y
+    return self.output
+  end
+  function C:backward(dy)
+    return bwd(dy, self._x, self._y)
+  end
+  function C:describe() return name end
+  return C
+end
+
+M.ReLU = simple("nn.ReLU", function(x) return core.activation_forward("relu", x) end,
+  function(dy, _, y) return core.activation_backward("relu", dy, y) end)
+M.Tanh = simple("nn.Tanh", function(x) return core.activation_forward("tanh", x) end,
+  function(dy, _, y) return core.activation_backward("tanh", dy, y) end)
+M.Sigmoid = simple("nn.Sigmoid", function(x) return core.activation_forward("sigmoid", x) end,
+  function(dy, _, y) return core.activation_backward("sigmoid", dy, y) end)
+M.Softmax = simple("nn.Softmax", core.softmax,
+  function(dy, _, y) return core.softmax_backward(dy, y) end)
+M.LogSoftmax = simple("nn.LogSoftmax", core.log_softmax,
+  function(dy, _, y) return core.log_softmax_backward(dy, y) end)
+
+return M
