@@ -1,0 +1,581 @@
+/*
+ * rnn.c — whole-sequence forward and BPTT of the recurrent cells (see rnn.h).
+ *
+ * The kernel plan, the same for every cell:
+ *   forward   1. one GEMM for the input projection of all T steps,
+ *                gates[N, W] := X[N, I] * W_ih^T           (N = T*B rows)
+ *             2. per step s: one recurrent GEMM hp[B, GH] := h[B, H] * W_hh^T
+ *                and one fused pointwise pass per sample (bias, gate
+ *                nonlinearities, state update, y, cache).
+ *   backward  per step s (T-1 down to 0): one fused pointwise pass turning
+ *                the cached activations into pre-activation gradients dG (in
+ *                place), the bias column sums of that step, and one GEMM
+ *                dh[B, H] += dG_s[B, GH] * W_hh;
+ *             after the sweep: dX := dG * W_ih, dW_ih += dG^T * X,
+ *                dW_hh += dG^T * H_prev as single GEMMs over all N rows.
+ * Every transpose is a stride swap in lurn_sgemm; nothing is allocated.
+ *
+ * Rows of the cache are in time order (t, b), the order of x, so the three
+ * big GEMMs after the sweep see matching rows. Step s of sample b works on
+ * time t = s going forward; going in reverse t = len_b-1-s while s < len_b,
+ * and t = s for the padded steps s >= len_b. That map is a bijection on
+ * 0..T-1 for every sample, so each (t, b) row is visited exactly once and
+ * padded rows get their zeros (y, dG) on the way.
+ *
+ * The biases are added in the pointwise pass rather than folded into the
+ * projection GEMM: the pass reads a [W] vector that stays in L1, while a
+ * bias pre-fill of gates[N, W] would cost a full extra sweep of memory.
+ */
+#include "rnn.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "blas.h"
+
+/* ---- fast, accurate nonlinearities ---------------------------------------
+ * Written so GCC vectorises them inside `omp simd` loops (no libm calls).
+ * Both are bounded for any finite input, so long sequences and large
+ * pre-activations never produce Inf or NaN. */
+
+/* e^x, within about 2 ulp; x clamped to [-87, 88] (no overflow, no
+ * denormals). Cephes' expf: x = k*ln2 + r, |r| <= ln2/2, e^r by polynomial. */
+static inline float fast_expf(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  float k = floorf(x * 1.44269504088896341f + 0.5f);
+  float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = ((int32_t)k + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+static inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
+
+/* tanh(x) as Eigen's rational 13/6 approximation: a few ulp over the whole
+ * range, relative accuracy near 0 (where 1 - 2/(e^2x + 1) would cancel),
+ * and exactly odd. Beyond |x| ~ 8 tanh is 1 in float32. */
+static inline float fast_tanhf(float x) {
+  float xc = x < -7.99881172f ? -7.99881172f : (x > 7.99881172f ? 7.99881172f : x);
+  float x2 = xc * xc;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = p * xc;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return p / q;
+}
+
+/* ---- names, checks, sizes ------------------------------------------------ */
+
+const char *lurn_cell_name(lurn_cell cell) {
+  switch (cell) {
+    case LURN_RNN_TANH: return "rnn_tanh";
+    case LURN_RNN_RELU: return "rnn_relu";
+    case LURN_LSTM: return "lstm";
+    case LURN_GRU: return "gru";
+  }
+  return "rnn";
+}
+
+int lurn_cell_gates(lurn_cell cell) {
+  switch (cell) {
+    case LURN_RNN_TANH: case LURN_RNN_RELU: return 1;
+    case LURN_LSTM: return 4;
+    case LURN_GRU: return 3;
+  }
+  return 0;
+}
+
+int lurn_cell_parse(const char *name) {
+  if (!name) return -1;
+  if (!strcmp(name, "rnn_tanh") || !strcmp(name, "rnn") || !strcmp(name, "tanh"))
+    return LURN_RNN_TANH;
+  if (!strcmp(name, "rnn_relu") || !strcmp(name, "relu")) return LURN_RNN_RELU;
+  if (!strcmp(name, "lstm")) return LURN_LSTM;
+  if (!strcmp(name, "gru")) return LURN_GRU;
+  return -1;
+}
+
+/* Width of one cache gate row: GRU keeps W_hn h + b_hn beside r, z, n. */
+static int64_t row_width(const lurn_rnn_desc *d) {
+  return d->cell == LURN_RNN_TANH || d->cell == LURN_RNN_RELU ? d->H : 4 * d->H;
+}
+
+int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st) {
+  if (!d) return lurn_fail(st, LURN_EARG, "rnn: no descriptor");
+  if (lurn_cell_gates(d->cell) == 0)
+    return lurn_fail(st, LURN_EARG, "rnn: unknown cell kind %d", (int)d->cell);
+  const char *nm = lurn_cell_name(d->cell);
+  if (d->T < 0 || d->B < 0 || d->I < 1 || d->H < 1)
+    return lurn_fail(st, LURN_ESHAPE,
+                     "%s: bad dims T=%lld B=%lld I=%lld H=%lld (need T,B >= 0, I,H >= 1)", nm,
+                     (long long)d->T, (long long)d->B, (long long)d->I, (long long)d->H);
+  if (d->lengths)
+    for (int64_t b = 0; b < d->B; b++) {
+      if (d->lengths[b] < 0)
+        return lurn_fail(st, LURN_EARG, "%s: length %d of sample %lld is negative", nm,
+                         (int)d->lengths[b], (long long)b);
+      if (d->lengths[b] > d->T)
+        return lurn_fail(st, LURN_EARG, "%s: length %d of sample %lld exceeds T=%lld", nm,
+                         (int)d->lengths[b], (long long)b, (long long)d->T);
+    }
+  return LURN_OK;
+}
+
+/* Sub-buffers start on 64-byte boundaries (given an aligned base). */
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+size_t lurn_rnn_cache_floats(const lurn_rnn_desc *d) {
+  if (lurn_rnn_check(d, NULL)) return 0;
+  size_t N = (size_t)(d->T * d->B), H = (size_t)d->H, W = (size_t)row_width(d);
+  size_t n = round16(N * W) + round16(N * H);          /* gates, h_prev */
+  if (d->cell == LURN_LSTM) n += 2 * round16(N * H);  /* c_prev, tanh(c) */
+  return n;
+}
+
+size_t lurn_rnn_work_floats(const lurn_rnn_desc *d, int training) {
+  if (lurn_rnn_check(d, NULL)) return 0;
+  size_t N = (size_t)(d->T * d->B), B = (size_t)d->B, H = (size_t)d->H;
+  size_t W = (size_t)row_width(d);
+  size_t n = round16(B * W) + 3 * round16(B * H) + round16(W);  /* hp, h, c, tc, bias */
+  if (!training) n += round16(N * W);                            /* projection */
+  return n;
+}
+
+size_t lurn_rnn_bwd_work_floats(const lurn_rnn_desc *d) {
+  if (lurn_rnn_check(d, NULL)) return 0;
+  size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
+  return 2 * round16(B * H) + round16(B * W) + round16(W) + round16(H);  /* dh, dc, dG_s, db, 0 */
+}
+
+/* Carve n floats off *p. */
+static float *carve(float **p, size_t n) {
+  float *r = *p;
+  *p += round16(n);
+  return r;
+}
+
+/* Number of samples still running at step s, when lengths are sorted in
+ * descending order (then the running samples are a prefix and the GEMMs can
+ * shrink to them); B otherwise. */
+static int64_t active_rows(const lurn_rnn_desc *d, int sorted, int64_t s) {
+  if (!d->lengths || !sorted) return d->B;
+  int64_t n = d->B;
+  while (n > 0 && d->lengths[n - 1] <= s) n--;
+  return n;
+}
+
+static int lengths_sorted(const lurn_rnn_desc *d) {
+  if (!d->lengths) return 0;
+  for (int64_t b = 1; b < d->B; b++)
+    if (d->lengths[b] > d->lengths[b - 1]) return 0;
+  return 1;
+}
+
+/* The time t sample b works on at step s (see the top); *valid = s < len. */
+static inline int64_t step_time(const lurn_rnn_desc *d, int64_t s, int64_t b, int *valid) {
+  int64_t len = d->lengths ? d->lengths[b] : d->T;
+  *valid = s < len;
+  if (!d->reverse) return s;
+  return *valid ? len - 1 - s : s;
+}
+
+/* Threads pay off for the pointwise pass only on enough work per step. */
+#define PAR_MIN 4096
+
+/* ---- per-sample, per-step pointwise kernels -------------------------------
+ * Forward: g holds the input projection of this (t, b) row on entry and the
+ * activations on exit; hp is this sample's recurrent GEMM row; h (and c)
+ * the running state, updated in place. */
+
+static void rnn_fwd_row(int relu, int64_t H, float *g, const float *hp, const float *bias,
+                        float *h) {
+  /* g [H], hp [H], bias [H], h [H] */
+  if (relu) {
+#pragma omp simd
+    for (int64_t j = 0; j < H; j++) {
+      float a = g[j] + hp[j] + bias[j];
+      a = a > 0.0f ? a : 0.0f;
+      g[j] = a;
+      h[j] = a;
+    }
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < H; j++) {
+      float a = fast_tanhf(g[j] + hp[j] + bias[j]);
+      g[j] = a;
+      h[j] = a;
+    }
+  }
+}
+
+static void lstm_fwd_row(int64_t H, float *g, const float *hp, const float *bias, float *h,
+                         float *c, float *tc) {
+  /* g [4H] (i,f,g,o), hp [4H], bias [4H], h [H], c [H], tc [H] := tanh(c') */
+  float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+  const float *hi = hp, *hf = hp + H, *hg = hp + 2 * H, *ho = hp + 3 * H;
+  const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
+#pragma omp simd
+  for (int64_t j = 0; j < H; j++) {
+    float i = fast_sigmoid(gi[j] + hi[j] + bi[j]);
+    float f = fast_sigmoid(gf[j] + hf[j] + bf[j]);
+    float u = fast_tanhf(gg[j] + hg[j] + bg[j]);
+    float o = fast_sigmoid(go[j] + ho[j] + bo[j]);
+    float cn = f * c[j] + i * u;
+    float t = fast_tanhf(cn);
+    gi[j] = i;
+    gf[j] = f;
+    gg[j] = u;
+    go[j] = o;
+    c[j] = cn;
+    tc[j] = t;
+    h[j] = o * t;
+  }
+}
+
+static void gru_fwd_row(int64_t H, float *g, const float *hp, const float *bias, float *h) {
+  /* g [4H]: in x_r, x_z, x_n, -; out r, z, n, W_hn h + b_hn.
+   * hp [3H], bias [4H] = b_ir+b_hr, b_iz+b_hz, b_hn, b_in; h [H] */
+  float *gr = g, *gz = g + H, *gn = g + 2 * H, *ghn = g + 3 * H;
+  const float *hr = hp, *hz = hp + H, *hn = hp + 2 * H;
+  const float *br = bias, *bz = bias + H, *bhn = bias + 2 * H, *bin = bias + 3 * H;
+#pragma omp simd
+  for (int64_t j = 0; j < H; j++) {
+    float r = fast_sigmoid(gr[j] + hr[j] + br[j]);
+    float z = fast_sigmoid(gz[j] + hz[j] + bz[j]);
+    float a = hn[j] + bhn[j];
+    float n = fast_tanhf(gn[j] + bin[j] + r * a);
+    gr[j] = r;
+    gz[j] = z;
+    gn[j] = n;
+    ghn[j] = a;
+    h[j] = n + z * (h[j] - n);
+  }
+}
+
+/* Backward: g holds the cached activations on entry and the pre-activation
+ * gradients on exit; dh (and dc) hold dL/dh (dL/dc) flowing in from later
+ * steps and are left as the part that bypasses the recurrent GEMM (zero for
+ * RNN/LSTM, dh*z for GRU; dc*f for LSTM); dy is this row's output gradient. */
+
+static void rnn_bwd_row(int relu, int64_t H, float *g, const float *dy, float *dh) {
+  /* g [H], dy [H], dh [H] */
+  if (relu) {
+#pragma omp simd
+    for (int64_t j = 0; j < H; j++) {
+      float d = dh[j] + dy[j];
+      g[j] = g[j] > 0.0f ? d : 0.0f;
+      dh[j] = 0.0f;
+    }
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < H; j++) {
+      float d = dh[j] + dy[j];
+      g[j] = d * (1.0f - g[j] * g[j]);
+      dh[j] = 0.0f;
+    }
+  }
+}
+
+static void lstm_bwd_row(int64_t H, float *g, const float *tc, const float *cp,
+                         const float *dy, float *dh, float *dc) {
+  /* g [4H] (i,f,g,o -> di,df,dg,do), tc [H] tanh(c), cp [H] c_prev,
+   * dy [H], dh [H], dc [H] */
+  float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+#pragma omp simd
+  for (int64_t j = 0; j < H; j++) {
+    float i = gi[j], f = gf[j], u = gg[j], o = go[j], t = tc[j];
+    float d = dh[j] + dy[j];
+    float dcv = dc[j] + d * o * (1.0f - t * t);
+    go[j] = d * t * o * (1.0f - o);
+    gi[j] = dcv * u * i * (1.0f - i);
+    gf[j] = dcv * cp[j] * f * (1.0f - f);
+    gg[j] = dcv * i * (1.0f - u * u);
+    dc[j] = dcv * f;
+    dh[j] = 0.0f;
+  }
+}
+
+static void gru_bwd_row(int64_t H, float *g, const float *hprev, const float *dy, float *dh) {
+  /* g [4H] (r, z, n, W_hn h + b_hn -> dr, dz, dn*r, dn), hprev [H], dy [H], dh [H] */
+  float *gr = g, *gz = g + H, *gn = g + 2 * H, *ghn = g + 3 * H;
+#pragma omp simd
+  for (int64_t j = 0; j < H; j++) {
+    float r = gr[j], z = gz[j], n = gn[j], a = ghn[j];
+    float d = dh[j] + dy[j];
+    float dn = d * (1.0f - z) * (1.0f - n * n);
+    gz[j] = d * (hprev[j] - n) * z * (1.0f - z);
+    gr[j] = dn * a * r * (1.0f - r);
+    gn[j] = dn * r;
+    ghn[j] = dn;
+    dh[j] = d * z;
+  }
+}
+
+/* ---- forward ------------------------------------------------------------- */
+
+int lurn_rnn_forward(const lurn_rnn_desc *d,
+                     float *y, int64_t ldy, float *hn, float *cn,
+                     const float *x, int64_t ldx, const float *h0, const float *c0,
+                     const float *w_ih, const float *w_hh,
+                     const float *b_ih, const float *b_hh,
+                     float *cache, float *work, lurn_status *st) {
+  int rc = lurn_rnn_check(d, st);
+  if (rc) return rc;
+  const char *nm = lurn_cell_name(d->cell);
+  const int64_t T = d->T, B = d->B, I = d->I, H = d->H, N = T * B;
+  const int lstm = d->cell == LURN_LSTM, gru = d->cell == LURN_GRU;
+  const int relu = d->cell == LURN_RNN_RELU;
+  const int64_t W = row_width(d), GH = lurn_cell_gates(d->cell) * H;
+  if (!x && N > 0) return lurn_fail(st, LURN_EARG, "%s_forward: x is NULL", nm);
+  if (!w_ih || !w_hh) return lurn_fail(st, LURN_EARG, "%s_forward: w_ih or w_hh is NULL", nm);
+  if (!work) return lurn_fail(st, LURN_EARG, "%s_forward: no workspace", nm);
+  if (x && ldx < I)
+    return lurn_fail(st, LURN_ESHAPE, "%s_forward: x row stride %lld < I=%lld", nm,
+                     (long long)ldx, (long long)I);
+  if (y && ldy < H)
+    return lurn_fail(st, LURN_ESHAPE, "%s_forward: y row stride %lld < H=%lld", nm,
+                     (long long)ldy, (long long)H);
+  if (!lstm && (c0 || cn))
+    return lurn_fail(st, LURN_EARG, "%s_forward: c0/cn given but only lstm has a cell state",
+                     nm);
+  const int training = cache != NULL;
+
+  /* carve the workspace and the cache (layout: rnn.h) */
+  float *p = work;
+  float *xp = training ? NULL : carve(&p, (size_t)(N * W));   /* [N, W] */
+  float *hp = carve(&p, (size_t)(B * W));                       /* [B, W] (GH used) */
+  float *h = carve(&p, (size_t)(B * H));                        /* [B, H] */
+  float *c = carve(&p, (size_t)(B * H));                        /* [B, H] */
+  float *tcs = carve(&p, (size_t)(B * H));                      /* [B, H] inference tanh(c) */
+  float *bias = carve(&p, (size_t)W);                           /* [W] */
+  float *gates = xp, *hprev = NULL, *cprev = NULL, *tanhc = NULL;
+  if (training) {
+    float *q = cache;
+    gates = carve(&q, (size_t)(N * W));                         /* [N, W] */
+    hprev = carve(&q, (size_t)(N * H));                         /* [N, H] */
+    if (lstm) {
+      cprev = carve(&q, (size_t)(N * H));                       /* [N, H] */
+      tanhc = carve(&q, (size_t)(N * H));                       /* [N, H] */
+    }
+  }
+
+  /* Combined biases in the pointwise order. GRU keeps b_hn apart because it
+   * sits inside r * (W_hn h + b_hn). */
+  for (int64_t j = 0; j < W; j++) bias[j] = 0.0f;
+  if (gru) {
+    for (int64_t j = 0; j < 2 * H; j++)
+      bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
+    for (int64_t j = 0; j < H; j++) {
+      bias[2 * H + j] = b_hh ? b_hh[2 * H + j] : 0.0f;
+      bias[3 * H + j] = b_ih ? b_ih[2 * H + j] : 0.0f;
+    }
+  } else {
+    for (int64_t j = 0; j < GH; j++)
+      bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
+  }
+  if (h0) memcpy(h, h0, sizeof(float) * (size_t)(B * H));
+  else memset(h, 0, sizeof(float) * (size_t)(B * H));
+  if (lstm) {
+    if (c0) memcpy(c, c0, sizeof(float) * (size_t)(B * H));
+    else memset(c, 0, sizeof(float) * (size_t)(B * H));
+  }
+
+  /* gates[N, GH] (row stride W) := X[N, I] * W_ih^T */
+  lurn_sgemm(N, GH, I, 1.0f, x, ldx, 1, w_ih, 1, I, 0.0f, gates, W, 1);
+
+  const int sorted = lengths_sorted(d);
+  for (int64_t s = 0; s < T; s++) {
+    const int64_t nact = active_rows(d, sorted, s);
+    /* hp[nact, GH] := h[nact, H] * W_hh^T */
+    lurn_sgemm(nact, GH, H, 1.0f, h, H, 1, w_hh, 1, H, 0.0f, hp, W, 1);
+#pragma omp parallel for schedule(static) if (B * W >= PAR_MIN)
+    for (int64_t b = 0; b < B; b++) {
+      int valid;
+      const int64_t t = step_time(d, s, b, &valid);
+      const int64_t row = t * B + b;
+      float *yr = y ? y + row * ldy : NULL;
+      if (!valid) {
+        /* a padded step: state unchanged, y zero; the cache row of h_prev
+         * only has to be finite (its gate gradient row will be zero) */
+        if (yr) memset(yr, 0, sizeof(float) * (size_t)H);
+        if (training) memset(hprev + row * H, 0, sizeof(float) * (size_t)H);
+        continue;
+      }
+      float *g = gates + row * W, *hb = h + b * H, *cb = c + b * H;
+      if (training) {
+        memcpy(hprev + row * H, hb, sizeof(float) * (size_t)H);
+        if (lstm) memcpy(cprev + row * H, cb, sizeof(float) * (size_t)H);
+      }
+      switch (d->cell) {
+        case LURN_LSTM:
+          lstm_fwd_row(H, g, hp + b * W, bias, hb, cb, training ? tanhc + row * H : tcs + b * H);
+          break;
+        case LURN_GRU: gru_fwd_row(H, g, hp + b * W, bias, hb); break;
+        default: rnn_fwd_row(relu, H, g, hp + b * W, bias, hb); break;
+      }
+      if (yr) memcpy(yr, hb, sizeof(float) * (size_t)H);
+    }
+  }
+  if (hn) memcpy(hn, h, sizeof(float) * (size_t)(B * H));
+  if (cn) memcpy(cn, c, sizeof(float) * (size_t)(B * H));
+  return LURN_OK;
+}
+
+/* ---- backward ------------------------------------------------------------ */
+
+int lurn_rnn_backward(const lurn_rnn_desc *d,
+                      float *dx, int64_t lddx, float *dh0, float *dc0,
+                      float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+                      const float *dy, int64_t lddy, const float *dhn, const float *dcn,
+                      const float *x, int64_t ldx, const float *w_ih, const float *w_hh,
+                      float *cache, float *work, lurn_status *st) {
+  int rc = lurn_rnn_check(d, st);
+  if (rc) return rc;
+  const char *nm = lurn_cell_name(d->cell);
+  const int64_t T = d->T, B = d->B, I = d->I, H = d->H, N = T * B;
+  const int lstm = d->cell == LURN_LSTM, gru = d->cell == LURN_GRU;
+  const int relu = d->cell == LURN_RNN_RELU;
+  const int64_t W = row_width(d), GH = lurn_cell_gates(d->cell) * H;
+  if (!cache) return lurn_fail(st, LURN_EARG, "%s_backward: no cache (forward not in training mode)", nm);
+  if (!work) return lurn_fail(st, LURN_EARG, "%s_backward: no workspace", nm);
+  if (!w_hh || (dx && !w_ih))
+    return lurn_fail(st, LURN_EARG, "%s_backward: w_ih or w_hh is NULL", nm);
+  if (dw_ih && !x && N > 0) return lurn_fail(st, LURN_EARG, "%s_backward: x is NULL", nm);
+  if (dw_ih && x && ldx < I)
+    return lurn_fail(st, LURN_ESHAPE, "%s_backward: x row stride %lld < I=%lld", nm,
+                     (long long)ldx, (long long)I);
+  if (dx && lddx < I)
+    return lurn_fail(st, LURN_ESHAPE, "%s_backward: dx row stride %lld < I=%lld", nm,
+                     (long long)lddx, (long long)I);
+  if (dy && lddy < H)
+    return lurn_fail(st, LURN_ESHAPE, "%s_backward: dy row stride %lld < H=%lld", nm,
+                     (long long)lddy, (long long)H);
+  if (!lstm && (dc0 || dcn))
+    return lurn_fail(st, LURN_EARG, "%s_backward: dc0/dcn given but only lstm has a cell state",
+                     nm);
+
+  float *q = cache;
+  float *gates = carve(&q, (size_t)(N * W));                    /* [N, W] */
+  float *hprev = carve(&q, (size_t)(N * H));                    /* [N, H] */
+  float *cprev = lstm ? carve(&q, (size_t)(N * H)) : NULL;      /* [N, H] */
+  float *tanhc = lstm ? carve(&q, (size_t)(N * H)) : NULL;      /* [N, H] */
+  float *p = work;
+  float *dh = carve(&p, (size_t)(B * H));                       /* [B, H] */
+  float *dc = carve(&p, (size_t)(B * H));                       /* [B, H] */
+  float *dgs = carve(&p, (size_t)(B * W));                      /* [B, W] step rows */
+  float *db = carve(&p, (size_t)W);                             /* [W] column sums */
+  float *zeros = carve(&p, (size_t)H);                          /* [H] */
+
+  if (dhn) memcpy(dh, dhn, sizeof(float) * (size_t)(B * H));
+  else memset(dh, 0, sizeof(float) * (size_t)(B * H));
+  if (lstm) {
+    if (dcn) memcpy(dc, dcn, sizeof(float) * (size_t)(B * H));
+    else memset(dc, 0, sizeof(float) * (size_t)(B * H));
+  }
+  memset(db, 0, sizeof(float) * (size_t)W);
+  memset(zeros, 0, sizeof(float) * (size_t)H);
+
+  /* When every sample works on the same time t at step s (forward, or no
+   * lengths), the step's gradient rows are contiguous in the cache and feed
+   * the GEMM directly; otherwise they are also copied to dgs. */
+  const int uniform = !d->reverse || !d->lengths;
+  const int sorted = lengths_sorted(d);
+  const int64_t GHh = gru ? 3 * H : GH;   /* W_hh's rows: GRU's dG_h = dr, dz, dn*r */
+
+  for (int64_t s = T - 1; s >= 0; s--) {
+    const int64_t nact = active_rows(d, sorted, s);
+    const int64_t t0 = d->reverse ? T - 1 - s : s;
+    float *dg_step = uniform ? gates + t0 * B * W : dgs;   /* [B, W] */
+#pragma omp parallel if (B * W >= PAR_MIN)
+    {
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < B; b++) {
+        int valid;
+        const int64_t t = step_time(d, s, b, &valid);
+        const int64_t row = t * B + b;
+        float *g = gates + row * W;
+        if (!valid) {
+          memset(g, 0, sizeof(float) * (size_t)W);
+          if (!uniform) memset(dgs + b * W, 0, sizeof(float) * (size_t)W);
+          continue;
+        }
+        const float *dyr = dy ? dy + row * lddy : zeros;
+        switch (d->cell) {
+          case LURN_LSTM:
+            lstm_bwd_row(H, g, tanhc + row * H, cprev + row * H, dyr, dh + b * H, dc + b * H);
+            break;
+          case LURN_GRU: gru_bwd_row(H, g, hprev + row * H, dyr, dh + b * H); break;
+          default: rnn_bwd_row(relu, H, g, dyr, dh + b * H); break;
+        }
+        if (!uniform) memcpy(dgs + b * W, g, sizeof(float) * (size_t)W);
+      }
+      /* db[j] += sum_b dG_s[b, j]: split by columns, so every sum runs over
+       * b in the same order at any thread count. */
+#pragma omp for schedule(static)
+      for (int64_t j0 = 0; j0 < W; j0 += 64) {
+        const int64_t j1 = j0 + 64 < W ? j0 + 64 : W;
+        for (int64_t b = 0; b < nact; b++) {
+          const float *r = dg_step + b * W;
+#pragma omp simd
+          for (int64_t j = j0; j < j1; j++) db[j] += r[j];
+        }
+      }
+    }
+    /* dh[nact, H] += dG_s[nact, GHh] * W_hh[GHh, H] */
+    lurn_sgemm(nact, H, GHh, 1.0f, dg_step, W, 1, w_hh, H, 1, 1.0f, dh, H, 1);
+  }
+  if (dh0) memcpy(dh0, dh, sizeof(float) * (size_t)(B * H));
+  if (dc0) memcpy(dc0, dc, sizeof(float) * (size_t)(B * H));
+
+  /* The gate gradients dG[N, W] are complete: the big GEMMs over all rows.
+   * GRU rows are (dr, dz, dn*r, dn): W_hh's gradient takes columns 0..3H,
+   * W_ih's takes r, z from 0..2H and n from 3H..4H. */
+  if (gru) {
+    if (dx) {
+      /* dX[N, I] := dG[:, 0:2H] * W_ih[0:2H, :] + dG[:, 3H:4H] * W_ih[2H:3H, :] */
+      lurn_sgemm(N, I, 2 * H, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dx, lddx, 1);
+      lurn_sgemm(N, I, H, 1.0f, gates + 3 * H, W, 1, w_ih + 2 * H * I, I, 1, 1.0f, dx, lddx, 1);
+    }
+    if (dw_ih) {
+      /* dW_ih[0:2H] += dG[:, 0:2H]^T * X;  dW_ih[2H:3H] += dG[:, 3H:4H]^T * X */
+      lurn_sgemm(2 * H, I, N, 1.0f, gates, 1, W, x, ldx, 1, 1.0f, dw_ih, I, 1);
+      lurn_sgemm(H, I, N, 1.0f, gates + 3 * H, 1, W, x, ldx, 1, 1.0f, dw_ih + 2 * H * I, I, 1);
+    }
+    /* dW_hh[3H, H] += dG[:, 0:3H]^T * H_prev */
+    if (dw_hh) lurn_sgemm(3 * H, H, N, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
+    if (db_ih) {
+      for (int64_t j = 0; j < 2 * H; j++) db_ih[j] += db[j];
+      for (int64_t j = 0; j < H; j++) db_ih[2 * H + j] += db[3 * H + j];
+    }
+    if (db_hh)
+      for (int64_t j = 0; j < 3 * H; j++) db_hh[j] += db[j];
+  } else {
+    /* dX[N, I] := dG[N, GH] * W_ih[GH, I] */
+    if (dx) lurn_sgemm(N, I, GH, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dx, lddx, 1);
+    /* dW_ih[GH, I] += dG^T * X */
+    if (dw_ih) lurn_sgemm(GH, I, N, 1.0f, gates, 1, W, x, ldx, 1, 1.0f, dw_ih, I, 1);
+    /* dW_hh[GH, H] += dG^T * H_prev */
+    if (dw_hh) lurn_sgemm(GH, H, N, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
+    for (int64_t j = 0; j < GH; j++) {
+      if (db_ih) db_ih[j] += db[j];
+      if (db_hh) db_hh[j] += db[j];
+    }
+  }
+  return LURN_OK;
+}
