@@ -56,7 +56,7 @@ static lurn_tensor *new_shaped(lua_State *L, const char *fname, int *next) {
     *next = ndim + 1;
   }
   for (int i = 0; i < ndim; i++)
-    if (size[i] < 0) luaL_error(L, "%s: negative size %lld", fname, (long long)size[i]);
+    if (size[i] < 0) luaL_error(L, "%s: negative size %I", fname, (lua_Integer)size[i]);
   lurn_status st;
   lurn_tensor *t = lurn_newtensor(L);
   if (lurn_tensor_new(t, LURN_FLOAT32, ndim, size, &st)) lurn_raise(L, &st);

@@ -99,7 +99,7 @@ int lurn_checkshape(lua_State *L, int idx, int64_t *size, const char *fname) {
   }
   for (int i = 0; i < ndim; i++)
     if (size[i] < 0 && !(size[i] == -1))
-      luaL_error(L, "%s: negative size %lld in shape", fname, (long long)size[i]);
+      luaL_error(L, "%s: negative size %I in shape", fname, (lua_Integer)size[i]);
   return ndim;
 }
 
@@ -132,7 +132,7 @@ static int shape_and_dtype(lua_State *L, int64_t *size, lurn_dtype *dtype, const
   *dtype = LURN_FLOAT32;
   if (top >= 1 && lua_type(L, top) == LUA_TSTRING) *dtype = checkdtype(L, top, LURN_FLOAT32);
   for (int i = 0; i < ndim; i++)
-    if (size[i] < 0) luaL_error(L, "%s: negative size %lld", fname, (long long)size[i]);
+    if (size[i] < 0) luaL_error(L, "%s: negative size %I", fname, (lua_Integer)size[i]);
   return ndim;
 }
 
@@ -204,8 +204,8 @@ static void table_fill(lua_State *L, int idx, int depth, int ndim, const int64_t
     int n = 0;
     for (int i = 0; i < depth; i++)
       n += snprintf(buf + n, sizeof buf - (size_t)n, "[%lld]", (long long)path[i] + 1);
-    luaL_error(L, "tensor: ragged nested table at %s (expected %lld elements)",
-               depth ? buf : "top level", (long long)size[depth]);
+    luaL_error(L, "tensor: ragged nested table at %s (expected %I elements)",
+               depth ? buf : "top level", (lua_Integer)size[depth]);
   }
   for (int64_t i = 0; i < size[depth]; i++) {
     path[depth] = i;
@@ -392,8 +392,8 @@ static int m_item(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   if (lurn_numel(t) != 1) {
     char sb[96];
-    luaL_error(L, "item: tensor %s has %lld elements, not 1", lurn_tensor_shape_str(t, sb, sizeof sb),
-               (long long)lurn_numel(t));
+    luaL_error(L, "item: tensor %s has %I elements, not 1", lurn_tensor_shape_str(t, sb, sizeof sb),
+               (lua_Integer)lurn_numel(t));
   }
   int64_t idx[LURN_MAXDIM] = {0};
   push_elem(L, t, idx);
@@ -573,7 +573,7 @@ static int binop(lua_State *L, lurn_binop op, int inplace) {
   if (b && !b->storage) luaL_argerror(L, 2, "tensor has been released");
   if (inplace) {
     if (!a) luaL_error(L, "%s_: self must be a tensor", binop_name(op));
-    lurn_tensor out;
+    lurn_tensor out = {0};
     lurn_tensor_share(&out, a);
     int rc = b ? lurn_binary(&out, op, a, b, &st)
                : lurn_binary_scalar(&out, op, a, luaL_checknumber(L, 2), 0, &st);
@@ -609,7 +609,7 @@ static int unop(lua_State *L, lurn_unop op, double p1, double p2, int inplace) {
   lurn_tensor *a = lurn_checktensor(L, 1);
   lurn_status st;
   if (inplace) {
-    lurn_tensor out;
+    lurn_tensor out = {0};
     lurn_tensor_share(&out, a);
     int rc = lurn_unary(&out, op, a, p1, p2, &st);
     lurn_tensor_release(&out);
@@ -803,8 +803,8 @@ static int m_index_select(lua_State *L) {
     int64_t k = ip[i * ids->stride[0]];
     if (k < 0 || k >= t->size[d]) {
       char sb[96];
-      luaL_error(L, "index_select: id %lld at position %lld out of range for dim %d of %s",
-                 (long long)k, (long long)i + 1, d + 1, lurn_tensor_shape_str(t, sb, sizeof sb));
+      luaL_error(L, "index_select: id %I at position %I out of range for dim %d of %s",
+                 (lua_Integer)k, (lua_Integer)i + 1, d + 1, lurn_tensor_shape_str(t, sb, sizeof sb));
     }
     lurn_tensor src = {0}, dst = {0};
     int rc = lurn_select(&src, t, d, k, &st);
