@@ -1,6 +1,6 @@
 --- lurn.gradcheck — central finite differences against a module's backward.
 --
---   local report = lurn.gradcheck.check(module, input, {eps = 5e-3, tol = 1e-2})
+--   local report = lurn.gradcheck.check(module, input, {eps = 1e-2, tol = 1e-2})
 --   assert(report.ok, report.summary)
 --
 -- The loss is L = sum(output .* R) for a fixed random R, so backward gets
@@ -45,11 +45,17 @@ local function sample_positions(t, max_n)
   return pos
 end
 
+local function set_at(t, idx, v)
+  local a = { table.unpack(idx) }
+  a[#a + 1] = v
+  t:set(table.unpack(a))
+end
+
 function M.check(module, input, opts)
   opts = opts or {}
-  local eps = opts.eps or 5e-3
+  local eps = opts.eps or 1e-2
   local tol = opts.tol or 1e-2
-  local floor = opts.floor or 1e-3
+  local floor = opts.floor or 1e-2
   local max_n = opts.max_per_tensor or 64
 
   local rng = lurn.rng_state()
@@ -83,11 +89,11 @@ function M.check(module, input, opts)
     local worst = 0
     for _, idx in ipairs(sample_positions(t.value, max_n)) do
       local orig = t.value:get(table.unpack(idx))
-      t.value:set(table.unpack(idx), orig + eps)
+      set_at(t.value, idx, orig + eps)
       local lp = loss()
-      t.value:set(table.unpack(idx), orig - eps)
+      set_at(t.value, idx, orig - eps)
       local lm = loss()
-      t.value:set(table.unpack(idx), orig)
+      set_at(t.value, idx, orig)
       local n = (lp - lm) / (2 * eps)
       local a = t.grad:get(table.unpack(idx))
       local err = math.abs(a - n) / math.max(math.abs(a) + math.abs(n), floor)

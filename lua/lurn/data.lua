@@ -1,0 +1,243 @@
+--- lurn.data — tokens, vocabularies, datasets and batches.
+--
+--   local vocab = data.Vocab.build(texts, {min_count = 1, max_size = 20000})
+--   local ds = data.Dataset{ texts = texts, labels = labels, vocab = vocab }
+--   for batch in ds:batches{size = 32, shuffle = true, bucket = true} do
+--     -- batch.ids [T, B] int32 (time-major, padded with vocab.pad = 0),
+--     -- batch.lengths [B] int32, batch.labels [B] int32, batch.index {i, ...}
+--   end
+--
+-- Shuffling draws from lurn's seeded generator, and a batch iterator can
+-- report and restore its position (`it:state()`, `ds:batches{..., resume =
+-- state}`), so a run resumed from a checkpoint sees exactly the batches it
+-- would have seen.
+local lurn = require "lurn"
+
+local M = {}
+
+--- Split a text into tokens: lower-cased, words and punctuation apart.
+function M.tokenize(text, opts)
+  opts = opts or {}
+  if not opts.keep_case then text = text:lower() end
+  local toks = {}
+  if opts.whitespace then
+    for w in text:gmatch("%S+") do toks[#toks + 1] = w end
+    return toks
+  end
+  text = text:gsub("<br%s*/?>", " ")
+  for w in text:gmatch("[%w']+") do toks[#toks + 1] = w end
+  return toks
+end
+
+-- ---------------------------------------------------------------------------
+-- Vocab: token <-> 0-based id. Id 0 is "<pad>", id 1 is "<unk>".
+
+local Vocab = {}
+Vocab.__index = Vocab
+Vocab.__name = "data.Vocab"
+Vocab.__tostring = function(v) return ("data.Vocab(%d tokens)"):format(#v.itos) end
+M.Vocab = Vocab
+
+function Vocab.new(tokens)
+  local v = setmetatable({ itos = {}, stoi = {}, pad = 0, unk = 1 }, Vocab)
+  for _, t in ipairs(tokens or { "<pad>", "<unk>" }) do v:add(t) end
+  return v
+end
+
+function Vocab:add(tok)
+  local id = self.stoi[tok]
+  if id then return id end
+  id = #self.itos
+  self.itos[id + 1] = tok
+  self.stoi[tok] = id
+  return id
+end
+
+function Vocab:size() return #self.itos end
+function Vocab:id(tok) return self.stoi[tok] or self.unk end
+function Vocab:token(id) return self.itos[id + 1] end
+
+--- Build from token lists (or texts, tokenized with opts). Ties in count
+-- are broken by the token, so the ids never depend on table order.
+function Vocab.build(docs, opts)
+  opts = opts or {}
+  local counts = {}
+  for _, d in ipairs(docs) do
+    local toks = type(d) == "string" and M.tokenize(d, opts) or d
+    for _, t in ipairs(toks) do counts[t] = (counts[t] or 0) + 1 end
+  end
+  local list = {}
+  for t, c in pairs(counts) do
+    if c >= (opts.min_count or 1) then list[#list + 1] = t end
+  end
+  table.sort(list, function(a, b)
+    if counts[a] ~= counts[b] then return counts[a] > counts[b] end
+    return a < b
+  end)
+  local v = Vocab.new()
+  local max = opts.max_size or math.huge
+  for _, t in ipairs(list) do
+    if v:size() >= max then break end
+    v:add(t)
+  end
+  return v
+end
+
+function Vocab:encode(toks)
+  local ids = {}
+  for i, t in ipairs(toks) do ids[i] = self:id(t) end
+  return ids
+end
+
+--- The vocabulary as plain data (for checkpoints) and back.
+function Vocab:state() return { tokens = self.itos } end
+function Vocab.from_state(s)
+  if type(s) ~= "table" or type(s.tokens) ~= "table" then
+    error("Vocab.from_state: expected {tokens = {...}}", 2)
+  end
+  return Vocab.new(s.tokens)
+end
+
+-- ---------------------------------------------------------------------------
+-- Dataset: encoded sequences with labels (a class id per sample, or a
+-- target sequence per sample for tagging / language models).
+
+local Dataset = {}
+Dataset.__index = Dataset
+Dataset.__name = "data.Dataset"
+Dataset.__tostring = function(d) return ("data.Dataset(%d samples)"):format(#d.seqs) end
+M.Dataset = Dataset
+
+--- Dataset{seqs = {{id, ...}, ...} | texts = {...}, vocab = v, labels = {...},
+--          max_len = n (truncate), tokenize = opts}
+function Dataset.new(spec)
+  local d = setmetatable({ seqs = {}, labels = spec.labels, vocab = spec.vocab }, Dataset)
+  if spec.seqs then
+    d.seqs = spec.seqs
+  elseif spec.texts then
+    if not spec.vocab then error("Dataset: texts need a vocab", 2) end
+    for i, t in ipairs(spec.texts) do
+      d.seqs[i] = spec.vocab:encode(M.tokenize(t, spec.tokenize))
+    end
+  else
+    error("Dataset: give seqs or texts", 2)
+  end
+  if d.labels and #d.labels ~= #d.seqs then
+    error(("Dataset: %d sequences but %d labels"):format(#d.seqs, #d.labels), 2)
+  end
+  if spec.max_len then
+    for i, s in ipairs(d.seqs) do
+      if #s > spec.max_len then d.seqs[i] = table.move(s, 1, spec.max_len, 1, {}) end
+    end
+  end
+  return d
+end
+setmetatable(Dataset, { __call = function(_, spec) return Dataset.new(spec) end })
+
+function Dataset:size() return #self.seqs end
+
+--- Make one batch from sample indices: time-major ids padded with 0.
+function Dataset:make_batch(index)
+  local B = #index
+  local T = 1
+  for _, i in ipairs(index) do T = math.max(T, #self.seqs[i]) end
+  local ids = {}
+  for t = 1, T do ids[t] = {} end
+  local lengths, labels = {}, {}
+  for b, i in ipairs(index) do
+    local s = self.seqs[i]
+    for t = 1, T do ids[t][b] = s[t] or 0 end
+    lengths[b] = #s
+    if self.labels then labels[b] = self.labels[i] end
+  end
+  local batch = {
+    ids = lurn.tensor(ids, "int32"),
+    lengths = lurn.tensor(lengths, "int32"),
+    index = index,
+  }
+  if self.labels then
+    if type(labels[1]) == "table" then
+      -- per-step targets [T, B], padded with -100 (ignored by CrossEntropy)
+      local tg = {}
+      for t = 1, T do
+        tg[t] = {}
+        for b = 1, B do tg[t][b] = labels[b][t] or -100 end
+      end
+      batch.targets = lurn.tensor(tg, "int32")
+    elseif math.type(labels[1]) == "integer" then
+      batch.labels = lurn.tensor(labels, "int32")
+    else
+      batch.labels = lurn.tensor(labels)
+    end
+  end
+  return batch
+end
+
+--- The order of samples for one epoch: shuffled (from lurn's generator) or
+-- in order; with bucket = true, sorted by length within windows of
+-- 50 batches so batches hold similar lengths, then the batches shuffled.
+function Dataset:epoch_order(opts)
+  local n = #self.seqs
+  local size = opts.size or 32
+  local order = {}
+  if opts.shuffle then
+    local perm = lurn.randperm(n)
+    for i = 1, n do order[i] = perm:get(i) + 1 end
+  else
+    for i = 1, n do order[i] = i end
+  end
+  local batches = {}
+  if opts.bucket then
+    local window = size * 50
+    for w = 1, n, window do
+      local chunk = table.move(order, w, math.min(w + window - 1, n), 1, {})
+      local pos = {}
+      for k, i in ipairs(chunk) do pos[i] = k end
+      table.sort(chunk, function(a, b)
+        local la, lb = #self.seqs[a], #self.seqs[b]
+        if la ~= lb then return la > lb end
+        return pos[a] < pos[b]
+      end)
+      for s = 1, #chunk, size do
+        batches[#batches + 1] = table.move(chunk, s, math.min(s + size - 1, #chunk), 1, {})
+      end
+    end
+    if opts.shuffle and #batches > 1 then
+      local perm = lurn.randperm(#batches)
+      local shuffled = {}
+      for i = 1, #batches do shuffled[i] = batches[perm:get(i) + 1] end
+      batches = shuffled
+    end
+  else
+    for s = 1, n, size do
+      batches[#batches + 1] = table.move(order, s, math.min(s + size - 1, n), 1, {})
+    end
+  end
+  if opts.drop_last and #batches > 0 and #batches[#batches] < size then
+    batches[#batches] = nil
+  end
+  return batches
+end
+
+--- Iterate over batches. opts: size, shuffle, bucket, drop_last, and
+-- resume = a state from it:state() to continue mid-epoch. The iterator
+-- object `it` (second result) has it:state() -> {batches = ..., pos = k}.
+function Dataset:batches(opts)
+  opts = opts or {}
+  local it = {}
+  if opts.resume then
+    it.plan, it.pos = opts.resume.batches, opts.resume.pos
+  else
+    it.plan, it.pos = self:epoch_order(opts), 0
+  end
+  function it.state() return { batches = it.plan, pos = it.pos } end
+  local iter = function()
+    it.pos = it.pos + 1
+    local index = it.plan[it.pos]
+    if not index then return nil end
+    return self:make_batch(index)
+  end
+  return iter, it
+end
+
+return M
