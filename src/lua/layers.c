@@ -1,4 +1,370 @@
-/* layers.c — PLACEHOLDER until the layers bindings land; registers nothing. */
-#include "bind.h"
+/*
+ * layers.c — Lua binding of the non-recurrent layers and losses
+ * (src/core/layers.h). Plain functions on the module table; the nn library
+ * (lua/lurn/nn/) wraps them into modules. Tensors in, fresh tensors out;
+ * parameter gradients (dw, db) are existing tensors that are added to.
+ * Ids, targets, argmax and lengths are int32 and 0-based, like PyTorch's.
+ *
+ *   linear_forward(x, w [, b]) -> y           x [..., I], w [O, I], b [O]: y = x w^T + b
+ *   linear_backward(x, w, dy [, dw [, db]]) -> dx
+ *                                              dw += dy^T x, db += colsum(dy) (nil: skipped)
+ *   embedding_forward(ids, w [, padding]) -> out      ids int32 [...], w [V, D] -> [..., D]
+ *   embedding_backward(ids, dout, dw [, padding])     dw += scatter of dout by ids
+ *                                              padding: a row index, or -1/nil for none
+ *   dropout_mask(shape, p) -> mask             shape = {d0, ...} or d0, d1, ..., then p;
+ *                                              0 or 1/(1-p), drawn with the global RNG
+ *   dropout_forward(x, mask) -> y              y = x * mask (mask broadcast: [1, B, D]
+ *   dropout_backward(dy, mask) -> dx           over [T, B, D] is variational dropout)
+ *   activation_forward(kind, x) -> y           kind "relu" | "tanh" | "sigmoid"
+ *   activation_backward(kind, dy, y) -> dx    from the forward's output y
+ *   softmax(x) -> y, softmax_backward(dy, y) -> dx              over the last dim
+ *   log_softmax(x) -> y, log_softmax_backward(dy, y) -> dx
+ *   pool_forward(kind, x [, lengths]) -> y, aux
+ *                                              kind "mean" | "max" | "last"; x [T, B, D],
+ *                                              lengths int32 [B] -> y [B, D]; aux: the
+ *                                              int32 [B, D] argmax steps for max, else nil
+ *   pool_backward(kind, dy, lengths, aux, T) -> dx [T, B, D]
+ *   cross_entropy(logits, targets [, opts]) -> loss, dlogits
+ *                                              logits [N, C] + targets [N], or [T, B, C] +
+ *                                              [T, B]; opts: weight = [C], ignore_index =
+ *                                              -100, reduction = "mean" | "sum",
+ *                                              lengths = int32 [B], grad = true
+ *   bce_with_logits(x, target [, opts]) -> loss, dx   opts: pos_weight = [C], reduction, grad
+ *   mse(x, target [, opts]) -> loss, dx               opts: reduction, grad
+ *
+ * Losses return the loss as a Lua number and its gradient for an upstream
+ * gradient of 1 (nil when opts.grad == false). An unknown option key is an
+ * error naming the known ones, so a typo never silently falls back to a
+ * default. Shape and value errors come from the core and name the layer and
+ * the shapes ("linear: input [4,7] does not match weight [5,8] (expected
+ * last dim 8)"); argument type errors are Lua's usual "bad argument #n to
+ * 'linear_forward'".
+ */
+#include <string.h>
 
-void lurn_open_layers(lua_State *L) { (void)L; }
+#include "bind.h"
+#include "layers.h"
+
+#define CHECK_ST(call) do { if ((call) != LURN_OK) return lurn_raise(L, &st); } while (0)
+
+/* ---- argument helpers ------------------------------------------------------- */
+
+/* A tensor at idx, or NULL when the argument is nil/absent. */
+static lurn_tensor *opttensor(lua_State *L, int idx) {
+  return lua_isnoneornil(L, idx) ? NULL : lurn_checktensor(L, idx);
+}
+
+/* A padding index at idx: nil or a negative number means none (-1). */
+static int64_t optpadding(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return -1;
+  lua_Integer p = luaL_checkinteger(L, idx);
+  return p < 0 ? -1 : (int64_t)p;
+}
+
+static lurn_pool checkpool(lua_State *L, int idx) {
+  static const char *const names[] = {"mean", "max", "last", NULL};
+  return (lurn_pool)luaL_checkoption(L, idx, NULL, names);
+}
+
+static lurn_activation checkact(lua_State *L, int idx) {
+  static const char *const names[] = {"relu", "tanh", "sigmoid", NULL};
+  return (lurn_activation)luaL_checkoption(L, idx, NULL, names);
+}
+
+/* The options table at idx (or nil): every key must be in `known`
+ * (a NULL-terminated list); `fname` names the function in the error. */
+static void checkopts(lua_State *L, int idx, const char *fname, const char *const *known) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);   // the value; keep the key for lua_next
+    int ok = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (const char *const *k = known; *k && !ok; k++) ok = !strcmp(*k, lua_tostring(L, -1));
+    if (!ok) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (const char *const *k = known; *k; k++) {
+        if (k != known) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, *k);
+      }
+      luaL_pushresult(&b);                              // [key, known]
+      const char *key = luaL_tolstring(L, -2, NULL);    // [key, known, key string]
+      luaL_error(L, "%s: unknown option '%s' (known: %s)", fname, key, lua_tostring(L, -2));
+    }
+  }
+}
+
+/* opts[key] pushed on the stack (nil when opts is absent). */
+static int getopt_(lua_State *L, int idx, const char *key) {
+  if (lua_isnoneornil(L, idx)) { lua_pushnil(L); return LUA_TNIL; }
+  return lua_getfield(L, idx, key);
+}
+
+/* opts[key] as a tensor, or NULL. Left on the stack (keeps it alive). */
+static lurn_tensor *opt_tensor_field(lua_State *L, int idx, const char *key, const char *fname) {
+  getopt_(L, idx, key);
+  if (lua_isnil(L, -1)) return NULL;
+  lurn_tensor *t = lurn_totensor(L, -1);
+  if (!t || !t->storage)
+    luaL_error(L, "%s: option '%s' must be a tensor, got %s", fname, key, luaL_typename(L, -1));
+  return t;
+}
+
+static lurn_reduction opt_reduction(lua_State *L, int idx, const char *fname) {
+  getopt_(L, idx, "reduction");
+  lurn_reduction r = LURN_REDUCE_MEAN;
+  if (!lua_isnil(L, -1)) {
+    const char *s = lua_tostring(L, -1);
+    if (s && !strcmp(s, "mean")) r = LURN_REDUCE_MEAN;
+    else if (s && !strcmp(s, "sum")) r = LURN_REDUCE_SUM;
+    else luaL_error(L, "%s: reduction must be 'mean' or 'sum', got '%s'", fname,
+                    luaL_tolstring(L, -1, NULL));
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+static int opt_grad(lua_State *L, int idx) {
+  getopt_(L, idx, "grad");
+  int g = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return g;
+}
+
+/* ---- Linear ------------------------------------------------------------------- */
+
+static int l_linear_forward(lua_State *L) {
+  lurn_tensor *x = lurn_checktensor(L, 1), *w = lurn_checktensor(L, 2), *b = opttensor(L, 3);
+  lurn_status st;
+  lurn_tensor *y = lurn_newtensor(L);
+  CHECK_ST(lurn_linear_forward(y, x, w, b, &st));
+  return 1;
+}
+
+static int l_linear_backward(lua_State *L) {
+  lurn_tensor *x = lurn_checktensor(L, 1), *w = lurn_checktensor(L, 2);
+  lurn_tensor *dy = lurn_checktensor(L, 3), *dw = opttensor(L, 4), *db = opttensor(L, 5);
+  lurn_status st;
+  lurn_tensor *dx = lurn_newtensor(L);
+  CHECK_ST(lurn_linear_backward(dx, dw, db, dy, x, w, &st));
+  return 1;
+}
+
+/* ---- Embedding ---------------------------------------------------------------- */
+
+static int l_embedding_forward(lua_State *L) {
+  lurn_tensor *ids = lurn_checktensor(L, 1), *w = lurn_checktensor(L, 2);
+  int64_t pad = optpadding(L, 3);
+  lurn_status st;
+  lurn_tensor *out = lurn_newtensor(L);
+  CHECK_ST(lurn_embedding_forward(out, ids, w, pad, &st));
+  return 1;
+}
+
+static int l_embedding_backward(lua_State *L) {
+  lurn_tensor *ids = lurn_checktensor(L, 1), *dout = lurn_checktensor(L, 2);
+  lurn_tensor *dw = lurn_checktensor(L, 3);
+  int64_t pad = optpadding(L, 4);
+  lurn_status st;
+  CHECK_ST(lurn_embedding_backward(dw, dout, ids, pad, &st));
+  return 0;
+}
+
+/* ---- Dropout ------------------------------------------------------------------ */
+
+static int l_dropout_mask(lua_State *L) {
+  int64_t size[LURN_MAXDIM];
+  int ndim, top = lua_gettop(L);
+  if (lua_istable(L, 1)) {
+    ndim = lurn_checkshape(L, 1, size, "dropout_mask");
+    if (top != 2) luaL_error(L, "dropout_mask: expected (shape, p), got %d arguments", top);
+  } else {
+    /* dropout_mask(d0, d1, ..., p): every argument a number, the last one p */
+    for (int i = 1; i <= top; i++) luaL_checknumber(L, i);
+    if (top < 1) luaL_error(L, "dropout_mask: expected (shape, p)");
+    if (top - 1 > LURN_MAXDIM) luaL_error(L, "dropout_mask: at most %d dims", LURN_MAXDIM);
+    ndim = top - 1;
+    for (int i = 0; i < ndim; i++) size[i] = (int64_t)luaL_checkinteger(L, i + 1);
+  }
+  double p = luaL_checknumber(L, top);
+  lurn_status st;
+  lurn_tensor *m = lurn_newtensor(L);
+  CHECK_ST(lurn_dropout_mask(m, lurn_rng_global(), ndim, size, p, &st));
+  return 1;
+}
+
+static int l_dropout_forward(lua_State *L) {
+  lurn_tensor *x = lurn_checktensor(L, 1), *mask = lurn_checktensor(L, 2);
+  lurn_status st;
+  lurn_tensor *y = lurn_newtensor(L);
+  CHECK_ST(lurn_dropout_forward(y, x, mask, &st));
+  return 1;
+}
+
+static int l_dropout_backward(lua_State *L) {
+  lurn_tensor *dy = lurn_checktensor(L, 1), *mask = lurn_checktensor(L, 2);
+  lurn_status st;
+  lurn_tensor *dx = lurn_newtensor(L);
+  CHECK_ST(lurn_dropout_backward(dx, dy, mask, &st));
+  return 1;
+}
+
+/* ---- Activations and softmax -------------------------------------------------- */
+
+static int l_activation_forward(lua_State *L) {
+  lurn_activation act = checkact(L, 1);
+  lurn_tensor *x = lurn_checktensor(L, 2);
+  lurn_status st;
+  lurn_tensor *y = lurn_newtensor(L);
+  CHECK_ST(lurn_activation_forward(y, act, x, &st));
+  return 1;
+}
+
+static int l_activation_backward(lua_State *L) {
+  lurn_activation act = checkact(L, 1);
+  lurn_tensor *dy = lurn_checktensor(L, 2), *y = lurn_checktensor(L, 3);
+  lurn_status st;
+  lurn_tensor *dx = lurn_newtensor(L);
+  CHECK_ST(lurn_activation_backward(dx, act, dy, y, &st));
+  return 1;
+}
+
+static int l_softmax(lua_State *L) {
+  lurn_tensor *x = lurn_checktensor(L, 1);
+  lurn_status st;
+  lurn_tensor *y = lurn_newtensor(L);
+  CHECK_ST(lurn_softmax_forward(y, x, &st));
+  return 1;
+}
+
+static int l_log_softmax(lua_State *L) {
+  lurn_tensor *x = lurn_checktensor(L, 1);
+  lurn_status st;
+  lurn_tensor *y = lurn_newtensor(L);
+  CHECK_ST(lurn_log_softmax_forward(y, x, &st));
+  return 1;
+}
+
+static int l_softmax_backward(lua_State *L) {
+  lurn_tensor *dy = lurn_checktensor(L, 1), *y = lurn_checktensor(L, 2);
+  lurn_status st;
+  lurn_tensor *dx = lurn_newtensor(L);
+  CHECK_ST(lurn_softmax_backward(dx, dy, y, &st));
+  return 1;
+}
+
+static int l_log_softmax_backward(lua_State *L) {
+  lurn_tensor *dy = lurn_checktensor(L, 1), *y = lurn_checktensor(L, 2);
+  lurn_status st;
+  lurn_tensor *dx = lurn_newtensor(L);
+  CHECK_ST(lurn_log_softmax_backward(dx, dy, y, &st));
+  return 1;
+}
+
+/* ---- Pool --------------------------------------------------------------------- */
+
+static int l_pool_forward(lua_State *L) {
+  lurn_pool kind = checkpool(L, 1);
+  lurn_tensor *x = lurn_checktensor(L, 2), *lengths = opttensor(L, 3);
+  lurn_status st;
+  lurn_tensor *y = lurn_newtensor(L);
+  lurn_tensor *am = NULL;
+  if (kind == LURN_POOL_MAX) am = lurn_newtensor(L);
+  else lua_pushnil(L);
+  CHECK_ST(lurn_pool_forward(y, am, kind, x, lengths, &st));
+  return 2;
+}
+
+static int l_pool_backward(lua_State *L) {
+  lurn_pool kind = checkpool(L, 1);
+  lurn_tensor *dy = lurn_checktensor(L, 2), *lengths = opttensor(L, 3), *am = opttensor(L, 4);
+  lua_Integer T = luaL_checkinteger(L, 5);
+  lurn_status st;
+  lurn_tensor *dx = lurn_newtensor(L);
+  CHECK_ST(lurn_pool_backward(dx, kind, dy, lengths, am, (int64_t)T, &st));
+  return 1;
+}
+
+/* ---- Losses ------------------------------------------------------------------- */
+
+/* Return loss, grad: the gradient userdata (if wanted) is on top already. */
+static int push_loss(lua_State *L, double loss, int want_grad) {
+  lua_pushnumber(L, loss);
+  if (want_grad) lua_insert(L, -2);   // [grad, loss] -> [loss, grad]
+  else lua_pushnil(L);
+  return 2;
+}
+
+static int l_cross_entropy(lua_State *L) {
+  static const char *const known[] = {"weight", "ignore_index", "reduction", "lengths", "grad",
+                                      NULL};
+  lurn_tensor *logits = lurn_checktensor(L, 1), *targets = lurn_checktensor(L, 2);
+  checkopts(L, 3, "cross_entropy", known);
+  lurn_ce_opts o;
+  lurn_ce_opts_init(&o);
+  o.weight = opt_tensor_field(L, 3, "weight", "cross_entropy");
+  o.lengths = opt_tensor_field(L, 3, "lengths", "cross_entropy");
+  getopt_(L, 3, "ignore_index");
+  if (!lua_isnil(L, -1)) {
+    int ok;
+    lua_Integer ii = lua_tointegerx(L, -1, &ok);
+    if (!ok) luaL_error(L, "cross_entropy: ignore_index must be an integer, got %s",
+                        luaL_typename(L, -1));
+    o.ignore_index = (int64_t)ii;
+  }
+  lua_pop(L, 1);
+  o.reduction = opt_reduction(L, 3, "cross_entropy");
+  int want_grad = opt_grad(L, 3);
+  lurn_status st;
+  double loss = 0;
+  lurn_tensor *g = want_grad ? lurn_newtensor(L) : NULL;
+  CHECK_ST(lurn_cross_entropy(&loss, g, logits, targets, &o, &st));
+  return push_loss(L, loss, want_grad);
+}
+
+static int l_bce_with_logits(lua_State *L) {
+  static const char *const known[] = {"pos_weight", "reduction", "grad", NULL};
+  lurn_tensor *x = lurn_checktensor(L, 1), *t = lurn_checktensor(L, 2);
+  checkopts(L, 3, "bce_with_logits", known);
+  lurn_tensor *pw = opt_tensor_field(L, 3, "pos_weight", "bce_with_logits");
+  lurn_reduction red = opt_reduction(L, 3, "bce_with_logits");
+  int want_grad = opt_grad(L, 3);
+  lurn_status st;
+  double loss = 0;
+  lurn_tensor *g = want_grad ? lurn_newtensor(L) : NULL;
+  CHECK_ST(lurn_bce_with_logits(&loss, g, x, t, pw, red, &st));
+  return push_loss(L, loss, want_grad);
+}
+
+static int l_mse(lua_State *L) {
+  static const char *const known[] = {"reduction", "grad", NULL};
+  lurn_tensor *x = lurn_checktensor(L, 1), *t = lurn_checktensor(L, 2);
+  checkopts(L, 3, "mse", known);
+  lurn_reduction red = opt_reduction(L, 3, "mse");
+  int want_grad = opt_grad(L, 3);
+  lurn_status st;
+  double loss = 0;
+  lurn_tensor *g = want_grad ? lurn_newtensor(L) : NULL;
+  CHECK_ST(lurn_mse(&loss, g, x, t, red, &st));
+  return push_loss(L, loss, want_grad);
+}
+
+/* ---- registration --------------------------------------------------------------- */
+
+static const luaL_Reg layer_funcs[] = {
+  {"linear_forward", l_linear_forward},         {"linear_backward", l_linear_backward},
+  {"embedding_forward", l_embedding_forward},   {"embedding_backward", l_embedding_backward},
+  {"dropout_mask", l_dropout_mask},             {"dropout_forward", l_dropout_forward},
+  {"dropout_backward", l_dropout_backward},
+  {"activation_forward", l_activation_forward}, {"activation_backward", l_activation_backward},
+  {"softmax", l_softmax},                       {"softmax_backward", l_softmax_backward},
+  {"log_softmax", l_log_softmax},               {"log_softmax_backward", l_log_softmax_backward},
+  {"pool_forward", l_pool_forward},             {"pool_backward", l_pool_backward},
+  {"cross_entropy", l_cross_entropy},           {"bce_with_logits", l_bce_with_logits},
+  {"mse", l_mse},
+  {NULL, NULL}
+};
+
+void lurn_open_layers(lua_State *L) { luaL_setfuncs(L, layer_funcs, 0); }
