@@ -116,6 +116,10 @@ int lurn_adam_check(const lurn_adam_config *c, lurn_status *st) {
   return adam_check("adam", c, st);
 }
 
+int lurn_adamw_check(const lurn_adam_config *c, lurn_status *st) {
+  return adam_check("adamw", c, st);
+}
+
 /* One body for both: `decoupled` selects AdamW's decay. */
 static int adam_step(const char *op, int decoupled, float *param, const float *grad,
                      lurn_adam_state *s, int64_t n, const lurn_adam_config *c, lurn_status *st) {

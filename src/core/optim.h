@@ -81,6 +81,7 @@ typedef struct lurn_adam_state {
 lurn_adam_config lurn_adam_defaults(void);   /* lr 1e-3, betas (0.9, 0.999), eps 1e-8, wd 0 */
 lurn_adam_config lurn_adamw_defaults(void);  /* the same but weight_decay 1e-2 */
 int lurn_adam_check(const lurn_adam_config *c, lurn_status *st);
+int lurn_adamw_check(const lurn_adam_config *c, lurn_status *st);
 int lurn_adam_step(float *param, const float *grad, lurn_adam_state *s, int64_t n,
                    const lurn_adam_config *c, lurn_status *st);
 int lurn_adamw_step(float *param, const float *grad, lurn_adam_state *s, int64_t n,
