@@ -1,4 +1,548 @@
-/* checkpoint.c — PLACEHOLDER until the checkpoint bindings land; registers nothing. */
-#include "bind.h"
+/*
+ * checkpoint.c — Lua bindings of the checkpoint file (src/core/checkpoint.h)
+ * and a JSON codec for Lua values, built on cJSON.
+ *
+ *   core.save_checkpoint(path, tensors [, metadata])
+ *       tensors   {name = tensor, ...}: float32 or int32, any strides (a
+ *                 non-contiguous view is copied first); written in name
+ *                 order, so the same content always gives the same bytes
+ *       metadata  {key = string, ...}: free-form strings (use json_encode for
+ *                 structured data); keys starting with "lurn." are reserved
+ *       Written to "<path>.tmp.<pid>", fsynced and renamed over path; on any
+ *       failure the previous file at path is left as it was.
+ *
+ *   core.load_checkpoint(path [, opts]) -> tensors, metadata, info
+ *       tensors   {name = tensor}: F32 -> float32, I32 and U8 -> int32
+ *       metadata  {key = string}: the user entries (no "lurn." keys)
+ *       info      {version = n, names = {name, ...} in file order}
+ *       opts      {safetensors = true} also accepts a plain safetensors file
+ *                 (written by PyTorch or numpy) that has no lurn checksums.
+ *       Every corruption is an error that starts with the path and says
+ *       which: "m.ckpt: truncated (...)", "...: checksum mismatch in data
+ *       section", "...: unsupported format version 7", "...: not a lurn
+ *       checkpoint (...)".
+ *
+ *   core.json_encode(value) -> string
+ *       nil, booleans, numbers, strings and tables of them. A table whose
+ *       keys are exactly 1..n is an array, one whose keys are all strings an
+ *       object (keys sorted, so output is deterministic); an empty table is
+ *       {}. Integers print as integers; floats in the shortest form that
+ *       reads back to the same double (never more than %.17g), with ".0"
+ *       added to integral floats. Functions, userdata, threads, cycles, NaN
+ *       and Inf, integers beyond +-2^53 (JSON readers store doubles), NUL
+ *       bytes in strings and mixed keys are errors naming the key path, e.g.
+ *       "json_encode: cannot encode a function at value.optim.schedule".
+ *   core.json_decode(string) -> value
+ *       Objects and arrays become tables, integral numbers within +-2^53
+ *       become integers, null becomes core.json_null. Invalid JSON is an
+ *       error with the byte, line and column.
+ *   core.json_null   the light userdata standing for JSON null (encodes back
+ *                    to null)
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-void lurn_open_checkpoint(lua_State *L) { (void)L; }
+#include "bind.h"
+#include "checkpoint.h"
+
+/* ========================================================================= */
+/*  save / load                                                               */
+/* ========================================================================= */
+
+typedef struct {
+  const char *name;
+  int idx;        /* index into the contiguous copies */
+} named;
+
+static int cmp_named(const void *a, const void *b) {
+  return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
+static int l_save_checkpoint(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+
+  // Count and check the entries first.
+  int nt = 0, nm = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "save_checkpoint: tensor names must be strings, got a %s key",
+                 luaL_typename(L, -2));
+    lurn_tensor *t = lurn_totensor(L, -1);
+    if (!t)
+      luaL_error(L, "save_checkpoint: '%s' is a %s, not a tensor", lua_tostring(L, -2),
+                 luaL_typename(L, -1));
+    if (!t->storage) luaL_error(L, "save_checkpoint: tensor '%s' is released", lua_tostring(L, -2));
+    nt++;
+    lua_pop(L, 1);
+  }
+  if (!lua_isnil(L, 3)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      if (lua_type(L, -2) != LUA_TSTRING)
+        luaL_error(L, "save_checkpoint: metadata keys must be strings, got a %s key",
+                   luaL_typename(L, -2));
+      if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "save_checkpoint: metadata '%s' is a %s, not a string (use json_encode "
+                   "for structured values)", lua_tostring(L, -2), luaL_typename(L, -1));
+      nm++;
+      lua_pop(L, 1);
+    }
+  }
+
+  // Scratch, owned by userdata so that an error frees it: contiguous copies
+  // (each a tensor userdata, kept in a table), and the entry arrays.
+  lua_createtable(L, nt, 0);   // 4: contiguous tensors
+  const int keep = 4;
+  named *order = lua_newuserdatauv(L, sizeof *order * (size_t)(nt + 1), 0);
+  lurn_ck_tensor *ents = lua_newuserdatauv(L, sizeof *ents * (size_t)(nt + 1), 0);
+  lurn_ck_meta *meta = lua_newuserdatauv(L, sizeof *meta * (size_t)(nm + 1), 0);
+
+  int i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    lurn_tensor *t = lurn_totensor(L, -1);
+    lurn_tensor *c = lurn_newtensor(L);
+    lurn_status st = {0};
+    if (lurn_contiguous(c, t, &st)) lurn_raise(L, &st);
+    lua_rawseti(L, keep, i + 1);
+    order[i].name = lua_tostring(L, -2);  // the key stays alive in the table
+    order[i].idx = i;
+    i++;
+    lua_pop(L, 1);
+  }
+  qsort(order, (size_t)nt, sizeof *order, cmp_named);
+  for (i = 0; i < nt; i++) {
+    lua_rawgeti(L, keep, order[i].idx + 1);
+    const lurn_tensor *c = lurn_checktensor(L, -1);
+    lua_pop(L, 1);
+    memset(&ents[i], 0, sizeof ents[i]);
+    ents[i].name = order[i].name;
+    ents[i].dtype = c->dtype == LURN_INT32 ? LURN_CK_I32 : LURN_CK_F32;
+    ents[i].ndim = c->ndim;
+    memcpy(ents[i].shape, c->size, sizeof c->size);
+    ents[i].data = (const char *)c->storage->data + c->offset * 4;
+  }
+  i = 0;
+  if (nm) {
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      meta[i].key = lua_tostring(L, -2);
+      meta[i].value = lua_tostring(L, -1);
+      i++;
+      lua_pop(L, 1);
+    }
+  }
+  lurn_status st = {0};
+  if (lurn_checkpoint_save(path, ents, nt, meta, nm, &st)) lurn_raise(L, &st);
+  return 0;
+}
+
+/* The loaded checkpoint lives in a userdata with __gc until its tensors are
+ * copied out, so an error half-way frees it. */
+#define CKBOX_MT "lurn.checkpoint_box"
+
+static int ckbox_gc(lua_State *L) {
+  lurn_checkpoint_free(luaL_checkudata(L, 1, CKBOX_MT));
+  return 0;
+}
+
+static int l_load_checkpoint(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int flags = 0;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "safetensors");
+    if (lua_toboolean(L, -1)) flags |= LURN_CK_ALLOW_PLAIN;
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 2);
+  lurn_checkpoint *ck = lua_newuserdatauv(L, sizeof *ck, 0);  // 3
+  memset(ck, 0, sizeof *ck);
+  luaL_setmetatable(L, CKBOX_MT);
+  lurn_status st = {0};
+  if (lurn_checkpoint_load(path, flags, ck, &st)) lurn_raise(L, &st);
+
+  lua_createtable(L, 0, ck->ntensors);  // 4: tensors
+  lua_createtable(L, 0, ck->nmeta);     // 5: metadata
+  lua_createtable(L, 0, 2);             // 6: info
+  lua_createtable(L, ck->ntensors, 0);  // 7: names in file order
+  for (int i = 0; i < ck->ntensors; i++) {
+    const lurn_ck_tensor *e = &ck->tensors[i];
+    lurn_tensor *t = lurn_newtensor(L);
+    lurn_dtype dt = e->dtype == LURN_CK_F32 ? LURN_FLOAT32 : LURN_INT32;
+    if (lurn_tensor_new(t, dt, e->ndim, e->shape, &st)) lurn_raise(L, &st);
+    int64_t n = lurn_numel(t);
+    if (e->dtype == LURN_CK_U8) {
+      const unsigned char *src = e->data;  // [n]
+      int32_t *dst = lurn_i32(t);          // [n]
+      for (int64_t k = 0; k < n; k++) dst[k] = src[k];
+    } else if (n > 0) {
+      memcpy(t->storage->data, e->data, (size_t)n * 4);  // may be unaligned in the file
+    }
+    lua_setfield(L, 4, e->name);
+    lua_pushstring(L, e->name);
+    lua_rawseti(L, 7, i + 1);
+  }
+  lua_setfield(L, 6, "names");
+  lua_pushinteger(L, ck->version);
+  lua_setfield(L, 6, "version");
+  for (int i = 0; i < ck->nmeta; i++) {
+    lua_pushstring(L, ck->meta[i].value);
+    lua_setfield(L, 5, ck->meta[i].key);
+  }
+  lurn_checkpoint_free(ck);
+  return 3;
+}
+
+/* ========================================================================= */
+/*  JSON                                                                      */
+/* ========================================================================= */
+
+/* A growable byte buffer owned by a userdata (freed by __gc if an encode
+ * error unwinds), since luaL_Buffer cannot be used while the encoder walks
+ * tables on the stack. */
+#define JSONBUF_MT "lurn.json_buffer"
+#define JSON_MAX_DEPTH 200
+/* 2^53: above it not every integer is a double, and JSON readers hold doubles. */
+#define JSON_MAX_INT 9007199254740992LL
+
+typedef struct {
+  char *p;
+  size_t n, cap;
+  char path[256];   /* the key path being encoded, for messages */
+  size_t plen;
+  int depth;
+} jbuf;
+
+static int jbuf_gc(lua_State *L) {
+  jbuf *b = luaL_checkudata(L, 1, JSONBUF_MT);
+  free(b->p);
+  b->p = NULL;
+  return 0;
+}
+
+static void jput(lua_State *L, jbuf *b, const char *s, size_t n) {
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + n + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) luaL_error(L, "json_encode: out of memory");
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+}
+
+#define JPUTS(L, b, lit) jput(L, b, lit, sizeof lit - 1)
+
+static int json_fail(lua_State *L, jbuf *b, const char *what) {
+  return luaL_error(L, "json_encode: %s at %s", what, b->path);
+}
+
+/* Append ".key", "[\"odd key\"]" or "[i]" to the path; returns the old length. */
+static size_t path_push_key(jbuf *b, const char *k, size_t kl) {
+  size_t old = b->plen;
+  int ident = kl > 0 && kl < 64 && !(k[0] >= '0' && k[0] <= '9');
+  for (size_t i = 0; ident && i < kl; i++) {
+    char c = k[i];
+    ident = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  }
+  int w = ident ? snprintf(b->path + old, sizeof b->path - old, ".%.*s", (int)kl, k)
+                : snprintf(b->path + old, sizeof b->path - old, "[\"%.*s\"]", (int)(kl > 40 ? 40 : kl), k);
+  b->plen = old + (size_t)w < sizeof b->path ? old + (size_t)w : sizeof b->path - 1;
+  return old;
+}
+
+static size_t path_push_index(jbuf *b, lua_Integer i) {
+  size_t old = b->plen;
+  int w = snprintf(b->path + old, sizeof b->path - old, "[%lld]", (long long)i);
+  b->plen = old + (size_t)w < sizeof b->path ? old + (size_t)w : sizeof b->path - 1;
+  return old;
+}
+
+static void path_pop(jbuf *b, size_t old) {
+  b->plen = old;
+  b->path[old] = 0;
+}
+
+static void encode_string(lua_State *L, jbuf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  JPUTS(L, b, "\"");
+  size_t run = 0;  // start of the current run of bytes needing no escape
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c == 0) json_fail(L, b, "cannot encode a string holding a NUL byte");
+    jput(L, b, s + run, i - run);
+    run = i + 1;
+    char esc[7] = {'\\', 0};
+    switch (c) {
+      case '"': esc[1] = '"'; break;
+      case '\\': esc[1] = '\\'; break;
+      case '\n': esc[1] = 'n'; break;
+      case '\t': esc[1] = 't'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\b': esc[1] = 'b'; break;
+      case '\f': esc[1] = 'f'; break;
+      default:
+        memcpy(esc + 1, "u00", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+    }
+    jput(L, b, esc, strlen(esc));
+  }
+  jput(L, b, s + run, n - run);
+  JPUTS(L, b, "\"");
+}
+
+static void encode_number(lua_State *L, jbuf *b, int idx) {
+  char s[40];
+  if (lua_isinteger(L, idx)) {
+    lua_Integer v = lua_tointeger(L, idx);
+    if (v > JSON_MAX_INT || v < -JSON_MAX_INT)
+      json_fail(L, b, "integer beyond 2^53 (store it as a string)");
+    snprintf(s, sizeof s, "%lld", (long long)v);
+  } else {
+    double d = lua_tonumber(L, idx);
+    if (!isfinite(d)) json_fail(L, b, isnan(d) ? "cannot encode NaN" : "cannot encode inf");
+    // The shortest of %.15g..%.17g that reads back to the same double.
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(s, sizeof s, "%.*g", prec, d);
+      if (strtod(s, NULL) == d) break;
+    }
+    if (!strpbrk(s, ".eE")) strcat(s, ".0");  // stays a float for Python readers
+  }
+  jput(L, b, s, strlen(s));
+}
+
+typedef struct {
+  const char *s;
+  size_t n;
+} skey;
+
+static int cmp_skey(const void *x, const void *y) {
+  const skey *a = x, *b = y;
+  int c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+  return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+static void encode_value(lua_State *L, jbuf *b, int idx, int seen);
+
+static void encode_table(lua_State *L, jbuf *b, int idx, int seen) {
+  if (b->depth >= JSON_MAX_DEPTH) json_fail(L, b, "tables nested too deeply");
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, seen) != LUA_TNIL) json_fail(L, b, "cannot encode a cycle (table seen again)");
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, seen);
+  luaL_checkstack(L, 8, "json_encode: nesting");
+  b->depth++;
+
+  // Classify the keys: all strings -> object; exactly 1..n -> array.
+  lua_Integer nint = 0, maxint = 0, nstr = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      nstr++;
+    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1) {
+      nint++;
+      if (lua_tointeger(L, -1) > maxint) maxint = lua_tointeger(L, -1);
+    } else {
+      const char *k = luaL_tolstring(L, -1, NULL);
+      char what[160];
+      snprintf(what, sizeof what, "cannot encode a table with key %.40s (keys must be strings "
+               "or 1..n)", k);
+      json_fail(L, b, what);
+    }
+  }
+  if (nint && nstr) json_fail(L, b, "cannot encode a table mixing array and string keys");
+  if (nint && maxint != nint) json_fail(L, b, "cannot encode an array with holes");
+
+  if (nint) {
+    JPUTS(L, b, "[");
+    for (lua_Integer i = 1; i <= nint; i++) {
+      if (i > 1) JPUTS(L, b, ",");
+      lua_rawgeti(L, idx, i);
+      size_t old = path_push_index(b, i);
+      encode_value(L, b, lua_gettop(L), seen);
+      path_pop(b, old);
+      lua_pop(L, 1);
+    }
+    JPUTS(L, b, "]");
+  } else {
+    // Sorted keys: Lua's traversal order changes from run to run, the
+    // output must not.
+    skey *keys = lua_newuserdatauv(L, sizeof *keys * (size_t)(nstr + 1), 0);
+    int kidx = lua_gettop(L);
+    lua_Integer k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      lua_pop(L, 1);
+      keys[k].s = lua_tolstring(L, -1, &keys[k].n);  // kept alive by the table
+      k++;
+    }
+    qsort(keys, (size_t)nstr, sizeof *keys, cmp_skey);
+    JPUTS(L, b, "{");
+    for (k = 0; k < nstr; k++) {
+      if (k) JPUTS(L, b, ",");
+      size_t old = path_push_key(b, keys[k].s, keys[k].n);
+      if (memchr(keys[k].s, 0, keys[k].n)) json_fail(L, b, "cannot encode a key holding a NUL byte");
+      encode_string(L, b, keys[k].s, keys[k].n);
+      JPUTS(L, b, ":");
+      lua_pushlstring(L, keys[k].s, keys[k].n);
+      lua_rawget(L, idx);
+      encode_value(L, b, lua_gettop(L), seen);
+      lua_pop(L, 1);
+      path_pop(b, old);
+    }
+    JPUTS(L, b, "}");
+    lua_remove(L, kidx);
+  }
+  b->depth--;
+  lua_pushvalue(L, idx);
+  lua_pushnil(L);
+  lua_rawset(L, seen);  // a table may appear twice side by side; only cycles fail
+}
+
+static void encode_value(lua_State *L, jbuf *b, int idx, int seen) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: JPUTS(L, b, "null"); break;
+    case LUA_TBOOLEAN:
+      if (lua_toboolean(L, idx)) JPUTS(L, b, "true");
+      else JPUTS(L, b, "false");
+      break;
+    case LUA_TNUMBER: encode_number(L, b, idx); break;
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      encode_string(L, b, s, n);
+      break;
+    }
+    case LUA_TTABLE: encode_table(L, b, idx, seen); break;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == NULL) {
+        JPUTS(L, b, "null");
+        break;
+      }
+      /* fall through */
+    default: {
+      char what[64];
+      snprintf(what, sizeof what, "cannot encode a %s", luaL_typename(L, idx));
+      json_fail(L, b, what);
+    }
+  }
+}
+
+static int l_json_encode(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);  // 2
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, JSONBUF_MT);
+  strcpy(b->path, "value");
+  b->plen = 5;
+  lua_newtable(L);  // 3: tables on the current path
+  encode_value(L, b, 1, 3);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  free(b->p);
+  b->p = NULL;
+  return 1;
+}
+
+/* cJSON tree -> Lua value (pushed). */
+static void push_json(lua_State *L, const cJSON *j) {
+  luaL_checkstack(L, 4, "json_decode: nesting");
+  if (cJSON_IsObject(j)) {
+    lua_createtable(L, 0, cJSON_GetArraySize(j));
+    for (const cJSON *c = j->child; c; c = c->next) {
+      push_json(L, c);
+      lua_setfield(L, -2, c->string);
+    }
+  } else if (cJSON_IsArray(j)) {
+    lua_createtable(L, cJSON_GetArraySize(j), 0);
+    lua_Integer i = 1;
+    for (const cJSON *c = j->child; c; c = c->next) {
+      push_json(L, c);
+      lua_rawseti(L, -2, i++);
+    }
+  } else if (cJSON_IsString(j)) {
+    lua_pushstring(L, j->valuestring);
+  } else if (cJSON_IsNumber(j)) {
+    double d = j->valuedouble;
+    if (d == floor(d) && fabs(d) <= (double)JSON_MAX_INT) lua_pushinteger(L, (lua_Integer)d);
+    else lua_pushnumber(L, d);
+  } else if (cJSON_IsBool(j)) {
+    lua_pushboolean(L, cJSON_IsTrue(j));
+  } else {
+    lua_pushlightuserdata(L, NULL);  // core.json_null
+  }
+}
+
+/* The parsed tree, owned by a userdata so that a Lua error while converting
+ * (out of memory) still frees it. */
+#define JSONTREE_MT "lurn.json_tree"
+
+static int jtree_gc(lua_State *L) {
+  cJSON **t = luaL_checkudata(L, 1, JSONTREE_MT);
+  cJSON_Delete(*t);
+  *t = NULL;
+  return 0;
+}
+
+static int l_json_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  cJSON **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  luaL_setmetatable(L, JSONTREE_MT);
+  const char *end = NULL;
+  *box = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+  size_t pos = end && end >= s ? (size_t)(end - s) : 0;
+  if (*box) {
+    // only whitespace may follow the value
+    while (pos < n && (s[pos] == ' ' || s[pos] == '\n' || s[pos] == '\t' || s[pos] == '\r')) pos++;
+  }
+  if (!*box || pos < n) {
+    int line = 1, col = 1;
+    for (size_t i = 0; i < pos && i < n; i++) {
+      if (s[i] == '\n') line++, col = 1;
+      else col++;
+    }
+    return luaL_error(L, "json_decode: invalid JSON at byte %d (line %d, column %d)%s",
+                      (int)pos + 1, line, col, *box ? ": text after the value" : "");
+  }
+  push_json(L, *box);
+  cJSON_Delete(*box);
+  *box = NULL;
+  return 1;
+}
+
+static const luaL_Reg checkpoint_funcs[] = {
+    {"save_checkpoint", l_save_checkpoint},
+    {"load_checkpoint", l_load_checkpoint},
+    {"json_encode", l_json_encode},
+    {"json_decode", l_json_decode},
+    {NULL, NULL},
+};
+
+void lurn_open_checkpoint(lua_State *L) {
+  static const luaL_Reg ckbox_meta[] = {{"__gc", ckbox_gc}, {NULL, NULL}};
+  static const luaL_Reg jbuf_meta[] = {{"__gc", jbuf_gc}, {NULL, NULL}};
+  static const luaL_Reg jtree_meta[] = {{"__gc", jtree_gc}, {NULL, NULL}};
+  lurn_createmeta(L, CKBOX_MT, NULL, ckbox_meta);
+  lurn_createmeta(L, JSONBUF_MT, NULL, jbuf_meta);
+  lurn_createmeta(L, JSONTREE_MT, NULL, jtree_meta);
+  luaL_setfuncs(L, checkpoint_funcs, 0);
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "json_null");
+}
