@@ -114,7 +114,7 @@ static void test_linear_forward(void) {
   lurn_status st = {0};
   lurn_tensor x = randt(2, 5, 7, 0, -1, 1), w = randt(2, 4, 7, 0, -1, 1), b = randt(1, 4, 0, 0, -1, 1);
   lurn_tensor y = {0};
-  double ref[5 * 4];
+  double ref[6 * 4];   // the largest case below: [2, 3] x 4
   CHECK(lurn_linear_forward(&y, &x, &w, &b, &st) == LURN_OK);
   CHECK(y.ndim == 2 && y.size[0] == 5 && y.size[1] == 4);
   naive_linear(ref, &x, &w, &b, 5);
@@ -329,7 +329,7 @@ static void test_dropout(void) {
       CHECK(F(y)[t * 12 + j] == F(x)[t * 12 + j] * F(mv)[j]);
       CHECK(F(dx)[t * 12 + j] == F(dy)[t * 12 + j] * F(mv)[j]);
     }
-  // a non-contiguous input (time reversed through a transpose-free narrow+permute)
+  // a non-contiguous input: [T, B, D] permuted from storage [B, T, D]
   lurn_tensor xt = {0};
   int perm[3] = {1, 0, 2};
   lurn_tensor xs = randt(3, 3, 5, 4, -1, 1);   // stored [B, T, D], viewed [T, B, D]
@@ -383,7 +383,7 @@ static void test_activations(void) {
     struct act_ctx k = {act, &x, &r};
     char name[64];
     snprintf(name, sizeof name, "%s dx (from the output)", lurn_activation_name(act));
-    FD_OK(name, fd_check(F(x) + 2, 40, F(dx) + 2, act_loss, &k, 1e-3f), 1e-2);
+    FD_OK(name, fd_check(F(x) + 2, 40, F(dx) + 2, act_loss, &k, 1e-2f), 2e-3);
     lurn_tensor_release(&x);
     lurn_tensor_release(&r);
     lurn_tensor_release(&y);
@@ -448,9 +448,11 @@ static void test_pool(void) {
       char name[64];
       snprintf(name, sizeof name, "pool %s dx%s", lurn_pool_name((lurn_pool)kind),
                use_len ? " (lengths)" : "");
-      // random values in [-2, 2] are at least ~1e-3 apart with high probability;
-      // a step of 1e-4 does not change a max's argmax
-      FD_OK(name, fd_check(F(x), T * B * D, F(dx), pool_loss, &k, 1e-4f), 2e-2);
+      // max: 60 uniform values in [-2, 2] are almost surely more than 2e-4
+      // apart, so a step of 1e-4 never moves an argmax; mean and last are
+      // linear and take a larger step (less float rounding)
+      float eps = kind == LURN_POOL_MAX ? 1e-4f : 1e-2f;
+      FD_OK(name, fd_check(F(x), T * B * D, F(dx), pool_loss, &k, eps), 2e-3);
       lurn_tensor_release(&y);
       lurn_tensor_release(&am);
       lurn_tensor_release(&dx);
@@ -513,8 +515,8 @@ static void test_softmax(void) {
     CHECK((logs ? lurn_log_softmax_forward : lurn_softmax_forward)(&y, &x, &st) == LURN_OK);
     CHECK((logs ? lurn_log_softmax_backward : lurn_softmax_backward)(&dx, &r, &y, &st) == LURN_OK);
     struct sm_ctx k = {logs, &x, &r};
-    FD_OK(logs ? "log_softmax dx" : "softmax dx", fd_check(F(x), 30, F(dx), sm_loss, &k, 1e-3f),
-          1e-2);
+    FD_OK(logs ? "log_softmax dx" : "softmax dx", fd_check(F(x), 30, F(dx), sm_loss, &k, 1e-2f),
+          2e-3);
     lurn_tensor_release(&x);
     lurn_tensor_release(&r);
     lurn_tensor_release(&y);
@@ -598,7 +600,7 @@ static void test_cross_entropy_fd(void) {
       char name[64];
       snprintf(name, sizeof name, "cross_entropy %s%s dlogits", red ? "sum" : "mean",
                use_w ? " weighted" : "");
-      FD_OK(name, fd_check(F(x), N * C, F(g), ce_loss, &k, 1e-3f), 1e-2);
+      FD_OK(name, fd_check(F(x), N * C, F(g), ce_loss, &k, 1e-2f), 2e-3);
       lurn_tensor_release(&g);
     }
   // error: a target out of range names the value and its position
@@ -656,7 +658,7 @@ static void test_cross_entropy_steps(void) {
   CHECK(memcmp(F(g), F(gf), sizeof(float) * T * B * C) == 0);
   for (int c = 0; c < C; c++) CHECK(F(g)[(1 * B + 1) * C + c] == 0.0f);   // t=1 >= len[1]
   struct ce_ctx k = {&x, &t, &o};
-  FD_OK("cross_entropy per-step (lengths) dlogits", fd_check(F(x), T * B * C, F(g), ce_loss, &k, 1e-3f), 1e-2);
+  FD_OK("cross_entropy per-step (lengths) dlogits", fd_check(F(x), T * B * C, F(g), ce_loss, &k, 1e-2f), 2e-3);
   // lengths with 2-D logits: an error
   CHECK(lurn_cross_entropy(&l, NULL, &xf, &tf, &o, &st) == LURN_ESHAPE);
   CHECK_MSG(st, "cross_entropy: lengths need per-step logits [T, B, C], got logits [12,5]");
@@ -709,7 +711,7 @@ static void test_bce(void) {
       char name[64];
       snprintf(name, sizeof name, "bce_with_logits %s%s dx", red ? "sum" : "mean",
                use_pw ? " pos_weight" : "");
-      FD_OK(name, fd_check(F(xr), 12, F(gr), bce_loss, &k, 1e-3f), 1e-2);
+      FD_OK(name, fd_check(F(xr), 12, F(gr), bce_loss, &k, 1e-2f), 2e-3);
       lurn_tensor_release(&gr);
     }
   // errors
@@ -734,7 +736,7 @@ static void test_mse(void) {
     if (red == LURN_REDUCE_MEAN) ref /= 24;
     CHECK_NEAR(l, ref, 1e-9 * fmax(1, ref));
     struct bce_ctx k = {&x, &t, NULL, (lurn_reduction)red, 1};
-    FD_OK(red ? "mse sum dx" : "mse mean dx", fd_check(F(x), 24, F(g), bce_loss, &k, 1e-3f), 1e-2);
+    FD_OK(red ? "mse sum dx" : "mse mean dx", fd_check(F(x), 24, F(g), bce_loss, &k, 1e-2f), 2e-3);
     lurn_tensor_release(&g);
   }
   lurn_tensor t2 = mk(LURN_FLOAT32, 2, 6, 4, 0);
@@ -742,6 +744,90 @@ static void test_mse(void) {
   CHECK(lurn_mse(&l, &g, &x, &t2, LURN_REDUCE_MEAN, &st) == LURN_ESHAPE);
   CHECK_MSG(st, "mse: target [6,4] does not match input [2,3,4]");
   lurn_tensor *all[] = {&x, &t, &g, &t2};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) lurn_tensor_release(all[i]);
+}
+
+/* ---- non-contiguous inputs ------------------------------------------------- */
+
+/* Every layer must give the same bits on a strided view as on its contiguous
+ * copy. The views: a [T, B, D] permuted from storage [B, T, D], and ids /
+ * targets / lengths read through a stride of 2. */
+static int same_bits(const lurn_tensor *a, const lurn_tensor *b) {
+  return lurn_same_shape(a, b) &&
+         memcmp(lurn_f32(a), lurn_f32(b), sizeof(float) * (size_t)lurn_numel(a)) == 0;
+}
+
+static void test_noncontiguous(void) {
+  lurn_status st = {0};
+  const int T = 4, B = 3, D = 5;
+  int perm[3] = {1, 0, 2};
+  lurn_tensor store = randt(3, B, T, D, -2, 2), xv = {0}, xc = {0};
+  CHECK(lurn_permute(&xv, &store, perm, &st) == LURN_OK);   // [T, B, D] view
+  CHECK(lurn_clone(&xc, &xv, LURN_FLOAT32, &st) == LURN_OK);
+  CHECK(!lurn_is_contiguous(&xv) && lurn_is_contiguous(&xc));
+  // int32 [B] lengths and [T, B] targets read through a stride of 2
+  lurn_tensor l2 = mk(LURN_INT32, 2, B, 2, 0), lv = {0}, lc = {0};
+  lurn_tensor t2 = mk(LURN_INT32, 3, T, B, 2), tv = {0}, tc = {0};
+  for (int b = 0; b < B; b++) I32(l2)[2 * b] = (int32_t)(1 + b);
+  for (int i = 0; i < T * B; i++) I32(t2)[2 * i] = (int32_t)(i % D);
+  CHECK(lurn_select(&lv, &l2, 1, 0, &st) == LURN_OK && !lurn_is_contiguous(&lv));
+  CHECK(lurn_select(&tv, &t2, 2, 0, &st) == LURN_OK && !lurn_is_contiguous(&tv));
+  CHECK(lurn_clone(&lc, &lv, LURN_INT32, &st) == LURN_OK);
+  CHECK(lurn_clone(&tc, &tv, LURN_INT32, &st) == LURN_OK);
+
+  lurn_tensor a = {0}, b = {0}, aa = {0}, ab = {0};
+  for (int kind = 0; kind < 3; kind++) {
+    CHECK(lurn_pool_forward(&a, &aa, (lurn_pool)kind, &xv, &lv, &st) == LURN_OK);
+    CHECK(lurn_pool_forward(&b, &ab, (lurn_pool)kind, &xc, &lc, &st) == LURN_OK);
+    CHECK(same_bits(&a, &b));
+    lurn_tensor_release(&aa);
+    lurn_tensor_release(&ab);
+  }
+  CHECK(lurn_softmax_forward(&a, &xv, &st) == LURN_OK && lurn_softmax_forward(&b, &xc, &st) == LURN_OK);
+  CHECK(same_bits(&a, &b));
+  CHECK(lurn_log_softmax_forward(&a, &xv, &st) == LURN_OK);
+  CHECK(lurn_log_softmax_forward(&b, &xc, &st) == LURN_OK);
+  CHECK(same_bits(&a, &b));
+  CHECK(lurn_activation_forward(&a, LURN_ACT_TANH, &xv, &st) == LURN_OK);
+  CHECK(lurn_activation_forward(&b, LURN_ACT_TANH, &xc, &st) == LURN_OK);
+  CHECK(same_bits(&a, &b));
+  CHECK(lurn_activation_backward(&aa, LURN_ACT_TANH, &xv, &a, &st) == LURN_OK);
+  CHECK(lurn_activation_backward(&ab, LURN_ACT_TANH, &xc, &b, &st) == LURN_OK);
+  CHECK(same_bits(&aa, &ab));
+  lurn_ce_opts o;
+  lurn_ce_opts_init(&o);
+  double la = 0, lb = 1;
+  o.lengths = &lv;
+  CHECK(lurn_cross_entropy(&la, &a, &xv, &tv, &o, &st) == LURN_OK);
+  o.lengths = &lc;
+  CHECK(lurn_cross_entropy(&lb, &b, &xc, &tc, &o, &st) == LURN_OK);
+  CHECK(la == lb && same_bits(&a, &b));
+  lurn_tensor sig = {0};   // targets in (0, 1)
+  CHECK(lurn_activation_forward(&sig, LURN_ACT_SIGMOID, &xc, &st) == LURN_OK);
+  CHECK(lurn_bce_with_logits(&la, &a, &xv, &sig, NULL, LURN_REDUCE_MEAN, &st) == LURN_OK);
+  CHECK(lurn_bce_with_logits(&lb, &b, &xc, &sig, NULL, LURN_REDUCE_MEAN, &st) == LURN_OK);
+  CHECK(la == lb && same_bits(&a, &b));
+  CHECK(lurn_mse(&la, &a, &xv, &sig, LURN_REDUCE_SUM, &st) == LURN_OK);
+  CHECK(lurn_mse(&lb, &b, &xc, &sig, LURN_REDUCE_SUM, &st) == LURN_OK);
+  CHECK(la == lb && same_bits(&a, &b));
+  // embedding with strided ids and a transposed (column-strided) weight
+  lurn_tensor wst = randt(2, D, 7, 0, -1, 1), wv = {0}, wc = {0};   // weight [7, D] viewed
+  CHECK(lurn_transpose(&wv, &wst, 0, 1, &st) == LURN_OK);
+  CHECK(lurn_clone(&wc, &wv, LURN_FLOAT32, &st) == LURN_OK);
+  CHECK(lurn_embedding_forward(&a, &tv, &wv, 2, &st) == LURN_OK);
+  CHECK(lurn_embedding_forward(&b, &tc, &wc, 2, &st) == LURN_OK);
+  CHECK(same_bits(&a, &b));
+  lurn_tensor dwv = mk(LURN_FLOAT32, 2, D, 7, 0), dwvt = {0}, dwc = mk(LURN_FLOAT32, 2, 7, D, 0);
+  CHECK(lurn_transpose(&dwvt, &dwv, 0, 1, &st) == LURN_OK);   // a strided accumulator
+  lurn_tensor g = randt(3, T, B, D, -1, 1);
+  CHECK(lurn_embedding_backward(&dwvt, &g, &tv, 2, &st) == LURN_OK);
+  CHECK(lurn_embedding_backward(&dwc, &g, &tc, 2, &st) == LURN_OK);
+  int eq = 1;
+  for (int v = 0; v < 7; v++)
+    for (int d = 0; d < D; d++) eq &= F(dwv)[d * 7 + v] == F(dwc)[v * D + d];
+  CHECK(eq);
+  lurn_tensor *all[] = {&store, &xv, &xc, &l2, &lv, &lc, &t2, &tv, &tc, &a, &b, &aa, &ab,
+                        &sig, &wst, &wv, &wc, &dwv, &dwvt, &dwc, &g};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) lurn_tensor_release(all[i]);
 }
 
@@ -785,6 +871,7 @@ int main(void) {
   RUN(test_cross_entropy_steps);
   RUN(test_bce);
   RUN(test_mse);
+  RUN(test_noncontiguous);
   RUN(test_threads_bitwise);
   return check_summary();
 }
