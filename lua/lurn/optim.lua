@@ -1,0 +1,483 @@
+--- lurn.optim — optimizers over parameter groups, learning-rate schedules,
+-- gradient clipping. The update rules are C (src/core/optim.c, PyTorch 1.13's
+-- formulas); this file keeps the bookkeeping.
+--
+--   local opt = optim.Adam(model:parameters(), {lr = 1e-3, weight_decay = 1e-5})
+--   local opt = optim.SGD({
+--     {params = optim.select(params, "bias$"), weight_decay = 0},   -- a group
+--     {params = optim.select(params, "bias$", true)},                 -- the rest
+--   }, {lr = 0.1, momentum = 0.9})
+--   opt:step()            -- one update of every parameter from its .grad
+--   opt:zero_grad()
+--   opt:set_lr(0.01)      -- every group; never touches the state
+--   local s = opt:state() -- {config = <JSON-able>, tensors = {name = tensor}}
+--   opt:load_state(s)     -- exact resume
+--
+-- Parameters are the records of Module:parameters(): {name=, value=, grad=}.
+-- Config and state are separate objects (torch-rnn lost Adam's moments by
+-- mixing them): `group.config` holds hyperparameters only, `opt.per_param`
+-- holds each parameter's state table (step and buffers, created by the C
+-- step functions on first use), keyed by the parameter's name.
+--
+-- Schedules (each sets the lr of every group from its base lr; call
+-- sched:step() once per epoch or per iteration, as you choose):
+--   optim.ConstantLR(opt)
+--   optim.StepLR(opt, {step_size = 30, gamma = 0.1})
+--   optim.MultiStepLR(opt, {milestones = {30, 80}, gamma = 0.1})
+--   optim.ExponentialLR(opt, {gamma = 0.95})
+--   optim.CosineLR(opt, {total = 1000, warmup = 100, min_lr = 0})
+--   optim.LinearWarmup(opt, {warmup = 100, start_factor = 0})
+--   optim.ReduceLROnPlateau(opt, {mode = "min", factor = 0.1, patience = 10, ...})
+--     (its step takes the metric: sched:step(val_loss))
+-- All have sched:get_lr(), sched:state() (JSON-able) and sched:load_state(s).
+local core = require "lurn.core"
+
+local M = {}
+
+-- ---- small helpers ---------------------------------------------------------
+
+local function levenshtein(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- Error for an unknown option, naming the closest known one.
+local function check_keys(t, known, what, skip)
+  for k in pairs(t) do
+    if known[k] == nil and not (skip and skip[k]) then
+      local best, bd = nil, math.huge
+      for name in pairs(known) do
+        local d = levenshtein(tostring(k), name)
+        if d < bd or (d == bd and name < best) then best, bd = name, d end
+      end
+      error(("%s: unknown option '%s' (did you mean '%s'?)"):format(what, tostring(k), best), 3)
+    end
+  end
+end
+
+local function copy_value(v)
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = copy_value(x) end
+  return c
+end
+
+local function is_record(p)
+  return type(p) == "table" and p.value ~= nil and p.grad ~= nil
+end
+
+--- Parameter records whose name matches the Lua pattern (or, with invert,
+-- those that do not): optim.select(params, "bias$") for no-decay groups.
+function M.select(params, pattern, invert)
+  local out = {}
+  for _, p in ipairs(params) do
+    local hit = p.name and p.name:find(pattern) ~= nil
+    if hit ~= (invert or false) then out[#out + 1] = p end
+  end
+  return out
+end
+
+-- ---- Optimizer --------------------------------------------------------------
+
+local Optimizer = {}
+Optimizer.__index = Optimizer
+
+local STEP = {
+  sgd = core.sgd_step, adam = core.adam_step, adamw = core.adamw_step,
+  rmsprop = core.rmsprop_step, adagrad = core.adagrad_step,
+}
+local NAMES = { sgd = "SGD", adam = "Adam", adamw = "AdamW", rmsprop = "RMSprop",
+  adagrad = "Adagrad" }
+
+local function new_optimizer(kind, params, config)
+  local what = "optim." .. NAMES[kind]
+  config = config or {}
+  if type(params) ~= "table" or #params == 0 then
+    error(what .. ": expected a non-empty list of parameters or parameter groups", 3)
+  end
+  local defaults = core.optim_defaults(kind)
+  check_keys(config, defaults, what)
+  local groups_in = is_record(params[1]) and { { params = params } } or params
+  local self = setmetatable({ kind = kind, groups = {}, per_param = {} }, Optimizer)
+  local seen = {}
+  for gi, g in ipairs(groups_in) do
+    if type(g) ~= "table" or type(g.params) ~= "table" then
+      error(("%s: group %d needs a params list"):format(what, gi), 3)
+    end
+    check_keys(g, defaults, ("%s group %d"):format(what, gi), { params = true })
+    local cfg = {}
+    for k, v in pairs(defaults) do
+      local x = g[k]
+      if x == nil then x = config[k] end
+      if x == nil then x = v end
+      cfg[k] = copy_value(x)
+    end
+    local plist = {}
+    for pi, p in ipairs(g.params) do
+      if not is_record(p) then
+        error(("%s: group %d parameter %d is not a {name=, value=, grad=} record"):format(
+          what, gi, pi), 3)
+      end
+      local name = p.name or ("param" .. (#seen + 1))
+      if seen[name] then error(("%s: parameter '%s' is in two groups"):format(what, name), 3) end
+      seen[name] = true
+      seen[#seen + 1] = name
+      plist[#plist + 1] = { name = name, value = p.value, grad = p.grad }
+    end
+    self.groups[gi] = { params = plist, config = cfg }
+  end
+  -- Check the hyperparameters now, not at the first step: one dry step of
+  -- size 0 would need tensors, so run the C checks on a scratch parameter.
+  for gi, g in ipairs(self.groups) do
+    local ok, err = pcall(STEP[kind], core.zeros(1), core.zeros(1), {}, g.config)
+    if not ok then error(("%s group %d: %s"):format(what, gi, err), 3) end
+  end
+  return self
+end
+
+--- One update of every parameter from its gradient.
+function Optimizer:step()
+  local fn = STEP[self.kind]
+  for _, g in ipairs(self.groups) do
+    for _, p in ipairs(g.params) do
+      local s = self.per_param[p.name]
+      if not s then
+        s = {}
+        self.per_param[p.name] = s
+      end
+      local ok, err = pcall(fn, p.value, p.grad, s, g.config)
+      if not ok then error(("%s (parameter '%s')"):format(err, p.name), 2) end
+    end
+  end
+end
+
+function Optimizer:zero_grad()
+  for _, g in ipairs(self.groups) do
+    for _, p in ipairs(g.params) do p.grad:zero() end
+  end
+end
+
+--- The parameter records of every group, in order.
+function Optimizer:parameters()
+  local out = {}
+  for _, g in ipairs(self.groups) do
+    for _, p in ipairs(g.params) do out[#out + 1] = p end
+  end
+  return out
+end
+
+--- The lr of every group as a list (get_lr()[1] for a single group).
+function Optimizer:get_lr()
+  local out = {}
+  for i, g in ipairs(self.groups) do out[i] = g.config.lr end
+  return out
+end
+
+--- Set the lr of every group (a number), or per group (a list).
+function Optimizer:set_lr(lr)
+  for i, g in ipairs(self.groups) do
+    g.config.lr = type(lr) == "table" and lr[i] or lr
+  end
+end
+
+--- {config = JSON-able table, tensors = {"<param>/<buffer>" = tensor}}.
+-- The tensors are the live buffers (save them, do not modify them).
+function Optimizer:state()
+  local groups, steps, tensors = {}, {}, {}
+  for gi, g in ipairs(self.groups) do
+    local names = {}
+    for i, p in ipairs(g.params) do names[i] = p.name end
+    groups[gi] = { config = copy_value(g.config), params = names }
+  end
+  for name, s in pairs(self.per_param) do
+    steps[name] = s.step or 0
+    for k, v in pairs(s) do
+      if k ~= "step" then tensors[name .. "/" .. k] = v end
+    end
+  end
+  return { config = { kind = self.kind, groups = groups, steps = steps }, tensors = tensors }
+end
+
+--- Restore what state() returned (possibly through a checkpoint): the
+-- hyperparameters of every group (a schedule may have changed lr), each
+-- parameter's step counter and buffers (copied in).
+function Optimizer:load_state(s)
+  local what = "optim." .. NAMES[self.kind] .. ":load_state"
+  local c = s.config
+  if type(c) ~= "table" or c.kind ~= self.kind then
+    error(("%s: state is for '%s', this optimizer is '%s'"):format(what,
+      tostring(c and c.kind), self.kind), 2)
+  end
+  if #c.groups ~= #self.groups then
+    error(("%s: state has %d groups, this optimizer %d"):format(what, #c.groups, #self.groups), 2)
+  end
+  for gi, g in ipairs(self.groups) do
+    local names = c.groups[gi].params
+    if #names ~= #g.params then
+      error(("%s: group %d has %d parameters in the state, %d here"):format(what, gi, #names,
+        #g.params), 2)
+    end
+    for i, p in ipairs(g.params) do
+      if names[i] ~= p.name then
+        error(("%s: group %d parameter %d is '%s' in the state, '%s' here"):format(what, gi, i,
+          tostring(names[i]), p.name), 2)
+      end
+    end
+  end
+  local per = {}
+  for name, step in pairs(c.steps or {}) do per[name] = { step = math.tointeger(step) or step } end
+  for key, t in pairs(s.tensors or {}) do
+    local name, buf = key:match("^(.*)/([^/]+)$")
+    if not name or not per[name] then
+      error(("%s: tensor '%s' belongs to no parameter in the state"):format(what, key), 2)
+    end
+    per[name][buf] = t:clone()
+  end
+  for gi, g in ipairs(self.groups) do g.config = copy_value(c.groups[gi].config) end
+  self.per_param = per
+end
+
+function Optimizer:__tostring()
+  local parts = {}
+  for i, g in ipairs(self.groups) do
+    parts[i] = ("%d params, lr=%g"):format(#g.params, g.config.lr)
+  end
+  return ("optim.%s(%s)"):format(NAMES[self.kind], table.concat(parts, "; "))
+end
+
+function M.SGD(params, config) return new_optimizer("sgd", params, config) end
+function M.Adam(params, config) return new_optimizer("adam", params, config) end
+function M.AdamW(params, config) return new_optimizer("adamw", params, config) end
+function M.RMSprop(params, config) return new_optimizer("rmsprop", params, config) end
+function M.Adagrad(params, config) return new_optimizer("adagrad", params, config) end
+
+-- ---- clipping -----------------------------------------------------------------
+
+-- Gradients of records, or tensors as they are.
+local function grads_of(params)
+  local out = {}
+  for i, p in ipairs(params) do out[i] = is_record(p) and p.grad or p end
+  return out
+end
+
+--- Scale all gradients together so that their global norm is at most
+-- max_norm; returns the norm before clipping (PyTorch's clip_grad_norm_).
+function M.clip_grad_norm(params, max_norm, norm_type)
+  return core.clip_grad_norm(grads_of(params), max_norm, norm_type)
+end
+
+function M.clip_grad_value(params, clip)
+  core.clip_grad_value(grads_of(params), clip)
+end
+
+--- nil if every gradient is finite; else a message naming the first
+-- parameter (and element) holding NaN/Inf, plus the record and element.
+function M.check_finite(params)
+  local i, e = core.check_finite(grads_of(params))
+  if not i then return nil end
+  local p = params[i]
+  local name = is_record(p) and p.name or ("tensor " .. i)
+  return ("non-finite gradient in '%s' at element %d"):format(name, e), p, e
+end
+
+-- ---- schedules -------------------------------------------------------------------
+
+local Schedule = {}
+Schedule.__index = Schedule
+
+-- A schedule with a closed form: lr = base_lr * factor(t), t = steps taken.
+local function closed_form(name, opt, opts, known, factor)
+  opts = opts or {}
+  check_keys(opts, known, "optim." .. name)
+  local self = setmetatable({ name = name, opt = opt, opts = opts, t = 0, factor = factor,
+    base_lrs = opt:get_lr() }, Schedule)
+  self:_apply()
+  return self
+end
+
+function Schedule:_apply()
+  local lrs = {}
+  for i, base in ipairs(self.base_lrs) do lrs[i] = self.factor(self.opts, self.t, base) end
+  self.opt:set_lr(lrs)
+end
+
+function Schedule:step()
+  self.t = self.t + 1
+  self:_apply()
+end
+
+function Schedule:get_lr() return self.opt:get_lr() end
+
+function Schedule:state()
+  return { name = self.name, t = self.t, base_lrs = copy_value(self.base_lrs) }
+end
+
+function Schedule:load_state(s)
+  if s.name ~= self.name then
+    error(("optim.%s:load_state: state is for %s"):format(self.name, tostring(s.name)), 2)
+  end
+  self.t = s.t
+  self.base_lrs = copy_value(s.base_lrs)
+  self:_apply()
+end
+
+function Schedule:__tostring()
+  return ("optim.%s(t=%d, lr=%g)"):format(self.name, self.t, self.opt:get_lr()[1])
+end
+
+local function need(opts, key, what)
+  if opts[key] == nil then error(("optim.%s: option '%s' is required"):format(what, key), 4) end
+  return opts[key]
+end
+
+function M.ConstantLR(opt, opts)
+  return closed_form("ConstantLR", opt, opts, {}, function(_, _, base) return base end)
+end
+
+function M.StepLR(opt, opts)
+  need(opts or {}, "step_size", "StepLR")
+  return closed_form("StepLR", opt, opts, { step_size = 1, gamma = 1 }, function(o, t, base)
+    return base * (o.gamma or 0.1) ^ (t // o.step_size)
+  end)
+end
+
+function M.MultiStepLR(opt, opts)
+  need(opts or {}, "milestones", "MultiStepLR")
+  return closed_form("MultiStepLR", opt, opts, { milestones = 1, gamma = 1 }, function(o, t, base)
+    local k = 0
+    for _, m in ipairs(o.milestones) do if t >= m then k = k + 1 end end
+    return base * (o.gamma or 0.1) ^ k
+  end)
+end
+
+function M.ExponentialLR(opt, opts)
+  need(opts or {}, "gamma", "ExponentialLR")
+  return closed_form("ExponentialLR", opt, opts, { gamma = 1 }, function(o, t, base)
+    return base * o.gamma ^ t
+  end)
+end
+
+-- Linear warmup from start_factor*base to base over `warmup` steps
+-- (t/warmup with start_factor 0, as in the common transformer recipe).
+local function warm(o, t)
+  local w = o.warmup or 0
+  if w <= 0 or t >= w then return 1 end
+  local s = o.start_factor or 0
+  return s + (1 - s) * t / w
+end
+
+function M.LinearWarmup(opt, opts)
+  need(opts or {}, "warmup", "LinearWarmup")
+  return closed_form("LinearWarmup", opt, opts, { warmup = 1, start_factor = 1 },
+    function(o, t, base) return base * warm(o, t) end)
+end
+
+--- Cosine decay from base to min_lr over `total` steps, after an optional
+-- linear warmup; stays at min_lr after `total`.
+function M.CosineLR(opt, opts)
+  need(opts or {}, "total", "CosineLR")
+  return closed_form("CosineLR", opt, opts, { total = 1, warmup = 1, min_lr = 1, start_factor = 1 },
+    function(o, t, base)
+      local w = o.warmup or 0
+      if t < w then return base * warm(o, t) end
+      local span = math.max(1, o.total - w)
+      local progress = math.min(1, (t - w) / span)
+      local lo = o.min_lr or 0
+      return lo + (base - lo) * 0.5 * (1 + math.cos(math.pi * progress))
+    end)
+end
+
+-- ReduceLROnPlateau (PyTorch's rules): after more than `patience` steps
+-- without improvement, lr := max(lr * factor, min_lr); then `cooldown`
+-- steps before counting again.
+local Plateau = {}
+Plateau.__index = Plateau
+
+function M.ReduceLROnPlateau(opt, opts)
+  opts = opts or {}
+  check_keys(opts, { mode = 1, factor = 1, patience = 1, threshold = 1, threshold_mode = 1,
+    cooldown = 1, min_lr = 1, eps = 1 }, "optim.ReduceLROnPlateau")
+  local o = {
+    mode = opts.mode or "min", factor = opts.factor or 0.1, patience = opts.patience or 10,
+    threshold = opts.threshold or 1e-4, threshold_mode = opts.threshold_mode or "rel",
+    cooldown = opts.cooldown or 0, min_lr = opts.min_lr or 0, eps = opts.eps or 1e-8,
+  }
+  if o.mode ~= "min" and o.mode ~= "max" then
+    error("optim.ReduceLROnPlateau: mode must be 'min' or 'max'", 2)
+  end
+  if o.threshold_mode ~= "rel" and o.threshold_mode ~= "abs" then
+    error("optim.ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs'", 2)
+  end
+  if not (o.factor < 1) then error("optim.ReduceLROnPlateau: factor must be < 1", 2) end
+  return setmetatable({ name = "ReduceLROnPlateau", opt = opt, o = o, t = 0, best = nil,
+    num_bad = 0, cooldown_counter = 0 }, Plateau)
+end
+
+function Plateau:_better(a)
+  local o, best = self.o, self.best
+  if best == nil then return true end
+  if o.mode == "min" then
+    return o.threshold_mode == "rel" and a < best * (1 - o.threshold) or
+        (o.threshold_mode == "abs" and a < best - o.threshold)
+  end
+  return o.threshold_mode == "rel" and a > best * (1 + o.threshold) or
+      (o.threshold_mode == "abs" and a > best + o.threshold)
+end
+
+function Plateau:step(metric)
+  if type(metric) ~= "number" then
+    error("optim.ReduceLROnPlateau:step: needs the metric value (a number)", 2)
+  end
+  self.t = self.t + 1
+  if self:_better(metric) then
+    self.best, self.num_bad = metric, 0
+  else
+    self.num_bad = self.num_bad + 1
+  end
+  if self.cooldown_counter > 0 then
+    self.cooldown_counter = self.cooldown_counter - 1
+    self.num_bad = 0
+  end
+  if self.num_bad > self.o.patience then
+    local lrs = self.opt:get_lr()
+    for i, old in ipairs(lrs) do
+      local new = math.max(old * self.o.factor, self.o.min_lr)
+      if old - new > self.o.eps then lrs[i] = new end
+    end
+    self.opt:set_lr(lrs)
+    self.cooldown_counter = self.o.cooldown
+    self.num_bad = 0
+  end
+end
+
+function Plateau:get_lr() return self.opt:get_lr() end
+
+-- (lrs themselves are in the optimizer's state)
+function Plateau:state()
+  return { name = self.name, t = self.t, best = self.best, num_bad = self.num_bad,
+    cooldown_counter = self.cooldown_counter }
+end
+
+function Plateau:load_state(s)
+  if s.name ~= self.name then
+    error(("optim.ReduceLROnPlateau:load_state: state is for %s"):format(tostring(s.name)), 2)
+  end
+  self.t, self.best, self.num_bad, self.cooldown_counter = s.t, s.best, s.num_bad,
+      s.cooldown_counter
+end
+
+function Plateau:__tostring()
+  return ("optim.ReduceLROnPlateau(best=%s, bad=%d, lr=%g)"):format(tostring(self.best),
+    self.num_bad, self.opt:get_lr()[1])
+end
+
+return M
