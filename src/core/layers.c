@@ -703,14 +703,16 @@ static int softmax_fwd(lurn_tensor *y, const lurn_tensor *x, int logs, lurn_stat
     float *yr = out + r * C;
     float mx = -INFINITY;
     for (int64_t c = 0; c < C; c++) mx = xr[c] > mx ? xr[c] : mx;
+    // exp of (x - max) is in (0, 1]: float exp is safe; the sum is in double
     double sum = 0.0;
-    for (int64_t c = 0; c < C; c++) sum += exp((double)(xr[c] - mx));
     if (logs) {
+      for (int64_t c = 0; c < C; c++) sum += expf(xr[c] - mx);
       float lse = mx + (float)log(sum);
       for (int64_t c = 0; c < C; c++) yr[c] = xr[c] - lse;
     } else {
-      double inv = 1.0 / sum;
-      for (int64_t c = 0; c < C; c++) yr[c] = (float)(exp((double)(xr[c] - mx)) * inv);
+      for (int64_t c = 0; c < C; c++) sum += (yr[c] = expf(xr[c] - mx));
+      float inv = (float)(1.0 / sum);
+      for (int64_t c = 0; c < C; c++) yr[c] *= inv;
     }
   }
 done:

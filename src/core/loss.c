@@ -112,16 +112,19 @@ int lurn_cross_entropy(double *loss, lurn_tensor *dlogits, const lurn_tensor *lo
     const float *xr = x + n * C;
     float mx = xr[0];
     for (int64_t k = 1; k < C; k++) mx = xr[k] > mx ? xr[k] : mx;
-    double sum = 0.0;
-    for (int64_t k = 0; k < C; k++) sum += exp((double)(xr[k] - mx));
-    double lse = (double)mx + log(sum), wc = wp ? (double)wp[c * ws] : 1.0;
-    row[n] = wc * (lse - (double)xr[c]);
+    /* One float exp per logit (each in (0, 1] after the max is out), kept in
+     * the gradient row for reuse; the sum in double. */
+    double sum = 0.0, wc = wp ? (double)wp[c * ws] : 1.0;
     if (g) {
       float *gr = g + n * C;
-      double f = wc * scale;
-      for (int64_t k = 0; k < C; k++) gr[k] = (float)(exp((double)xr[k] - lse) * f);
-      gr[c] -= (float)f;
+      for (int64_t k = 0; k < C; k++) sum += (gr[k] = expf(xr[k] - mx));
+      float f = (float)(wc * scale / sum);
+      for (int64_t k = 0; k < C; k++) gr[k] *= f;
+      gr[c] -= (float)(wc * scale);
+    } else {
+      for (int64_t k = 0; k < C; k++) sum += expf(xr[k] - mx);
     }
+    row[n] = wc * ((double)mx + log(sum) - (double)xr[c]);
   }
   double total = 0.0;   // summed in row order: the same at any thread count
   for (int64_t n = 0; n < N; n++) total += row[n];
