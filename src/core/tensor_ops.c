@@ -82,8 +82,8 @@ static void bcast_strides(const lurn_tensor *t, int ndim, const int64_t *size, i
   }
 }
 
-/* ops[0] defines nothing special: all operands are given with strides aligned
- * to (ndim, size). */
+/* Set up iteration over the shape (ndim, size) for nops operands, each of
+ * which broadcasts to that shape (output first by convention). */
 static void iter_init(iter_t *it, int ndim, const int64_t *size, int nops,
                       const lurn_tensor *const *ops) {
   int64_t st[ITER_MAXOPS][LURN_MAXDIM];
