@@ -133,6 +133,21 @@ function Recurrent:_check_input(input, init)
     error(("%s: input %s does not match input size %d"):format(self.__name,
       tostring(x:shape()), self.input_size), 3)
   end
+  if lengths then
+    if lengths:dtype() ~= "int32" or lengths:dim() ~= 1 or lengths:size(1) ~= x:size(2) then
+      error(("%s: lengths must be int32 [%d], got %s"):format(self.__name, x:size(2),
+        seq.describe(lengths)), 3)
+    end
+    local longest, shortest = lengths:max(), lengths:min()
+    if longest > x:size(1) then
+      error(("%s: length %d of sample %d exceeds T=%d"):format(self.__name, longest,
+        lengths:argmax() + 1, x:size(1)), 3)
+    end
+    if shortest < 0 then
+      error(("%s: negative length %d of sample %d"):format(self.__name, shortest,
+        lengths:argmin() + 1), 3)
+    end
+  end
   local B, want = x:size(2), { self.layers * self.dirs, x:size(2), self.hidden }
   for _, k in ipairs { "h0", "c0" } do
     local s = init and init[k]
