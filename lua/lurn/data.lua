@@ -240,4 +240,34 @@ function Dataset:batches(opts)
   return iter, it
 end
 
+-- ---------------------------------------------------------------------------
+-- Generated data for tests, examples and the default run.
+
+--- The order task: every sequence holds exactly one "a" and one "b" among
+-- filler words; the label is 1 when "a" comes first, else 0. Every sample
+-- of a pair has the same bag of words, so only a model that reads the order
+-- can beat 50 %. Returns texts, labels (0/1 integers). Draws from lurn's
+-- generator (seed it first).
+function M.order_task(n, opts)
+  opts = opts or {}
+  local min_len, max_len = opts.min_len or 6, opts.max_len or 16
+  local fillers = opts.fillers or { "the", "of", "and", "to", "in", "is", "it", "on" }
+  local texts, labels = {}, {}
+  local u = lurn.rand(n * (max_len + 3))
+  local k = 0
+  local function draw() k = k + 1; return u:get(k) end
+  for i = 1, n do
+    local len = min_len + math.floor(draw() * (max_len - min_len + 1))
+    local words = {}
+    for j = 1, len do words[j] = fillers[1 + math.floor(draw() * #fillers)] end
+    local pa = 1 + math.floor(draw() * len)
+    local pb = 1 + math.floor(draw() * (len - 1))
+    if pb >= pa then pb = pb + 1 end
+    words[pa], words[pb] = "a", "b"
+    texts[i] = table.concat(words, " ")
+    labels[i] = pa < pb and 1 or 0
+  end
+  return texts, labels
+end
+
 return M
