@@ -1,0 +1,217 @@
+--- bench/lurn_bench.lua — the lurn side of the recurrent benchmark.
+--
+-- One configuration per process (so its peak RSS is its own), the mirror of
+-- bench/peer_torch.py:
+--
+--   lurn bench/lurn_bench.lua --cell lstm --B 64 --T 100 --I 128 --H 256 \
+--        --threads 2 --warmup 2 --repeats 7 [--api nn|core] [--clock DIR]
+--
+-- prints one JSON line with the per-repeat times (ms) of
+--   infer  one inference forward (eval mode: no BPTT cache is kept);
+--   train  one full training step: zero the gradients, forward in training
+--          mode, BPTT backward from a fixed upstream gradient dy over all
+--          outputs, computing dX as under an embedding, then a plain SGD
+--          update p := p - lr * grad over every weight (lr = 1e-3, no
+--          momentum: the same rule as torch.optim.SGD on the peer's side);
+-- and the peak RSS (VmHWM) after the inference runs and after the training runs.
+--
+-- --api nn    (default) through nn.RNN/LSTM/GRU, the layer a user builds
+-- --api core  straight on lurn.core.rnn_forward / rnn_backward (no module)
+-- The SGD step uses the optimizer binding (core.sgd_step) when there is
+-- one, else tensor ops (grad:mul(-lr), then value:add_ of it).
+local lurn = require "lurn"
+local core = require "lurn.core"
+
+local function parse_args(argv)
+  local a = {
+    cell = "lstm", B = 64, T = 100, I = 128, H = 256, threads = 2, warmup = 2, repeats = 7,
+    lr = 1e-3, api = "nn", clock = nil, infer = true, train = true,
+  }
+  local i = 1
+  while i <= #argv do
+    local k = argv[i]:match("^%-%-(.+)$")
+    if not k then error("lurn_bench: unexpected argument " .. argv[i]) end
+    if k == "no-infer" then a.infer = false
+    elseif k == "no-train" then a.train = false
+    else
+      local v = argv[i + 1]
+      if a[k] == nil and k ~= "clock" then error("lurn_bench: unknown option --" .. k) end
+      if v == nil then error("lurn_bench: --" .. k .. " needs a value") end
+      a[k] = tonumber(v) or v
+      i = i + 1
+    end
+    i = i + 1
+  end
+  for _, k in ipairs { "B", "T", "I", "H", "threads", "warmup", "repeats" } do
+    a[k] = math.tointeger(a[k]) or error("lurn_bench: --" .. k .. " must be an integer")
+  end
+  return a
+end
+
+--- A monotonic millisecond clock: lurn's own if it has one, else the
+-- benchclock C module (bench/clock.c) from --clock DIR.
+local function find_clock(dir)
+  if lurn.clock then return function() return lurn.clock() * 1e3 end end
+  if dir then package.cpath = dir .. "/?.so;" .. package.cpath end
+  local ok, m = pcall(require, "benchclock")
+  if not ok then
+    error("lurn_bench: no wall clock (build bench/clock.c into --clock DIR): " .. tostring(m))
+  end
+  return m.now_ms
+end
+
+local function vm_hwm_mb()
+  local f = io.open("/proc/self/status")
+  if not f then return 0 / 0 end
+  for line in f:lines() do
+    local kb = line:match("^VmHWM:%s+(%d+)")
+    if kb then f:close(); return tonumber(kb) / 1024 end
+  end
+  f:close()
+  return 0 / 0
+end
+
+local function median(xs)
+  local s = {}
+  for i, v in ipairs(xs) do s[i] = v end
+  table.sort(s)
+  local n = #s
+  return n % 2 == 1 and s[(n + 1) // 2] or 0.5 * (s[n // 2] + s[n // 2 + 1])
+end
+
+--- Minimal JSON for flat tables of numbers, strings, booleans and number arrays.
+local function to_json(t, keys)
+  local parts = {}
+  local function val(v)
+    if type(v) == "table" then
+      local xs = {}
+      for i, x in ipairs(v) do xs[i] = val(x) end
+      return "[" .. table.concat(xs, ", ") .. "]"
+    elseif type(v) == "number" then
+      if v ~= v then return "null" end
+      return math.type(v) == "integer" and tostring(v) or ("%.4f"):format(v)
+    elseif type(v) == "boolean" then return tostring(v)
+    elseif v == nil then return "null"
+    else return ('"%s"'):format(tostring(v):gsub('[%c"\\]', function(c)
+        return ("\\u%04x"):format(c:byte()) end))
+    end
+  end
+  for _, k in ipairs(keys) do
+    if t[k] ~= nil then parts[#parts + 1] = ('"%s": %s'):format(k, val(t[k])) end
+  end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function time_it(now, fn, warmup, repeats)
+  for _ = 1, warmup do fn() end
+  local ms = {}
+  for r = 1, repeats do
+    local t0 = now()
+    fn()
+    ms[r] = now() - t0
+  end
+  return ms
+end
+
+--- The SGD update p := p - lr * g over a list of {value=, grad=} records.
+local function sgd_updater(params, lr)
+  if core.sgd_step then
+    -- the optimizer binding: state-free plain SGD, one C call per tensor
+    local ok = pcall(core.sgd_step, params[1].value, params[1].grad, {}, { lr = 0 })
+    if ok then
+      return function()
+        for _, p in ipairs(params) do core.sgd_step(p.value, p.grad, {}, { lr = lr }) end
+      end, "core.sgd_step(lr=" .. lr .. ")"
+    end
+  end
+  return function()
+    for _, p in ipairs(params) do p.value:add_(p.grad:mul(-lr)) end
+  end, "tensor ops p:add_(g:mul(-lr)), lr=" .. lr
+end
+
+--- Build the layer and the two benchmarked closures for the chosen API.
+local function build(a, x, dy)
+  local kind = a.cell == "rnn" and "rnn_tanh" or a.cell
+  if a.api == "nn" then
+    local ctor = ({ rnn = lurn.nn.RNN, lstm = lurn.nn.LSTM, gru = lurn.nn.GRU })[a.cell]
+    if not ctor then error("lurn_bench: unknown cell " .. a.cell) end
+    local m = ctor(a.I, a.H)
+    local params = m:parameters()
+    local step, opt_name = sgd_updater(params, a.lr)
+    local function infer() m:eval(); m:forward(x) end
+    local function train()
+      m:train()
+      m:zero_grad()
+      m:forward(x)
+      m:backward(dy)
+      step()
+    end
+    return infer, train, opt_name
+  elseif a.api == "core" then
+    local G = ({ rnn = 1, lstm = 4, gru = 3 })[a.cell]
+    if not G then error("lurn_bench: unknown cell " .. a.cell) end
+    local bound = 1 / math.sqrt(a.H)
+    local w = {
+      w_ih = lurn.rand({ G * a.H, a.I }, -bound, bound), w_hh = lurn.rand({ G * a.H, a.H }, -bound, bound),
+      b_ih = lurn.rand({ G * a.H }, -bound, bound), b_hh = lurn.rand({ G * a.H }, -bound, bound),
+    }
+    local params = {}
+    for _, k in ipairs { "w_ih", "w_hh", "b_ih", "b_hh" } do
+      params[#params + 1] = { name = k, value = w[k], grad = lurn.zeros(w[k]:shape()) }
+    end
+    local step, opt_name = sgd_updater(params, a.lr)
+    local y = lurn.zeros(a.T, a.B, a.H)
+    local function fwd(training)
+      return core.rnn_forward {
+        kind = kind, x = x, w_ih = w.w_ih, w_hh = w.w_hh, b_ih = w.b_ih, b_hh = w.b_hh,
+        training = training, y = y,
+      }
+    end
+    local function infer() fwd(false) end
+    local function train()
+      for _, p in ipairs(params) do p.grad:zero() end
+      local _, _, _, st = fwd(true)
+      core.rnn_backward(st, {
+        dy = dy, dw_ih = params[1].grad, dw_hh = params[2].grad,
+        db_ih = params[3].grad, db_hh = params[4].grad,
+      })
+      step()
+    end
+    return infer, train, opt_name
+  end
+  error("lurn_bench: --api must be nn or core")
+end
+
+local function main(argv)
+  local a = parse_args(argv)
+  local now = find_clock(a.clock)
+  lurn.threads(a.threads)
+  lurn.seed(0)
+  local x = lurn.randn(a.T, a.B, a.I)
+  local dy = lurn.randn(a.T, a.B, a.H):mul(0.01)
+  local infer, train, opt_name = build(a, x, dy)
+  local info = lurn.info()
+  local out = {
+    side = "lurn", cell = a.cell, B = a.B, T = a.T, I = a.I, H = a.H, threads = lurn.threads(),
+    warmup = a.warmup, repeats = a.repeats, api = a.api, optimizer = opt_name,
+    blis = info.blis, blis_arch = info.blis_arch, blis_openmp = info.blis_openmp,
+    build_type = info.build_type,
+  }
+  if a.infer then
+    out.infer_ms = time_it(now, infer, a.warmup, a.repeats)
+    out.infer_median_ms = median(out.infer_ms)
+    out.infer_rss_mb = vm_hwm_mb()
+  end
+  if a.train then
+    out.train_ms = time_it(now, train, a.warmup, a.repeats)
+    out.train_median_ms = median(out.train_ms)
+    out.train_rss_mb = vm_hwm_mb()
+  end
+  print(to_json(out, {
+    "side", "cell", "B", "T", "I", "H", "threads", "warmup", "repeats", "api", "optimizer",
+    "blis", "blis_arch", "blis_openmp", "build_type", "infer_ms", "infer_median_ms",
+    "infer_rss_mb", "train_ms", "train_median_ms", "train_rss_mb",
+  }))
+end
+
+main(arg or { ... })
