@@ -39,6 +39,25 @@ out=$("$LURN" nosuchcommand 2>&1); rc=$?
 expect "unknown command" "unknown command 'nosuchcommand'" "$out"
 out=$("$LURN" --threads x info 2>&1); expect "bad --threads" "--threads needs" "$out"
 
+# lurn gradcheck on a user's module file: passes for a correct module, fails for a wrong one
+cat > "$tmp/gc.lua" <<'LUA'
+return { module = lurn.nn.GRU(3, 4, { bidirectional = true }), input = lurn.randn(4, 2, 3) }
+LUA
+out=$("$LURN" gradcheck "$tmp/gc.lua" 2>&1); rc=$?
+[ $rc -eq 0 ] && ok "gradcheck passes" || bad "gradcheck passes" "rc=$rc $out"
+expect "gradcheck report" "weight_hh_l0_reverse" "$out"
+cat > "$tmp/gc_bad.lua" <<'LUA'
+local m = lurn.nn.Linear(3, 2)
+local backward = m.backward
+m.backward = function(self, dy) local dx = backward(self, dy); return dx:mul(2) end
+return { module = m, input = lurn.randn(4, 3) }
+LUA
+out=$("$LURN" gradcheck "$tmp/gc_bad.lua" 2>&1); rc=$?
+[ $rc -eq 1 ] && ok "gradcheck catches a wrong backward" || bad "gradcheck catches a wrong backward" "rc=$rc"
+expect "gradcheck failure names input" "FAILED" "$out"
+out=$("$LURN" gradcheck 2>&1); rc=$?
+[ $rc -eq 2 ] && ok "gradcheck usage" || bad "gradcheck usage" "rc=$rc"
+
 # the interactive prompt, driven from a pipe: expressions print their values
 out=$(printf 'x = lurn.ones(2)\nx:sum()\n= 1 + 1\nfor i = 1, 2 do\nprint(i)\nend\nerror("boom")\nprint("after")\n' | "$LURN" 2>&1)
 expect "repl value" "2.0" "$out"; expect "repl =expr" "2" "$out"
