@@ -17,8 +17,7 @@
 --
 -- --api nn    (default) through nn.RNN/LSTM/GRU, the layer a user builds
 -- --api core  straight on lurn.core.rnn_forward / rnn_backward (no module)
--- The SGD step uses the optimizer binding (core.sgd_step) when there is
--- one, else tensor ops (grad:mul(-lr), then value:add_ of it).
+-- The SGD step is lurn.optim.SGD (else core.sgd_step, else tensor ops).
 local lurn = require "lurn"
 local core = require "lurn.core"
 
@@ -113,20 +112,25 @@ local function time_it(now, fn, warmup, repeats)
   return ms
 end
 
---- The SGD update p := p - lr * g over a list of {value=, grad=} records.
+--- The SGD update p := p - lr * g over a list of {name=, value=, grad=} records:
+-- lurn.optim.SGD when the library has it, else the binding core.sgd_step,
+-- else tensor ops. Returns the step function and its description.
 local function sgd_updater(params, lr)
+  local ok, optim = pcall(function() return lurn.optim end)
+  if ok and optim and optim.SGD then
+    local opt = optim.SGD(params, { lr = lr })
+    return function() opt:step() end, ("lurn.optim.SGD(lr=%g), no momentum"):format(lr)
+  end
   if core.sgd_step then
-    -- the optimizer binding: state-free plain SGD, one C call per tensor
-    local ok = pcall(core.sgd_step, params[1].value, params[1].grad, {}, { lr = 0 })
-    if ok then
-      return function()
-        for _, p in ipairs(params) do core.sgd_step(p.value, p.grad, {}, { lr = lr }) end
-      end, "core.sgd_step(lr=" .. lr .. ")"
-    end
+    local states = {}
+    for i = 1, #params do states[i] = {} end
+    return function()
+      for i, p in ipairs(params) do core.sgd_step(p.value, p.grad, states[i], { lr = lr }) end
+    end, ("core.sgd_step(lr=%g), no momentum"):format(lr)
   end
   return function()
     for _, p in ipairs(params) do p.value:add_(p.grad:mul(-lr)) end
-  end, "tensor ops p:add_(g:mul(-lr)), lr=" .. lr
+  end, ("tensor ops p:add_(g:mul(-lr)), lr=%g"):format(lr)
 end
 
 --- Build the layer and the two benchmarked closures for the chosen API.

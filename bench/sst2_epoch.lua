@@ -1,0 +1,193 @@
+--- bench/sst2_epoch.lua — one SST-2 training epoch in lurn (the peer of sst2_epoch_torch.py).
+--
+--   lurn bench/sst2_epoch.lua --data-dir ../shared/datasets/sst2 [--threads 2]
+--        [--batch 32] [--max-batches 0] [--optim adam|sgd] [--clock DIR]
+--
+-- The same model, data, batches and batch order as bench/sst2_epoch_torch.py
+-- (read its header for the exact rules; both sides implement them alike):
+--   nn.Embedding(V, 128, padding 0) -> nn.LSTM(128, 256) -> nn.Pool("max")
+--   (over each sentence's valid steps) -> nn.Linear(256, 2), nn.CrossEntropy,
+--   Adam(lr = 1e-3) (--optim sgd: plain SGD lr = 0.1);
+--   whitespace tokens, vocabulary by count, length bucketing, an LCG
+--   Fisher-Yates batch order, longest sentence first inside a batch.
+-- Batches are built before the clock starts; the timed epoch is, per batch:
+-- forward, loss, zero_grad, backward, optimizer step. Prints one JSON line.
+local lurn = require "lurn"
+local nn = lurn.nn
+
+local function parse_args(argv)
+  local a = { ["data-dir"] = "../shared/datasets/sst2", threads = 2, batch = 32, emb = 128,
+              hidden = 256, optim = "adam", ["max-batches"] = 0, clock = false }
+  local i = 1
+  while i <= #argv do
+    local k = argv[i]:match("^%-%-(.+)$")
+    if not k or a[k] == nil then error("sst2_epoch: unknown argument " .. argv[i]) end
+    local v = argv[i + 1] or error("sst2_epoch: --" .. k .. " needs a value")
+    a[k] = math.tointeger(tonumber(v)) or v
+    i = i + 2
+  end
+  return a
+end
+
+local function find_clock(dir)
+  if lurn.clock then return function() return lurn.clock() * 1e3 end end
+  if dir then package.cpath = dir .. "/?.so;" .. package.cpath end
+  local ok, m = pcall(require, "benchclock")
+  if not ok then error("sst2_epoch: no wall clock (build bench/clock.c, pass --clock DIR)") end
+  return m.now_ms
+end
+
+local function vm_hwm_mb()
+  local f = io.open("/proc/self/status")
+  if not f then return 0 / 0 end
+  for line in f:lines() do
+    local kb = line:match("^VmHWM:%s+(%d+)")
+    if kb then f:close(); return tonumber(kb) / 1024 end
+  end
+  f:close()
+  return 0 / 0
+end
+
+local function load(path)
+  local f = assert(io.open(path, "rb"))
+  f:read("l")                                       -- header
+  local sents, labels = {}, {}
+  for line in f:lines() do
+    line = line:gsub("[\r\n]+$", "")
+    local text, lab = line:match("^(.*)\t([^\t]*)$")
+    if text then
+      local toks = {}
+      for w in text:gmatch("%S+") do toks[#toks + 1] = w end
+      if #toks > 0 then
+        sents[#sents + 1] = toks
+        labels[#labels + 1] = math.tointeger(tonumber(lab))
+      end
+    end
+  end
+  f:close()
+  return sents, labels
+end
+
+local function build_vocab(sents)
+  local count, words = {}, {}
+  for _, s in ipairs(sents) do
+    for _, w in ipairs(s) do
+      if not count[w] then words[#words + 1] = w; count[w] = 0 end
+      count[w] = count[w] + 1
+    end
+  end
+  table.sort(words, function(x, y)
+    if count[x] ~= count[y] then return count[x] > count[y] end
+    return x < y
+  end)
+  local vocab = {}
+  for i, w in ipairs(words) do vocab[w] = i + 1 end  -- ids 2..; 0 padding, 1 unknown
+  return vocab, #words
+end
+
+local function make_batches(sents, labels, vocab, bsz)
+  local order = {}
+  for i = 1, #sents do order[i] = i end
+  table.sort(order, function(x, y)
+    if #sents[x] ~= #sents[y] then return #sents[x] < #sents[y] end
+    return x < y
+  end)
+  local groups = {}
+  for k = 1, #order, bsz do
+    local g = {}
+    for i = k, math.min(k + bsz - 1, #order) do g[#g + 1] = order[i] end
+    groups[#groups + 1] = g
+  end
+  local s = 1
+  for i = #groups - 1, 1, -1 do                     -- Fisher-Yates, LCG (same as the torch side)
+    s = (s * 1103515245 + 12345) % 2147483648
+    local j = s % (i + 1)
+    groups[i + 1], groups[j + 1] = groups[j + 1], groups[i + 1]
+  end
+  local out = {}
+  for _, g in ipairs(groups) do
+    table.sort(g, function(x, y)
+      if #sents[x] ~= #sents[y] then return #sents[x] > #sents[y] end
+      return x < y
+    end)
+    local T, B = #sents[g[1]], #g
+    local ids, lengths, ys = {}, {}, {}
+    for t = 1, T do
+      local row = {}
+      for b = 1, B do
+        local w = sents[g[b]][t]
+        row[b] = w and (vocab[w] or 1) or 0
+      end
+      ids[t] = row
+    end
+    for b = 1, B do lengths[b] = #sents[g[b]]; ys[b] = labels[g[b]] end
+    out[#out + 1] = {
+      ids = lurn.tensor(ids, "int32"), lengths = lurn.tensor(lengths, "int32"),
+      labels = lurn.tensor(ys, "int32"), n_tokens = 0,
+    }
+    for b = 1, B do out[#out].n_tokens = out[#out].n_tokens + lengths[b] end
+  end
+  return out
+end
+
+--- The optimizer: lurn.optim when it exists, else plain SGD by tensor ops.
+local function make_optimizer(kind, params)
+  local ok, optim = pcall(function() return lurn.optim end)
+  if kind == "adam" then
+    if not (ok and optim and optim.Adam) then
+      error("sst2_epoch: lurn.optim.Adam is not available (use --optim sgd)")
+    end
+    return optim.Adam(params, { lr = 1e-3 }), "Adam lr=1e-3"
+  end
+  if ok and optim and optim.SGD then return optim.SGD(params, { lr = 0.1 }), "SGD lr=0.1" end
+  return { step = function()
+    for _, p in ipairs(params) do p.value:add_(p.grad:mul(-0.1)) end
+  end }, "SGD lr=0.1 (tensor ops)"
+end
+
+local function main(argv)
+  local a = parse_args(argv)
+  local now = find_clock(a.clock ~= false and a.clock or nil)
+  lurn.threads(a.threads)
+  lurn.seed(0)
+  local t0 = now()
+  local sents, labels = load(a["data-dir"] .. "/train.tsv")
+  local vocab, n_words = build_vocab(sents)
+  local data = make_batches(sents, labels, vocab, a.batch)
+  if a["max-batches"] > 0 then
+    for i = #data, a["max-batches"] + 1, -1 do data[i] = nil end
+  end
+  local prep_s = (now() - t0) / 1e3
+
+  local model = nn.Sequential {
+    nn.Embedding(n_words + 2, a.emb, { padding = 0 }),
+    nn.LSTM(a.emb, a.hidden),
+    nn.Pool("max"),
+    nn.Linear(a.hidden, 2),
+  }
+  local loss_fn = nn.CrossEntropy()
+  local opt, opt_name = make_optimizer(a.optim, model:parameters())
+  model:train()
+
+  local total, n_sent, tokens = 0, 0, 0
+  t0 = now()
+  for _, batch in ipairs(data) do
+    local logits = model:forward(batch)
+    local loss = loss_fn:forward(logits, batch.labels)
+    model:zero_grad()
+    model:backward(loss_fn:backward())
+    opt:step()
+    total = total + loss
+    n_sent = n_sent + batch.labels:size(1)
+    tokens = tokens + batch.n_tokens
+  end
+  local epoch_s = (now() - t0) / 1e3
+
+  print(('{"side": "sst2_lurn", "epoch_s": %.4f, "prep_s": %.4f, "batches": %d, '
+    .. '"sentences": %d, "tokens": %d, "vocab": %d, "mean_loss": %.6f, "rss_mb": %.2f, '
+    .. '"threads": %d, "config": "batch %d, emb %d, hidden %d, %s, lengths"}')
+    :format(epoch_s, prep_s, #data, n_sent, tokens, n_words + 2, total / math.max(#data, 1),
+      vm_hwm_mb(), lurn.threads(), a.batch, a.emb, a.hidden, opt_name))
+end
+
+main(arg or { ... })
