@@ -33,17 +33,29 @@
 
 #include "blas.h"
 
+/* The pointwise loops below are `omp simd` loops over the hidden units. GCC
+ * if-converts the clamps in them (and so vectorises them) only when it may
+ * assume floating-point compares do not trap; lurn never inspects FP
+ * exception flags, so that is safe, and it keeps the build flags generic. */
+#pragma GCC optimize("no-trapping-math")
+
 /* ---- fast, accurate nonlinearities ---------------------------------------
  * Written so GCC vectorises them inside `omp simd` loops (no libm calls).
  * Both are bounded for any finite input, so long sequences and large
  * pre-activations never produce Inf or NaN. */
 
 /* e^x, within about 2 ulp; x clamped to [-87, 88] (no overflow, no
- * denormals). Cephes' expf: x = k*ln2 + r, |r| <= ln2/2, e^r by polynomial. */
+ * denormals). Cephes' expf: x = k*ln2 + r, |r| <= ln2/2, e^r by polynomial.
+ * k is rounded by adding 1.5*2^23 (its low mantissa bits are then k), not
+ * by floorf, which GCC will not vectorise without -ffast-math. */
+typedef union { float f; int32_t i; } f32bits;
 static inline float fast_expf(float x) {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  float k = floorf(x * 1.44269504088896341f + 0.5f);
-  float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  f32bits k;
+  k.f = x * 1.44269504088896341f + 0x1.8p23f;
+  float kf = k.f - 0x1.8p23f;
+  float r = x - kf * 0.693359375f + kf * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -51,10 +63,9 @@ static inline float fast_expf(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t bits = ((int32_t)k + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  f32bits scale;
+  scale.i = (k.i - 0x4B400000 + 127) << 23;   /* 2^k */
+  return p * scale.f;
 }
 
 static inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
@@ -63,7 +74,8 @@ static inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_expf(-x))
  * range, relative accuracy near 0 (where 1 - 2/(e^2x + 1) would cancel),
  * and exactly odd. Beyond |x| ~ 8 tanh is 1 in float32. */
 static inline float fast_tanhf(float x) {
-  float xc = x < -7.99881172f ? -7.99881172f : (x > 7.99881172f ? 7.99881172f : x);
+  float xc = x < -7.99881172f ? -7.99881172f : x;
+  xc = xc > 7.99881172f ? 7.99881172f : xc;
   float x2 = xc * xc;
   float p = -2.76076847742355e-16f;
   p = p * x2 + 2.00018790482477e-13f;

@@ -1,0 +1,242 @@
+/*
+ * bench_kernels.c — times lurn's recurrent kernels (src/core/rnn.c) against
+ * the GEMMs they issue, run alone (the GEMM floor of the kernel plan).
+ *
+ * For each cell (rnn_tanh, lstm, gru), size and thread count it prints the
+ * median over R runs of
+ *   infer    lurn_rnn_forward in inference mode
+ *   train    lurn_rnn_forward (training) + lurn_rnn_backward (no optimizer)
+ *   fwd/bwd  the two halves of train
+ * and the same GEMMs with the same shapes and strides through lurn_sgemm:
+ *   inference: X*W_ih^T once, h*W_hh^T T times;
+ *   training:  those, plus dG_t*W_hh T times, dG*W_ih, dG^T*X, dG^T*H_prev.
+ * "floor%" is floor time / kernel time (100% = no cost beyond the GEMMs).
+ * GFLOP/s uses the standard count: forward 2*G*H*(I+H)*B*T, training 3x.
+ *
+ * Build and run (from the repository root, after building lurn_core):
+ *   gcc -O2 -march=native -fopenmp -I src/core -I /usr/include/x86_64-linux-gnu/blis-openmp \
+ *       bench/bench_kernels.c /tmp/build-rnn/liblurn_core.a \
+ *       /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.so -lcjson -lm \
+ *       -Wl,-rpath,/usr/lib/x86_64-linux-gnu/blis-openmp -o /tmp/bench_kernels
+ *   /tmp/bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE]
+ *   defaults: 7 runs, threads 1,2, every cell (rnn_tanh, lstm, gru), every
+ *   size (0: 64,100,128,256  1: 64,100,512,512  2: 32,50,128,128).
+ * The machine should be otherwise idle: OpenMP threads that spin while
+ * another process holds the core make 2-thread numbers meaningless.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <unistd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blas.h"
+#include "rnn.h"
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static float *falloc(size_t n, float scale) {
+  float *p = NULL;
+  if (posix_memalign((void **)&p, 64, (n ? n : 1) * sizeof(float)) != 0) {
+    fprintf(stderr, "bench_kernels: out of memory (%zu floats)\n", n);
+    exit(1);
+  }
+  uint32_t s = 12345u;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    p[i] = ((float)(s >> 8) / 16777216.0f * 2.0f - 1.0f) * scale;
+  }
+  return p;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct {
+  lurn_rnn_desc d;
+  float *x, *wih, *whh, *bih, *bhh, *y, *hn, *cn, *cache, *work, *bwork;
+  float *dx, *dwih, *dwhh, *dbih, *dbhh, *dy, *dh0, *dc0;
+  /* GEMM-floor operands: dG [N, W], Hprev [N, H], hp [B, W] */
+  float *G, *Hp, *hp;
+} bench;
+
+static void bench_init(bench *b, lurn_cell cell, int64_t B, int64_t T, int64_t I, int64_t H) {
+  memset(b, 0, sizeof *b);
+  b->d = (lurn_rnn_desc){cell, T, B, I, H, NULL, 0};
+  int64_t GH = lurn_cell_gates(cell) * H, N = T * B, W = cell == LURN_LSTM || cell == LURN_GRU ? 4 * H : H;
+  float ws = 1.0f / (float)H;
+  b->x = falloc((size_t)(N * I), 1.0f);
+  b->wih = falloc((size_t)(GH * I), ws);
+  b->whh = falloc((size_t)(GH * H), ws);
+  b->bih = falloc((size_t)GH, 0.1f);
+  b->bhh = falloc((size_t)GH, 0.1f);
+  b->y = falloc((size_t)(N * H), 0);
+  b->dy = falloc((size_t)(N * H), 0.01f);
+  b->hn = falloc((size_t)(B * H), 0);
+  b->cn = falloc((size_t)(B * H), 0);
+  b->dh0 = falloc((size_t)(B * H), 0);
+  b->dc0 = falloc((size_t)(B * H), 0);
+  b->dx = falloc((size_t)(N * I), 0);
+  b->dwih = falloc((size_t)(GH * I), 0);
+  b->dwhh = falloc((size_t)(GH * H), 0);
+  b->dbih = falloc((size_t)GH, 0);
+  b->dbhh = falloc((size_t)GH, 0);
+  b->cache = falloc(lurn_rnn_cache_floats(&b->d), 0);
+  b->work = falloc(lurn_rnn_work_floats(&b->d, 0), 0);
+  b->bwork = falloc(lurn_rnn_bwd_work_floats(&b->d), 0);
+  b->G = falloc((size_t)(N * W), 0.01f);
+  b->Hp = falloc((size_t)(N * H), 0.1f);
+  b->hp = falloc((size_t)(B * W), 0);
+}
+
+static void bench_free(bench *b) {
+  float *ps[] = {b->x, b->wih, b->whh, b->bih, b->bhh, b->y, b->hn, b->cn, b->cache, b->work,
+                 b->bwork, b->dx, b->dwih, b->dwhh, b->dbih, b->dbhh, b->dy, b->dh0, b->dc0,
+                 b->G, b->Hp, b->hp};
+  for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) free(ps[k]);
+}
+
+static void run_infer(bench *b) {
+  lurn_status st;
+  int lstm = b->d.cell == LURN_LSTM;
+  if (lurn_rnn_forward(&b->d, b->y, b->d.H, b->hn, lstm ? b->cn : NULL, b->x, b->d.I, NULL,
+                       NULL, b->wih, b->whh, b->bih, b->bhh, NULL, b->work, &st)) {
+    fprintf(stderr, "bench_kernels: %s\n", st.msg);
+    exit(1);
+  }
+}
+
+static void run_fwd(bench *b) {
+  lurn_status st;
+  int lstm = b->d.cell == LURN_LSTM;
+  if (lurn_rnn_forward(&b->d, b->y, b->d.H, b->hn, lstm ? b->cn : NULL, b->x, b->d.I, NULL,
+                       NULL, b->wih, b->whh, b->bih, b->bhh, b->cache, b->work, &st)) {
+    fprintf(stderr, "bench_kernels: %s\n", st.msg);
+    exit(1);
+  }
+}
+
+static void run_bwd(bench *b) {
+  lurn_status st;
+  int lstm = b->d.cell == LURN_LSTM;
+  if (lurn_rnn_backward(&b->d, b->dx, b->d.I, b->dh0, lstm ? b->dc0 : NULL, b->dwih, b->dwhh,
+                        b->dbih, b->dbhh, b->dy, b->d.H, b->hn, lstm ? b->cn : NULL, b->x,
+                        b->d.I, b->wih, b->whh, b->cache, b->bwork, &st)) {
+    fprintf(stderr, "bench_kernels: %s\n", st.msg);
+    exit(1);
+  }
+}
+
+/* The kernel plan's GEMMs alone, same shapes and strides as rnn.c. */
+static void floor_fwd(bench *b) {
+  const int64_t T = b->d.T, B = b->d.B, I = b->d.I, H = b->d.H, N = T * B;
+  const int64_t GH = lurn_cell_gates(b->d.cell) * H;
+  const int64_t W = b->d.cell == LURN_LSTM || b->d.cell == LURN_GRU ? 4 * H : H;
+  /* G[N, GH] := X * W_ih^T; T times hp[B, GH] := h * W_hh^T */
+  lurn_sgemm(N, GH, I, 1.0f, b->x, I, 1, b->wih, 1, I, 0.0f, b->G, W, 1);
+  for (int64_t t = 0; t < T; t++)
+    lurn_sgemm(B, GH, H, 1.0f, b->Hp + t * B * H, H, 1, b->whh, 1, H, 0.0f, b->hp, W, 1);
+}
+
+static void floor_bwd(bench *b) {
+  const int64_t T = b->d.T, B = b->d.B, I = b->d.I, H = b->d.H, N = T * B;
+  const int64_t GH = lurn_cell_gates(b->d.cell) * H;
+  const int64_t W = b->d.cell == LURN_LSTM || b->d.cell == LURN_GRU ? 4 * H : H;
+  /* T times dh[B, H] += dG_t * W_hh; then dX, dW_ih, dW_hh */
+  for (int64_t t = T - 1; t >= 0; t--)
+    lurn_sgemm(B, H, GH, 1.0f, b->G + t * B * W, W, 1, b->whh, H, 1, 1.0f, b->dh0, H, 1);
+  lurn_sgemm(N, I, GH, 1.0f, b->G, W, 1, b->wih, I, 1, 0.0f, b->dx, I, 1);
+  lurn_sgemm(GH, I, N, 1.0f, b->G, 1, W, b->x, I, 1, 1.0f, b->dwih, I, 1);
+  lurn_sgemm(GH, H, N, 1.0f, b->G, 1, W, b->Hp, H, 1, 1.0f, b->dwhh, H, 1);
+}
+
+typedef void (*fn)(bench *);
+
+/* Median ms of R timed runs of f (then g, if given), after one warm-up. */
+static double time_it(bench *b, fn f, fn g, int R, double *f_ms, double *g_ms) {
+  double tot[64], tf[64], tg[64];
+  if (R > 64) R = 64;
+  f(b);
+  if (g) g(b);
+  for (int r = 0; r < R; r++) {
+    double t0 = now_ms();
+    f(b);
+    double t1 = now_ms();
+    if (g) g(b);
+    double t2 = now_ms();
+    tf[r] = t1 - t0;
+    tg[r] = t2 - t1;
+    tot[r] = t2 - t0;
+  }
+  if (f_ms) *f_ms = median(tf, R);
+  if (g_ms) *g_ms = median(tg, R);
+  return median(tot, R);
+}
+
+int main(int argc, char **argv) {
+  int R = 7, threads[8] = {1, 2}, nthreads = 2, only_size = -1, only_cell = -1, opt;
+  while ((opt = getopt(argc, argv, "r:t:c:s:")) != -1) {
+    if (opt == 'r') R = atoi(optarg);
+    else if (opt == 's') only_size = atoi(optarg);
+    else if (opt == 'c') only_cell = lurn_cell_parse(optarg);
+    else if (opt == 't') {
+      nthreads = 0;
+      for (char *p = optarg; *p && nthreads < 8;) {
+        threads[nthreads++] = (int)strtol(p, &p, 10);
+        if (*p == ',') p++;
+        else break;
+      }
+    } else {
+      fprintf(stderr, "usage: bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE]\n");
+      return 2;
+    }
+  }
+  if (R < 1) R = 1;
+  const struct { int64_t B, T, I, H; } sizes[] = {{64, 100, 128, 256}, {64, 100, 512, 512},
+                                                  {32, 50, 128, 128}};
+  const lurn_cell cells[] = {LURN_RNN_TANH, LURN_LSTM, LURN_GRU};
+  printf("bench_kernels: BLIS %s (%s, openmp %d), median of %d runs\n", lurn_blis_version(),
+         lurn_blis_arch(), lurn_blis_openmp(), R);
+  printf("%-8s %-18s %2s | %8s %8s %6s | %8s %8s %8s %8s %6s %7s\n", "cell", "B,T,I,H", "th",
+         "infer", "floor", "floor%", "train", "fwd", "bwd", "floor", "floor%", "GFLOP/s");
+  for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+      for (int k = 0; k < nthreads; k++) {
+        if ((only_cell >= 0 && (int)cells[c] != only_cell) || (only_size >= 0 && (int)s != only_size))
+          continue;
+        lurn_set_threads(threads[k]);
+        bench b;
+        bench_init(&b, cells[c], sizes[s].B, sizes[s].T, sizes[s].I, sizes[s].H);
+        double inf = time_it(&b, run_infer, NULL, R, NULL, NULL);
+        double inf_floor = time_it(&b, floor_fwd, NULL, R, NULL, NULL);
+        double fwd, bwd;
+        double train = time_it(&b, run_fwd, run_bwd, R, &fwd, &bwd);
+        double train_floor = time_it(&b, floor_fwd, floor_bwd, R, NULL, NULL);
+        double G = lurn_cell_gates(cells[c]);
+        double flops = 3.0 * 2.0 * G * (double)sizes[s].H * (double)(sizes[s].I + sizes[s].H) *
+                       (double)sizes[s].B * (double)sizes[s].T;
+        char dims[32];
+        snprintf(dims, sizeof dims, "%lld,%lld,%lld,%lld", (long long)sizes[s].B,
+                 (long long)sizes[s].T, (long long)sizes[s].I, (long long)sizes[s].H);
+        printf("%-8s %-18s %2d | %8.2f %8.2f %5.0f%% | %8.2f %8.2f %8.2f %8.2f %5.0f%% %7.1f\n",
+               lurn_cell_name(cells[c]), dims, threads[k], inf, inf_floor,
+               100.0 * inf_floor / inf, train, fwd, bwd, train_floor,
+               100.0 * train_floor / train, flops / train * 1e-6);
+        fflush(stdout);
+        bench_free(&b);
+      }
+  return 0;
+}
