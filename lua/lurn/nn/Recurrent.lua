@@ -22,6 +22,7 @@
 -- [layers*dirs, B, H] tensors; their gradients land in m.grad_h0/grad_c0.
 -- After forward, m.h_n and m.c_n hold the final states in PyTorch's layout
 -- [layers*dirs, B, H] (layer 0 forward, layer 0 reverse, layer 1 forward ...).
+-- backward(dy, {h_n = g, c_n = g}) adds gradients arriving at the final states.
 -- Parameters are named like PyTorch's: weight_ih_l0, weight_hh_l0,
 -- bias_ih_l0, bias_hh_l0, then *_reverse for the reverse direction.
 -- All numeric work (every step of every layer, and BPTT) runs in C.
@@ -230,7 +231,10 @@ function Recurrent:forward(input, init)
   return self.output
 end
 
-function Recurrent:backward(grad_output)
+--- backward(grad_output [, grad_state]): grad_state = {h_n = ..., c_n = ...}
+-- ([layers*dirs, B, H], either may be nil) adds gradients that reach the
+-- final states from elsewhere (an encoder's state feeding a decoder).
+function Recurrent:backward(grad_output, grad_state)
   if not self._states then error(("%s: backward before forward"):format(self.__name), 2) end
   if not self.training then
     error(("%s: backward needs a forward in training mode (call train())"):format(self.__name), 2)
@@ -238,8 +242,9 @@ function Recurrent:backward(grad_output)
   local L, D, H, B = self.layers, self.dirs, self.hidden, self._B
   local dy_top, dhn_top
   local g = grad_output
-  if self._masks.output then g = g:mul(self._masks.output) end
+  if g ~= nil and self._masks.output then g = g:mul(self._masks.output) end
   if self.output_mode == "last" then dhn_top = g else dy_top = g end
+  local gh, gc = grad_state and grad_state.h_n, grad_state and grad_state.c_n
 
   local need_h0 = self._h0 ~= nil and self._user_init
   local grad_h0 = need_h0 and lurn.zeros(L * D, B, H) or nil
@@ -251,10 +256,14 @@ function Recurrent:backward(grad_output)
     for d = 0, D - 1 do
       local r = self.w[l][d]
       local k = l * D + d
-      local dhn = nil
-      if l == L - 1 and dhn_top then dhn = dhn_top:narrow(2, d * H + 1, H) end
+      local dhn = gh and gh:select(1, k + 1) or nil
+      if l == L - 1 and dhn_top then
+        local top = dhn_top:narrow(2, d * H + 1, H)
+        dhn = dhn and dhn:add(top) or top
+      end
       local dxd, dh0, dc0 = core.rnn_backward(self._states[l][d], {
         dy = dy and dy:narrow(3, d * H + 1, H), dhn = dhn,
+        dcn = gc and gc:select(1, k + 1) or nil,
         dw_ih = r.w_ih.grad, dw_hh = r.w_hh.grad,
         db_ih = r.b_ih and r.b_ih.grad, db_hh = r.b_hh and r.b_hh.grad,
       })
