@@ -1,0 +1,508 @@
+--- lurn.train — the training loop: epochs, evaluation, early stopping,
+-- checkpoints with exact resume, progress.
+--
+--   local result = train.fit{
+--     model = model, loss = nn.CrossEntropy(), optimizer = opt,
+--     train_data = train_ds, valid_data = valid_ds,     -- data.Dataset
+--     epochs = 10, batch_size = 32, shuffle = true, bucket = true,
+--     clip = 5,                                          -- global-norm clipping
+--     schedule = sched, schedule_every = "epoch",        -- or "step"
+--     patience = 3, monitor = "valid_loss",              -- early stopping
+--     checkpoint_dir = "runs/x", checkpoint_every = 500, -- steps; also every epoch end
+--     resume = "runs/x",                                 -- a checkpoint file or a directory
+--   }
+--   result.history   -- one record per evaluation: {epoch=, step=, lr=, train_loss=,
+--                    --   valid_loss=, valid_accuracy=, ...}
+--   result.best, result.stopped, result.step, result.checkpoint
+--
+--   train.evaluate(model, dataset, {loss = l, batch_size = 64}) -> {loss=, accuracy=, n=}
+--
+-- Every option, with its default, is in OPTIONS below; an unknown option
+-- is an error naming the closest known one.
+--
+-- Exact resume: a checkpoint holds everything that decides what happens
+-- next — weights, optimizer moments and step counts, schedule position,
+-- the generator's state (dropout masks, later shuffles), the current
+-- epoch's batch plan and position in it, the loop's running sums and
+-- early-stopping counters, the history. A run resumed from it takes the
+-- same steps, bit for bit, as one never stopped (same thread count;
+-- tests/sh/test_resume.sh kills a run with SIGKILL to prove it).
+--
+-- The loop never prints except through `log` (default: stdout). On a
+-- terminal it redraws one progress line; off a terminal it prints plain
+-- lines every `log_every` steps and one per evaluation.
+local lurn = require "lurn"
+local optim = require "lurn.optim"
+local checkpoint = require "lurn.checkpoint"
+local seqm = require "lurn.nn.seq"
+
+local M = {}
+
+-- Options and their defaults (nil: none). `false` placeholders keep the
+-- key known while the default stays nil.
+local OPTIONS = {
+  model = false, loss = false, optimizer = false, train_data = false,
+  valid_data = false,
+  epochs = 1, max_steps = false,                  -- stop after this many steps in all
+  batch_size = 32, shuffle = true, bucket = false, drop_last = false,
+  eval_batch_size = false,                        -- default: batch_size
+  target = false,                                 -- batch field or function(batch); default
+                                                  --   batch.targets or batch.labels
+  clip = false, clip_value = false,               -- global norm / per element
+  schedule = false, schedule_every = "epoch",     -- "epoch" or "step" (plateau: each eval)
+  metrics = false,                                -- {name = fn(output, target) -> sum, count};
+                                                  --   default accuracy for CE/BCE losses
+  eval_every = false,                             -- also evaluate every n steps
+  monitor = false,                                -- default valid_loss (or train_loss)
+  mode = false,                                   -- "min"/"max"; default by name
+  patience = false, min_delta = 0,                -- early stopping: evaluations w/o gain
+  restore_best = false,                           -- load the best weights at the end
+  checkpoint_dir = false, checkpoint_every = false, keep_checkpoints = 2,
+  resume = false,                                 -- checkpoint file or directory
+  config = false, vocab = false,                  -- saved with every checkpoint
+  on_step = false, on_eval = false, on_checkpoint = false,
+  log = false,                                    -- function(line); false: print
+  log_every = false,                              -- default about 10 lines per epoch
+  progress = "auto",                              -- "auto", "bar", "lines", "none"
+}
+
+local function levenshtein(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function check_options(opts)
+  for k in pairs(opts) do
+    if OPTIONS[k] == nil then
+      local best, bd = nil, math.huge
+      for name in pairs(OPTIONS) do
+        local d = levenshtein(tostring(k), name)
+        if d < bd or (d == bd and name < best) then best, bd = name, d end
+      end
+      error(("train.fit: unknown option '%s' (did you mean '%s'?)"):format(tostring(k), best), 3)
+    end
+  end
+  local o = {}
+  for k, v in pairs(OPTIONS) do
+    if opts[k] ~= nil then o[k] = opts[k] elseif v ~= false then o[k] = v end
+  end
+  for _, k in ipairs { "model", "loss", "optimizer", "train_data" } do
+    if not o[k] then error(("train.fit: option '%s' is required"):format(k), 3) end
+  end
+  if o.schedule_every ~= "epoch" and o.schedule_every ~= "step" then
+    error(("train.fit: schedule_every must be 'epoch' or 'step', got '%s'")
+      :format(tostring(o.schedule_every)), 3)
+  end
+  if o.checkpoint_every and not o.checkpoint_dir then
+    error("train.fit: checkpoint_every needs checkpoint_dir", 3)
+  end
+  for _, k in ipairs { "epochs", "batch_size", "max_steps", "checkpoint_every", "eval_every",
+    "log_every", "patience", "keep_checkpoints" } do
+    local v = o[k]
+    if v ~= nil and (math.type(v) ~= "integer" or v < 0) then
+      error(("train.fit: %s must be a non-negative integer, got %s"):format(k, tostring(v)), 3)
+    end
+  end
+  return o
+end
+
+-- ---- metrics -----------------------------------------------------------------
+
+--- Correct predictions and their count for class logits: [N, C] with int32
+-- targets [N], [T, B, C] (or a Seq) with targets [T, B] (ignore_index and
+-- padding left out), or binary logits [N] / [N, 1] with 0/1 float targets.
+function M.accuracy(output, target, ignore_index)
+  local out = seqm.split(output)
+  if target:dtype() == "int32" then
+    local pred = out:argmax(out:dim())
+    if pred:numel() ~= target:numel() then
+      error(("train.accuracy: %s logits do not match %s targets"):format(
+        tostring(out:shape()), tostring(target:shape())), 2)
+    end
+    pred = pred:view(target:shape())
+    local valid = target:ne(ignore_index or -100)
+    return pred:eq(target):mul(valid):sum(), valid:sum()
+  end
+  local n = target:numel()
+  if out:numel() ~= n then
+    error(("train.accuracy: %s logits do not match %s targets"):format(
+      tostring(out:shape()), tostring(target:shape())), 2)
+  end
+  local pred = out:reshape(n):gt(0)
+  return pred:eq(target:reshape(n):gt(0.5)):sum(), n
+end
+
+local function default_metrics(loss)
+  local name = loss.__name
+  if name == "nn.CrossEntropy" then
+    return { accuracy = function(out, t) return M.accuracy(out, t, loss.ignore_index) end }
+  elseif name == "nn.BCEWithLogits" then
+    return { accuracy = function(out, t) return M.accuracy(out, t) end }
+  end
+  return {}
+end
+
+local function target_of(batch, target)
+  if type(target) == "function" then return target(batch) end
+  if type(target) == "string" then return batch[target] end
+  return batch.targets or batch.labels
+end
+
+--- Mean loss and metrics over a dataset, in eval mode (the model's mode is
+-- restored). opts: loss, batch_size (32), metrics, target.
+function M.evaluate(model, data, opts)
+  opts = opts or {}
+  local metrics = opts.metrics
+  if metrics == nil then metrics = opts.loss and default_metrics(opts.loss) or {} end
+  local was = model.training
+  model:eval()
+  local n, loss_sum, sums, counts = 0, 0, {}, {}
+  for batch in data:batches { size = opts.batch_size or 32 } do
+    local out = model:forward(batch)
+    local t = target_of(batch, opts.target)
+    local b = #batch.index
+    if opts.loss then loss_sum = loss_sum + opts.loss:forward(out, t) * b end
+    for name, fn in pairs(metrics) do
+      local s, c = fn(out, t)
+      sums[name] = (sums[name] or 0) + s
+      counts[name] = (counts[name] or 0) + c
+    end
+    n = n + b
+  end
+  model:train(was)
+  local r = { n = n }
+  if opts.loss and n > 0 then r.loss = loss_sum / n end
+  for name, s in pairs(sums) do
+    r[name] = counts[name] > 0 and s / counts[name] or 0 / 0
+  end
+  return r
+end
+
+-- ---- progress ----------------------------------------------------------------
+
+local function fmt_time(s)
+  s = math.floor(s + 0.5)
+  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s % 3600 // 60, s % 60) end
+  return ("%d:%02d"):format(s // 60, s % 60)
+end
+
+local function fmt_num(v)
+  if math.type(v) == "integer" then return tostring(v) end
+  if v ~= v or v == math.huge or v == -math.huge then return tostring(v) end
+  if v ~= 0 and (math.abs(v) < 1e-3 or math.abs(v) >= 1e5) then return ("%.3e"):format(v) end
+  return ("%.4f"):format(v)
+end
+
+-- A record as "k v" pairs in a stable order: the loss and metrics, then lr.
+local function fmt_record(r)
+  local keys = {}
+  for k in pairs(r) do
+    if k ~= "epoch" and k ~= "step" and k ~= "lr" and k ~= "seconds" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. " " .. fmt_num(r[k]) end
+  if r.lr then parts[#parts + 1] = ("lr %.3g"):format(r.lr) end
+  return table.concat(parts, "  ")
+end
+
+local function make_progress(o)
+  local host = package.loaded["lurn.host"]
+  local sink = o.log or function(line) io.stdout:write(line, "\n"); io.stdout:flush() end
+  local mode = o.progress
+  if mode == "auto" then
+    mode = (not o.log and host and host.isatty and host.isatty(1)) and "bar" or "lines"
+  end
+  local p = { mode = mode, drawn = false }
+  -- a full line (ends the bar if one is drawn)
+  function p.line(s)
+    if p.mode == "none" then return end
+    if p.drawn then io.stdout:write("\r\27[K"); p.drawn = false end
+    sink(s)
+  end
+  -- the bar: redrawn in place on a terminal
+  function p.bar(s)
+    if p.mode ~= "bar" then return end
+    io.stdout:write("\r\27[K", s)
+    io.stdout:flush()
+    p.drawn = true
+  end
+  return p
+end
+
+-- ---- the loop ----------------------------------------------------------------
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function file_exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- Write a small text file atomically (the `latest` pointer).
+local function write_atomic(path, text)
+  local tmp = path .. ".tmp"
+  local f = assert(io.open(tmp, "wb"))
+  f:write(text)
+  f:close()
+  assert(os.rename(tmp, path))
+end
+
+--- The newest checkpoint in a run directory (its `latest` file), or nil.
+function M.latest_checkpoint(dir)
+  local f = io.open(dir .. "/latest", "rb")
+  if not f then return nil end
+  local name = f:read("l")
+  f:close()
+  if not name or name == "" or name:find("/", 1, true) then return nil end
+  return dir .. "/" .. name
+end
+
+local function is_nonfinite(x) return x ~= x or x == math.huge or x == -math.huge end
+
+function M.fit(opts)
+  if type(opts) ~= "table" then error("train.fit: expected a table of options", 2) end
+  local o = check_options(opts)
+  local model, loss_fn, opt, sched = o.model, o.loss, o.optimizer, o.schedule
+  local data = o.train_data
+  local params = model:parameters()
+  local metrics = o.metrics or default_metrics(loss_fn)
+  local plateau = sched and sched.name == "ReduceLROnPlateau"
+  local monitor = o.monitor or (o.valid_data and "valid_loss" or "train_loss")
+  local mode = o.mode or (monitor:find("loss") and "min" or "max")
+  local progress = make_progress(o)
+  local vocab = o.vocab or data.vocab
+
+  -- The whole loop state, JSON-able: what a checkpoint holds besides the
+  -- objects' own state.
+  local D = { epoch = 1, pos = 0, batches = nil, size = data:size() }
+  local S = {
+    run_loss = 0, run_n = 0,          -- train loss since the last evaluation
+    best = nil, best_epoch = nil, best_step = nil, bad = 0,
+    checkpoints = {},                 -- periodic files written, oldest first
+    threads = lurn.threads(),
+  }
+  local step, history = 0, {}
+  local best_weights
+
+  if o.resume then
+    local path = o.resume
+    if file_exists(path .. "/latest") or not file_exists(path) then
+      path = M.latest_checkpoint(path) or
+          error(("train.fit: no checkpoint to resume from in '%s'"):format(o.resume), 2)
+    end
+    local s = checkpoint.load(path)
+    for _, part in ipairs { "data", "train", "step", "history" } do
+      if s[part] == nil then
+        error(("%s: not written by train.fit (no '%s' part)"):format(path, part), 2)
+      end
+    end
+    if s.data.size ~= data:size() then
+      error(("%s: written for a training set of %d samples, this one has %d")
+        :format(path, s.data.size, data:size()), 2)
+    end
+    if (sched ~= nil) ~= (s.schedule ~= nil) then
+      error(("%s: the checkpoint %s a schedule, this run %s"):format(path,
+        s.schedule and "has" or "has no", sched and "has one" or "has none"), 2)
+    end
+    checkpoint.restore(s, { model = model, optimizer = opt, schedule = sched, rng = true })
+    D, S, step, history = s.data, s.train, s.step, s.history
+    S.checkpoints = S.checkpoints or {}
+    if S.threads ~= lurn.threads() then
+      progress.line(("note: resuming with %d thread(s), the checkpoint was written with %d; "
+        .. "results may differ from an uninterrupted run in the last bits")
+        :format(lurn.threads(), S.threads))
+      S.threads = lurn.threads()
+    end
+    if o.restore_best and S.best and file_exists(o.checkpoint_dir and
+          (o.checkpoint_dir .. "/best.ckpt") or "") then
+      best_weights = checkpoint.load_weights(o.checkpoint_dir .. "/best.ckpt")
+    end
+    progress.line(("resumed from %s at step %d (epoch %d, batch %d)"):format(path, step,
+      D.epoch, D.pos))
+  end
+
+  local made_dir = false
+  local last_saved
+  local function save(name)
+    if not made_dir then
+      os.execute("mkdir -p " .. shell_quote(o.checkpoint_dir))
+      made_dir = true
+    end
+    local path = o.checkpoint_dir .. "/" .. name
+    checkpoint.save(path, {
+      model = model, optimizer = opt, schedule = sched, rng = true, data = D, vocab = vocab,
+      config = o.config, history = history, step = step, train = S,
+    })
+    return path
+  end
+  -- A periodic checkpoint: step-<n>.ckpt, the `latest` pointer, pruning.
+  local function save_periodic()
+    if not o.checkpoint_dir or last_saved == step then return end
+    local name = ("step-%08d.ckpt"):format(step)
+    local list = S.checkpoints
+    if list[#list] ~= name then list[#list + 1] = name end
+    while o.keep_checkpoints > 0 and #list > o.keep_checkpoints do
+      os.remove(o.checkpoint_dir .. "/" .. table.remove(list, 1))
+    end
+    local path = save(name)
+    write_atomic(o.checkpoint_dir .. "/latest", name .. "\n")
+    last_saved = step
+    if o.on_checkpoint then o.on_checkpoint(path, step) end
+  end
+
+  local stopped
+  local t_start = os.time()
+  local steps_at_start = step
+
+  -- One evaluation: a history record, plateau schedule, early stopping.
+  local function evaluate()
+    local r = { epoch = D.epoch, step = step, lr = opt:get_lr()[1] }
+    if S.run_n > 0 then r.train_loss = S.run_loss / S.run_n end
+    S.run_loss, S.run_n = 0, 0
+    if o.valid_data then
+      local v = M.evaluate(model, o.valid_data, { loss = loss_fn, metrics = metrics,
+        batch_size = o.eval_batch_size or o.batch_size, target = o.target })
+      for k, x in pairs(v) do
+        if k ~= "n" then r["valid_" .. k] = x end
+      end
+    end
+    history[#history + 1] = r
+    local value = r[monitor]
+    local note = ""
+    if value == nil then
+      error(("train.fit: monitor '%s' is not in the evaluation record (%s)")
+        :format(monitor, fmt_record(r)), 0)
+    end
+    local better = S.best == nil or
+        (mode == "min" and value < S.best - o.min_delta) or
+        (mode == "max" and value > S.best + o.min_delta)
+    if better then
+      S.best, S.best_epoch, S.best_step, S.bad = value, D.epoch, step, 0
+      note = "  (best)"
+      if o.restore_best then
+        best_weights = {}
+        for name, t in pairs(model:state()) do best_weights[name] = t:clone() end
+      end
+      if o.checkpoint_dir then
+        local path = save("best.ckpt")
+        if o.on_checkpoint then o.on_checkpoint(path, step) end
+      end
+    else
+      S.bad = S.bad + 1
+    end
+    if plateau then sched:step(value) end
+    progress.line(("epoch %d  step %d  %s%s"):format(D.epoch, step, fmt_record(r), note))
+    if o.on_eval then o.on_eval(r) end
+    if o.patience and S.bad > o.patience then
+      stopped = ("early stopping: %s did not improve for %d evaluations (best %s at epoch %d, "
+        .. "step %d)"):format(monitor, S.bad, fmt_num(S.best), S.best_epoch, S.best_step)
+    end
+  end
+
+  local max_steps = o.max_steps or math.huge
+  while not stopped and D.epoch <= o.epochs and step < max_steps do
+    local iter, it = data:batches {
+      size = o.batch_size, shuffle = o.shuffle, bucket = o.bucket, drop_last = o.drop_last,
+      resume = D.batches and { batches = D.batches, pos = D.pos } or nil,
+    }
+    D.batches = it.plan
+    local nb = #it.plan
+    local log_every = o.log_every or math.max(1, nb // 10)
+    local win_loss, win_n, win_t = 0, 0, os.time()
+    local epoch_t = os.time()
+    while step < max_steps and not stopped do
+      local batch = iter()
+      if not batch then break end
+      D.pos = it.pos
+      step = step + 1
+      local where = ("step %d (epoch %d, batch %d of %d)"):format(step, D.epoch, D.pos, nb)
+
+      local out = model:forward(batch)
+      local target = target_of(batch, o.target)
+      if target == nil then
+        error(("train.fit: the batch has no targets (fields labels/targets); set 'target'"), 0)
+      end
+      local loss = loss_fn:forward(out, target)
+      if is_nonfinite(loss) then
+        error(("train.fit: loss is %s at %s"):format(tostring(loss), where), 0)
+      end
+      model:zero_grad()
+      model:backward(loss_fn:backward())
+      local bad = optim.check_finite(params)
+      if bad then error(("train.fit: %s at %s"):format(bad, where), 0) end
+      local norm
+      if o.clip then norm = optim.clip_grad_norm(params, o.clip) end
+      if o.clip_value then optim.clip_grad_value(params, o.clip_value) end
+      opt:step()
+      if sched and not plateau and o.schedule_every == "step" then sched:step() end
+
+      S.run_loss, S.run_n = S.run_loss + loss, S.run_n + 1
+      win_loss, win_n = win_loss + loss, win_n + 1
+
+      -- progress: a redrawn bar on a terminal, plain lines elsewhere
+      -- (os.time has whole seconds: the rate shows once 2 s have passed)
+      local now = os.time()
+      local rate = now - t_start >= 2 and (step - steps_at_start) / (now - t_start) or nil
+      if progress.mode == "bar" then
+        local width = 24
+        local fill = math.floor(width * D.pos / nb)
+        progress.bar(("epoch %d/%d [%s%s] %d/%d  loss %.4f%s"):format(
+          D.epoch, o.epochs, ("="):rep(fill), (" "):rep(width - fill), D.pos, nb,
+          win_loss / win_n, rate and ("  %.1f it/s  ETA %s"):format(rate,
+            fmt_time((nb - D.pos) / rate)) or ""))
+      end
+      if progress.mode == "lines" and (step % log_every == 0) then
+        progress.line(("epoch %d/%d  batch %d/%d  step %d  loss %.4f  lr %.3g%s%s")
+          :format(D.epoch, o.epochs, D.pos, nb, step, win_loss / win_n, opt:get_lr()[1],
+            norm and ("  |g| %.3g"):format(norm) or "",
+            rate and ("  %.1f it/s"):format(rate) or ""))
+        win_loss, win_n, win_t = 0, 0, now
+      elseif progress.mode == "bar" and now - win_t >= 5 then
+        win_loss, win_n, win_t = 0, 0, now
+      end
+
+      if o.eval_every and step % o.eval_every == 0 and D.pos < nb then evaluate() end
+      -- a periodic checkpoint (the epoch's last batch is saved after its evaluation)
+      if o.checkpoint_every and step % o.checkpoint_every == 0 and D.pos < nb then
+        save_periodic()
+      end
+      if o.on_step then
+        local r = o.on_step { step = step, epoch = D.epoch, batch = D.pos, batches = nb,
+          loss = loss, lr = opt:get_lr()[1], grad_norm = norm }
+        if r == false then stopped = "stopped by on_step" end
+      end
+    end
+    if D.pos >= nb then
+      -- the epoch is complete: evaluate, schedule, move on, checkpoint
+      evaluate()
+      if sched and not plateau and o.schedule_every == "epoch" then sched:step() end
+      history[#history].seconds = os.time() - epoch_t
+      D.epoch, D.pos, D.batches = D.epoch + 1, 0, nil
+      save_periodic()
+    end
+  end
+  save_periodic()
+  if o.restore_best and best_weights then model:load_state(best_weights) end
+  progress.line(("done: %d steps, %d epochs%s"):format(step, D.epoch - 1,
+    stopped and ("; " .. stopped) or ""))
+  return {
+    step = step, epoch = D.epoch - 1, history = history, stopped = stopped,
+    best = S.best and { metric = monitor, value = S.best, epoch = S.best_epoch,
+      step = S.best_step } or nil,
+    checkpoint = last_saved and o.checkpoint_dir and
+        (o.checkpoint_dir .. ("/step-%08d.ckpt"):format(last_saved)) or nil,
+  }
+end
+
+return M
