@@ -61,6 +61,10 @@ static int cmp_named(const void *a, const void *b) {
   return strcmp(((const named *)a)->name, ((const named *)b)->name);
 }
 
+static int cmp_meta(const void *a, const void *b) {
+  return strcmp(((const lurn_ck_meta *)a)->key, ((const lurn_ck_meta *)b)->key);
+}
+
 static int l_save_checkpoint(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -138,6 +142,9 @@ static int l_save_checkpoint(lua_State *L) {
       i++;
       lua_pop(L, 1);
     }
+    // Key order too, not lua_next's (which varies with the string hash seed
+    // of each process): the same content must give the same bytes.
+    qsort(meta, (size_t)nm, sizeof *meta, cmp_meta);
   }
   lurn_status st = {0};
   if (lurn_checkpoint_save(path, ents, nt, meta, nm, &st)) lurn_raise(L, &st);
