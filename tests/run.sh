@@ -4,7 +4,9 @@
 #   bash tests/run.sh            release build, then the sanitizer build
 #   LURN_TEST_SANITIZE=0 bash tests/run.sh    skip the sanitizer pass
 #
-# Pass 1 runs every C, LuaUnit and CLI test on the release build (build/).
+# Pass 1 runs every C, LuaUnit and CLI test on the release build (build/),
+# one test at a time: each already uses both cores (LURN_THREADS=2), and
+# oversubscribed OpenMP threads spin against each other.
 # Pass 2 builds with AddressSanitizer + UndefinedBehaviorSanitizer
 # (build-sanitize/, -DLURN_SANITIZE=ON) and runs the same suite there.
 # The last line is the combined count: "N passed, N failed".
@@ -18,7 +20,7 @@ total_pass=0; total_fail=0
 run_ctest() {  # dir label
   local log; log=$(mktemp)
   echo "== $2: ctest in $1"
-  ctest --test-dir "$1" --output-on-failure -j2 2>&1 | tee "$log"
+  ctest --test-dir "$1" --output-on-failure 2>&1 | tee "$log"
   local line; line=$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1)
   local total fail
   total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
