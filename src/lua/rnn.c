@@ -1,28 +1,38 @@
 /*
  * rnn.c — Lua binding of the recurrent kernels (src/core/rnn.h): one layer,
- * one direction, the whole sequence. nn.RNN/LSTM/GRU (lua/lurn/nn/
- * Recurrent.lua) compose layers and directions on top of it.
+ * one direction, the whole sequence. The nn.RNN/LSTM/GRU modules in
+ * lua/lurn/nn/ compose layers, directions and dropout on top of it.
  *
- *   y, hn, cn, state = core.rnn_forward{
- *       kind = "lstm" | "gru" | "rnn_tanh" | "rnn_relu",
- *       x = [T, B, I], lengths = int32 [B] | nil, reverse = false,
- *       h0 = [B, H] | nil, c0 = [B, H] | nil (LSTM),
- *       w_ih = [G*H, I], w_hh = [G*H, H], b_ih = [G*H] | nil, b_hh = [G*H] | nil,
- *       training = true,     -- false: no cache, no state, minimal memory
- *       y = [T, B, H] view | nil }   -- write y into it (e.g. one half of a
- *                                     -- [T, B, 2H] bidirectional output)
- *     cn is nil for cells other than LSTM; state is nil when not training.
+ *   core.rnn_forward{kind=, x=, w_ih=, w_hh= [, b_ih=, b_hh=, lengths=, h0=, c0=,
+ *                    reverse=false, training=true, y=]} -> y, hn, cn, state
+ *       kind     "lstm" | "gru" | "rnn_tanh" | "rnn_relu" ("rnn" = "rnn_tanh")
+ *       x        float32 [T, B, I];  w_ih [G*H, I], w_hh [G*H, H], b_ih/b_hh [G*H]
+ *       lengths  int32 [B] (0 <= len <= T) or nil;  h0, c0 [B, H] or nil (zeros)
+ *       y        optional output view [T, B, H] (e.g. one half of a [T, B, 2H]
+ *                bidirectional output, via narrow); a fresh tensor otherwise
+ *       returns  y, hn [B, H], cn [B, H] (nil unless lstm), and in training
+ *                mode a lurn.RNNState for rnn_backward (nil otherwise)
+ *   core.rnn_backward(state, {dy=, dhn=, dcn=, dx=, dw_ih=, dw_hh=, db_ih=, db_hh=})
+ *       -> dx, dh0, dc0
+ *       dy [T, B, H] (any view), dhn/dcn [B, H]: nil means zero
+ *       dx       a view [T, B, I] to write into, false to skip, nil for fresh
+ *       dw_*, db_*  contiguous float32 gradients, ACCUMULATED (+=); nil skips
+ *       returns  dx (nil if skipped), dh0 [B, H], dc0 [B, H] (nil unless lstm)
  *
- *   dx, dh0, dc0 = core.rnn_backward(state, {
- *       dy = [T, B, H] | nil, dhn = [B, H] | nil, dcn = [B, H] | nil,
- *       dw_ih =, dw_hh =, db_ih =, db_hh =   -- gradients, ACCUMULATED (+=)
- *       dx = [T, B, I] view | nil })          -- write dx into it
- *     A state feeds one backward (the kernel reuses its cache).
+ * A state feeds exactly one backward (the kernel overwrites its cache with
+ * gate gradients); a second one is an error. The state holds references to
+ * x, w_ih and w_hh as they were at forward time (update the weights only
+ * after backward). state:free() (also __close / __gc, all idempotent)
+ * returns its memory at once.
  *
- * Sequences go to the kernel as a pointer and a row stride, so a view whose
- * rows (t, b) are evenly spaced with unit element stride is used in place
- * (a narrow of a wider [T, B, W] tensor is); anything else is copied once.
- * Weights and gradient accumulators must be contiguous float32.
+ * Memory: the caches and workspaces come from a small per-lua_State pool of
+ * buffers, so a training loop reuses the same blocks step after step instead
+ * of mapping (and page-faulting) tens of MB per call. Backward gives the
+ * cache back to the pool as soon as it is done.
+ *
+ * Non-contiguous inputs are copied to contiguous ones; x, y, dx and dy only
+ * need rows of one stride (a [T, B, D] view with unit last stride, such as
+ * a narrow of the last dim), which the kernels take as they are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,351 +41,502 @@
 #include "rnn.h"
 
 #define RNN_STATE_MT "lurn.RNNState"
+#define RNN_POOL_MT "lurn.RNNPool"
 
-/* What one backward needs from its forward. Every tensor holds one ref. */
-typedef struct rnn_state {
+/* ---- the buffer pool ------------------------------------------------------ */
+
+#define POOL_SLOTS 6
+
+typedef struct {
+  float *buf[POOL_SLOTS];
+  size_t n[POOL_SLOTS];   /* floats */
+} rnn_pool;
+
+static int pool_gc(lua_State *L) {
+  rnn_pool *p = luaL_checkudata(L, 1, RNN_POOL_MT);
+  for (int i = 0; i < POOL_SLOTS; i++) {
+    free(p->buf[i]);
+    p->buf[i] = NULL;
+    p->n[i] = 0;
+  }
+  return 0;
+}
+
+/* The pool lives in the registry under this address. It is created when
+ * the module opens, before any state, so at lua_close (which finalises the
+ * newest objects first) every state returns its buffers before the pool
+ * itself goes. */
+static const char pool_key = 'p';
+
+static rnn_pool *getpool(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &pool_key);
+  rnn_pool *p = luaL_checkudata(L, -1, RNN_POOL_MT);
+  lua_pop(L, 1);
+  return p;
+}
+
+/* A buffer of at least n floats: the smallest pooled one that fits, else a
+ * fresh 64-byte aligned one. NULL on out-of-memory. */
+static float *pool_take(rnn_pool *p, size_t n, size_t *got) {
+  int best = -1;
+  for (int i = 0; i < POOL_SLOTS; i++)
+    if (p->buf[i] && p->n[i] >= n && (best < 0 || p->n[i] < p->n[best])) best = i;
+  if (best >= 0) {
+    float *b = p->buf[best];
+    *got = p->n[best];
+    p->buf[best] = NULL;
+    p->n[best] = 0;
+    return b;
+  }
+  size_t bytes = ((n ? n : 1) * sizeof(float) + 63) / 64 * 64;
+  *got = n;
+  return aligned_alloc(64, bytes);
+}
+
+/* Give a buffer back: into an empty slot, or in place of the smallest
+ * pooled buffer if it is smaller, else freed. */
+static void pool_give(rnn_pool *p, float *b, size_t n) {
+  if (!b) return;
+  int slot = -1;
+  for (int i = 0; i < POOL_SLOTS; i++)
+    if (!p->buf[i]) { slot = i; break; }
+  if (slot < 0) {
+    slot = 0;
+    for (int i = 1; i < POOL_SLOTS; i++)
+      if (p->n[i] < p->n[slot]) slot = i;
+    if (p->n[slot] >= n) { free(b); return; }
+    free(p->buf[slot]);
+  }
+  p->buf[slot] = b;
+  p->n[slot] = n;
+}
+
+/* A scratch buffer for the length of one call: a userdata whose __gc gives
+ * the block back to the pool, so a Lua error half-way leaks nothing. */
+typedef struct {
+  rnn_pool *pool;
+  float *buf;
+  size_t n;
+} rnn_scratch;
+
+#define RNN_SCRATCH_MT "lurn.RNNScratch"
+
+static void scratch_release(rnn_scratch *s) {
+  if (s->buf) pool_give(s->pool, s->buf, s->n);
+  s->buf = NULL;
+}
+
+static int scratch_gc(lua_State *L) {
+  scratch_release(luaL_checkudata(L, 1, RNN_SCRATCH_MT));
+  return 0;
+}
+
+static rnn_scratch *push_scratch(lua_State *L, size_t n, const char *fname) {
+  rnn_scratch *s = lua_newuserdatauv(L, sizeof *s, 1);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, RNN_SCRATCH_MT);
+  /* keep the pool reachable from the scratch (see pool_key) */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &pool_key);
+  lua_setiuservalue(L, -2, 1);
+  s->pool = getpool(L);
+  s->buf = pool_take(s->pool, n, &s->n);
+  if (!s->buf) luaL_error(L, "%s: out of memory (%I floats of workspace)", fname, (lua_Integer)n);
+  return s;
+}
+
+/* ---- the state ------------------------------------------------------------ */
+
+typedef struct {
   lurn_rnn_desc d;
-  int consumed;
-  lurn_tensor x, lengths, w_ih, w_hh, cache;
+  int32_t *lengths;        /* [B] own copy, or NULL */
+  float *cache;            /* lurn_rnn_cache_floats(d) floats from the pool, or NULL */
+  size_t ncache;
+  rnn_pool *pool;
+  lurn_tensor x, w_ih, w_hh;   /* references held for backward */
   int64_t ldx;
+  int used;                /* 1 once a backward consumed the cache */
 } rnn_state;
 
-static int state_gc(lua_State *L) {
-  rnn_state *s = luaL_checkudata(L, 1, RNN_STATE_MT);
+static void state_release(rnn_state *s) {
+  if (s->cache && s->pool) pool_give(s->pool, s->cache, s->ncache);
+  s->cache = NULL;
+  free(s->lengths);
+  s->lengths = NULL;
+  s->d.lengths = NULL;
   lurn_tensor_release(&s->x);
-  lurn_tensor_release(&s->lengths);
   lurn_tensor_release(&s->w_ih);
   lurn_tensor_release(&s->w_hh);
-  lurn_tensor_release(&s->cache);
-  s->consumed = 1;
+}
+
+static rnn_state *checkstate(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, RNN_STATE_MT);
+}
+
+static int state_gc(lua_State *L) {
+  state_release(checkstate(L, 1));
   return 0;
 }
 
 static int state_tostring(lua_State *L) {
-  rnn_state *s = luaL_checkudata(L, 1, RNN_STATE_MT);
-  lua_pushfstring(L, "lurn.RNNState(%s, T=%I, B=%I, H=%I%s)", lurn_cell_name(s->d.cell),
-                  (lua_Integer)s->d.T, (lua_Integer)s->d.B, (lua_Integer)s->d.H,
-                  s->consumed ? ", used" : "");
+  rnn_state *s = checkstate(L, 1);
+  const char *what = s->cache ? "ready" : (s->used ? "used" : "freed");
+  lua_pushfstring(L, "lurn.RNNState(%s%s, T=%I, B=%I, I=%I, H=%I, %s)",
+                  lurn_cell_name(s->d.cell), s->d.reverse ? " reverse" : "",
+                  (lua_Integer)s->d.T, (lua_Integer)s->d.B, (lua_Integer)s->d.I,
+                  (lua_Integer)s->d.H, what);
   return 1;
 }
 
-/* Row stride of a [T, B, W] view whose rows (t, b) are evenly spaced with
- * unit element stride, or -1 when it is not laid out that way. */
-static int64_t row_stride(const lurn_tensor *t) {
-  if (t->ndim != 3) return -1;
-  if (t->size[2] > 1 && t->stride[2] != 1) return -1;
-  int64_t ld = t->size[1] > 1 ? t->stride[1] : (t->size[0] > 1 ? t->stride[0] : t->size[2]);
-  if (t->size[1] > 1 && t->size[0] > 1 && t->stride[0] != t->size[1] * ld) return -1;
-  if (ld < t->size[2]) return -1;
-  return ld;
+/* state:bytes() -> bytes of cache held */
+static int state_bytes(lua_State *L) {
+  rnn_state *s = checkstate(L, 1);
+  lua_pushinteger(L, s->cache ? (lua_Integer)(lurn_rnn_cache_floats(&s->d) * sizeof(float)) : 0);
+  return 1;
 }
 
-static void shape_error(lua_State *L, const char *fn, const char *what, const lurn_tensor *t,
-                        int ndim, const int64_t *want) {
-  char a[96], b[96];
-  lurn_shape_str(a, sizeof a, ndim, want);
-  luaL_error(L, "%s: %s must be float32 %s, got %s %s", fn, what, a,
-             lurn_tensor_shape_str(t, b, sizeof b), lurn_dtype_name(t->dtype));
-}
+/* ---- argument helpers ----------------------------------------------------- */
 
-/* The tensor field `k` of the table at idx, or NULL when absent. */
-static lurn_tensor *field_tensor(lua_State *L, int idx, const char *k, const char *fn) {
-  lua_getfield(L, idx, k);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    return NULL;
-  }
-  lurn_tensor *t = lurn_totensor(L, -1);
-  if (!t || !t->storage) luaL_error(L, "%s: field '%s' must be a tensor", fn, k);
-  lua_pop(L, 1);  /* the table keeps it alive */
-  return t;
-}
-
-/* A contiguous float32 tensor of exactly `want` shape (or an error). */
-static void check_exact(lua_State *L, const char *fn, const char *what, const lurn_tensor *t,
-                        int ndim, const int64_t *want, int need_contiguous) {
-  int ok = t->dtype == LURN_FLOAT32 && t->ndim == ndim;
-  for (int i = 0; ok && i < ndim; i++) ok = t->size[i] == want[i];
-  if (!ok) shape_error(L, fn, what, t, ndim, want);
-  if (need_contiguous && !lurn_is_contiguous(t))
-    luaL_error(L, "%s: %s must be contiguous", fn, what);
-}
-
-/* Contiguous version of t in *out (a shared ref or a copy). */
-static void contig(lua_State *L, lurn_tensor *out, const lurn_tensor *t) {
-  lurn_status st;
-  if (lurn_contiguous(out, t, &st)) lurn_raise(L, &st);
-}
-
-static const char *known_fwd[] = {"kind", "x", "lengths", "reverse", "h0", "c0", "w_ih",
-                                  "w_hh", "b_ih", "b_hh", "training", "y", NULL};
-static const char *known_bwd[] = {"dy", "dhn", "dcn", "dw_ih", "dw_hh", "db_ih", "db_hh", "dx",
-                                  NULL};
-
-/* A misspelt option must not silently fall back to a default. */
-static void check_keys(lua_State *L, int idx, const char **known, const char *fn) {
+/* Every key of the table at idx must be one of `known`. */
+static void checkkeys(lua_State *L, int idx, const char *fname, const char *const *known,
+                      const char *list) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "%s: option keys must be strings (known: %s)", fname, list);
+    const char *k = lua_tostring(L, -1);
     int ok = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char **k = known; *k && !ok; k++) ok = !strcmp(*k, lua_tostring(L, -1));
-    if (!ok) luaL_error(L, "%s: unknown field '%s'", fn, luaL_tolstring(L, -1, NULL));
+    for (int i = 0; known[i]; i++)
+      if (!strcmp(k, known[i])) { ok = 1; break; }
+    if (!ok) luaL_error(L, "%s: unknown option '%s' (known: %s)", fname, k, list);
   }
 }
+
+/* Field `name` of the table at idx as a tensor of dtype `dt`, or NULL if
+ * nil. The value stays on the stack (pushed), keeping it alive. */
+static lurn_tensor *field_tensor(lua_State *L, int idx, const char *name, lurn_dtype dt,
+                                 const char *fname) {
+  lua_getfield(L, idx, name);
+  if (lua_isnil(L, -1)) return NULL;
+  lurn_tensor *t = lurn_totensor(L, -1);
+  if (!t) luaL_error(L, "%s: %s must be a tensor, got %s", fname, name, luaL_typename(L, -1));
+  if (!t->storage) luaL_error(L, "%s: %s has been released", fname, name);
+  if (t->dtype != dt)
+    luaL_error(L, "%s: %s must be %s, got %s", fname, name, lurn_dtype_name(dt),
+               lurn_dtype_name(t->dtype));
+  return t;
+}
+
+static int field_bool(lua_State *L, int idx, const char *name, int def) {
+  lua_getfield(L, idx, name);
+  int v = lua_isnil(L, -1) ? def : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* t must have exactly the shape `size` (ndim dims); error names both. */
+static void checkshape(lua_State *L, const lurn_tensor *t, int ndim, const int64_t *size,
+                       const char *fname, const char *name) {
+  int ok = t->ndim == ndim;
+  for (int i = 0; ok && i < ndim; i++) ok = t->size[i] == size[i];
+  if (!ok) {
+    char want[96], got[96];
+    lurn_shape_str(want, sizeof want, ndim, size);
+    lurn_tensor_shape_str(t, got, sizeof got);
+    luaL_error(L, "%s: %s must be %s, got %s", fname, name, want, got);
+  }
+}
+
+/* Can [T, B, D] view t be read as T*B rows of D floats, one stride apart?
+ * Then *ld is that stride. */
+static int uniform_rows(const lurn_tensor *t, int64_t *ld) {
+  int64_t T = t->size[0], B = t->size[1], D = t->size[2];
+  if (D > 1 && t->stride[2] != 1) return 0;
+  if (T > 1 && B > 1 && t->stride[0] != B * t->stride[1]) return 0;
+  int64_t l = B > 1 ? t->stride[1] : (T > 1 ? t->stride[0] : D);
+  if (l < D) return 0;   /* overlapping (or expanded) rows */
+  *ld = l;
+  return 1;
+}
+
+/* A contiguous version of t: t itself, or a copy pushed on the stack (GC
+ * owned). */
+static lurn_tensor *contiguous(lua_State *L, lurn_tensor *t) {
+  if (lurn_is_contiguous(t)) return t;
+  lurn_status st = {0};
+  lurn_tensor *c = lurn_newtensor(L);
+  if (lurn_contiguous(c, t, &st)) lurn_raise(L, &st);
+  return c;
+}
+
+/* Rows of one stride: t itself, or a contiguous copy. */
+static lurn_tensor *rows_of(lua_State *L, lurn_tensor *t, int64_t *ld) {
+  if (uniform_rows(t, ld)) return t;
+  lurn_tensor *c = contiguous(L, t);
+  *ld = c->size[2];
+  return c;
+}
+
+static lurn_tensor *new_f32(lua_State *L, int ndim, const int64_t *size) {
+  lurn_status st = {0};
+  lurn_tensor *t = lurn_newtensor(L);
+  if (lurn_tensor_new(t, LURN_FLOAT32, ndim, size, &st)) lurn_raise(L, &st);
+  return t;
+}
+
+static const char *const fwd_keys[] = {"kind", "x", "w_ih", "w_hh", "b_ih", "b_hh", "lengths",
+                                       "h0", "c0", "reverse", "training", "y", NULL};
+
+/* ---- rnn_forward ---------------------------------------------------------- */
 
 static int l_rnn_forward(lua_State *L) {
   const char *fn = "rnn_forward";
   luaL_checktype(L, 1, LUA_TTABLE);
-  check_keys(L, 1, known_fwd, fn);
+  lua_settop(L, 1);
+  checkkeys(L, 1, fn, fwd_keys,
+            "kind, x, w_ih, w_hh, b_ih, b_hh, lengths, h0, c0, reverse, training, y");
   lua_getfield(L, 1, "kind");
-  const char *kind = luaL_optstring(L, -1, "lstm");
+  const char *kind = lua_tostring(L, -1);
   int cell = lurn_cell_parse(kind);
-  if (cell < 0) luaL_error(L, "%s: unknown kind '%s' (lstm, gru, rnn_tanh, rnn_relu)", fn, kind);
+  if (cell < 0)
+    luaL_error(L, "%s: kind must be \"lstm\", \"gru\", \"rnn_tanh\" or \"rnn_relu\", got %s", fn,
+               kind ? kind : luaL_typename(L, -1));
   lua_pop(L, 1);
-  lua_getfield(L, 1, "reverse");
-  int reverse = lua_toboolean(L, -1);
-  lua_getfield(L, 1, "training");
-  int training = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
-  lua_pop(L, 2);
+  const int lstm = cell == LURN_LSTM;
+  const char *nm = lurn_cell_name((lurn_cell)cell);
 
-  lurn_tensor *x = field_tensor(L, 1, "x", fn);
-  lurn_tensor *w_ih = field_tensor(L, 1, "w_ih", fn), *w_hh = field_tensor(L, 1, "w_hh", fn);
+  /* stack slots 2.. hold the fields (keeping them alive) */
+  lurn_tensor *x = field_tensor(L, 1, "x", LURN_FLOAT32, fn);
+  lurn_tensor *w_ih = field_tensor(L, 1, "w_ih", LURN_FLOAT32, fn);
+  lurn_tensor *w_hh = field_tensor(L, 1, "w_hh", LURN_FLOAT32, fn);
+  lurn_tensor *b_ih = field_tensor(L, 1, "b_ih", LURN_FLOAT32, fn);
+  lurn_tensor *b_hh = field_tensor(L, 1, "b_hh", LURN_FLOAT32, fn);
+  lurn_tensor *len = field_tensor(L, 1, "lengths", LURN_INT32, fn);
+  lurn_tensor *h0 = field_tensor(L, 1, "h0", LURN_FLOAT32, fn);
+  lurn_tensor *c0 = field_tensor(L, 1, "c0", LURN_FLOAT32, fn);
+  lurn_tensor *y = field_tensor(L, 1, "y", LURN_FLOAT32, fn);
+  const int reverse = field_bool(L, 1, "reverse", 0);
+  const int training = field_bool(L, 1, "training", 1);
   if (!x || !w_ih || !w_hh) luaL_error(L, "%s: x, w_ih and w_hh are required", fn);
-  if (x->dtype != LURN_FLOAT32 || x->ndim != 3) {
-    char b[96];
-    luaL_error(L, "%s: x must be float32 [T, B, I], got %s %s", fn,
-               lurn_tensor_shape_str(x, b, sizeof b), lurn_dtype_name(x->dtype));
-  }
-  int64_t G = lurn_cell_gates(cell);
-  int64_t T = x->size[0], B = x->size[1], I = x->size[2];
-  if (w_hh->ndim != 2 || w_hh->size[0] % G || w_hh->size[0] != G * w_hh->size[1]) {
-    char b[96];
-    luaL_error(L, "%s: w_hh must be float32 [%I*H, H] for %s, got %s", fn, (lua_Integer)G,
-               lurn_cell_name(cell), lurn_tensor_shape_str(w_hh, b, sizeof b));
-  }
-  int64_t H = w_hh->size[1];
-  int64_t s_ih[2] = {G * H, I}, s_hh[2] = {G * H, H}, s_b[1] = {G * H}, s_h[2] = {B, H};
-  check_exact(L, fn, "w_ih", w_ih, 2, s_ih, 0);
-  check_exact(L, fn, "w_hh", w_hh, 2, s_hh, 0);
-  lurn_tensor *b_ih = field_tensor(L, 1, "b_ih", fn), *b_hh = field_tensor(L, 1, "b_hh", fn);
-  if (b_ih) check_exact(L, fn, "b_ih", b_ih, 1, s_b, 0);
-  if (b_hh) check_exact(L, fn, "b_hh", b_hh, 1, s_b, 0);
-  lurn_tensor *h0 = field_tensor(L, 1, "h0", fn), *c0 = field_tensor(L, 1, "c0", fn);
-  if (h0) check_exact(L, fn, "h0", h0, 2, s_h, 0);
-  if (c0) check_exact(L, fn, "c0", c0, 2, s_h, 0);
-  lurn_tensor *len = field_tensor(L, 1, "lengths", fn);
-  if (len && (len->dtype != LURN_INT32 || len->ndim != 1 || len->size[0] != B)) {
-    char b[96];
-    luaL_error(L, "%s: lengths must be int32 [%I], got %s %s", fn, (lua_Integer)B,
-               lurn_tensor_shape_str(len, b, sizeof b), lurn_dtype_name(len->dtype));
-  }
-  lurn_tensor *yv = field_tensor(L, 1, "y", fn);
-  int64_t s_y[3] = {T, B, H};
-  if (yv) check_exact(L, fn, "y", yv, 3, s_y, 0);
+  if (c0 && !lstm) luaL_error(L, "%s: c0 given, but only lstm has a cell state (kind %s)", fn, nm);
 
-  /* The state userdata first: it owns every ref taken below, so an error
-   * anywhere after this point leaks nothing. */
-  rnn_state *s = lua_newuserdatauv(L, sizeof *s, 0);
-  memset(s, 0, sizeof *s);
-  luaL_setmetatable(L, RNN_STATE_MT);
-  int state_idx = lua_gettop(L);
-  lurn_status st;
-
-  int64_t ldx = row_stride(x);
-  if (ldx < 0) {
-    contig(L, &s->x, x);
-    ldx = I;
-  } else {
-    lurn_tensor_share(&s->x, x);
+  /* shapes: T, B, I from x, H from w_ih's G*H rows; the rest must agree */
+  char got[96];
+  const int G = lurn_cell_gates((lurn_cell)cell);
+  if (x->ndim != 3)
+    luaL_error(L, "%s: x must be [T,B,I], got %s", fn, lurn_tensor_shape_str(x, got, sizeof got));
+  if (w_ih->ndim != 2 || w_ih->size[0] % G != 0 || w_ih->size[0] == 0)
+    luaL_error(L, "%s: w_ih must be [%d*H,I] for %s, got %s", fn, G, nm,
+               lurn_tensor_shape_str(w_ih, got, sizeof got));
+  const int64_t T = x->size[0], B = x->size[1], I = x->size[2], H = w_ih->size[0] / G;
+  const int64_t GH = G * H;
+  checkshape(L, w_ih, 2, (int64_t[]){GH, I}, fn, "w_ih");
+  checkshape(L, w_hh, 2, (int64_t[]){GH, H}, fn, "w_hh");
+  if (b_ih) checkshape(L, b_ih, 1, (int64_t[]){GH}, fn, "b_ih");
+  if (b_hh) checkshape(L, b_hh, 1, (int64_t[]){GH}, fn, "b_hh");
+  if (h0) checkshape(L, h0, 2, (int64_t[]){B, H}, fn, "h0");
+  if (c0) checkshape(L, c0, 2, (int64_t[]){B, H}, fn, "c0");
+  if (len) checkshape(L, len, 1, (int64_t[]){B}, fn, "lengths");
+  int64_t ldy = H;
+  if (y) {
+    checkshape(L, y, 3, (int64_t[]){T, B, H}, fn, "y");
+    if (!uniform_rows(y, &ldy))
+      luaL_error(L, "%s: y must be a view whose [T,B] rows have one stride and unit last stride",
+                 fn);
   }
-  s->ldx = ldx;
-  contig(L, &s->w_ih, w_ih);
-  contig(L, &s->w_hh, w_hh);
-  if (len) contig(L, &s->lengths, len);
-  s->d.cell = (lurn_cell)cell;
-  s->d.T = T, s->d.B = B, s->d.I = I, s->d.H = H;
-  s->d.lengths = len ? lurn_i32(&s->lengths) : NULL;
-  s->d.reverse = reverse;
-  if (lurn_rnn_check(&s->d, &st)) return lurn_raise(L, &st);
 
-  /* outputs: y (given view or new), hn, cn */
-  lurn_tensor *y;
-  int64_t ldy = yv ? row_stride(yv) : -1;
-  int y_in_place = ldy >= 0;
-  if (y_in_place) {
-    lurn_pushshare(L, yv);
-    y = lurn_checktensor(L, -1);
-  } else {
-    y = lurn_newtensor(L);
-    if (lurn_tensor_new(y, LURN_FLOAT32, 3, s_y, &st)) return lurn_raise(L, &st);
-    ldy = H;
+  /* the descriptor, with its own copy of the lengths */
+  int32_t *lengths = NULL;
+  if (len) {
+    lengths = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(B ? B : 1), 0);
+    for (int64_t b = 0; b < B; b++) lengths[b] = lurn_i32(len)[b * len->stride[0]];
   }
-  int y_idx = lua_gettop(L);
-  lurn_tensor *hn = lurn_newtensor(L);
-  if (lurn_tensor_new(hn, LURN_FLOAT32, 2, s_h, &st)) return lurn_raise(L, &st);
+  lurn_rnn_desc d = {(lurn_cell)cell, T, B, I, H, lengths, reverse};
+  lurn_status st = {0};
+  if (lurn_rnn_check(&d, &st)) luaL_error(L, "%s: %s", fn, st.msg);
+
+  int64_t ldx;
+  x = rows_of(L, x, &ldx);
+  w_ih = contiguous(L, w_ih);
+  w_hh = contiguous(L, w_hh);
+  if (b_ih) b_ih = contiguous(L, b_ih);
+  if (b_hh) b_hh = contiguous(L, b_hh);
+  if (h0) h0 = contiguous(L, h0);
+  if (c0) c0 = contiguous(L, c0);
+
+  /* outputs y, hn, cn, state: pushed in this order, returned from the top */
+  lurn_tensor *yt = y;
+  if (y) lua_getfield(L, 1, "y");
+  else yt = new_f32(L, 3, (int64_t[]){T, B, H});
+  lurn_tensor *hn = new_f32(L, 2, (int64_t[]){B, H});
   lurn_tensor *cn = NULL;
-  if (cell == LURN_LSTM) {
-    cn = lurn_newtensor(L);
-    if (lurn_tensor_new(cn, LURN_FLOAT32, 2, s_h, &st)) return lurn_raise(L, &st);
+  if (lstm) cn = new_f32(L, 2, (int64_t[]){B, H});
+  else lua_pushnil(L);
+
+  rnn_state *s = NULL;
+  if (training) {
+    s = lua_newuserdatauv(L, sizeof *s, 1);
+    memset(s, 0, sizeof *s);
+    luaL_setmetatable(L, RNN_STATE_MT);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &pool_key);
+    lua_setiuservalue(L, -2, 1);
+    s->pool = getpool(L);
+    s->d = d;
+    if (lengths) {
+      s->lengths = malloc(sizeof(int32_t) * (size_t)(B ? B : 1));
+      if (!s->lengths) luaL_error(L, "%s: out of memory", fn);
+      memcpy(s->lengths, lengths, sizeof(int32_t) * (size_t)B);
+      s->d.lengths = s->lengths;
+    }
+    s->cache = pool_take(s->pool, lurn_rnn_cache_floats(&d), &s->ncache);
+    if (!s->cache) luaL_error(L, "%s: out of memory (%I floats of cache)", fn,
+                              (lua_Integer)lurn_rnn_cache_floats(&d));
+    lurn_tensor_share(&s->x, x);
+    lurn_tensor_share(&s->w_ih, w_ih);
+    lurn_tensor_share(&s->w_hh, w_hh);
+    s->ldx = ldx;
   } else {
     lua_pushnil(L);
   }
+  rnn_scratch *work = push_scratch(L, lurn_rnn_work_floats(&d, training), fn);
 
-  /* scratch: contiguous small inputs and the workspace, held in a table of
-   * tensors so the GC frees them whatever happens */
-  lurn_tensor *h0c = NULL, *c0c = NULL, *bic = NULL, *bhc = NULL;
-  lua_createtable(L, 6, 0);
-  int scratch = lua_gettop(L);
-  const lurn_tensor *srcs[4] = {h0, c0, b_ih, b_hh};
-  lurn_tensor **dsts[4] = {&h0c, &c0c, &bic, &bhc};
-  for (int i = 0; i < 4; i++) {
-    if (!srcs[i]) continue;
-    lurn_tensor *t = lurn_newtensor(L);
-    contig(L, t, srcs[i]);
-    *dsts[i] = t;
-    lua_rawseti(L, scratch, i + 1);
-  }
-  int64_t nwork = (int64_t)lurn_rnn_work_floats(&s->d, training);
-  lurn_tensor *work = lurn_newtensor(L);
-  if (lurn_tensor_new(work, LURN_FLOAT32, 1, &nwork, &st)) return lurn_raise(L, &st);
-  lua_rawseti(L, scratch, 5);
-  if (training) {
-    int64_t ncache = (int64_t)lurn_rnn_cache_floats(&s->d);
-    if (lurn_tensor_new(&s->cache, LURN_FLOAT32, 1, &ncache, &st)) return lurn_raise(L, &st);
-  }
-
-  if (lurn_rnn_forward(&s->d, lurn_f32(y), ldy, lurn_f32(hn), cn ? lurn_f32(cn) : NULL,
-                       lurn_f32(&s->x), ldx, h0c ? lurn_f32(h0c) : NULL,
-                       c0c ? lurn_f32(c0c) : NULL, lurn_f32(&s->w_ih), lurn_f32(&s->w_hh),
-                       bic ? lurn_f32(bic) : NULL, bhc ? lurn_f32(bhc) : NULL,
-                       training ? lurn_f32(&s->cache) : NULL, lurn_f32(work), &st))
-    return lurn_raise(L, &st);
-
-  /* a y view that is not laid out as rows got a fresh tensor: copy it in */
-  if (yv && !y_in_place) {
-    if (lurn_copy(yv, y, &st)) return lurn_raise(L, &st);
-    lurn_pushshare(L, yv);
-    lua_replace(L, y_idx);
-  }
-  lua_settop(L, scratch - 1);   /* ..., state, y, hn, cn */
-  if (training) {
-    lua_pushvalue(L, state_idx);
-  } else {
-    lua_pushcfunction(L, state_gc);   /* inference: drop the refs now */
-    lua_pushvalue(L, state_idx);
-    lua_call(L, 1, 0);
-    lua_pushnil(L);
-  }
+  if (lurn_rnn_forward(&d, lurn_f32(yt), ldy, lurn_f32(hn), cn ? lurn_f32(cn) : NULL,
+                       lurn_f32(x), ldx, h0 ? lurn_f32(h0) : NULL, c0 ? lurn_f32(c0) : NULL,
+                       lurn_f32(w_ih), lurn_f32(w_hh), b_ih ? lurn_f32(b_ih) : NULL,
+                       b_hh ? lurn_f32(b_hh) : NULL, s ? s->cache : NULL, work->buf, &st))
+    luaL_error(L, "%s: %s", fn, st.msg);
+  scratch_release(work);
+  lua_pop(L, 1);
   return 4;
+}
+
+/* ---- rnn_backward --------------------------------------------------------- */
+
+static const char *const bwd_keys[] = {"dy", "dhn", "dcn", "dx", "dw_ih", "dw_hh",
+                                       "db_ih", "db_hh", NULL};
+
+/* A parameter gradient: nil, or a contiguous float32 tensor of that shape. */
+static lurn_tensor *grad_field(lua_State *L, const char *name, int ndim, const int64_t *size,
+                               const char *fn) {
+  lurn_tensor *g = field_tensor(L, 2, name, LURN_FLOAT32, fn);
+  if (!g) return NULL;
+  checkshape(L, g, ndim, size, fn, name);
+  if (!lurn_is_contiguous(g))
+    luaL_error(L, "%s: %s must be contiguous (it is accumulated in place)", fn, name);
+  return g;
 }
 
 static int l_rnn_backward(lua_State *L) {
   const char *fn = "rnn_backward";
-  rnn_state *s = luaL_checkudata(L, 1, RNN_STATE_MT);
-  if (s->consumed || !s->cache.storage)
-    luaL_error(L, "%s: this state was already used by a backward (one forward feeds one "
-                  "backward)", fn);
-  if (lua_isnoneornil(L, 2)) lua_newtable(L), lua_replace(L, 2);
+  rnn_state *s = checkstate(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lua_settop(L, 1);
+    lua_newtable(L);
+  }
   luaL_checktype(L, 2, LUA_TTABLE);
-  check_keys(L, 2, known_bwd, fn);
+  lua_settop(L, 2);
+  if (!s->cache)
+    luaL_error(L, "%s: %s", fn, s->used ? "this state was already used by a backward (run "
+                                          "forward again)" : "this state has been freed");
+  checkkeys(L, 2, fn, bwd_keys, "dy, dhn, dcn, dx, dw_ih, dw_hh, db_ih, db_hh");
   const lurn_rnn_desc *d = &s->d;
-  int64_t G = lurn_cell_gates(d->cell), T = d->T, B = d->B, I = d->I, H = d->H;
-  int64_t s_ih[2] = {G * H, I}, s_hh[2] = {G * H, H}, s_b[1] = {G * H}, s_h[2] = {B, H};
-  int64_t s_y[3] = {T, B, H}, s_x[3] = {T, B, I};
+  const int64_t T = d->T, B = d->B, I = d->I, H = d->H;
+  const int64_t GH = lurn_cell_gates(d->cell) * H;
+  const int lstm = d->cell == LURN_LSTM;
 
-  lurn_tensor *dy = field_tensor(L, 2, "dy", fn);
-  lurn_tensor *dhn = field_tensor(L, 2, "dhn", fn), *dcn = field_tensor(L, 2, "dcn", fn);
-  lurn_tensor *dw_ih = field_tensor(L, 2, "dw_ih", fn), *dw_hh = field_tensor(L, 2, "dw_hh", fn);
-  lurn_tensor *db_ih = field_tensor(L, 2, "db_ih", fn), *db_hh = field_tensor(L, 2, "db_hh", fn);
-  lurn_tensor *dxv = field_tensor(L, 2, "dx", fn);
-  if (dy) check_exact(L, fn, "dy", dy, 3, s_y, 0);
-  if (dhn) check_exact(L, fn, "dhn", dhn, 2, s_h, 0);
-  if (dcn) check_exact(L, fn, "dcn", dcn, 2, s_h, 0);
-  if (dw_ih) check_exact(L, fn, "dw_ih", dw_ih, 2, s_ih, 1);
-  if (dw_hh) check_exact(L, fn, "dw_hh", dw_hh, 2, s_hh, 1);
-  if (db_ih) check_exact(L, fn, "db_ih", db_ih, 1, s_b, 1);
-  if (db_hh) check_exact(L, fn, "db_hh", db_hh, 1, s_b, 1);
-  if (dxv) check_exact(L, fn, "dx", dxv, 3, s_x, 0);
-
-  lurn_status st;
-  lua_createtable(L, 4, 0);
-  int scratch = lua_gettop(L);
-  /* dy as rows, dhn/dcn contiguous */
-  int64_t lddy = H;
-  lurn_tensor *dyc = NULL, *dhnc = NULL, *dcnc = NULL;
+  int64_t lddy = H, lddx = I;
+  lurn_tensor *dy = field_tensor(L, 2, "dy", LURN_FLOAT32, fn);
   if (dy) {
-    dyc = lurn_newtensor(L);
-    if ((lddy = row_stride(dy)) >= 0) lurn_tensor_share(dyc, dy);
-    else contig(L, dyc, dy), lddy = H;
-    lua_rawseti(L, scratch, 1);
+    checkshape(L, dy, 3, (int64_t[]){T, B, H}, fn, "dy");
+    dy = rows_of(L, dy, &lddy);
   }
+  lurn_tensor *dhn = field_tensor(L, 2, "dhn", LURN_FLOAT32, fn);
   if (dhn) {
-    dhnc = lurn_newtensor(L);
-    contig(L, dhnc, dhn);
-    lua_rawseti(L, scratch, 2);
+    checkshape(L, dhn, 2, (int64_t[]){B, H}, fn, "dhn");
+    dhn = contiguous(L, dhn);
   }
+  lurn_tensor *dcn = field_tensor(L, 2, "dcn", LURN_FLOAT32, fn);
   if (dcn) {
-    dcnc = lurn_newtensor(L);
-    contig(L, dcnc, dcn);
-    lua_rawseti(L, scratch, 3);
+    if (!lstm)
+      luaL_error(L, "%s: dcn given, but only lstm has a cell state (kind %s)", fn,
+                 lurn_cell_name(d->cell));
+    checkshape(L, dcn, 2, (int64_t[]){B, H}, fn, "dcn");
+    dcn = contiguous(L, dcn);
   }
-  int64_t nwork = (int64_t)lurn_rnn_bwd_work_floats(d);
-  lurn_tensor *work = lurn_newtensor(L);
-  if (lurn_tensor_new(work, LURN_FLOAT32, 1, &nwork, &st)) return lurn_raise(L, &st);
-  lua_rawseti(L, scratch, 4);
+  lurn_tensor *dw_ih = grad_field(L, "dw_ih", 2, (int64_t[]){GH, I}, fn);
+  lurn_tensor *dw_hh = grad_field(L, "dw_hh", 2, (int64_t[]){GH, H}, fn);
+  lurn_tensor *db_ih = grad_field(L, "db_ih", 1, (int64_t[]){GH}, fn);
+  lurn_tensor *db_hh = grad_field(L, "db_hh", 1, (int64_t[]){GH}, fn);
 
-  /* outputs: dx (into the given view when it is laid out as rows), dh0, dc0 */
-  lurn_tensor *dx;
-  int64_t lddx;
-  int into_view = dxv && (lddx = row_stride(dxv)) >= 0;
-  if (into_view) {
-    dx = lurn_pushshare(L, dxv);
-  } else {
-    dx = lurn_newtensor(L);
-    if (lurn_tensor_new(dx, LURN_FLOAT32, 3, s_x, &st)) return lurn_raise(L, &st);
-    lddx = I;
+  /* dx: false skips it, a tensor is written into, nil gets a fresh one */
+  lua_getfield(L, 2, "dx");
+  int dx_idx = lua_gettop(L), want_dx = !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
+  lurn_tensor *dx = NULL;
+  if (want_dx && !lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    dx = field_tensor(L, 2, "dx", LURN_FLOAT32, fn);
+    dx_idx = lua_gettop(L);
+    checkshape(L, dx, 3, (int64_t[]){T, B, I}, fn, "dx");
+    if (!uniform_rows(dx, &lddx))
+      luaL_error(L, "%s: dx must be a view whose [T,B] rows have one stride and unit last "
+                 "stride", fn);
   }
-  int dx_idx = lua_gettop(L);
-  lurn_tensor *dh0 = lurn_newtensor(L);
-  if (lurn_tensor_new(dh0, LURN_FLOAT32, 2, s_h, &st)) return lurn_raise(L, &st);
+
+  /* outputs dx, dh0, dc0 */
+  if (dx) lua_pushvalue(L, dx_idx);
+  else if (want_dx) dx = new_f32(L, 3, (int64_t[]){T, B, I});
+  else lua_pushnil(L);
+  lurn_tensor *dh0 = new_f32(L, 2, (int64_t[]){B, H});
   lurn_tensor *dc0 = NULL;
-  if (d->cell == LURN_LSTM) {
-    dc0 = lurn_newtensor(L);
-    if (lurn_tensor_new(dc0, LURN_FLOAT32, 2, s_h, &st)) return lurn_raise(L, &st);
-  } else {
-    lua_pushnil(L);
-  }
+  if (lstm) dc0 = new_f32(L, 2, (int64_t[]){B, H});
+  else lua_pushnil(L);
 
-  s->consumed = 1;
-  if (lurn_rnn_backward(d, lurn_f32(dx), lddx, lurn_f32(dh0), dc0 ? lurn_f32(dc0) : NULL,
-                        dw_ih ? lurn_f32(dw_ih) : NULL, dw_hh ? lurn_f32(dw_hh) : NULL,
-                        db_ih ? lurn_f32(db_ih) : NULL, db_hh ? lurn_f32(db_hh) : NULL,
-                        dyc ? lurn_f32(dyc) : NULL, lddy, dhnc ? lurn_f32(dhnc) : NULL,
-                        dcnc ? lurn_f32(dcnc) : NULL, lurn_f32(&s->x), s->ldx,
-                        lurn_f32(&s->w_ih), lurn_f32(&s->w_hh), lurn_f32(&s->cache),
-                        lurn_f32(work), &st))
-    return lurn_raise(L, &st);
-  if (dxv && !into_view) {
-    if (lurn_copy(dxv, dx, &st)) return lurn_raise(L, &st);
-    lurn_pushshare(L, dxv);
-    lua_replace(L, dx_idx);
-  }
-  /* the cache is spent: let it go now rather than at the next GC */
-  lurn_tensor_release(&s->cache);
+  rnn_scratch *work = push_scratch(L, lurn_rnn_bwd_work_floats(d), fn);
+  lurn_status st = {0};
+  int rc = lurn_rnn_backward(d, dx ? lurn_f32(dx) : NULL, lddx, lurn_f32(dh0),
+                             dc0 ? lurn_f32(dc0) : NULL, dw_ih ? lurn_f32(dw_ih) : NULL,
+                             dw_hh ? lurn_f32(dw_hh) : NULL, db_ih ? lurn_f32(db_ih) : NULL,
+                             db_hh ? lurn_f32(db_hh) : NULL, dy ? lurn_f32(dy) : NULL, lddy,
+                             dhn ? lurn_f32(dhn) : NULL, dcn ? lurn_f32(dcn) : NULL,
+                             lurn_f32(&s->x), s->ldx, lurn_f32(&s->w_ih), lurn_f32(&s->w_hh),
+                             s->cache, work->buf, &st);
+  scratch_release(work);
+  /* the cache now holds gate gradients: it cannot feed another backward */
+  s->used = 1;
+  state_release(s);
+  if (rc) luaL_error(L, "%s: %s", fn, st.msg);
+  lua_pop(L, 1);
   return 3;
 }
 
-static const luaL_Reg state_meta[] = {
-  {"__gc", state_gc}, {"__close", state_gc}, {"__tostring", state_tostring}, {NULL, NULL}
-};
+/* ---- registration --------------------------------------------------------- */
+
+static int state_free(lua_State *L) {
+  state_release(checkstate(L, 1));
+  return 0;
+}
 
 void lurn_open_rnn(lua_State *L) {
-  luaL_newmetatable(L, RNN_STATE_MT);
-  luaL_setfuncs(L, state_meta, 0);
+  static const luaL_Reg state_methods[] = {{"free", state_free}, {"bytes", state_bytes},
+                                           {NULL, NULL}};
+  static const luaL_Reg state_meta[] = {{"__gc", state_gc}, {"__close", state_gc},
+                                        {"__tostring", state_tostring}, {NULL, NULL}};
+  static const luaL_Reg scratch_meta[] = {{"__gc", scratch_gc}, {NULL, NULL}};
+  static const luaL_Reg pool_meta[] = {{"__gc", pool_gc}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"rnn_forward", l_rnn_forward},
+                                   {"rnn_backward", l_rnn_backward}, {NULL, NULL}};
+  lurn_createmeta(L, RNN_STATE_MT, state_methods, state_meta);
+  lurn_createmeta(L, RNN_SCRATCH_MT, NULL, scratch_meta);
+  lurn_createmeta(L, RNN_POOL_MT, NULL, pool_meta);
+  /* one pool per lua_State; opening the module twice keeps the first */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &pool_key);
+  int have = !lua_isnil(L, -1);
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_rnn_forward);
-  lua_setfield(L, -2, "rnn_forward");
-  lua_pushcfunction(L, l_rnn_backward);
-  lua_setfield(L, -2, "rnn_backward");
+  if (!have) {
+    rnn_pool *p = lua_newuserdatauv(L, sizeof *p, 0);
+    memset(p, 0, sizeof *p);
+    luaL_setmetatable(L, RNN_POOL_MT);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &pool_key);
+  }
+  luaL_setfuncs(L, funcs, 0);
 }
