@@ -435,7 +435,8 @@ function M.fit(opts)
       end
       local loss = loss_fn:forward(out, target)
       if is_nonfinite(loss) then
-        error(("train.fit: loss is %s at %s"):format(tostring(loss), where), 0)
+        error(("train.fit: loss is %s at %s"):format(loss ~= loss and "nan" or tostring(loss),
+          where), 0)
       end
       model:zero_grad()
       model:backward(loss_fn:backward())
