@@ -255,7 +255,7 @@ def report(raw, outdir):
           and r["cell"] in ("lstm", "gru")]
     check("within 15% of the GEMM floor at the two larger sizes (lstm, gru)",
           all(r["lurn_ms"] <= 1.15 * r["floor_ms"] for r in rs) if rs else None,
-          ", ".join("%s H=%d %s +%.0f%%" % (r["cell"], r["H"], r["mode"],
+          ", ".join("%s H=%d %s %+.0f%%" % (r["cell"], r["H"], r["mode"],
                                            100 * (r["lurn_ms"] / r["floor_ms"] - 1)) for r in rs)
           or "not measured")
     sc = []

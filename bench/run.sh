@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh                 full run: RNN, LSTM, GRU x 3 sizes x 1 and 2 threads,
 #                                     plus one SST-2 training epoch on each side (~10 min on 2 cores)
-#   bash bench/run.sh --quick         one size (64,100,128,256), 5 repeats, 200 SST-2 batches
+#   bash bench/run.sh --quick         one size (64,100,128,256), 5 repeats, 100 SST-2 batches
 #   options: --build DIR (lurn build dir, default build)  --out DIR (default bench/results)
 #            --threads "1 2"  --cells "rnn lstm gru"  --repeats N  --warmup N
 #            --data-dir DIR (SST-2, default ../shared/datasets/sst2)  --no-sst2  --api nn|core
@@ -42,10 +42,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ "$QUICK" = 1 ]; then
-  SIZES=("64 100 128 256"); REPEATS=${REPEATS:-5}; WARMUP=${WARMUP:-1}; SST2_MAX=200
+  SIZES=("64 100 128 256"); REPEATS=${REPEATS:-5}; WARMUP=${WARMUP:-1}; SST2_MAX=100
 else
   SIZES=("64 100 128 256" "64 100 512 512" "32 50 128 128"); REPEATS=${REPEATS:-7}
-  WARMUP=${WARMUP:-2}; SST2_MAX=0
+  WARMUP=${WARMUP:-1}; SST2_MAX=0
 fi
 if [ -z "$DATA_DIR" ]; then
   for d in "$ROOT/../shared/datasets/sst2" /work/shared/datasets/sst2 "$ROOT/datasets/sst2"; do
