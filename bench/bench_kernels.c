@@ -18,7 +18,7 @@
  *       bench/bench_kernels.c /tmp/build-rnn/liblurn_core.a \
  *       /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.so -lcjson -lm \
  *       -Wl,-rpath,/usr/lib/x86_64-linux-gnu/blis-openmp -o /tmp/bench_kernels
- *   /tmp/bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE]
+ *   /tmp/bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE] [-p]
  *   defaults: 7 runs, threads 1,2, every cell (rnn_tanh, lstm, gru), every
  *   size (0: 64,100,128,256  1: 64,100,512,512  2: 32,50,128,128).
  * The machine should be otherwise idle: OpenMP threads that spin while
@@ -35,9 +35,14 @@
 #include "blas.h"
 #include "rnn.h"
 
+/* -p: process CPU time instead of wall time. On a busy machine it keeps
+ * 1-thread numbers honest (time spent preempted is not counted); with more
+ * threads it also counts OpenMP's spin-waiting, so use it for 1 thread. */
+static clockid_t g_clock = CLOCK_MONOTONIC;
+
 static double now_ms(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(g_clock, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
@@ -165,31 +170,42 @@ static void floor_bwd(bench *b) {
 
 typedef void (*fn)(bench *);
 
-/* Median ms of R timed runs of f (then g, if given), after one warm-up. */
-static double time_it(bench *b, fn f, fn g, int R, double *f_ms, double *g_ms) {
-  double tot[64], tf[64], tg[64];
+/* Median ms of R timed runs of the kernel (f, then g if given) and of its
+ * floor (ff, then fg if given), after one warm-up of each. Kernel and floor
+ * runs alternate, so a machine whose load drifts affects both alike. */
+static void time_pair(bench *b, fn f, fn g, fn ff, fn fg, int R, double *k_ms, double *f_ms,
+                      double *g_ms, double *floor_ms) {
+  double tot[64], tf[64], tg[64], tfl[64];
   if (R > 64) R = 64;
   f(b);
   if (g) g(b);
+  ff(b);
+  if (fg) fg(b);
   for (int r = 0; r < R; r++) {
     double t0 = now_ms();
     f(b);
     double t1 = now_ms();
     if (g) g(b);
     double t2 = now_ms();
+    ff(b);
+    if (fg) fg(b);
+    double t3 = now_ms();
     tf[r] = t1 - t0;
     tg[r] = t2 - t1;
     tot[r] = t2 - t0;
+    tfl[r] = t3 - t2;
   }
+  *k_ms = median(tot, R);
   if (f_ms) *f_ms = median(tf, R);
   if (g_ms) *g_ms = median(tg, R);
-  return median(tot, R);
+  *floor_ms = median(tfl, R);
 }
 
 int main(int argc, char **argv) {
   int R = 7, threads[8] = {1, 2}, nthreads = 2, only_size = -1, only_cell = -1, opt;
-  while ((opt = getopt(argc, argv, "r:t:c:s:")) != -1) {
+  while ((opt = getopt(argc, argv, "r:t:c:s:p")) != -1) {
     if (opt == 'r') R = atoi(optarg);
+    else if (opt == 'p') g_clock = CLOCK_PROCESS_CPUTIME_ID;
     else if (opt == 's') only_size = atoi(optarg);
     else if (opt == 'c') only_cell = lurn_cell_parse(optarg);
     else if (opt == 't') {
@@ -200,7 +216,7 @@ int main(int argc, char **argv) {
         else break;
       }
     } else {
-      fprintf(stderr, "usage: bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE]\n");
+      fprintf(stderr, "usage: bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE] [-p]\n");
       return 2;
     }
   }
@@ -208,8 +224,9 @@ int main(int argc, char **argv) {
   const struct { int64_t B, T, I, H; } sizes[] = {{64, 100, 128, 256}, {64, 100, 512, 512},
                                                   {32, 50, 128, 128}};
   const lurn_cell cells[] = {LURN_RNN_TANH, LURN_LSTM, LURN_GRU};
-  printf("bench_kernels: BLIS %s (%s, openmp %d), median of %d runs\n", lurn_blis_version(),
-         lurn_blis_arch(), lurn_blis_openmp(), R);
+  printf("bench_kernels: BLIS %s (%s, openmp %d), median of %d runs, %s time\n",
+         lurn_blis_version(), lurn_blis_arch(), lurn_blis_openmp(), R,
+         g_clock == CLOCK_MONOTONIC ? "wall" : "process CPU");
   printf("%-8s %-18s %2s | %8s %8s %6s | %8s %8s %8s %8s %6s %7s\n", "cell", "B,T,I,H", "th",
          "infer", "floor", "floor%", "train", "fwd", "bwd", "floor", "floor%", "GFLOP/s");
   for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
@@ -220,11 +237,9 @@ int main(int argc, char **argv) {
         lurn_set_threads(threads[k]);
         bench b;
         bench_init(&b, cells[c], sizes[s].B, sizes[s].T, sizes[s].I, sizes[s].H);
-        double inf = time_it(&b, run_infer, NULL, R, NULL, NULL);
-        double inf_floor = time_it(&b, floor_fwd, NULL, R, NULL, NULL);
-        double fwd, bwd;
-        double train = time_it(&b, run_fwd, run_bwd, R, &fwd, &bwd);
-        double train_floor = time_it(&b, floor_fwd, floor_bwd, R, NULL, NULL);
+        double inf, inf_floor, train, fwd, bwd, train_floor;
+        time_pair(&b, run_infer, NULL, floor_fwd, NULL, R, &inf, NULL, NULL, &inf_floor);
+        time_pair(&b, run_fwd, run_bwd, floor_fwd, floor_bwd, R, &train, &fwd, &bwd, &train_floor);
         double G = lurn_cell_gates(cells[c]);
         double flops = 3.0 * 2.0 * G * (double)sizes[s].H * (double)(sizes[s].I + sizes[s].H) *
                        (double)sizes[s].B * (double)sizes[s].T;

@@ -89,14 +89,23 @@ static void backward(problem *q) {
   sgemm(N, I, GH, q->dg, GH, 1, q->w_ih, I, 1, 0.0f, q->dx, I, 1);
 }
 
+static double cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
-static void print_times(const char *key, double *ms, int n) {
+/* "key": [wall...], "key_cpu": [cpu...], "median key": m (sorts ms). */
+static void print_times(const char *key, double *ms, const double *cpu, int n) {
   printf("\"%s\": [", key);
   for (int i = 0; i < n; i++) printf("%s%.4f", i ? ", " : "", ms[i]);
+  printf("], \"%.5s_cpu_ms\": [", key);
+  for (int i = 0; i < n; i++) printf("%s%.4f", i ? ", " : "", cpu[i]);
   printf("]");
   qsort(ms, (size_t)n, sizeof *ms, cmp_double);
   printf(", \"%s\": %.4f", strcmp(key, "infer_ms") == 0 ? "infer_median_ms" : "train_median_ms",
@@ -133,32 +142,38 @@ static int run_spec(const char *spec, int threads, int repeats, int warmup) {
 
   double *inf = calloc((size_t)repeats, sizeof(double));
   double *trn = calloc((size_t)repeats, sizeof(double));
+  double *inf_cpu = calloc((size_t)repeats, sizeof(double));
+  double *trn_cpu = calloc((size_t)repeats, sizeof(double));
   for (int r = 0; r < warmup; r++) forward(&q);
   for (int r = 0; r < repeats; r++) {
-    double t0 = now_ms();
+    double c0 = cpu_ms(), t0 = now_ms();
     forward(&q);
     inf[r] = now_ms() - t0;
+    inf_cpu[r] = cpu_ms() - c0;
   }
   for (int r = 0; r < warmup; r++) {
     forward(&q);
     backward(&q);
   }
   for (int r = 0; r < repeats; r++) {
-    double t0 = now_ms();
+    double c0 = cpu_ms(), t0 = now_ms();
     forward(&q);
     backward(&q);
     trn[r] = now_ms() - t0;
+    trn_cpu[r] = cpu_ms() - c0;
   }
   printf("{\"side\": \"floor\", \"cell\": \"%s\", \"B\": %ld, \"T\": %ld, \"I\": %ld, \"H\": %ld, "
          "\"threads\": %d, \"warmup\": %d, \"repeats\": %d, ",
          cell, B, T, I, H, threads, warmup, repeats);
-  print_times("infer_ms", inf, repeats);
+  print_times("infer_ms", inf, inf_cpu, repeats);
   printf(", ");
-  print_times("train_ms", trn, repeats);
+  print_times("train_ms", trn, trn_cpu, repeats);
   printf("}\n");
   fflush(stdout);
   free(inf);
   free(trn);
+  free(inf_cpu);
+  free(trn_cpu);
   float *bufs[] = {q.x, q.p, q.h, q.w_ih, q.w_hh, q.dg, q.dh, q.dw_ih, q.dw_hh, q.dx, q.hprev};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
   return 0;

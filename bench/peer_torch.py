@@ -70,14 +70,17 @@ def make_model(cell, I, H):
 
 
 def time_it(fn, warmup, repeats):
+    """Wall ms and process CPU ms of each repeat (CPU time is robust to other
+    processes on a 1-thread run; with more threads it includes spinning)."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    return times
+        cpu.append((time.process_time() - c0) * 1e3)
+    return times, cpu
 
 
 def main():
@@ -122,7 +125,7 @@ def main():
             with torch.no_grad():
                 model(x)
 
-        out["infer_ms"] = time_it(infer, a.warmup, a.repeats)
+        out["infer_ms"], out["infer_cpu_ms"] = time_it(infer, a.warmup, a.repeats)
         out["infer_rss_mb"] = vm_hwm_mb()
 
     if not a.no_train:
@@ -137,7 +140,7 @@ def main():
             y.backward(dy)
             opt.step()
 
-        out["train_ms"] = time_it(train, a.warmup, a.repeats)
+        out["train_ms"], out["train_cpu_ms"] = time_it(train, a.warmup, a.repeats)
         out["train_rss_mb"] = vm_hwm_mb()
 
     out["blas_libs"] = mapped_blas()

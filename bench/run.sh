@@ -7,6 +7,7 @@
 #   options: --build DIR (lurn build dir, default build)  --out DIR (default bench/results)
 #            --threads "1 2"  --cells "rnn lstm gru"  --repeats N  --warmup N
 #            --data-dir DIR (SST-2, default ../shared/datasets/sst2)  --no-sst2  --api nn|core
+#            --sst2-threads "1 2" (default: the last of --threads)
 #
 # Not part of the test suite: it takes minutes and its numbers depend on the machine.
 # Every configuration runs in its own process (so peak RSS is that side's own), and
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0; BUILD=build; OUT=bench/results; THREADS="1 2"; CELLS="rnn lstm gru"
-REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn
+REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
     --warmup) WARMUP=$2; shift ;;
     --data-dir) DATA_DIR=$2; shift ;;
     --no-sst2) SST2=0 ;;
+    --sst2-threads) SST2_THREADS=$2; shift ;;
     --api) API=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)"; exit 2 ;;
@@ -47,6 +49,7 @@ else
   SIZES=("64 100 128 256" "64 100 512 512" "32 50 128 128"); REPEATS=${REPEATS:-7}
   WARMUP=${WARMUP:-1}; SST2_MAX=0
 fi
+[ -n "$SST2_THREADS" ] || SST2_THREADS=$(echo $THREADS | awk '{print $NF}')
 if [ -z "$DATA_DIR" ]; then
   for d in "$ROOT/../shared/datasets/sst2" /work/shared/datasets/sst2 "$ROOT/datasets/sst2"; do
     [ -f "$d/train.tsv" ] && { DATA_DIR=$d; break; }
@@ -145,15 +148,16 @@ if [ "$SST2" = 1 ]; then
   if [ -z "$DATA_DIR" ] || [ ! -f "$DATA_DIR/train.tsv" ]; then
     echo "{\"side\": \"error\", \"what\": \"sst2\", \"message\": \"no SST-2 train.tsv (use --data-dir)\"}" >> "$RAW"
   else
-    # the same model, batch size, lengths and batch order on both sides, 2 threads
-    t=$(echo $THREADS | awk '{print $NF}')
-    SST_ARGS=(--data-dir "$DATA_DIR" --threads "$t" --max-batches "$SST2_MAX")
-    echo "== SST-2 epoch, torch (threads $t)"
-    measure "sst2 torch" env BLIS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
-      $PY bench/sst2_epoch_torch.py "${SST_ARGS[@]}"
-    echo "== SST-2 epoch, lurn (threads $t)"
-    measure "sst2 lurn" env LURN_THREADS="$t" "$LURN" bench/sst2_epoch.lua "${SST_ARGS[@]}" \
-      --clock "$BIN"
+    # the same model, batch size, lengths and batch order on both sides
+    for t in $SST2_THREADS; do
+      SST_ARGS=(--data-dir "$DATA_DIR" --threads "$t" --max-batches "$SST2_MAX")
+      echo "== SST-2 epoch, torch (threads $t)"
+      measure "sst2 torch t=$t" env BLIS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+        $PY bench/sst2_epoch_torch.py "${SST_ARGS[@]}"
+      echo "== SST-2 epoch, lurn (threads $t)"
+      measure "sst2 lurn t=$t" env LURN_THREADS="$t" "$LURN" bench/sst2_epoch.lua \
+        "${SST_ARGS[@]}" --clock "$BIN"
+    done
   fi
 fi
 

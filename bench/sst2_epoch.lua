@@ -201,6 +201,7 @@ local function main(argv)
   end
 
   local total, n_sent, tokens = 0, 0, 0
+  local c0 = os.clock()
   t0 = now()
   for _, batch in ipairs(data) do
     local logits = model:forward(batch)
@@ -213,15 +214,16 @@ local function main(argv)
     tokens = tokens + batch.n_tokens
   end
   local epoch_s = (now() - t0) / 1e3
+  local cpu_s = os.clock() - c0
 
   local split = {}
   for _, name in ipairs(prof_order) do
     split[#split + 1] = ('"%s": %.4f'):format(name, prof[name] / 1e3)
   end
-  print(('{"side": "sst2_lurn", "epoch_s": %.4f, "prep_s": %.4f, "batches": %d, '
+  print(('{"side": "sst2_lurn", "epoch_s": %.4f, "cpu_s": %.4f, "prep_s": %.4f, "batches": %d, '
     .. '"sentences": %d, "tokens": %d, "vocab": %d, "mean_loss": %.6f, "rss_mb": %.2f, '
     .. '"threads": %d, "config": "batch %d, emb %d, hidden %d, %s, lengths"%s}')
-    :format(epoch_s, prep_s, #data, n_sent, tokens, n_words + 2, total / math.max(#data, 1),
+    :format(epoch_s, cpu_s, prep_s, #data, n_sent, tokens, n_words + 2, total / math.max(#data, 1),
       vm_hwm_mb(), lurn.threads(), a.batch, a.emb, a.hidden, opt_name,
       #split > 0 and (', "profile_s": {' .. table.concat(split, ", ") .. "}") or ""))
 end

@@ -149,6 +149,7 @@ def main():
     total, n_sent, tokens = 0.0, 0, 0
     prof = {"forward": 0.0, "loss": 0.0, "zero_grad": 0.0, "backward": 0.0, "step": 0.0}
     clock = time.perf_counter
+    c0 = time.process_time()
     t0 = clock()
     for ids, lengths, y in data:
         if a.profile:
@@ -170,9 +171,10 @@ def main():
         n_sent += y.shape[0]
         tokens += int(lengths.sum())
     epoch_s = clock() - t0
+    cpu_s = time.process_time() - c0
 
     out = {
-        "side": "sst2_torch", "epoch_s": epoch_s, "prep_s": prep_s, "batches": len(data),
+        "side": "sst2_torch", "epoch_s": epoch_s, "cpu_s": cpu_s, "prep_s": prep_s, "batches": len(data),
         "sentences": n_sent, "tokens": tokens, "vocab": len(vocab) + 2,
         "mean_loss": total / max(len(data), 1), "rss_mb": vm_hwm_mb(),
         "threads": torch.get_num_threads(), "torch_version": torch.__version__,
