@@ -55,6 +55,18 @@ local function unhex(h)
   return (h:gsub("..", function(x) return string.char(tonumber(x, 16)) end))
 end
 
+-- core.load_checkpoint, its message without the caller's position (the
+-- message already starts with the path, which is what a user needs).
+local function read_file(path, opts)
+  local ok, tensors, meta = pcall(core.load_checkpoint, path, opts)
+  if not ok then
+    local msg = tostring(tensors)
+    local i = msg:find(path, 1, true)
+    error(i and msg:sub(i) or msg, 0)
+  end
+  return tensors, meta
+end
+
 local function sorted_keys(t)
   local ks = {}
   for k in pairs(t) do ks[#ks + 1] = k end
@@ -119,7 +131,7 @@ end
 --- Read and validate a training state; the parts as plain data (header).
 function M.load(path)
   if type(path) ~= "string" then error("checkpoint.load: path must be a string", 2) end
-  local tensors, meta = core.load_checkpoint(path)   -- errors name the path and the damage
+  local tensors, meta = read_file(path)   -- errors name the path and the damage
   local function fail(fmt, ...) error(path .. ": " .. fmt:format(...), 0) end
   if not meta.kind then
     fail("not a training state (no 'kind' entry in the metadata; a weights file? use " ..
@@ -265,7 +277,7 @@ end
 -- safetensors file (every tensor), with opts.prefix prepended to each name.
 function M.load_weights(path, opts)
   opts = opts or {}
-  local tensors, meta = core.load_checkpoint(path, { safetensors = true })
+  local tensors, meta = read_file(path, { safetensors = true })
   local out, prefix = {}, opts.prefix or ""
   local is_state = meta.kind ~= nil and tostring(meta.kind):find(M.KIND, 1, true)
   for name, t in pairs(tensors) do
