@@ -18,13 +18,16 @@
 -- --api nn    (default) through nn.RNN/LSTM/GRU, the layer a user builds
 -- --api core  straight on lurn.core.rnn_forward / rnn_backward (no module)
 -- The SGD step is lurn.optim.SGD (else core.sgd_step, else tensor ops).
+-- --gc step  runs collectgarbage() after every step (untimed), to show how
+--            much of the peak RSS is garbage the Lua GC has not reached yet
+--            (it does not see the size of tensor storage); default auto.
 local lurn = require "lurn"
 local core = require "lurn.core"
 
 local function parse_args(argv)
   local a = {
     cell = "lstm", B = 64, T = 100, I = 128, H = 256, threads = 2, warmup = 2, repeats = 7,
-    lr = 1e-3, api = "nn", clock = nil, infer = true, train = true,
+    lr = 1e-3, api = "nn", clock = nil, infer = true, train = true, gc = "auto",
   }
   local i = 1
   while i <= #argv do
@@ -102,14 +105,15 @@ local function to_json(t, keys)
 end
 
 --- Wall ms and process CPU ms (os.clock) of each repeat.
-local function time_it(now, fn, warmup, repeats)
-  for _ = 1, warmup do fn() end
+local function time_it(now, fn, warmup, repeats, gc)
+  for _ = 1, warmup do fn(); if gc then collectgarbage() end end
   local ms, cpu = {}, {}
   for r = 1, repeats do
     local c0, t0 = os.clock(), now()
     fn()
     ms[r] = now() - t0
     cpu[r] = (os.clock() - c0) * 1e3
+    if gc then collectgarbage() end
   end
   return ms, cpu
 end
@@ -199,22 +203,22 @@ local function main(argv)
   local info = lurn.info()
   local out = {
     side = "lurn", cell = a.cell, B = a.B, T = a.T, I = a.I, H = a.H, threads = lurn.threads(),
-    warmup = a.warmup, repeats = a.repeats, api = a.api, optimizer = opt_name,
+    warmup = a.warmup, repeats = a.repeats, api = a.api, optimizer = opt_name, gc = a.gc,
     blis = info.blis, blis_arch = info.blis_arch, blis_openmp = info.blis_openmp,
     build_type = info.build_type,
   }
   if a.infer then
-    out.infer_ms, out.infer_cpu_ms = time_it(now, infer, a.warmup, a.repeats)
+    out.infer_ms, out.infer_cpu_ms = time_it(now, infer, a.warmup, a.repeats, a.gc == "step")
     out.infer_median_ms = median(out.infer_ms)
     out.infer_rss_mb = vm_hwm_mb()
   end
   if a.train then
-    out.train_ms, out.train_cpu_ms = time_it(now, train, a.warmup, a.repeats)
+    out.train_ms, out.train_cpu_ms = time_it(now, train, a.warmup, a.repeats, a.gc == "step")
     out.train_median_ms = median(out.train_ms)
     out.train_rss_mb = vm_hwm_mb()
   end
   print(to_json(out, {
-    "side", "cell", "B", "T", "I", "H", "threads", "warmup", "repeats", "api", "optimizer",
+    "side", "cell", "B", "T", "I", "H", "threads", "warmup", "repeats", "api", "optimizer", "gc",
     "blis", "blis_arch", "blis_openmp", "build_type", "infer_ms", "infer_median_ms",
     "infer_rss_mb", "infer_cpu_ms", "train_ms", "train_median_ms", "train_rss_mb", "train_cpu_ms",
   }))
