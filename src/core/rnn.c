@@ -152,6 +152,18 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st) {
 /* Sub-buffers start on 64-byte boundaries (given an aligned base). */
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+/* Steps per input-projection GEMM. Training projects all T steps at once
+ * into the cache. Inference projects a chunk of steps at a time into a
+ * small buffer (~1024 rows: still a large, efficient GEMM, and the chunk
+ * stays in cache for the steps that read it), which needs every sample on
+ * the same time at each step (forward, or reverse without lengths);
+ * otherwise it projects all T steps too. */
+static int64_t proj_steps(const lurn_rnn_desc *d, int training) {
+  if (training || (d->reverse && d->lengths) || d->T == 0) return d->T;
+  int64_t c = d->B > 0 ? (1024 + d->B - 1) / d->B : d->T;
+  return c < 1 ? 1 : (c > d->T ? d->T : c);
+}
+
 size_t lurn_rnn_cache_floats(const lurn_rnn_desc *d) {
   if (lurn_rnn_check(d, NULL)) return 0;
   size_t N = (size_t)(d->T * d->B), H = (size_t)d->H, W = (size_t)row_width(d);
@@ -162,10 +174,9 @@ size_t lurn_rnn_cache_floats(const lurn_rnn_desc *d) {
 
 size_t lurn_rnn_work_floats(const lurn_rnn_desc *d, int training) {
   if (lurn_rnn_check(d, NULL)) return 0;
-  size_t N = (size_t)(d->T * d->B), B = (size_t)d->B, H = (size_t)d->H;
-  size_t W = (size_t)row_width(d);
+  size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
   size_t n = round16(B * W) + 3 * round16(B * H) + round16(W);  /* hp, h, c, tc, bias */
-  if (!training) n += round16(N * W);                            /* projection */
+  if (!training) n += round16((size_t)proj_steps(d, 0) * B * W); /* projection chunk */
   return n;
 }
 
@@ -370,7 +381,8 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
 
   /* carve the workspace and the cache (layout: rnn.h) */
   float *p = work;
-  float *xp = training ? NULL : carve(&p, (size_t)(N * W));   /* [N, W] */
+  const int64_t chunk = proj_steps(d, training);
+  float *xp = training ? NULL : carve(&p, (size_t)(chunk * B * W));   /* [chunk*B, W] */
   float *hp = carve(&p, (size_t)(B * W));                       /* [B, W] (GH used) */
   float *h = carve(&p, (size_t)(B * H));                        /* [B, H] */
   float *c = carve(&p, (size_t)(B * H));                        /* [B, H] */
@@ -408,40 +420,48 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     else memset(c, 0, sizeof(float) * (size_t)(B * H));
   }
 
-  /* gates[N, GH] (row stride W) := X[N, I] * W_ih^T */
-  lurn_sgemm(N, GH, I, 1.0f, x, ldx, 1, w_ih, 1, I, 0.0f, gates, W, 1);
-
   const int sorted = lengths_sorted(d);
-  for (int64_t s = 0; s < T; s++) {
-    const int64_t nact = active_rows(d, sorted, s);
-    /* hp[nact, GH] := h[nact, H] * W_hh^T */
-    lurn_sgemm(nact, GH, H, 1.0f, h, H, 1, w_hh, 1, H, 0.0f, hp, W, 1);
+  for (int64_t s0 = 0; s0 < T; s0 += chunk) {
+    const int64_t s1 = s0 + chunk < T ? s0 + chunk : T;
+    /* the times of steps s0..s1-1: [t_lo, t_lo + s1 - s0) (all of them when
+     * chunk == T); gates row r of time-order row `row` is row - r0 */
+    const int64_t t_lo = chunk == T ? 0 : (d->reverse ? T - s1 : s0);
+    const int64_t r0 = t_lo * B;
+    /* gates[rows, GH] (row stride W) := X[rows, I] * W_ih^T */
+    if (B > 0)
+      lurn_sgemm((s1 - s0) * B, GH, I, 1.0f, x + r0 * ldx, ldx, 1, w_ih, 1, I, 0.0f, gates, W, 1);
+    for (int64_t s = s0; s < s1; s++) {
+      const int64_t nact = active_rows(d, sorted, s);
+      /* hp[nact, GH] := h[nact, H] * W_hh^T */
+      lurn_sgemm(nact, GH, H, 1.0f, h, H, 1, w_hh, 1, H, 0.0f, hp, W, 1);
 #pragma omp parallel for schedule(static) if (B * W >= PAR_MIN)
-    for (int64_t b = 0; b < B; b++) {
-      int valid;
-      const int64_t t = step_time(d, s, b, &valid);
-      const int64_t row = t * B + b;
-      float *yr = y ? y + row * ldy : NULL;
-      if (!valid) {
-        /* a padded step: state unchanged, y zero; the cache row of h_prev
-         * only has to be finite (its gate gradient row will be zero) */
-        if (yr) memset(yr, 0, sizeof(float) * (size_t)H);
-        if (training) memset(hprev + row * H, 0, sizeof(float) * (size_t)H);
-        continue;
+      for (int64_t b = 0; b < B; b++) {
+        int valid;
+        const int64_t t = step_time(d, s, b, &valid);
+        const int64_t row = t * B + b;
+        float *yr = y ? y + row * ldy : NULL;
+        if (!valid) {
+          /* a padded step: state unchanged, y zero; the cache row of h_prev
+           * only has to be finite (its gate gradient row will be zero) */
+          if (yr) memset(yr, 0, sizeof(float) * (size_t)H);
+          if (training) memset(hprev + row * H, 0, sizeof(float) * (size_t)H);
+          continue;
+        }
+        float *g = gates + (row - r0) * W, *hb = h + b * H, *cb = c + b * H;
+        if (training) {
+          memcpy(hprev + row * H, hb, sizeof(float) * (size_t)H);
+          if (lstm) memcpy(cprev + row * H, cb, sizeof(float) * (size_t)H);
+        }
+        switch (d->cell) {
+          case LURN_LSTM:
+            lstm_fwd_row(H, g, hp + b * W, bias, hb, cb,
+                         training ? tanhc + row * H : tcs + b * H);
+            break;
+          case LURN_GRU: gru_fwd_row(H, g, hp + b * W, bias, hb); break;
+          default: rnn_fwd_row(relu, H, g, hp + b * W, bias, hb); break;
+        }
+        if (yr) memcpy(yr, hb, sizeof(float) * (size_t)H);
       }
-      float *g = gates + row * W, *hb = h + b * H, *cb = c + b * H;
-      if (training) {
-        memcpy(hprev + row * H, hb, sizeof(float) * (size_t)H);
-        if (lstm) memcpy(cprev + row * H, cb, sizeof(float) * (size_t)H);
-      }
-      switch (d->cell) {
-        case LURN_LSTM:
-          lstm_fwd_row(H, g, hp + b * W, bias, hb, cb, training ? tanhc + row * H : tcs + b * H);
-          break;
-        case LURN_GRU: gru_fwd_row(H, g, hp + b * W, bias, hb); break;
-        default: rnn_fwd_row(relu, H, g, hp + b * W, bias, hb); break;
-      }
-      if (yr) memcpy(yr, hb, sizeof(float) * (size_t)H);
     }
   }
   if (hn) memcpy(hn, h, sizeof(float) * (size_t)(B * H));

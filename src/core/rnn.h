@@ -30,7 +30,9 @@
  *     gradients, so one forward feeds ONE backward), h_prev [N, H], and for
  *     LSTM c_prev [N, H] and tanh(c) [N, H], all in time order (t, b).
  *   forward workspace lurn_rnn_work_floats(d, training):
- *     inference  N*W (the input projection of all steps) + B*W + 3BH + W
+ *     inference  C*B*W + B*W + 3BH + W, where C = min(T, ceil(1024/B)) steps
+ *                of input projection are computed at a time (C = T when
+ *                reverse with lengths: samples are then on different times)
  *     training   B*W + 3BH + W (the projection lives in the cache)
  *   backward workspace lurn_rnn_bwd_work_floats: B*W + 2BH + W + H
  *   (each part is rounded up to 16 floats; pass 64-byte aligned buffers

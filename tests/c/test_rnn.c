@@ -323,6 +323,24 @@ static void test_forward_reference(void) {
   printf("     forward vs reference: max |diff| %.3g over 64 cases\n", worst);
 }
 
+/* Inference projects the input a chunk of steps at a time when B is small
+ * (about 1024 rows per chunk): T=300, B=4 gives chunks of 256 steps. */
+static void test_chunked_inference(void) {
+  for (int cell = 0; cell < 4; cell++)
+    for (int opt = 0; opt < 4; opt++) {
+      problem p;
+      problem_init(&p, (lurn_cell)cell, 300, 4, 5, 8, opt & 1, (opt >> 1) & 1, 1, 1, 0.4);
+      int sent, same;
+      double m = forward_maxdiff(&p, 1, &sent, &same);
+      if (!(m < 1e-4) || !same)
+        fprintf(stderr, "  chunked %s: max |diff| %.3g, inference == training %d\n",
+                case_name(&p), m, same);
+      CHECK(m < 1e-4);
+      CHECK(same);
+      problem_free(&p);
+    }
+}
+
 /* ---- backward vs finite differences --------------------------------------- */
 
 static double relerr(double a, double n, double tiny) {
@@ -610,6 +628,7 @@ int main(void) {
    * test_repeatable uses two. */
   lurn_set_threads(1);
   RUN(test_forward_reference);
+  RUN(test_chunked_inference);
   RUN(test_backward_gradcheck);
   RUN(test_backward_vs_kernel_fd);
   RUN(test_sorted_lengths);
