@@ -7,15 +7,18 @@ local gradcheck = lurn.gradcheck
 
 local function ids(t) return lurn.tensor(t, "int32") end
 
--- ReLU cells have kinks: a smaller step keeps finite differences off them,
--- at the price of more float32 noise, hence the looser tolerance.
-local relu_opts = { eps = 2e-3, tol = 3e-2, max_per_tensor = 24 }
+-- ReLU cells have kinks: elements whose finite-difference interval holds
+-- one are detected (the two one-sided slopes disagree) and skipped.
+-- A smaller step makes kinks in the interval rarer (PyTorch agreement,
+-- test_torch_reference.lua, covers the ReLU cell exactly).
+local relu_opts = { eps = 2e-3, tol = 2e-2, skip_kinks = true, max_per_tensor = 24 }
 local fast = { max_per_tensor = 24 }
 
 local function assert_grads(m, x, opts)
   opts = opts or (m.cell == "rnn_relu" and relu_opts) or fast
   local r = gradcheck.check(m, x, opts)
   lu.assertTrue(r.ok, tostring(m) .. "\n" .. r.summary)
+  lu.assertTrue(r.skipped <= r.checked / 4, "too many kinks skipped: " .. r.summary)
   return r
 end
 
@@ -161,9 +164,9 @@ function TestErrors:test_errors()
   lu.assertErrorMsgContains("length 7 of sample 2 exceeds T=5",
     m.forward, m, nn.seq.new(lurn.randn(5, 2, 3), ids { 5, 7 }))
   lu.assertErrorMsgContains("unknown option 'hidden_size'", nn.LSTM, 3, 4, { hidden_size = 3 })
-  lu.assertErrorMsgContains("rnn_forward: w_hh must be float32 [4*H, H]", lurn.core.rnn_forward,
+  lu.assertErrorMsgContains("rnn_forward: w_hh must be [8,2], got [8,3]", lurn.core.rnn_forward,
     { kind = "lstm", x = lurn.zeros(2, 1, 3), w_ih = lurn.zeros(8, 3), w_hh = lurn.zeros(8, 3) })
-  lu.assertErrorMsgContains("rnn_forward: unknown field 'lenghts'", lurn.core.rnn_forward,
+  lu.assertErrorMsgContains("rnn_forward: unknown option 'lenghts'", lurn.core.rnn_forward,
     { x = lurn.zeros(2, 1, 3), lenghts = 1 })
   m:eval()
   m:forward(lurn.randn(2, 1, 3))
