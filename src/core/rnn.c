@@ -4,6 +4,7 @@
  * The kernel plan, the same for every cell:
  *   forward   1. one GEMM for the input projection of all T steps,
  *                gates[N, W] := X[N, I] * W_ih^T           (N = T*B rows)
+ *                (inference: ~1024 rows at a time, see proj_steps)
  *             2. per step s: one recurrent GEMM hp[B, GH] := h[B, H] * W_hh^T
  *                and one fused pointwise pass per sample (bias, gate
  *                nonlinearities, state update, y, cache).
@@ -14,6 +15,8 @@
  *             after the sweep: dX := dG * W_ih, dW_ih += dG^T * X,
  *                dW_hh += dG^T * H_prev as single GEMMs over all N rows.
  * Every transpose is a stride swap in lurn_sgemm; nothing is allocated.
+ * With lengths sorted in descending order the per-step GEMMs shrink to the
+ * samples still running.
  *
  * Rows of the cache are in time order (t, b), the order of x, so the three
  * big GEMMs after the sweep see matching rows. Step s of sample b works on
