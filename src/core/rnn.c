@@ -36,11 +36,21 @@
 
 #include "blas.h"
 
-/* The pointwise loops below are `omp simd` loops over the hidden units. GCC
- * if-converts the clamps in them (and so vectorises them) only when it may
- * assume floating-point compares do not trap; lurn never inspects FP
- * exception flags, so that is safe, and it keeps the build flags generic. */
-#pragma GCC optimize("no-trapping-math")
+/* The pointwise loops below are `omp simd` loops over the hidden units, and
+ * they are compute-bound (5 transcendentals per LSTM unit). Three local
+ * assumptions make GCC turn the clamps into vector min/max and vectorise
+ * everything, without -ffast-math for the whole build (and without its
+ * reassociation, which would undo fast_expf's rounding trick):
+ *   no-trapping-math   lurn never inspects FP exception flags;
+ *   finite-math-only   inputs and weights are finite by contract (rnn.h),
+ *   no-signed-zeros    and the clamps keep every intermediate finite.
+ * 256-bit vectors where AVX has them: 1.4x faster pointwise passes than
+ * the default 128 even on Zen 1, which splits them (measured, B=16 H=64
+ * LSTM rows in L1: 9.2 -> 6.7 ns per unit). */
+#pragma GCC optimize("no-trapping-math", "finite-math-only", "no-signed-zeros")
+#if defined(__x86_64__) && defined(__AVX__)
+#pragma GCC target("prefer-vector-width=256")
+#endif
 
 /* ---- fast, accurate nonlinearities ---------------------------------------
  * Written so GCC vectorises them inside `omp simd` loops (no libm calls).
