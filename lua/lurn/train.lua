@@ -241,7 +241,6 @@ end
 
 -- ---- the loop ----------------------------------------------------------------
 
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 local function file_exists(path)
   local f = io.open(path, "rb")
@@ -336,7 +335,7 @@ function M.fit(opts)
   local last_saved
   local function save(name)
     if not made_dir then
-      os.execute("mkdir -p " .. shell_quote(o.checkpoint_dir))
+      lurn.mkdir(o.checkpoint_dir)
       made_dir = true
     end
     local path = o.checkpoint_dir .. "/" .. name
@@ -362,7 +361,7 @@ function M.fit(opts)
   end
 
   local stopped
-  local t_start = os.time()
+  local t_start = lurn.clock()
   local steps_at_start = step
 
   -- One evaluation: a history record, plateau schedule, early stopping.
@@ -419,8 +418,8 @@ function M.fit(opts)
     D.batches = it.plan
     local nb = #it.plan
     local log_every = o.log_every or math.max(1, nb // 10)
-    local win_loss, win_n, win_t = 0, 0, os.time()
-    local epoch_t = os.time()
+    local win_loss, win_n, win_t = 0, 0, lurn.clock()
+    local epoch_t = lurn.clock()
     while step < max_steps and not stopped do
       local batch = iter()
       if not batch then break end
@@ -452,9 +451,8 @@ function M.fit(opts)
       win_loss, win_n = win_loss + loss, win_n + 1
 
       -- progress: a redrawn bar on a terminal, plain lines elsewhere
-      -- (os.time has whole seconds: the rate shows once 2 s have passed)
-      local now = os.time()
-      local rate = now - t_start >= 2 and (step - steps_at_start) / (now - t_start) or nil
+      local now = lurn.clock()
+      local rate = now - t_start >= 0.5 and (step - steps_at_start) / (now - t_start) or nil
       if progress.mode == "bar" then
         local width = 24
         local fill = math.floor(width * D.pos / nb)
@@ -488,7 +486,7 @@ function M.fit(opts)
       -- the epoch is complete: evaluate, schedule, move on, checkpoint
       evaluate()
       if sched and not plateau and o.schedule_every == "epoch" then sched:step() end
-      history[#history].seconds = os.time() - epoch_t
+      history[#history].seconds = lurn.clock() - epoch_t
       D.epoch, D.pos, D.batches = D.epoch + 1, 0, nil
       save_periodic()
     end

@@ -6,8 +6,15 @@
  *   lurn.info() -> table       lua, blis version, blis_arch (the kernel
  *                              configuration BLIS picked on this CPU),
  *                              blis_openmp, threads, cores, build_type, version
+ *   lurn.clock() -> seconds    a monotonic wall clock (for rates and timings)
+ *   lurn.mkdir(path)           create a directory and its parents (mkdir -p);
+ *                              an error names the path and the reason
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "bind.h"
 #include "blas.h"
@@ -50,7 +57,42 @@ static int l_info(lua_State *L) {
   return 1;
 }
 
+static int l_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + 1e-9 * (lua_Number)ts.tv_nsec);
+  return 1;
+}
+
+/* mkdir -p without a shell: create each missing prefix in turn. */
+static int l_mkdir(lua_State *L) {
+  size_t n;
+  const char *path = luaL_checklstring(L, 1, &n);
+  if (n == 0) luaL_argerror(L, 1, "empty path");
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, n + 1);
+  memcpy(p, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] != '/' && p[i] != '\0') continue;
+    char c = p[i];
+    p[i] = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+      int e = errno;
+      return luaL_error(L, "mkdir: cannot create '%s': %s", p, strerror(e));
+    }
+    p[i] = c;
+  }
+  struct stat sb;
+  if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return luaL_error(L, "mkdir: '%s' exists and is not a directory", path);
+  return 0;
+}
+
 void lurn_open_system(lua_State *L) {
+  lua_pushcfunction(L, l_clock);
+  lua_setfield(L, -2, "clock");
+  lua_pushcfunction(L, l_mkdir);
+  lua_setfield(L, -2, "mkdir");
   /* LURN_THREADS sets the starting thread count; default: all cores */
   const char *env = getenv("LURN_THREADS");
   lurn_set_threads(env ? atoi(env) : 0);

@@ -205,4 +205,18 @@ function TestSystem:test_threads_info()
   lu.assertEquals(i.threads, 2)
 end
 
+function TestSystem:test_clock_mkdir()
+  local t0 = lurn.clock()
+  lu.assertTrue(lurn.clock() >= t0)
+  local dir = os.tmpname()
+  os.remove(dir)
+  lurn.mkdir(dir .. "/a/b")
+  lurn.mkdir(dir .. "/a/b")   -- already there: fine
+  local f = assert(io.open(dir .. "/a/b/x", "w"))
+  f:close()
+  lu.assertErrorMsgContains("exists and is not a directory", lurn.mkdir, dir .. "/a/b/x")
+  lu.assertErrorMsgContains("cannot create", lurn.mkdir, dir .. "/a/b/x/y")
+  os.remove(dir .. "/a/b/x"); os.remove(dir .. "/a/b"); os.remove(dir .. "/a"); os.remove(dir)
+end
+
 os.exit(lu.LuaUnit.run(), true)

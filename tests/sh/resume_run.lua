@@ -114,7 +114,7 @@ local result = train.fit {
   log = function(line) io.stderr:write(line, "\n") end,
 }
 
-os.execute("mkdir -p '" .. a.out .. "'")
+lurn.mkdir(a.out)
 checkpoint.save(a.out .. "/final.ckpt", { model = model, optimizer = opt, schedule = sched,
   rng = true, step = result.step })
 for _, r in ipairs(result.history) do r.seconds = nil end
