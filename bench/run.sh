@@ -2,12 +2,15 @@
 # bench/run.sh — lurn vs PyTorch vs the BLIS GEMM floor, side by side (issue 5).
 #
 #   bash bench/run.sh                 full run: RNN, LSTM, GRU x 3 sizes x 1 and 2 threads,
-#                                     plus one SST-2 training epoch on each side (~10 min on 2 cores)
+#                                     plus one SST-2 training epoch on each side at 2 threads
+#                                     (about 10 min on an idle 2-core machine; far longer when
+#                                     other processes compete for the cores)
 #   bash bench/run.sh --quick         one size (64,100,128,256), 5 repeats, 100 SST-2 batches
 #   options: --build DIR (lurn build dir, default build)  --out DIR (default bench/results)
 #            --threads "1 2"  --cells "rnn lstm gru"  --repeats N  --warmup N
 #            --data-dir DIR (SST-2, default ../shared/datasets/sst2)  --no-sst2  --api nn|core
 #            --sst2-threads "1 2" (default: the last of --threads)
+#            --timeout S (per measurement process, default 900)
 #
 # Not part of the test suite: it takes minutes and its numbers depend on the machine.
 # Every configuration runs in its own process (so peak RSS is that side's own), and
@@ -24,7 +27,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0; BUILD=build; OUT=bench/results; THREADS="1 2"; CELLS="rnn lstm gru"
-REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""
+REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""; TIMEOUT=900
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     --data-dir) DATA_DIR=$2; shift ;;
     --no-sst2) SST2=0 ;;
     --sst2-threads) SST2_THREADS=$2; shift ;;
+    --timeout) TIMEOUT=$2; shift ;;
     --api) API=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)"; exit 2 ;;
@@ -46,7 +50,7 @@ done
 if [ "$QUICK" = 1 ]; then
   SIZES=("64 100 128 256"); REPEATS=${REPEATS:-5}; WARMUP=${WARMUP:-1}; SST2_MAX=100
 else
-  SIZES=("64 100 128 256" "64 100 512 512" "32 50 128 128"); REPEATS=${REPEATS:-7}
+  SIZES=("64 100 128 256" "64 100 512 512" "32 50 128 128"); REPEATS=${REPEATS:-5}
   WARMUP=${WARMUP:-1}; SST2_MAX=0
 fi
 [ -n "$SST2_THREADS" ] || SST2_THREADS=$(echo $THREADS | awk '{print $NF}')
@@ -109,7 +113,9 @@ measure() {  # what cmd...
   # the 1-minute load average before each measurement: on a shared machine,
   # other processes' threads make OpenMP's spinning threads wait (see report)
   echo "{\"side\": \"load\", \"what\": \"$what\", \"loadavg\": $(cut -d' ' -f1 /proc/loadavg)}" >> "$RAW"
-  out=$("$@" 2>"$err"); rc=$?
+  # a bound per measurement: on a busy machine OpenMP threads can slow down 10x
+  out=$(timeout -k 10 "$TIMEOUT" "$@" 2>"$err"); rc=$?
+  [ $rc = 124 ] && echo "timed out after $TIMEOUT s" >> "$err"
   if [ $rc = 0 ] && grep -q '^{' <<<"$out"; then
     grep '^{' <<<"$out" >> "$RAW"
   else
