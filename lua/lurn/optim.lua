@@ -31,37 +31,15 @@
 --     (its step takes the metric: sched:step(val_loss))
 -- All have sched:get_lr(), sched:state() (JSON-able) and sched:load_state(s).
 local core = require "lurn.core"
+local util = require "lurn.util"
 
 local M = {}
 
 -- ---- small helpers ---------------------------------------------------------
 
-local function levenshtein(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 -- Error for an unknown option, naming the closest known one.
 local function check_keys(t, known, what, skip)
-  for k in pairs(t) do
-    if known[k] == nil and not (skip and skip[k]) then
-      local best, bd = nil, math.huge
-      for name in pairs(known) do
-        local d = levenshtein(tostring(k), name)
-        if d < bd or (d == bd and name < best) then best, bd = name, d end
-      end
-      error(("%s: unknown option '%s' (did you mean '%s'?)"):format(what, tostring(k), best), 3)
-    end
-  end
+  util.check_keys(t, known, what, 3, skip)
 end
 
 local function copy_value(v)

@@ -32,6 +32,7 @@
 -- terminal it redraws one progress line; off a terminal it prints plain
 -- lines every `log_every` steps and one per evaluation.
 local lurn = require "lurn"
+local util = require "lurn.util"
 local optim = require "lurn.optim"
 local checkpoint = require "lurn.checkpoint"
 local seqm = require "lurn.nn.seq"
@@ -66,31 +67,8 @@ local OPTIONS = {
   progress = "auto",                              -- "auto", "bar", "lines", "none"
 }
 
-local function levenshtein(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 local function check_options(opts)
-  for k in pairs(opts) do
-    if OPTIONS[k] == nil then
-      local best, bd = nil, math.huge
-      for name in pairs(OPTIONS) do
-        local d = levenshtein(tostring(k), name)
-        if d < bd or (d == bd and name < best) then best, bd = name, d end
-      end
-      error(("train.fit: unknown option '%s' (did you mean '%s'?)"):format(tostring(k), best), 3)
-    end
-  end
+  util.check_keys(opts, OPTIONS, "train.fit", 3)
   local o = {}
   for k, v in pairs(OPTIONS) do
     if opts[k] ~= nil then o[k] = opts[k] elseif v ~= false then o[k] = v end

@@ -9,6 +9,13 @@
 
 static int g_threads = 0;   /* 0: not set yet */
 
+/* Below this many multiply-adds a GEMM runs on one thread: waking and
+ * joining a second thread costs more than the few microseconds such a
+ * product takes, and on a busy machine a thread that has to wait for a core
+ * can stall a whole recurrent sweep (one small GEMM per step). BLIS never
+ * splits the k loop across threads, so the result is the same either way. */
+#define LURN_GEMM_SERIAL_BELOW (1 << 17)
+
 void lurn_sgemm(int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t rs_a, int64_t cs_a,
                 const float *b, int64_t rs_b, int64_t cs_b, float beta,
@@ -25,11 +32,17 @@ void lurn_sgemm(int64_t m, int64_t n, int64_t k, float alpha,
       }
     return;
   }
+  rntm_t serial = BLIS_RNTM_INITIALIZER;
+  rntm_t *rntm = NULL;   /* NULL: BLIS's global thread count (lurn_set_threads) */
+  if (g_threads > 1 && m * n * k < LURN_GEMM_SERIAL_BELOW) {
+    bli_rntm_set_num_threads(1, &serial);
+    rntm = &serial;
+  }
   /* C := beta*C + alpha*A*B */
-  bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k,
-            &alpha, (float *)a, (inc_t)rs_a, (inc_t)cs_a,
-            (float *)b, (inc_t)rs_b, (inc_t)cs_b,
-            &beta, c, (inc_t)rs_c, (inc_t)cs_c);
+  bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k,
+               &alpha, (float *)a, (inc_t)rs_a, (inc_t)cs_a,
+               (float *)b, (inc_t)rs_b, (inc_t)cs_b,
+               &beta, c, (inc_t)rs_c, (inc_t)cs_c, NULL, rntm);
 }
 
 int lurn_num_cores(void) {

@@ -29,6 +29,7 @@
 local lurn = require "lurn"
 local core = require "lurn.core"
 local class = require "lurn.class"
+local util = require "lurn.util"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 
@@ -60,9 +61,7 @@ end
 function Recurrent:__init(cell, name, input_size, hidden, opts)
   Module.__init(self)
   opts = opts or {}
-  for k in pairs(opts) do
-    if not known_opts[k] then error(("%s: unknown option '%s'"):format(name, tostring(k)), 3) end
-  end
+  util.check_keys(opts, known_opts, name, 3)
   if math.type(input_size) ~= "integer" or math.type(hidden) ~= "integer"
       or input_size < 1 or hidden < 1 then
     error(("%s: input size and hidden size must be positive integers"):format(name), 3)
