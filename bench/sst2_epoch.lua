@@ -15,12 +15,16 @@
 -- --profile 1 also times each phase (each module's forward and backward,
 -- the loss, zero_grad, the step) and adds the split to the JSON line; the
 -- remainder of the epoch time is the loop's own Lua overhead.
+-- --gc step runs a full collectgarbage() after every batch (timed: it is
+-- part of the loop then), to show how much of the peak RSS is garbage the
+-- Lua GC has not reached (it does not see the size of tensor storage).
 local lurn = require "lurn"
 local nn = lurn.nn
 
 local function parse_args(argv)
   local a = { ["data-dir"] = "../shared/datasets/sst2", threads = 2, batch = 32, emb = 128,
-              hidden = 256, optim = "adam", ["max-batches"] = 0, clock = false, profile = 0 }
+              hidden = 256, optim = "adam", ["max-batches"] = 0, clock = false, profile = 0,
+              gc = "auto" }
   local i = 1
   while i <= #argv do
     local k = argv[i]:match("^%-%-(.+)$")
@@ -209,6 +213,7 @@ local function main(argv)
     model:zero_grad()
     model:backward(loss_fn:backward())
     opt:step()
+    if a.gc == "step" then collectgarbage() end
     total = total + loss
     n_sent = n_sent + batch.labels:size(1)
     tokens = tokens + batch.n_tokens
@@ -222,9 +227,10 @@ local function main(argv)
   end
   print(('{"side": "sst2_lurn", "epoch_s": %.4f, "cpu_s": %.4f, "prep_s": %.4f, "batches": %d, '
     .. '"sentences": %d, "tokens": %d, "vocab": %d, "mean_loss": %.6f, "rss_mb": %.2f, '
-    .. '"threads": %d, "config": "batch %d, emb %d, hidden %d, %s, lengths"%s}')
+    .. '"threads": %d, "config": "batch %d, emb %d, hidden %d, %s, lengths%s"%s}')
     :format(epoch_s, cpu_s, prep_s, #data, n_sent, tokens, n_words + 2, total / math.max(#data, 1),
       vm_hwm_mb(), lurn.threads(), a.batch, a.emb, a.hidden, opt_name,
+      a.gc == "step" and ", collectgarbage() per batch" or "",
       #split > 0 and (', "profile_s": {' .. table.concat(split, ", ") .. "}") or ""))
 end
 
