@@ -24,6 +24,13 @@
 
 /* ---- storage ------------------------------------------------------------- */
 
+/* Bytes held by live storages. The Lua binding reads it to collect garbage
+ * when tensor memory grows, since Lua's collector only sees the small
+ * userdata headers, not the storages behind them. */
+static int64_t g_live_bytes = 0;
+
+int64_t lurn_storage_bytes(void) { return __atomic_load_n(&g_live_bytes, __ATOMIC_RELAXED); }
+
 static lurn_storage *storage_new(lurn_dtype dtype, int64_t nelem) {
   lurn_storage *s = malloc(sizeof *s);
   if (!s) return NULL;
@@ -36,6 +43,7 @@ static lurn_storage *storage_new(lurn_dtype dtype, int64_t nelem) {
     return NULL;
   }
   memset(p, 0, bytes);
+  __atomic_add_fetch(&g_live_bytes, (int64_t)bytes, __ATOMIC_RELAXED);
   s->data = p;
   s->nelem = nelem;
   s->dtype = dtype;
@@ -45,6 +53,8 @@ static lurn_storage *storage_new(lurn_dtype dtype, int64_t nelem) {
 
 static void storage_release(lurn_storage *s) {
   if (s && --s->refcount == 0) {
+    size_t bytes = ((size_t)s->nelem * 4 + 63) & ~(size_t)63;
+    __atomic_sub_fetch(&g_live_bytes, (int64_t)(bytes ? bytes : 64), __ATOMIC_RELAXED);
     free(s->data);
     free(s);
   }

@@ -63,6 +63,9 @@ void lurn_tensor_release(lurn_tensor *t);
 
 /* ---- queries ------------------------------------------------------------- */
 
+/* Bytes currently held by all live storages (for garbage-collection pressure). */
+int64_t lurn_storage_bytes(void);
+
 int64_t lurn_numel(const lurn_tensor *t);
 int lurn_is_contiguous(const lurn_tensor *t);
 const char *lurn_dtype_name(lurn_dtype d);

@@ -44,7 +44,21 @@ lurn_tensor *lurn_checkf32(lua_State *L, int idx, const char *what) {
   return t;
 }
 
+/* Lua's collector sees ~100-byte userdata, not the megabytes of storage
+ * behind them, so left alone it lets dead tensors pile up and a training
+ * loop's memory grow. Collect whenever tensor memory has grown past twice
+ * what survived the last collection (and by 32 MiB at least). */
+static int64_t g_gc_baseline = 0;
+
+static void gc_pressure(lua_State *L) {
+  if (lurn_storage_bytes() > 2 * g_gc_baseline + ((int64_t)32 << 20)) {
+    lua_gc(L, LUA_GCCOLLECT);
+    g_gc_baseline = lurn_storage_bytes();
+  }
+}
+
 lurn_tensor *lurn_newtensor(lua_State *L) {
+  gc_pressure(L);
   lurn_tensor *t = lua_newuserdatauv(L, sizeof *t, 0);
   memset(t, 0, sizeof *t);
   luaL_setmetatable(L, LURN_TENSOR_MT);
@@ -443,6 +457,12 @@ static int m_narrow(lua_State *L) {
   lua_Integer s = luaL_checkinteger(L, 3);
   lua_Integer n = luaL_checkinteger(L, 4);
   lua_Integer z = s < 0 ? t->size[d] + s : s - 1;
+  if (z < 0 || n < 0 || z + n > t->size[d]) {
+    /* checked here so the message speaks Lua's 1-based positions */
+    char sb[96];
+    luaL_error(L, "narrow: %I elements from position %I do not fit dim %d of %s", (lua_Integer)n,
+               (lua_Integer)s, d + 1, lurn_tensor_shape_str(t, sb, sizeof sb));
+  }
   lurn_status st;
   lurn_tensor *o = lurn_newtensor(L);
   CHECK_ST(lurn_narrow(o, t, d, z, n, &st));
@@ -455,6 +475,11 @@ static int m_select(lua_State *L) {
   int d = checkdim(L, 2, t->ndim, "select");
   lua_Integer i = luaL_checkinteger(L, 3);
   lua_Integer z = i < 0 ? t->size[d] + i : i - 1;
+  if (z < 0 || z >= t->size[d]) {
+    char sb[96];
+    luaL_error(L, "select: index %I out of range for dim %d of %s", (lua_Integer)i, d + 1,
+               lurn_tensor_shape_str(t, sb, sizeof sb));
+  }
   lurn_status st;
   lurn_tensor *o = lurn_newtensor(L);
   CHECK_ST(lurn_select(o, t, d, z, &st));

@@ -64,7 +64,10 @@ end
 function TestViews:test_view_errors()
   local x = lurn.zeros(3, 4)
   lu.assertErrorMsgContains("view", function() return x:t():view(12) end)
-  lu.assertErrorMsgContains("narrow", function() return x:narrow(2, 3, 5) end)
+  lu.assertErrorMsgContains("narrow: 5 elements from position 3 do not fit dim 2 of [3,4]",
+    function() return x:narrow(2, 3, 5) end)
+  lu.assertErrorMsgContains("select: index 4 out of range for dim 1 of [3,4]",
+    function() return x:select(1, 4) end)
   lu.assertErrorMsgContains("dim 3 out of range for a 2-d tensor", function() return x:select(3, 1) end)
   lu.assertErrorMsgContains("index 5 out of range for dim 1 of [3,4]", function() return x:get(5, 1) end)
   lu.assertErrorMsgContains("expand", function() return x:expand(3, 5) end)
