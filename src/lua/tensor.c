@@ -509,8 +509,16 @@ static int m_permute(lua_State *L) {
   int64_t p64[LURN_MAXDIM];
   int n = lurn_checkshape(L, 2, p64, "permute");
   if (n != t->ndim) luaL_error(L, "permute: %d dims given for a %d-d tensor", n, t->ndim);
-  int perm[LURN_MAXDIM];
-  for (int i = 0; i < n; i++) perm[i] = (int)(p64[i] < 0 ? t->ndim + p64[i] : p64[i] - 1);
+  int perm[LURN_MAXDIM], seen[LURN_MAXDIM] = {0};
+  for (int i = 0; i < n; i++) {
+    int64_t z = p64[i] < 0 ? t->ndim + p64[i] : p64[i] - 1;
+    if (z < 0 || z >= n || seen[z]++) {
+      char sb[96];
+      luaL_error(L, "permute: dims must be a permutation of 1..%d for %s (dim %I at position %d)",
+                 n, lurn_tensor_shape_str(t, sb, sizeof sb), (lua_Integer)p64[i], i + 1);
+    }
+    perm[i] = (int)z;
+  }
   lurn_status st;
   lurn_tensor *o = lurn_newtensor(L);
   CHECK_ST(lurn_permute(o, t, perm, &st));
