@@ -2,10 +2,11 @@
  * clock.c — a wall clock for the Lua side of the benchmark.
  *
  * Lua's os.clock() is CPU time (summed over threads, so it runs ~2x fast
- * with 2 busy threads) and os.time() has one-second resolution, and lurn has
- * no timer of its own yet; this tiny C module gives lurn_bench.lua a
- * monotonic millisecond clock. It is loaded into the `lurn` host (which
- * exports the Lua API) through package.cpath; bench/run.sh builds it.
+ * with 2 busy threads) and os.time() has one-second resolution. The bench
+ * scripts use lurn.clock() when the build has it and fall back to this tiny
+ * C module (a monotonic millisecond clock) for builds that do not. It is
+ * loaded into the `lurn` host (which exports the Lua API) through
+ * package.cpath; bench/run.sh builds it.
  *
  *   local clock = require "benchclock"
  *   local t0 = clock.now_ms()
