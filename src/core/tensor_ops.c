@@ -255,7 +255,7 @@ static void row_fill_i32(const void *ctx, int64_t n, char *const *p, const int64
 void lurn_fill(lurn_tensor *t, double v) {
   if (!t->storage) return;
   fill_ctx c = {(float)v, to_i32(v)};
-  iter_t it;
+  iter_t it = {0};   // iter_init fills it; zeroed so no path reads garbage
   const lurn_tensor *ops[1] = {t};
   iter_init(&it, t->ndim, t->size, 1, ops);
   iter_run(&it, t->dtype == LURN_INT32 ? row_fill_i32 : row_fill_f32, &c, it.numel);
@@ -299,7 +299,7 @@ int lurn_copy(lurn_tensor *dst, const lurn_tensor *src, lurn_status *st) {
   row_fn fn;
   if (dst->dtype == LURN_FLOAT32) fn = src->dtype == LURN_FLOAT32 ? row_copy_ff : row_copy_if;
   else fn = src->dtype == LURN_FLOAT32 ? row_copy_fi : row_copy_ii;
-  iter_t it;
+  iter_t it = {0};   // iter_init fills it; zeroed so no path reads garbage
   const lurn_tensor *ops[2] = {dst, src};
   iter_init(&it, dst->ndim, dst->size, 2, ops);
   iter_run(&it, fn, NULL, it.numel);
@@ -421,7 +421,7 @@ static int binary_impl(lurn_tensor *out, lurn_binop op, const lurn_tensor *a,
     if ((rc = lurn_tensor_new(&res, dt, ndim, size, st))) goto done;
     o = &res;
   }
-  iter_t it;
+  iter_t it = {0};   // iter_init fills it; zeroed so no path reads garbage
   const lurn_tensor *ops[3] = {o, a, b};
   iter_init(&it, ndim, size, 3, ops);
   iter_run(&it, dt == LURN_INT32 ? row_bin_i32 : row_bin_f32, &op, it.numel);
@@ -576,7 +576,7 @@ int lurn_unary(lurn_tensor *out, lurn_unop op, const lurn_tensor *a, double p1, 
     if ((rc = lurn_tensor_new(&res, dt, a->ndim, a->size, st))) goto done;
     o = &res;
   }
-  iter_t it;
+  iter_t it = {0};   // iter_init fills it; zeroed so no path reads garbage
   const lurn_tensor *ops[2] = {o, a};
   iter_init(&it, a->ndim, a->size, 2, ops);
   iter_run(&it, dt == LURN_INT32 ? row_un_i32 : row_un_f32, &c, it.numel);
@@ -778,7 +778,7 @@ int lurn_reduce(lurn_tensor *out, lurn_redop op, const lurn_tensor *a, int dim, 
   }
   if (all) {
     all_ctx c = {op, a->dtype, 0, 0, 0, 0, 0, 0};
-    iter_t it;
+    iter_t it = {0};   // iter_init fills it; zeroed so no path reads garbage
     const lurn_tensor *ops[1] = {a};
     iter_init(&it, a->ndim, a->size, 1, ops);
     iter_run(&it, row_all, &c, 0);
@@ -810,7 +810,7 @@ int lurn_reduce(lurn_tensor *out, lurn_redop op, const lurn_tensor *a, int dim, 
     }
     av.size[dim] = 1;
     red_ctx c = {op, a->dtype, dt, len, a->stride[dim]};
-    iter_t it;
+    iter_t it = {0};   // iter_init fills it; zeroed so no path reads garbage
     const lurn_tensor *ops[2] = {&ov, &av};
     iter_init(&it, a->ndim, av.size, 2, ops);
     /* threads split the outputs, each reduced whole by one thread */
@@ -859,7 +859,7 @@ int lurn_allclose(const lurn_tensor *a, const lurn_tensor *b, double rtol, doubl
     return lurn_fail(st, LURN_ESHAPE, "allclose: shapes %s and %s do not broadcast",
                      lurn_tensor_shape_str(a, b1, sizeof b1), lurn_tensor_shape_str(b, b2, sizeof b2));
   close_ctx c = {rtol, atol, a->dtype, b->dtype, 1};
-  iter_t it;
+  iter_t it = {0};   // iter_init fills it; zeroed so no path reads garbage
   const lurn_tensor *ops[2] = {a, b};
   iter_init(&it, ndim, size, 2, ops);
   iter_run(&it, row_close, &c, 0);   /* serial: the context is written */
