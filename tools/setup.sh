@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(cmake gcc make pkg-config liblua5.4-dev lua5.4 libblis-openmp-dev libcjson-dev
+PACKAGES=(cmake gcc libc6-dev make pkg-config liblua5.4-dev lua5.4 libblis-openmp-dev libcjson-dev
           lua-unit libreadline-dev)
 [ -n "${LURN_EXTRA_PACKAGES:-}" ] && PACKAGES+=(${LURN_EXTRA_PACKAGES})
 
