@@ -4,7 +4,7 @@
 -- bench/peer_torch.py:
 --
 --   lurn bench/lurn_bench.lua --cell lstm --B 64 --T 100 --I 128 --H 256 \
---        --threads 2 --warmup 2 --repeats 7 [--api nn|core] [--clock DIR]
+--        --threads 2 --warmup 2 --repeats 7 [--api nn|core]
 --
 -- prints one JSON line with the per-repeat times (ms) of
 --   infer  one inference forward (eval mode: no BPTT cache is kept);
@@ -22,12 +22,15 @@
 --            much of the peak RSS is garbage the Lua GC has not reached yet
 --            (it does not see the size of tensor storage); default auto.
 local lurn = require "lurn"
+-- helpers shared with the other lurn-side script, next to this file
+local common = dofile((arg[0]:match("^(.*)/") or ".") .. "/common.lua")
+local vm_hwm_mb = common.vm_hwm_mb
 local core = require "lurn.core"
 
 local function parse_args(argv)
   local a = {
     cell = "lstm", B = 64, T = 100, I = 128, H = 256, threads = 2, warmup = 2, repeats = 7,
-    lr = 1e-3, api = "nn", clock = nil, infer = true, train = true, gc = "auto",
+    lr = 1e-3, api = "nn", infer = true, train = true, gc = "auto",
   }
   local i = 1
   while i <= #argv do
@@ -37,7 +40,7 @@ local function parse_args(argv)
     elseif k == "no-train" then a.train = false
     else
       local v = argv[i + 1]
-      if a[k] == nil and k ~= "clock" then error("lurn_bench: unknown option --" .. k) end
+      if a[k] == nil then error("lurn_bench: unknown option --" .. k) end
       if v == nil then error("lurn_bench: --" .. k .. " needs a value") end
       a[k] = tonumber(v) or v
       i = i + 1
@@ -48,29 +51,6 @@ local function parse_args(argv)
     a[k] = math.tointeger(a[k]) or error("lurn_bench: --" .. k .. " must be an integer")
   end
   return a
-end
-
---- A monotonic millisecond clock: lurn's own if it has one, else the
--- benchclock C module (bench/clock.c) from --clock DIR.
-local function find_clock(dir)
-  if lurn.clock then return function() return lurn.clock() * 1e3 end end
-  if dir then package.cpath = dir .. "/?.so;" .. package.cpath end
-  local ok, m = pcall(require, "benchclock")
-  if not ok then
-    error("lurn_bench: no wall clock (build bench/clock.c into --clock DIR): " .. tostring(m))
-  end
-  return m.now_ms
-end
-
-local function vm_hwm_mb()
-  local f = io.open("/proc/self/status")
-  if not f then return 0 / 0 end
-  for line in f:lines() do
-    local kb = line:match("^VmHWM:%s+(%d+)")
-    if kb then f:close(); return tonumber(kb) / 1024 end
-  end
-  f:close()
-  return 0 / 0
 end
 
 local function median(xs)
@@ -194,7 +174,7 @@ end
 
 local function main(argv)
   local a = parse_args(argv)
-  local now = find_clock(a.clock)
+  local now = common.now_ms
   lurn.threads(a.threads)
   lurn.seed(0)
   local x = lurn.randn(a.T, a.B, a.I)

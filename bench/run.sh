@@ -89,7 +89,7 @@ if [ "$current" != "$BLIS_LIBBLAS" ]; then
   fi
 fi
 
-# ---- 2. build lurn, the GEMM floor and the Lua clock ------------------------------
+# ---- 2. build lurn and the GEMM floor ---------------------------------------------
 bash tools/setup.sh "$BUILD" || { echo "run.sh: lurn build failed"; exit 1; }
 LURN=$BUILD/lurn
 BIN=$OUT/bin
@@ -98,8 +98,6 @@ BLIS_INC=/usr/include/$ARCH/blis-openmp
 BLIS_LIB=/usr/lib/$ARCH/blis-openmp
 gcc -O2 -Wall -Wextra -fopenmp -isystem "$BLIS_INC" bench/gemm_floor.c -L"$BLIS_LIB" \
     -Wl,-rpath,"$BLIS_LIB" -lblis -lm -o "$BIN/gemm_floor" || exit 1
-gcc -O2 -Wall -Wextra -shared -fPIC $(pkg-config --cflags lua5.4) bench/clock.c \
-    -o "$BIN/benchclock.so" || exit 1
 
 RAW=$OUT/raw.jsonl
 : > "$RAW"
@@ -144,7 +142,7 @@ for size in "${SIZES[@]}"; do
         --threads "$t" --warmup "$WARMUP" --repeats "$REPEATS"
       measure "lurn $cell $size t=$t" env LURN_THREADS="$t" "$LURN" bench/lurn_bench.lua \
         --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" --threads "$t" \
-        --warmup "$WARMUP" --repeats "$REPEATS" --api "$API" --clock "$BIN"
+        --warmup "$WARMUP" --repeats "$REPEATS" --api "$API"
     done
   done
 done
@@ -162,7 +160,7 @@ if [ "$SST2" = 1 ]; then
         $PY bench/sst2_epoch_torch.py "${SST_ARGS[@]}"
       echo "== SST-2 epoch, lurn (threads $t)"
       measure "sst2 lurn t=$t" env LURN_THREADS="$t" "$LURN" bench/sst2_epoch.lua \
-        "${SST_ARGS[@]}" --clock "$BIN"
+        "${SST_ARGS[@]}"
     done
   fi
 fi

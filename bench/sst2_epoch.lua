@@ -1,7 +1,7 @@
 --- bench/sst2_epoch.lua — one SST-2 training epoch in lurn (the peer of sst2_epoch_torch.py).
 --
 --   lurn bench/sst2_epoch.lua --data-dir ../shared/datasets/sst2 [--threads 2]
---        [--batch 32] [--max-batches 0] [--optim adam|sgd] [--clock DIR]
+--        [--batch 32] [--max-batches 0] [--optim adam|sgd]
 --
 -- The same model, data, batches and batch order as bench/sst2_epoch_torch.py
 -- (read its header for the exact rules; both sides implement them alike):
@@ -19,11 +19,14 @@
 -- part of the loop then), to show how much of the peak RSS is garbage the
 -- Lua GC has not reached (it does not see the size of tensor storage).
 local lurn = require "lurn"
+-- helpers shared with the other lurn-side script, next to this file
+local common = dofile((arg[0]:match("^(.*)/") or ".") .. "/common.lua")
+local vm_hwm_mb = common.vm_hwm_mb
 local nn = lurn.nn
 
 local function parse_args(argv)
   local a = { ["data-dir"] = "../shared/datasets/sst2", threads = 2, batch = 32, emb = 128,
-              hidden = 256, optim = "adam", ["max-batches"] = 0, clock = false, profile = 0,
+              hidden = 256, optim = "adam", ["max-batches"] = 0, profile = 0,
               gc = "auto" }
   local i = 1
   while i <= #argv do
@@ -34,25 +37,6 @@ local function parse_args(argv)
     i = i + 2
   end
   return a
-end
-
-local function find_clock(dir)
-  if lurn.clock then return function() return lurn.clock() * 1e3 end end
-  if dir then package.cpath = dir .. "/?.so;" .. package.cpath end
-  local ok, m = pcall(require, "benchclock")
-  if not ok then error("sst2_epoch: no wall clock (build bench/clock.c, pass --clock DIR)") end
-  return m.now_ms
-end
-
-local function vm_hwm_mb()
-  local f = io.open("/proc/self/status")
-  if not f then return 0 / 0 end
-  for line in f:lines() do
-    local kb = line:match("^VmHWM:%s+(%d+)")
-    if kb then f:close(); return tonumber(kb) / 1024 end
-  end
-  f:close()
-  return 0 / 0
 end
 
 local function load(path)
@@ -154,7 +138,7 @@ end
 
 local function main(argv)
   local a = parse_args(argv)
-  local now = find_clock(a.clock ~= false and a.clock or nil)
+  local now = common.now_ms
   lurn.threads(a.threads)
   lurn.seed(0)
   local t0 = now()
