@@ -11,6 +11,7 @@
 #            --data-dir DIR (SST-2, default ../shared/datasets/sst2)  --no-sst2  --api nn|core
 #            --sst2-threads "1 2" (default: the last of --threads)
 #            --timeout S (per measurement process, default 900)
+#            --sizes "B,T,I,H ..." (instead of the three sizes of issue 5)
 #
 # Not part of the test suite: it takes minutes and its numbers depend on the machine.
 # Every configuration runs in its own process (so peak RSS is that side's own), and
@@ -27,7 +28,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0; BUILD=build; OUT=bench/results; THREADS="1 2"; CELLS="rnn lstm gru"
-REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""; TIMEOUT=900
+REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""; TIMEOUT=900; SIZES_ARG=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -42,6 +43,7 @@ while [ $# -gt 0 ]; do
     --sst2-threads) SST2_THREADS=$2; shift ;;
     --timeout) TIMEOUT=$2; shift ;;
     --api) API=$2; shift ;;
+    --sizes) SIZES_ARG=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)"; exit 2 ;;
   esac
@@ -52,6 +54,10 @@ if [ "$QUICK" = 1 ]; then
 else
   SIZES=("64 100 128 256" "64 100 512 512" "32 50 128 128"); REPEATS=${REPEATS:-5}
   WARMUP=${WARMUP:-1}; SST2_MAX=0
+fi
+if [ -n "$SIZES_ARG" ]; then
+  SIZES=()
+  for sz in $SIZES_ARG; do SIZES+=("${sz//,/ }"); done
 fi
 [ -n "$SST2_THREADS" ] || SST2_THREADS=$(echo $THREADS | awk '{print $NF}')
 if [ -z "$DATA_DIR" ]; then

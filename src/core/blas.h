@@ -9,6 +9,7 @@
 #ifndef LURN_BLAS_H
 #define LURN_BLAS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* C[m,n] := beta*C + alpha * A[m,k] * B[k,n]. beta == 0 overwrites C
@@ -17,6 +18,51 @@ void lurn_sgemm(int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t rs_a, int64_t cs_a,
                 const float *b, int64_t rs_b, int64_t cs_b, float beta,
                 float *c, int64_t rs_c, int64_t cs_c);
+
+/* ---- packed operands: BLIS's micro-kernel driven directly ------------------
+ * A recurrent layer multiplies by the same weight matrix at every step, and
+ * bli_sgemm copies ("packs") its B operand into micro-panels on every call:
+ * at [64, 512] x [512, 2048] that copy is a sixth of the step. These
+ * functions pack a weight matrix ONCE into BLIS's micro-panel format and
+ * drive BLIS's own register-blocked micro-kernel over it, so a per-step
+ * product only packs its small A (the state). They are serial: the caller
+ * splits the column panels among its threads (every C element is computed
+ * by the same sequence of micro-kernel calls at any split, so results do
+ * not depend on the thread count).
+ *
+ * Layouts (mr, nr: the micro-tile; pmr, pnr: the panel widths, >= mr, nr):
+ *   packed A [m, k]: row panel ip = i / mr holds rows ip*mr .. +mr for all k,
+ *     element (i, p) at (i / mr) * pmr * k + p * pmr + i % mr;
+ *   packed B [k, n]: column panel jp = j / nr,
+ *     element (p, j) at (j / nr) * pnr * k + p * pnr + j % nr.
+ * The micro-kernel takes k in blocks of kc: the block from k0 of a panel
+ * starts k0 * pmr (pnr) floats into it. Padding rows/columns are zero.
+ * Packed buffers must be 64-byte aligned. A writer that produces A's rows
+ * piecewise (the state of a recurrent step, unit by unit) can store them
+ * straight into this layout (lurn_pack_a_at). */
+typedef struct lurn_ukr {
+  int mr, nr;      /* micro-tile */
+  int pmr, pnr;    /* packed panel widths */
+  int kc;          /* k block */
+} lurn_ukr;
+
+const lurn_ukr *lurn_ukr_get(void);
+
+/* Offset of element (i, p) in a packed A with k columns. */
+static inline size_t lurn_pack_a_at(const lurn_ukr *u, int64_t i, int64_t p, int64_t k) {
+  return (size_t)((i / u->mr) * u->pmr * k + p * u->pmr + i % u->mr);
+}
+size_t lurn_pack_a_floats(int64_t m, int64_t k);
+size_t lurn_pack_b_floats(int64_t k, int64_t n);
+/* A[i, p] = rows[i][p] for i < m, p < k. */
+void lurn_pack_a(int64_t m, int64_t k, const float *const *rows, float *pa);
+/* Column panels jp0 <= jp < jp1 of B[k, n] (element (p, j) at b[p*rs + j*cs]). */
+void lurn_pack_b(int64_t k, int64_t n, const float *b, int64_t rs_b, int64_t cs_b,
+                 int64_t jp0, int64_t jp1, float *pb);
+/* C[0:m, jp0*nr : min(jp1*nr, n)] := beta*C + A * B over those columns, from
+ * packed A [m, k] and packed B [k, n]; C row-major with row stride ldc. */
+void lurn_gemm_packed(int64_t m, int64_t n, int64_t k, const float *pa, const float *pb,
+                      int64_t jp0, int64_t jp1, float beta, float *c, int64_t ldc);
 
 /* Threads used by BLIS and by lurn's own OpenMP loops. n <= 0 means the
  * number of cores. Returns the count now in effect. */

@@ -32,7 +32,11 @@
 #include "rnn.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "blas.h"
 
@@ -165,6 +169,7 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st) {
 /* Sub-buffers start on 64-byte boundaries (given an aligned base). */
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+
 /* Steps per input-projection GEMM. Training projects all T steps at once
  * into the cache. Inference projects a chunk of steps at a time into a
  * small buffer (~1024 rows: still a large, efficient GEMM, and the chunk
@@ -188,15 +193,22 @@ size_t lurn_rnn_cache_floats(const lurn_rnn_desc *d) {
 size_t lurn_rnn_work_floats(const lurn_rnn_desc *d, int training) {
   if (lurn_rnn_check(d, NULL)) return 0;
   size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
-  size_t n = round16(B * W) + 3 * round16(B * H) + round16(W);  /* hp, h, c, tc, bias */
+  size_t n = round16(B * W) + 3 * round16(B * H) + round16(W);  /* hp, h[2], c, bias */
   if (!training) n += round16((size_t)proj_steps(d, 0) * B * W); /* projection chunk */
+  /* packed W_hh^T, one [H, H] per gate; the packed state, double-buffered */
+  n += round16((size_t)lurn_cell_gates(d->cell) * lurn_pack_b_floats(d->H, d->H) + 16);
+  n += 2 * round16(lurn_pack_a_floats(d->B, d->H) + 16);
   return n;
 }
 
 size_t lurn_rnn_bwd_work_floats(const lurn_rnn_desc *d) {
   if (lurn_rnn_check(d, NULL)) return 0;
   size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
-  return 2 * round16(B * H) + round16(B * W) + round16(W) + round16(H);  /* dh, dc, dG_s, db, 0 */
+  const int64_t GHh = d->cell == LURN_GRU ? 3 * d->H : lurn_cell_gates(d->cell) * d->H;
+  size_t n = 2 * round16(B * H) + round16(W) + round16(H);  /* dh, dc, db, zeros */
+  n += round16(lurn_pack_b_floats(GHh, d->H) + 16);          /* packed W_hh [GHh, H] */
+  n += 2 * round16(lurn_pack_a_floats(d->B, GHh) + 16);      /* packed dG_s, double-buffered */
+  return n;
 }
 
 /* Carve n floats off *p. */
@@ -231,76 +243,140 @@ static inline int64_t step_time(const lurn_rnn_desc *d, int64_t s, int64_t b, in
   return *valid ? len - 1 - s : s;
 }
 
-/* Threads pay off for the pointwise pass only on enough work per step. */
-#define PAR_MIN 4096
+/* ---- step threads -----------------------------------------------------------
+ * The time loop runs inside ONE OpenMP parallel region per sweep (per
+ * projection chunk in inference). Thread `tid` owns a contiguous range of
+ * hidden units, in blocks of the micro-kernel's nr columns: it packs the
+ * weight panels of those units once, computes their gate columns of every
+ * step's recurrent GEMM from BLIS's micro-kernel, and runs their pointwise
+ * update at once, while the products are still in cache. A step then needs
+ * a single barrier: the next GEMM reads every unit of the new state. The
+ * state is double-buffered (h[2]) so no thread overwrites a value another
+ * thread is still packing. */
+
+/* Below this many multiply-adds per step the loop runs on one thread. */
+#define STEP_PAR_MIN (1 << 15)
+
+/* Unit blocks per pointwise group: the group's gate products (B rows x
+ * G gates x UG*nr units) stay in L2 between the GEMM and the pass. */
+#define UNIT_GROUP 4
+
+static int step_threads(const lurn_rnn_desc *d) {
+  const lurn_ukr *u = lurn_ukr_get();
+  int64_t blocks = (d->H + u->nr - 1) / u->nr;
+  int64_t n = lurn_get_threads();
+  if (n > blocks) n = blocks;
+  if (d->B * lurn_cell_gates(d->cell) * d->H * d->H < STEP_PAR_MIN) n = 1;
+  return n < 1 ? 1 : (int)n;
+}
+
+/* Unit blocks [*u0, *u1) of thread tid out of nt. */
+static void unit_range(int64_t H, int tid, int nt, int64_t *u0, int64_t *u1) {
+  const int64_t nr = lurn_ukr_get()->nr, blocks = (H + nr - 1) / nr;
+  *u0 = blocks * tid / nt;
+  *u1 = blocks * (tid + 1) / nt;
+}
+
+/* Align a carved pointer up to 64 bytes (the packed panels need it; the
+ * sizes below include 16 floats of slack for each). */
+static float *align64(float *p) {
+  return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+/* Store n values of row i, columns p0.. of a packed A with k columns
+ * (the layout of blas.h: consecutive columns are pmr floats apart). */
+static void scatter_packed(const lurn_ukr *u, float *pa, int64_t k, int64_t i, int64_t p0,
+                           const float *v, int64_t n) {
+  float *dst = pa + lurn_pack_a_at(u, i, p0, k);
+  const int64_t pmr = u->pmr;
+  for (int64_t j = 0; j < n; j++) dst[j * pmr] = v[j];
+}
+
+static void scatter_zeros(const lurn_ukr *u, float *pa, int64_t k, int64_t i, int64_t p0,
+                          int64_t n) {
+  float *dst = pa + lurn_pack_a_at(u, i, p0, k);
+  const int64_t pmr = u->pmr;
+  for (int64_t j = 0; j < n; j++) dst[j * pmr] = 0.0f;
+}
 
 /* ---- per-sample, per-step pointwise kernels -------------------------------
+ * Each works on n units of one row, from unit j0 on: every pointer below
+ * already points at unit j0, and gate block q of a gate row is q*H further.
  * Forward: g holds the input projection of this (t, b) row on entry and the
- * activations on exit; hp is this sample's recurrent GEMM row; h (and c)
- * the running state, updated in place. */
+ * activations on exit; hp is this sample's recurrent GEMM row; hi the state
+ * going in, ho the state coming out (c updated in place). */
 
-static void rnn_fwd_row(int relu, int64_t H, float *g, const float *hp, const float *bias,
-                        float *h) {
-  /* g [H], hp [H], bias [H], h [H] */
+/* `keep` (a constant at every call, so each use compiles to its own loop):
+ * store the activations into g (and tanh(c') into tc) for BPTT; inference
+ * skips those stores. */
+#define ROW_INLINE static inline __attribute__((always_inline))
+
+ROW_INLINE void rnn_fwd_row(int relu, int64_t n, float *g, const float *hp, const float *bias,
+                            float *ho, const int keep) {
   if (relu) {
 #pragma omp simd
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = 0; j < n; j++) {
       float a = g[j] + hp[j] + bias[j];
       a = a > 0.0f ? a : 0.0f;
-      g[j] = a;
-      h[j] = a;
+      if (keep) g[j] = a;
+      ho[j] = a;
     }
   } else {
 #pragma omp simd
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = 0; j < n; j++) {
       float a = fast_tanhf(g[j] + hp[j] + bias[j]);
-      g[j] = a;
-      h[j] = a;
+      if (keep) g[j] = a;
+      ho[j] = a;
     }
   }
 }
 
-static void lstm_fwd_row(int64_t H, float *g, const float *hp, const float *bias, float *h,
-                         float *c, float *tc) {
-  /* g [4H] (i,f,g,o), hp [4H], bias [4H], h [H], c [H], tc [H] := tanh(c') */
+ROW_INLINE void lstm_fwd_row(int64_t H, int64_t n, float *g, const float *hp, const float *bias,
+                             float *ho, float *c, float *tc, const int keep) {
+  /* g, hp, bias: gates i, f, g, o H apart; ho, c, tc := tanh(c') */
   float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-  const float *hi = hp, *hf = hp + H, *hg = hp + 2 * H, *ho = hp + 3 * H;
+  const float *hi = hp, *hf = hp + H, *hg = hp + 2 * H, *hq = hp + 3 * H;
   const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
 #pragma omp simd
-  for (int64_t j = 0; j < H; j++) {
+  for (int64_t j = 0; j < n; j++) {
     float i = fast_sigmoid(gi[j] + hi[j] + bi[j]);
     float f = fast_sigmoid(gf[j] + hf[j] + bf[j]);
     float u = fast_tanhf(gg[j] + hg[j] + bg[j]);
-    float o = fast_sigmoid(go[j] + ho[j] + bo[j]);
+    float o = fast_sigmoid(go[j] + hq[j] + bo[j]);
     float cn = f * c[j] + i * u;
     float t = fast_tanhf(cn);
-    gi[j] = i;
-    gf[j] = f;
-    gg[j] = u;
-    go[j] = o;
+    if (keep) {
+      gi[j] = i;
+      gf[j] = f;
+      gg[j] = u;
+      go[j] = o;
+      tc[j] = t;
+    }
     c[j] = cn;
-    tc[j] = t;
-    h[j] = o * t;
+    ho[j] = o * t;
   }
 }
 
-static void gru_fwd_row(int64_t H, float *g, const float *hp, const float *bias, float *h) {
-  /* g [4H]: in x_r, x_z, x_n, -; out r, z, n, W_hn h + b_hn.
-   * hp [3H], bias [4H] = b_ir+b_hr, b_iz+b_hz, b_hn, b_in; h [H] */
+ROW_INLINE void gru_fwd_row(int64_t H, int64_t n, float *g, const float *hp, const float *bias,
+                            const float *hi, float *ho, const int keep) {
+  /* g: in x_r, x_z, x_n, -; out r, z, n, W_hn h + b_hn.
+   * hp: r, z, n products; bias: b_ir+b_hr, b_iz+b_hz, b_hn, b_in */
   float *gr = g, *gz = g + H, *gn = g + 2 * H, *ghn = g + 3 * H;
   const float *hr = hp, *hz = hp + H, *hn = hp + 2 * H;
   const float *br = bias, *bz = bias + H, *bhn = bias + 2 * H, *bin = bias + 3 * H;
 #pragma omp simd
-  for (int64_t j = 0; j < H; j++) {
+  for (int64_t j = 0; j < n; j++) {
     float r = fast_sigmoid(gr[j] + hr[j] + br[j]);
     float z = fast_sigmoid(gz[j] + hz[j] + bz[j]);
     float a = hn[j] + bhn[j];
-    float n = fast_tanhf(gn[j] + bin[j] + r * a);
-    gr[j] = r;
-    gz[j] = z;
-    gn[j] = n;
-    ghn[j] = a;
-    h[j] = n + z * (h[j] - n);
+    float v = fast_tanhf(gn[j] + bin[j] + r * a);
+    if (keep) {
+      gr[j] = r;
+      gz[j] = z;
+      gn[j] = v;
+      ghn[j] = a;
+    }
+    ho[j] = v + z * (hi[j] - v);
   }
 }
 
@@ -309,18 +385,17 @@ static void gru_fwd_row(int64_t H, float *g, const float *hp, const float *bias,
  * steps and are left as the part that bypasses the recurrent GEMM (zero for
  * RNN/LSTM, dh*z for GRU; dc*f for LSTM); dy is this row's output gradient. */
 
-static void rnn_bwd_row(int relu, int64_t H, float *g, const float *dy, float *dh) {
-  /* g [H], dy [H], dh [H] */
+static void rnn_bwd_row(int relu, int64_t n, float *g, const float *dy, float *dh) {
   if (relu) {
 #pragma omp simd
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = 0; j < n; j++) {
       float d = dh[j] + dy[j];
       g[j] = g[j] > 0.0f ? d : 0.0f;
       dh[j] = 0.0f;
     }
   } else {
 #pragma omp simd
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = 0; j < n; j++) {
       float d = dh[j] + dy[j];
       g[j] = d * (1.0f - g[j] * g[j]);
       dh[j] = 0.0f;
@@ -328,13 +403,12 @@ static void rnn_bwd_row(int relu, int64_t H, float *g, const float *dy, float *d
   }
 }
 
-static void lstm_bwd_row(int64_t H, float *g, const float *tc, const float *cp,
+static void lstm_bwd_row(int64_t H, int64_t n, float *g, const float *tc, const float *cp,
                          const float *dy, float *dh, float *dc) {
-  /* g [4H] (i,f,g,o -> di,df,dg,do), tc [H] tanh(c), cp [H] c_prev,
-   * dy [H], dh [H], dc [H] */
+  /* g: i, f, g, o -> di, df, dg, do (H apart); tc tanh(c), cp c_prev */
   float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
 #pragma omp simd
-  for (int64_t j = 0; j < H; j++) {
+  for (int64_t j = 0; j < n; j++) {
     float i = gi[j], f = gf[j], u = gg[j], o = go[j], t = tc[j];
     float d = dh[j] + dy[j];
     float dcv = dc[j] + d * o * (1.0f - t * t);
@@ -347,15 +421,16 @@ static void lstm_bwd_row(int64_t H, float *g, const float *tc, const float *cp,
   }
 }
 
-static void gru_bwd_row(int64_t H, float *g, const float *hprev, const float *dy, float *dh) {
-  /* g [4H] (r, z, n, W_hn h + b_hn -> dr, dz, dn*r, dn), hprev [H], dy [H], dh [H] */
+static void gru_bwd_row(int64_t H, int64_t n, float *g, const float *hprev, const float *dy,
+                        float *dh) {
+  /* g: r, z, n, W_hn h + b_hn -> dr, dz, dn*r, dn (H apart) */
   float *gr = g, *gz = g + H, *gn = g + 2 * H, *ghn = g + 3 * H;
 #pragma omp simd
-  for (int64_t j = 0; j < H; j++) {
-    float r = gr[j], z = gz[j], n = gn[j], a = ghn[j];
+  for (int64_t j = 0; j < n; j++) {
+    float r = gr[j], z = gz[j], v = gn[j], a = ghn[j];
     float d = dh[j] + dy[j];
-    float dn = d * (1.0f - z) * (1.0f - n * n);
-    gz[j] = d * (hprev[j] - n) * z * (1.0f - z);
+    float dn = d * (1.0f - z) * (1.0f - v * v);
+    gz[j] = d * (hprev[j] - v) * z * (1.0f - z);
     gr[j] = dn * a * r * (1.0f - r);
     gn[j] = dn * r;
     ghn[j] = dn;
@@ -364,6 +439,89 @@ static void gru_bwd_row(int64_t H, float *g, const float *hprev, const float *dy
 }
 
 /* ---- forward ------------------------------------------------------------- */
+
+/* What every thread of a forward sweep needs. */
+typedef struct fwd_ctx {
+  const lurn_rnn_desc *d;
+  int64_t W, G, r0;          /* gate row width, gate blocks, first row of `gates` */
+  int training, sorted, nth;
+  float *gates, *hp, *h[2], *pa[2], *c, *bias, *wp;
+  float *hprev, *cprev, *tanhc, *y;
+  int64_t ldy;
+  const float *w_hh;
+} fwd_ctx;
+
+/* One sample's pointwise update of units [j0, j0+n) at step s: state hc ->
+ * hn, and the new state also into the packed A of the next step's GEMM. */
+ROW_INLINE void fwd_row(const fwd_ctx *k, int64_t s, int64_t b, int64_t j0, int64_t n,
+                        const float *hc, float *hn, float *pa_next, const int keep) {
+  const lurn_rnn_desc *d = k->d;
+  const int64_t B = d->B, H = d->H, W = k->W;
+  const size_t bytes = sizeof(float) * (size_t)n;
+  int valid;
+  const int64_t t = step_time(d, s, b, &valid);
+  const int64_t row = t * B + b;
+  float *yr = k->y ? k->y + row * k->ldy + j0 : NULL;
+  const float *hi = hc + b * H + j0;
+  float *ho = hn + b * H + j0;
+  if (!valid) {
+    /* a padded step: state unchanged, y zero; the cache row of h_prev
+     * only has to be finite (its gate gradient row will be zero) */
+    memcpy(ho, hi, bytes);
+    if (yr) memset(yr, 0, bytes);
+    if (keep) memset(k->hprev + row * H + j0, 0, bytes);
+  } else {
+    float *g = k->gates + (row - k->r0) * W + j0, *cb = k->c + b * H + j0;
+    const float *hpr = k->hp + b * W + j0, *bias = k->bias + j0;
+    if (keep) {
+      memcpy(k->hprev + row * H + j0, hi, bytes);
+      if (d->cell == LURN_LSTM) memcpy(k->cprev + row * H + j0, cb, bytes);
+    }
+    switch (d->cell) {
+      case LURN_LSTM:
+        lstm_fwd_row(H, n, g, hpr, bias, ho, cb, keep ? k->tanhc + row * H + j0 : NULL, keep);
+        break;
+      case LURN_GRU: gru_fwd_row(H, n, g, hpr, bias, hi, ho, keep); break;
+      default: rnn_fwd_row(d->cell == LURN_RNN_RELU, n, g, hpr, bias, ho, keep); break;
+    }
+    if (yr) memcpy(yr, ho, bytes);
+  }
+  scatter_packed(lurn_ukr_get(), pa_next, H, b, j0, ho, n);
+}
+
+/* Steps s0..s1-1 on thread tid of nt; the state starts in h[cur], pa[cur]. */
+static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pack_w,
+                      int tid, int nt) {
+  const lurn_rnn_desc *d = k->d;
+  const lurn_ukr *u = lurn_ukr_get();
+  const int64_t B = d->B, H = d->H, W = k->W, G = k->G;
+  const size_t wsz = lurn_pack_b_floats(H, H);
+  int64_t u0, u1;
+  unit_range(H, tid, nt, &u0, &u1);
+  /* this thread's panels of W_hh^T: gate q is W_hh[q*H:(q+1)*H, :]^T [H, H] */
+  if (pack_w)
+    for (int64_t q = 0; q < G; q++)
+      lurn_pack_b(H, H, k->w_hh + q * H * H, 1, H, u0, u1, k->wp + q * wsz);
+  for (int64_t s = s0; s < s1; s++) {
+    const int64_t nact = active_rows(d, k->sorted, s);
+    const float *hc = k->h[cur];
+    for (int64_t g0 = u0; g0 < u1; g0 += UNIT_GROUP) {
+      const int64_t g1 = g0 + UNIT_GROUP < u1 ? g0 + UNIT_GROUP : u1;
+      const int64_t j0 = g0 * u->nr, n = (g1 * u->nr < H ? g1 * u->nr : H) - j0;
+      /* hp[0:nact, gate q, units of g0..g1) := h * W_hh[q]^T */
+      for (int64_t q = 0; q < G; q++)
+        lurn_gemm_packed(nact, H, H, k->pa[cur], k->wp + q * wsz, g0, g1, 0.0f, k->hp + q * H, W);
+      for (int64_t b = 0; b < B; b++) {
+        if (k->training) fwd_row(k, s, b, j0, n, hc, k->h[cur ^ 1], k->pa[cur ^ 1], 1);
+        else fwd_row(k, s, b, j0, n, hc, k->h[cur ^ 1], k->pa[cur ^ 1], 0);
+      }
+    }
+    cur ^= 1;
+    if (nt > 1) {
+#pragma omp barrier
+    }
+  }
+}
 
 int lurn_rnn_forward(const lurn_rnn_desc *d,
                      float *y, int64_t ldy, float *hn, float *cn,
@@ -376,8 +534,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   const char *nm = lurn_cell_name(d->cell);
   const int64_t T = d->T, B = d->B, I = d->I, H = d->H, N = T * B;
   const int lstm = d->cell == LURN_LSTM, gru = d->cell == LURN_GRU;
-  const int relu = d->cell == LURN_RNN_RELU;
-  const int64_t W = row_width(d), GH = lurn_cell_gates(d->cell) * H;
+  const int64_t W = row_width(d), G = lurn_cell_gates(d->cell), GH = G * H;
   if (!x && N > 0) return lurn_fail(st, LURN_EARG, "%s_forward: x is NULL", nm);
   if (!w_ih || !w_hh) return lurn_fail(st, LURN_EARG, "%s_forward: w_ih or w_hh is NULL", nm);
   if (!work) return lurn_fail(st, LURN_EARG, "%s_forward: no workspace", nm);
@@ -393,27 +550,34 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   const int training = cache != NULL;
 
   /* carve the workspace and the cache (layout: rnn.h) */
+  fwd_ctx k = {.d = d, .W = W, .G = G, .training = training, .y = y, .ldy = ldy, .w_hh = w_hh};
   float *p = work;
   const int64_t chunk = proj_steps(d, training);
   float *xp = training ? NULL : carve(&p, (size_t)(chunk * B * W));   /* [chunk*B, W] */
-  float *hp = carve(&p, (size_t)(B * W));                       /* [B, W] (GH used) */
-  float *h = carve(&p, (size_t)(B * H));                        /* [B, H] */
-  float *c = carve(&p, (size_t)(B * H));                        /* [B, H] */
-  float *tcs = carve(&p, (size_t)(B * H));                      /* [B, H] inference tanh(c) */
-  float *bias = carve(&p, (size_t)W);                           /* [W] */
-  float *gates = xp, *hprev = NULL, *cprev = NULL, *tanhc = NULL;
+  k.hp = carve(&p, (size_t)(B * W));                        /* [B, W] (GH used) */
+  k.h[0] = carve(&p, (size_t)(B * H));                      /* [B, H] state, double- */
+  k.h[1] = carve(&p, (size_t)(B * H));                      /*   buffered */
+  k.c = carve(&p, (size_t)(B * H));                         /* [B, H] */
+  k.bias = carve(&p, (size_t)W);                            /* [W] */
+  k.wp = align64(carve(&p, (size_t)G * lurn_pack_b_floats(H, H) + 16));
+  const size_t pasz = lurn_pack_a_floats(B, H);
+  k.pa[0] = align64(carve(&p, pasz + 16));                 /* packed state, double- */
+  k.pa[1] = align64(carve(&p, pasz + 16));                 /*   buffered */
+  k.nth = step_threads(d);
+  k.gates = xp;
   if (training) {
     float *q = cache;
-    gates = carve(&q, (size_t)(N * W));                         /* [N, W] */
-    hprev = carve(&q, (size_t)(N * H));                         /* [N, H] */
+    k.gates = carve(&q, (size_t)(N * W));                   /* [N, W] */
+    k.hprev = carve(&q, (size_t)(N * H));                   /* [N, H] */
     if (lstm) {
-      cprev = carve(&q, (size_t)(N * H));                       /* [N, H] */
-      tanhc = carve(&q, (size_t)(N * H));                       /* [N, H] */
+      k.cprev = carve(&q, (size_t)(N * H));                 /* [N, H] */
+      k.tanhc = carve(&q, (size_t)(N * H));                 /* [N, H] */
     }
   }
 
   /* Combined biases in the pointwise order. GRU keeps b_hn apart because it
    * sits inside r * (W_hn h + b_hn). */
+  float *bias = k.bias;
   for (int64_t j = 0; j < W; j++) bias[j] = 0.0f;
   if (gru) {
     for (int64_t j = 0; j < 2 * H; j++)
@@ -426,63 +590,124 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     for (int64_t j = 0; j < GH; j++)
       bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
   }
-  if (h0) memcpy(h, h0, sizeof(float) * (size_t)(B * H));
-  else memset(h, 0, sizeof(float) * (size_t)(B * H));
+  if (h0) memcpy(k.h[0], h0, sizeof(float) * (size_t)(B * H));
+  else memset(k.h[0], 0, sizeof(float) * (size_t)(B * H));
   if (lstm) {
-    if (c0) memcpy(c, c0, sizeof(float) * (size_t)(B * H));
-    else memset(c, 0, sizeof(float) * (size_t)(B * H));
+    if (c0) memcpy(k.c, c0, sizeof(float) * (size_t)(B * H));
+    else memset(k.c, 0, sizeof(float) * (size_t)(B * H));
   }
+  /* the first GEMM's A: h0 packed (padding rows stay zero) */
+  memset(k.pa[0], 0, sizeof(float) * pasz);
+  memset(k.pa[1], 0, sizeof(float) * pasz);
+  for (int64_t b = 0; b < B; b++)
+    scatter_packed(lurn_ukr_get(), k.pa[0], H, b, 0, k.h[0] + b * H, H);
 
-  const int sorted = lengths_sorted(d);
+  k.sorted = lengths_sorted(d);
+  int cur = 0;
   for (int64_t s0 = 0; s0 < T; s0 += chunk) {
     const int64_t s1 = s0 + chunk < T ? s0 + chunk : T;
     /* the times of steps s0..s1-1: [t_lo, t_lo + s1 - s0) (all of them when
      * chunk == T); gates row r of time-order row `row` is row - r0 */
     const int64_t t_lo = chunk == T ? 0 : (d->reverse ? T - s1 : s0);
-    const int64_t r0 = t_lo * B;
+    k.r0 = t_lo * B;
     /* gates[rows, GH] (row stride W) := X[rows, I] * W_ih^T */
     if (B > 0)
-      lurn_sgemm((s1 - s0) * B, GH, I, 1.0f, x + r0 * ldx, ldx, 1, w_ih, 1, I, 0.0f, gates, W, 1);
-    for (int64_t s = s0; s < s1; s++) {
-      const int64_t nact = active_rows(d, sorted, s);
-      /* hp[nact, GH] := h[nact, H] * W_hh^T */
-      lurn_sgemm(nact, GH, H, 1.0f, h, H, 1, w_hh, 1, H, 0.0f, hp, W, 1);
-#pragma omp parallel for schedule(static) if (B * W >= PAR_MIN)
-      for (int64_t b = 0; b < B; b++) {
-        int valid;
-        const int64_t t = step_time(d, s, b, &valid);
-        const int64_t row = t * B + b;
-        float *yr = y ? y + row * ldy : NULL;
-        if (!valid) {
-          /* a padded step: state unchanged, y zero; the cache row of h_prev
-           * only has to be finite (its gate gradient row will be zero) */
-          if (yr) memset(yr, 0, sizeof(float) * (size_t)H);
-          if (training) memset(hprev + row * H, 0, sizeof(float) * (size_t)H);
-          continue;
-        }
-        float *g = gates + (row - r0) * W, *hb = h + b * H, *cb = c + b * H;
-        if (training) {
-          memcpy(hprev + row * H, hb, sizeof(float) * (size_t)H);
-          if (lstm) memcpy(cprev + row * H, cb, sizeof(float) * (size_t)H);
-        }
-        switch (d->cell) {
-          case LURN_LSTM:
-            lstm_fwd_row(H, g, hp + b * W, bias, hb, cb,
-                         training ? tanhc + row * H : tcs + b * H);
-            break;
-          case LURN_GRU: gru_fwd_row(H, g, hp + b * W, bias, hb); break;
-          default: rnn_fwd_row(relu, H, g, hp + b * W, bias, hb); break;
-        }
-        if (yr) memcpy(yr, hb, sizeof(float) * (size_t)H);
+      lurn_sgemm((s1 - s0) * B, GH, I, 1.0f, x + k.r0 * ldx, ldx, 1, w_ih, 1, I, 0.0f, k.gates,
+                 W, 1);
+    if (B > 0) {
+#pragma omp parallel num_threads(k.nth) if (k.nth > 1)
+      {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int tid = 0, nt = 1;
+#endif
+        fwd_steps(&k, s0, s1, cur, s0 == 0, tid, nt);
       }
     }
+    cur ^= (int)((s1 - s0) & 1);
   }
-  if (hn) memcpy(hn, h, sizeof(float) * (size_t)(B * H));
-  if (cn) memcpy(cn, c, sizeof(float) * (size_t)(B * H));
+  if (hn) memcpy(hn, k.h[cur], sizeof(float) * (size_t)(B * H));
+  if (cn) memcpy(cn, k.c, sizeof(float) * (size_t)(B * H));
   return LURN_OK;
 }
 
 /* ---- backward ------------------------------------------------------------ */
+
+typedef struct bwd_ctx {
+  const lurn_rnn_desc *d;
+  int64_t W, GHh;
+  int sorted, nth;
+  float *gates, *hprev, *cprev, *tanhc, *dh, *dc, *db, *zeros, *wp, *pa[2];
+  const float *dy, *w_hh;
+  int64_t lddy;
+} bwd_ctx;
+
+/* The pointwise backward of units [j0, j1) of every sample at step s (the
+ * gate gradients also go into pa, the packed A of this step's dh GEMM), and
+ * the bias column sums of those units' gate columns. */
+static void bwd_units(const bwd_ctx *k, int64_t s, int64_t nact, int64_t j0, int64_t j1,
+                      float *pa) {
+  const lurn_rnn_desc *d = k->d;
+  const lurn_ukr *u = lurn_ukr_get();
+  const int64_t B = d->B, H = d->H, W = k->W, n = j1 - j0, nblk = W / H, GHh = k->GHh;
+  for (int64_t b = 0; b < B; b++) {
+    int valid;
+    const int64_t t = step_time(d, s, b, &valid);
+    const int64_t row = t * B + b;
+    float *g = k->gates + row * W + j0;
+    if (!valid) {
+      for (int64_t q = 0; q < nblk; q++) memset(g + q * H, 0, sizeof(float) * (size_t)n);
+      for (int64_t q = 0; q < GHh / H; q++) scatter_zeros(u, pa, GHh, b, q * H + j0, n);
+      continue;
+    }
+    const float *dyr = (k->dy ? k->dy + row * k->lddy : k->zeros) + j0;
+    float *dh = k->dh + b * H + j0;
+    switch (d->cell) {
+      case LURN_LSTM:
+        lstm_bwd_row(H, n, g, k->tanhc + row * H + j0, k->cprev + row * H + j0, dyr, dh,
+                     k->dc + b * H + j0);
+        break;
+      case LURN_GRU: gru_bwd_row(H, n, g, k->hprev + row * H + j0, dyr, dh); break;
+      default: rnn_bwd_row(d->cell == LURN_RNN_RELU, n, g, dyr, dh); break;
+    }
+    for (int64_t q = 0; q < GHh / H; q++) scatter_packed(u, pa, GHh, b, q * H + j0, g + q * H, n);
+  }
+  /* db[q*H + j] += sum_b dG_s[b, q*H + j], b in order at any thread count */
+  for (int64_t b = 0; b < nact; b++) {
+    int valid;
+    const int64_t t = step_time(d, s, b, &valid);
+    if (!valid) continue;
+    const float *r = k->gates + (t * B + b) * W;
+    for (int64_t q = 0; q < nblk; q++) {
+      float *dbq = k->db + q * H;
+      const float *rq = r + q * H;
+#pragma omp simd
+      for (int64_t j = j0; j < j1; j++) dbq[j] += rq[j];
+    }
+  }
+}
+
+static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
+  const lurn_rnn_desc *d = k->d;
+  const lurn_ukr *u = lurn_ukr_get();
+  const int64_t T = d->T, H = d->H, GHh = k->GHh;
+  int64_t u0, u1;
+  unit_range(H, tid, nt, &u0, &u1);
+  const int64_t j0 = u0 * u->nr, j1 = u1 * u->nr < H ? u1 * u->nr : H;
+  /* this thread's unit panels of W_hh [GHh, H] */
+  lurn_pack_b(GHh, H, k->w_hh, H, 1, u0, u1, k->wp);
+  for (int64_t s = T - 1; s >= 0; s--) {
+    const int64_t nact = active_rows(d, k->sorted, s);
+    float *pa = k->pa[s & 1];
+    if (j1 > j0) bwd_units(k, s, nact, j0, j1, pa);
+    if (nt > 1) {
+#pragma omp barrier
+    }
+    /* dh[0:nact, my units] += dG_s[0:nact, 0:GHh] * W_hh[:, my units] */
+    lurn_gemm_packed(nact, H, GHh, pa, k->wp, u0, u1, 1.0f, k->dh, H);
+  }
+}
 
 int lurn_rnn_backward(const lurn_rnn_desc *d,
                       float *dx, int64_t lddx, float *dh0, float *dc0,
@@ -495,7 +720,6 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   const char *nm = lurn_cell_name(d->cell);
   const int64_t T = d->T, B = d->B, I = d->I, H = d->H, N = T * B;
   const int lstm = d->cell == LURN_LSTM, gru = d->cell == LURN_GRU;
-  const int relu = d->cell == LURN_RNN_RELU;
   const int64_t W = row_width(d), GH = lurn_cell_gates(d->cell) * H;
   if (!cache) return lurn_fail(st, LURN_EARG, "%s_backward: no cache (forward not in training mode)", nm);
   if (!work) return lurn_fail(st, LURN_EARG, "%s_backward: no workspace", nm);
@@ -515,17 +739,25 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
     return lurn_fail(st, LURN_EARG, "%s_backward: dc0/dcn given but only lstm has a cell state",
                      nm);
 
+  /* W_hh's rows: GRU's dG_h = dr, dz, dn*r */
+  bwd_ctx k = {.d = d, .W = W, .GHh = gru ? 3 * H : GH, .dy = dy, .lddy = lddy, .w_hh = w_hh};
   float *q = cache;
-  float *gates = carve(&q, (size_t)(N * W));                    /* [N, W] */
-  float *hprev = carve(&q, (size_t)(N * H));                    /* [N, H] */
-  float *cprev = lstm ? carve(&q, (size_t)(N * H)) : NULL;      /* [N, H] */
-  float *tanhc = lstm ? carve(&q, (size_t)(N * H)) : NULL;      /* [N, H] */
+  float *gates = k.gates = carve(&q, (size_t)(N * W));        /* [N, W] */
+  float *hprev = k.hprev = carve(&q, (size_t)(N * H));        /* [N, H] */
+  k.cprev = lstm ? carve(&q, (size_t)(N * H)) : NULL;         /* [N, H] */
+  k.tanhc = lstm ? carve(&q, (size_t)(N * H)) : NULL;         /* [N, H] */
   float *p = work;
-  float *dh = carve(&p, (size_t)(B * H));                       /* [B, H] */
-  float *dc = carve(&p, (size_t)(B * H));                       /* [B, H] */
-  float *dgs = carve(&p, (size_t)(B * W));                      /* [B, W] step rows */
-  float *db = carve(&p, (size_t)W);                             /* [W] column sums */
-  float *zeros = carve(&p, (size_t)H);                          /* [H] */
+  float *dh = k.dh = carve(&p, (size_t)(B * H));              /* [B, H] */
+  float *dc = k.dc = carve(&p, (size_t)(B * H));              /* [B, H] */
+  float *db = k.db = carve(&p, (size_t)W);                    /* [W] column sums */
+  k.zeros = carve(&p, (size_t)H);                             /* [H] */
+  k.wp = align64(carve(&p, lurn_pack_b_floats(k.GHh, H) + 16));
+  const size_t pasz = lurn_pack_a_floats(B, k.GHh);
+  k.pa[0] = align64(carve(&p, pasz + 16));                   /* packed dG_s, double- */
+  k.pa[1] = align64(carve(&p, pasz + 16));                   /*   buffered */
+  memset(k.pa[0], 0, sizeof(float) * pasz);                  /* padding rows stay zero */
+  memset(k.pa[1], 0, sizeof(float) * pasz);
+  k.nth = step_threads(d);
 
   if (dhn) memcpy(dh, dhn, sizeof(float) * (size_t)(B * H));
   else memset(dh, 0, sizeof(float) * (size_t)(B * H));
@@ -534,56 +766,19 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
     else memset(dc, 0, sizeof(float) * (size_t)(B * H));
   }
   memset(db, 0, sizeof(float) * (size_t)W);
-  memset(zeros, 0, sizeof(float) * (size_t)H);
+  memset(k.zeros, 0, sizeof(float) * (size_t)H);
+  k.sorted = lengths_sorted(d);
 
-  /* When every sample works on the same time t at step s (forward, or no
-   * lengths), the step's gradient rows are contiguous in the cache and feed
-   * the GEMM directly; otherwise they are also copied to dgs. */
-  const int uniform = !d->reverse || !d->lengths;
-  const int sorted = lengths_sorted(d);
-  const int64_t GHh = gru ? 3 * H : GH;   /* W_hh's rows: GRU's dG_h = dr, dz, dn*r */
-
-  for (int64_t s = T - 1; s >= 0; s--) {
-    const int64_t nact = active_rows(d, sorted, s);
-    const int64_t t0 = d->reverse ? T - 1 - s : s;
-    float *dg_step = uniform ? gates + t0 * B * W : dgs;   /* [B, W] */
-#pragma omp parallel if (B * W >= PAR_MIN)
+  if (T > 0 && B > 0) {
+#pragma omp parallel num_threads(k.nth) if (k.nth > 1)
     {
-#pragma omp for schedule(static)
-      for (int64_t b = 0; b < B; b++) {
-        int valid;
-        const int64_t t = step_time(d, s, b, &valid);
-        const int64_t row = t * B + b;
-        float *g = gates + row * W;
-        if (!valid) {
-          memset(g, 0, sizeof(float) * (size_t)W);
-          if (!uniform) memset(dgs + b * W, 0, sizeof(float) * (size_t)W);
-          continue;
-        }
-        const float *dyr = dy ? dy + row * lddy : zeros;
-        switch (d->cell) {
-          case LURN_LSTM:
-            lstm_bwd_row(H, g, tanhc + row * H, cprev + row * H, dyr, dh + b * H, dc + b * H);
-            break;
-          case LURN_GRU: gru_bwd_row(H, g, hprev + row * H, dyr, dh + b * H); break;
-          default: rnn_bwd_row(relu, H, g, dyr, dh + b * H); break;
-        }
-        if (!uniform) memcpy(dgs + b * W, g, sizeof(float) * (size_t)W);
-      }
-      /* db[j] += sum_b dG_s[b, j]: split by columns, so every sum runs over
-       * b in the same order at any thread count. */
-#pragma omp for schedule(static)
-      for (int64_t j0 = 0; j0 < W; j0 += 64) {
-        const int64_t j1 = j0 + 64 < W ? j0 + 64 : W;
-        for (int64_t b = 0; b < nact; b++) {
-          const float *r = dg_step + b * W;
-#pragma omp simd
-          for (int64_t j = j0; j < j1; j++) db[j] += r[j];
-        }
-      }
+#ifdef _OPENMP
+      const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+      const int tid = 0, nt = 1;
+#endif
+      bwd_steps(&k, tid, nt);
     }
-    /* dh[nact, H] += dG_s[nact, GHh] * W_hh[GHh, H] */
-    lurn_sgemm(nact, H, GHh, 1.0f, dg_step, W, 1, w_hh, H, 1, 1.0f, dh, H, 1);
   }
   if (dh0) memcpy(dh0, dh, sizeof(float) * (size_t)(B * H));
   if (dc0) memcpy(dc0, dc, sizeof(float) * (size_t)(B * H));

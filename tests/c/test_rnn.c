@@ -480,6 +480,127 @@ static void test_backward_vs_kernel_fd(void) {
   printf("     backward vs finite differences (float kernel, eps 1e-2): max rel err %.3g\n", worst);
 }
 
+/* ---- wide layers: the threaded, register-blocked step loop ----------------
+ * The step loop splits the hidden units into blocks of the micro-kernel's nr
+ * columns among threads and packs W_hh once per sweep. These cases cover
+ * widths that leave a partial block (H=72, H=260), k longer than one k block
+ * (H=260 forward, 4H=288 backward), batches that leave a partial row panel,
+ * and 1, 2 and 3 threads. Checks: forward against the double reference,
+ * backward by directional derivatives of the double reference (one random
+ * direction per input/parameter tensor: cheap at these sizes, and any wrong
+ * element shows), and the same bits at every thread count. */
+
+/* Directional check of every gradient of run r (forward+backward done):
+ * returns the max relative error over the tensors. */
+static double directional_check(const problem *p, const run *r, const char **worst_what) {
+  const int T = p->T, B = p->B, I = p->I, H = p->H, GH = gates_of(p->cell) * H;
+  struct { const char *name; double *v; int n; const float *g; int stride, width; } ps[] = {
+      {"x", p->x, T * B * I, r->dx, (int)r->ldx, I},
+      {"h0", p->h0, p->use_h0 ? B * H : 0, r->dh0, H, H},
+      {"c0", p->c0, p->use_h0 && p->cell == LURN_LSTM ? B * H : 0, r->dc0, H, H},
+      {"w_ih", p->wih, GH * I, r->dwih, I, I},
+      {"w_hh", p->whh, GH * H, r->dwhh, H, H},
+      {"b_ih", p->bih, p->use_bias ? GH : 0, r->dbih, GH, GH},
+      {"b_hh", p->bhh, p->use_bias ? GH : 0, r->dbhh, GH, GH},
+  };
+  double worst = 0;
+  *worst_what = "";
+  for (size_t q = 0; q < sizeof ps / sizeof ps[0]; q++) {
+    const int n = ps[q].n;
+    if (!n) continue;
+    double *save = malloc(sizeof(double) * (size_t)n), *dir = malloc(sizeof(double) * (size_t)n);
+    double analytic = 0;
+    for (int k = 0; k < n; k++) {
+      save[k] = ps[q].v[k];
+      dir[k] = srand1(1.0);
+      analytic += dir[k] * ps[q].g[(k / ps[q].width) * ps[q].stride + k % ps[q].width];
+    }
+    const double eps = 1e-5;
+    for (int k = 0; k < n; k++) ps[q].v[k] = save[k] + eps * dir[k];
+    double lp = ref_loss(p);
+    for (int k = 0; k < n; k++) ps[q].v[k] = save[k] - eps * dir[k];
+    double lm = ref_loss(p);
+    for (int k = 0; k < n; k++) ps[q].v[k] = save[k];
+    double num = (lp - lm) / (2 * eps);
+    double e = relerr(analytic, num, 1e-3);
+    if (e > worst) {
+      worst = e;
+      snprintf(what_buf, sizeof what_buf, "%s: analytic %.9g numeric %.9g", ps[q].name,
+               analytic, num);
+      *worst_what = what_buf;
+    }
+    free(save);
+    free(dir);
+  }
+  return worst;
+}
+
+static int same_floats(const float *a, const float *b, size_t n) {
+  return !memcmp(a, b, n * sizeof(float));
+}
+
+static void test_threaded_wide(void) {
+  struct { lurn_cell cell; int T, B, I, H, rev, len, sorted; } cs[] = {
+      {LURN_RNN_TANH, 7, 13, 5, 72, 0, 1, 0}, {LURN_RNN_RELU, 7, 13, 5, 72, 1, 1, 0},
+      {LURN_LSTM, 7, 13, 5, 72, 0, 0, 0},     {LURN_LSTM, 7, 13, 5, 72, 1, 1, 0},
+      {LURN_GRU, 7, 13, 5, 72, 0, 1, 0},      {LURN_GRU, 7, 13, 5, 72, 1, 0, 0},
+      {LURN_LSTM, 4, 7, 3, 260, 1, 1, 0},     {LURN_GRU, 4, 7, 3, 260, 0, 1, 1},
+      {LURN_RNN_TANH, 5, 9, 4, 260, 0, 1, 1}, {LURN_LSTM, 6, 20, 4, 40, 1, 1, 1},
+  };
+  double worst_f = 0, worst_b = 0;
+  for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+    problem p;
+    const double ws = cs[c].cell == LURN_RNN_RELU ? 0.1 : 1.0 / sqrt((double)cs[c].H);
+    problem_init(&p, cs[c].cell, cs[c].T, cs[c].B, cs[c].I, cs[c].H, cs[c].rev, cs[c].len, 1, 1,
+                 ws);
+    if (cs[c].sorted)   /* descending: the shrinking-batch path */
+      for (int b = 0; b < p.B; b++) p.len[b] = (int32_t)(p.T - (b * p.T) / p.B);
+    const int T = p.T, B = p.B, I = p.I, H = p.H, GH = gates_of(p.cell) * H;
+    run base;
+    int have_base = 0;
+    for (int th = 1; th <= 3; th++) {
+      lurn_set_threads(th);
+      int sent, same;
+      double m = forward_maxdiff(&p, 1, &sent, &same);
+      run r;
+      run_init(&r, &p, 1);
+      lurn_status st = {0};
+      CHECK(run_forward(&r, &p, 1, &st) == LURN_OK);
+      CHECK(run_backward(&r, &p, &st) == LURN_OK);
+      const char *what;
+      double e = directional_check(&p, &r, &what);
+      if (!(m < 1e-4) || !same || !(e < 1e-3))
+        fprintf(stderr, "  wide %s threads=%d: forward %.3g (modes equal %d), directional %.3g (%s)\n",
+                case_name(&p), th, m, same, e, what);
+      CHECK(m < 1e-4);
+      CHECK(same && sent);
+      CHECK(e < 1e-3);
+      worst_f = fmax(worst_f, m);
+      worst_b = fmax(worst_b, e);
+      if (!have_base) {
+        base = r;
+        have_base = 1;
+        continue;
+      }
+      int bits = same_floats(base.y, r.y, (size_t)(T * B) * (size_t)r.ldy) &&
+                 same_floats(base.hn, r.hn, (size_t)(B * H)) &&
+                 same_floats(base.dx, r.dx, (size_t)(T * B) * (size_t)r.ldx) &&
+                 same_floats(base.dh0, r.dh0, (size_t)(B * H)) &&
+                 same_floats(base.dwhh, r.dwhh, (size_t)(GH * H)) &&
+                 same_floats(base.dwih, r.dwih, (size_t)(GH * I)) &&
+                 same_floats(base.dbih, r.dbih, (size_t)GH);
+      if (!bits) fprintf(stderr, "  wide %s: threads=%d differs from threads=1\n", case_name(&p), th);
+      CHECK(bits);
+      run_free(&r);
+    }
+    if (have_base) run_free(&base);
+    problem_free(&p);
+  }
+  lurn_set_threads(1);
+  printf("     wide layers at 1-3 threads: forward max |diff| %.3g, directional max rel err %.3g\n",
+         worst_f, worst_b);
+}
+
 /* ---- long sequences, repeatability, errors -------------------------------- */
 
 static int all_finite(const float *v, size_t n) {
@@ -632,6 +753,7 @@ int main(void) {
   RUN(test_backward_gradcheck);
   RUN(test_backward_vs_kernel_fd);
   RUN(test_sorted_lengths);
+  RUN(test_threaded_wide);
   RUN(test_empty);
   RUN(test_long_sequence_stable);
   RUN(test_repeatable);
