@@ -2,21 +2,30 @@
  * rnn.c — whole-sequence forward and BPTT of the recurrent cells (see rnn.h).
  *
  * The kernel plan, the same for every cell:
- *   forward   1. one GEMM for the input projection of all T steps,
+ *   forward   1. one GEMM (BLIS) for the input projection of all T steps,
  *                gates[N, W] := X[N, I] * W_ih^T           (N = T*B rows)
  *                (inference: ~1024 rows at a time, see proj_steps)
- *             2. per step s: one recurrent GEMM hp[B, GH] := h[B, H] * W_hh^T
+ *             2. per step s: the recurrent product hp[B, GH] := h[B, H] * W_hh^T
  *                and one fused pointwise pass per sample (bias, gate
  *                nonlinearities, state update, y, cache).
  *   backward  per step s (T-1 down to 0): one fused pointwise pass turning
  *                the cached activations into pre-activation gradients dG (in
- *                place), the bias column sums of that step, and one GEMM
+ *                place), the bias column sums of that step, and the product
  *                dh[B, H] += dG_s[B, GH] * W_hh;
  *             after the sweep: dX := dG * W_ih, dW_ih += dG^T * X,
- *                dW_hh += dG^T * H_prev as single GEMMs over all N rows.
- * Every transpose is a stride swap in lurn_sgemm; nothing is allocated.
- * With lengths sorted in descending order the per-step GEMMs shrink to the
- * samples still running.
+ *                dW_hh += dG^T * H_prev as single GEMMs (BLIS) over all N rows.
+ * The per-step products do not go through bli_sgemm, which would re-pack
+ * W_hh (4 MB at H = 512) into micro-panels at every step. W_hh is packed
+ * once per sweep and BLIS's own micro-kernel is driven over it (blas.h,
+ * "packed operands"); the small A operand (the state h, or dG_s) is written
+ * into its packed layout by the pointwise pass that produces it. The whole
+ * time loop runs in one OpenMP region: each thread owns a range of hidden
+ * units (blocks of the micro-kernel's nr columns), computes those units'
+ * gate columns of the product and their pointwise update while the products
+ * are in cache, and meets the others at one barrier per step (see "step
+ * threads" below). Every transpose is a stride swap; nothing is allocated.
+ * With lengths sorted in descending order the per-step products shrink to
+ * the samples still running.
  *
  * Rows of the cache are in time order (t, b), the order of x, so the three
  * big GEMMs after the sweep see matching rows. Step s of sample b works on
@@ -254,14 +263,15 @@ static inline int64_t step_time(const lurn_rnn_desc *d, int64_t s, int64_t b, in
  * state is double-buffered (h[2]) so no thread overwrites a value another
  * thread is still packing. */
 
-/* Below this many multiply-adds per step the loop runs on one thread. */
-#define STEP_PAR_MIN (1 << 15)
+/* Below this many multiply-adds per step the loop runs on one thread: the
+ * step then takes a few microseconds, about what a barrier costs. */
+#define STEP_PAR_MIN (1 << 17)
 
 /* Unit blocks per pointwise group: the group's gate products (B rows x
  * G gates x UG*nr units) stay in L2 between the GEMM and the pass. */
 #define UNIT_GROUP 4
 
-static int step_threads(const lurn_rnn_desc *d) {
+int lurn_rnn_threads(const lurn_rnn_desc *d) {
   const lurn_ukr *u = lurn_ukr_get();
   int64_t blocks = (d->H + u->nr - 1) / u->nr;
   int64_t n = lurn_get_threads();
@@ -563,7 +573,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   const size_t pasz = lurn_pack_a_floats(B, H);
   k.pa[0] = align64(carve(&p, pasz + 16));                 /* packed state, double- */
   k.pa[1] = align64(carve(&p, pasz + 16));                 /*   buffered */
-  k.nth = step_threads(d);
+  k.nth = lurn_rnn_threads(d);
   k.gates = xp;
   if (training) {
     float *q = cache;
@@ -757,7 +767,7 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   k.pa[1] = align64(carve(&p, pasz + 16));                   /*   buffered */
   memset(k.pa[0], 0, sizeof(float) * pasz);                  /* padding rows stay zero */
   memset(k.pa[1], 0, sizeof(float) * pasz);
-  k.nth = step_threads(d);
+  k.nth = lurn_rnn_threads(d);
 
   if (dhn) memcpy(dh, dhn, sizeof(float) * (size_t)(B * H));
   else memset(dh, 0, sizeof(float) * (size_t)(B * H));

@@ -30,20 +30,23 @@
  *     gradients, so one forward feeds ONE backward), h_prev [N, H], and for
  *     LSTM c_prev [N, H] and tanh(c) [N, H], all in time order (t, b).
  *   forward workspace lurn_rnn_work_floats(d, training):
- *     inference  C*B*W + B*W + 3BH + W, where C = min(T, ceil(1024/B)) steps
- *                of input projection are computed at a time (C = T when
- *                reverse with lengths: samples are then on different times)
- *     training   B*W + 3BH + W (the projection lives in the cache)
- *   backward workspace lurn_rnn_bwd_work_floats: B*W + 2BH + W + H
- *   (each part is rounded up to 16 floats; pass 64-byte aligned buffers
- *   for best speed). Nothing is allocated inside these functions.
+ *     B*W + 3BH + W, plus W_hh packed (about G*H*H) and the state packed
+ *     twice (about 2BH); inference adds C*B*W, where C = min(T, ceil(1024/B))
+ *     steps of input projection are computed at a time (C = T when reverse
+ *     with lengths: samples are then on different times)
+ *   backward workspace lurn_rnn_bwd_work_floats: 2BH + W + H, plus W_hh
+ *     packed (about G*H*H) and dG_s packed twice (about 2*B*G*H)
+ *   (each part is rounded up; packed parts are aligned inside; no size
+ *   depends on the thread count). Nothing is allocated inside these
+ *   functions.
  *
  * Truncated BPTT: feed hn (cn) of one chunk as h0 (c0) of the next and do
  * not propagate that chunk's dh0 (dc0) further.
  *
- * Threads: the GEMMs run on BLIS's threads, the fused pointwise passes
- * split the batch statically across OpenMP threads; each sample's numbers
- * do not depend on the split, so results are identical run to run.
+ * Threads (lurn_set_threads): the big GEMMs run on BLIS's threads; the time
+ * loop splits the hidden units among lurn_rnn_threads(d) OpenMP threads.
+ * Every output element is computed by the same sequence of operations at
+ * any thread count, so results are identical run to run and across counts.
  */
 #ifndef LURN_RNN_H
 #define LURN_RNN_H
@@ -78,6 +81,10 @@ int lurn_cell_parse(const char *name);
 /* Check d (cell, dims, lengths). Messages name the cell and the values,
  * e.g. "lstm: length 7 of sample 2 exceeds T=5". */
 int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st);
+
+/* Threads the step loops of d use at the current lurn_set_threads count
+ * (1 for small problems; at most one per nr-unit block). */
+int lurn_rnn_threads(const lurn_rnn_desc *d);
 
 /* Sizes in floats (0 for an invalid desc). */
 size_t lurn_rnn_cache_floats(const lurn_rnn_desc *d);

@@ -541,11 +541,11 @@ static int same_floats(const float *a, const float *b, size_t n) {
 
 static void test_threaded_wide(void) {
   struct { lurn_cell cell; int T, B, I, H, rev, len, sorted; } cs[] = {
-      {LURN_RNN_TANH, 7, 13, 5, 72, 0, 1, 0}, {LURN_RNN_RELU, 7, 13, 5, 72, 1, 1, 0},
+      {LURN_RNN_TANH, 7, 26, 5, 72, 0, 1, 0}, {LURN_RNN_RELU, 7, 26, 5, 72, 1, 1, 0},
       {LURN_LSTM, 7, 13, 5, 72, 0, 0, 0},     {LURN_LSTM, 7, 13, 5, 72, 1, 1, 0},
       {LURN_GRU, 7, 13, 5, 72, 0, 1, 0},      {LURN_GRU, 7, 13, 5, 72, 1, 0, 0},
       {LURN_LSTM, 4, 7, 3, 260, 1, 1, 0},     {LURN_GRU, 4, 7, 3, 260, 0, 1, 1},
-      {LURN_RNN_TANH, 5, 9, 4, 260, 0, 1, 1}, {LURN_LSTM, 6, 20, 4, 40, 1, 1, 1},
+      {LURN_RNN_TANH, 5, 9, 4, 260, 0, 1, 1}, {LURN_LSTM, 6, 21, 4, 40, 1, 1, 1},
   };
   double worst_f = 0, worst_b = 0;
   for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
@@ -560,6 +560,10 @@ static void test_threaded_wide(void) {
     int have_base = 0;
     for (int th = 1; th <= 3; th++) {
       lurn_set_threads(th);
+      /* the split really happens: min(th, unit blocks) threads */
+      const int nr = lurn_ukr_get()->nr, blocks = (H + nr - 1) / nr;
+      CHECK(lurn_rnn_threads(&(lurn_rnn_desc){p.cell, T, B, I, H, NULL, 0}) ==
+            (th < blocks ? th : blocks));
       int sent, same;
       double m = forward_maxdiff(&p, 1, &sent, &same);
       run r;
