@@ -112,7 +112,18 @@ def report(raw, outdir):
     for r in recs:
         if r.get("side") in ("lurn", "torch", "floor"):
             key = (r["cell"], r["B"], r["T"], r["I"], r["H"], r["threads"])
-            by.setdefault(key, {})[r["side"]] = r
+            sides = by.setdefault(key, {})
+            prev = sides.get(r["side"])
+            if prev is None:
+                sides[r["side"]] = dict(r)
+            else:
+                # another round of the same configuration (run.sh --rounds):
+                # pool the repeats, keep the larger peak RSS
+                for k, v in r.items():
+                    if k.endswith("_ms") and isinstance(v, list):
+                        prev[k] = prev.get(k, []) + v
+                    elif k.endswith("_rss_mb") and isinstance(v, (int, float)):
+                        prev[k] = max(prev.get(k, v), v)
     rows = []
     order = {"rnn": 0, "lstm": 1, "gru": 2}
     size_order = []

@@ -12,6 +12,8 @@
 #            --sst2-threads "1 2" (default: the last of --threads)
 #            --timeout S (per measurement process, default 900)
 #            --sizes "B,T,I,H ..." (instead of the three sizes of issue 5)
+#            --rounds N (default 2): each configuration is measured in N rounds, PyTorch
+#            first in odd rounds and lurn first in even ones; the report pools the repeats
 #
 # Not part of the test suite: it takes minutes and its numbers depend on the machine.
 # Every configuration runs in its own process (so peak RSS is that side's own), and
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0; BUILD=build; OUT=bench/results; THREADS="1 2"; CELLS="rnn lstm gru"
-REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""; TIMEOUT=900; SIZES_ARG=""
+REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""; TIMEOUT=900; SIZES_ARG=""; ROUNDS=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift ;;
     --api) API=$2; shift ;;
     --sizes) SIZES_ARG=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)"; exit 2 ;;
   esac
@@ -141,14 +144,26 @@ for size in "${SIZES[@]}"; do
   for cell in $CELLS; do
     for t in $THREADS; do
       echo "== $cell B=$B T=$T I=$I H=$H threads=$t"
-      measure "floor $cell $size t=$t" "$BIN/gemm_floor" "$t" "$REPEATS" "$WARMUP" \
-        "$cell:$B:$T:$I:$H"
-      measure "torch $cell $size t=$t" env BLIS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
-        $PY bench/peer_torch.py --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" \
-        --threads "$t" --warmup "$WARMUP" --repeats "$REPEATS"
-      measure "lurn $cell $size t=$t" env LURN_THREADS="$t" "$LURN" bench/lurn_bench.lua \
-        --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" --threads "$t" \
-        --warmup "$WARMUP" --repeats "$REPEATS" --api "$API"
+      # The machine's speed drifts by several percent over minutes (a virtual
+      # machine shares its host): rounds in alternating order expose all three
+      # to the same drift, and the report pools their repeats.
+      for ((round = 1; round <= ROUNDS; round++)); do
+        if ((round % 2)); then sides="floor torch lurn"; else sides="lurn torch floor"; fi
+        for side in $sides; do
+          if [ "$side" = floor ]; then
+            measure "floor $cell $size t=$t" "$BIN/gemm_floor" "$t" "$REPEATS" "$WARMUP" \
+              "$cell:$B:$T:$I:$H"
+          elif [ "$side" = torch ]; then
+            measure "torch $cell $size t=$t" env BLIS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+              $PY bench/peer_torch.py --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" \
+              --threads "$t" --warmup "$WARMUP" --repeats "$REPEATS"
+          else
+            measure "lurn $cell $size t=$t" env LURN_THREADS="$t" "$LURN" bench/lurn_bench.lua \
+              --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" --threads "$t" \
+              --warmup "$WARMUP" --repeats "$REPEATS" --api "$API"
+          fi
+        done
+      done
     done
   done
 done
