@@ -2,12 +2,15 @@
  * rnn.c — whole-sequence forward and BPTT of the recurrent cells (see rnn.h).
  *
  * The kernel plan, the same for every cell:
- *   forward   1. one GEMM (BLIS) for the input projection of all T steps,
- *                gates[N, W] := X[N, I] * W_ih^T           (N = T*B rows)
- *                (inference: ~1024 rows at a time, see proj_steps)
- *             2. per step s: the recurrent product hp[B, GH] := h[B, H] * W_hh^T
+ *   forward   per step s: the step's pre-activation sums
+ *                hp[B, GH] := x_t[B, I] * W_ih^T + h[B, H] * W_hh^T
  *                and one fused pointwise pass per sample (bias, gate
- *                nonlinearities, state update, y, cache).
+ *                nonlinearities, state update, y, cache). For batches of 16
+ *                and more both products run per step ("fused input");
+ *                smaller batches, whose micro-tiles would be mostly empty,
+ *                compute the input part for all steps first as one GEMM
+ *                (BLIS) over N = T*B rows (inference: ~1024 rows at a time,
+ *                see proj_steps) and copy each step's rows into hp.
  *   backward  per step s (T-1 down to 0): one fused pointwise pass turning
  *                the cached activations into pre-activation gradients dG (in
  *                place), the bias column sums of that step, and the product
@@ -15,17 +18,21 @@
  *             after the sweep: dX := dG * W_ih, dW_ih += dG^T * X,
  *                dW_hh += dG^T * H_prev as single GEMMs (BLIS) over all N rows.
  * The per-step products do not go through bli_sgemm, which would re-pack
- * W_hh (4 MB at H = 512) into micro-panels at every step. W_hh is packed
- * once per sweep and BLIS's own micro-kernel is driven over it (blas.h,
- * "packed operands"); the small A operand (the state h, or dG_s) is written
- * into its packed layout by the pointwise pass that produces it. The whole
- * time loop runs in one OpenMP region: each thread owns a range of hidden
- * units (blocks of the micro-kernel's nr columns), computes those units'
- * gate columns of the product and their pointwise update while the products
- * are in cache, and meets the others at one barrier per step (see "step
- * threads" below). Every transpose is a stride swap; nothing is allocated.
- * With lengths sorted in descending order the per-step products shrink to
- * the samples still running.
+ * the weights (4 MB of W_hh at H = 512) into micro-panels at every step.
+ * W_hh (and W_ih when fused) is packed once per sweep and BLIS's own
+ * micro-kernel is driven over it (blas.h, "packed operands"); the small A
+ * operands are packed per step: the state h (or dG_s) is written into its
+ * packed layout by the pointwise pass that produces it, x_t by the threads
+ * together during the step before. The whole time loop runs in one OpenMP
+ * region: each thread owns a range of hidden units (blocks of the
+ * micro-kernel's nr columns), computes those units' gate columns of the
+ * products and their pointwise update while the sums are in cache, and
+ * meets the others at one barrier per step (see "step threads" below).
+ * Every transpose is a stride swap; nothing is allocated. With lengths
+ * sorted in descending order the per-step products shrink to the samples
+ * still running. The fused input saves the projection's trip through
+ * memory: 12 % of an LSTM inference forward at (B, T, I, H) =
+ * (64, 100, 128, 256) on 2 threads (docs/performance.md).
  *
  * Rows of the cache are in time order (t, b), the order of x, so the three
  * big GEMMs after the sweep see matching rows. Step s of sample b works on
@@ -179,14 +186,23 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st) {
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 
-/* Steps per input-projection GEMM. Training projects all T steps at once
+/* The input product x_t * W_ih^T is computed per step, beside the recurrent
+ * one, from W_ih packed once ("fused"), when the batch fills the
+ * micro-kernel's rows well; the projection then never goes through memory.
+ * Small batches (a micro-tile of mr rows would be mostly empty) keep one
+ * big projection GEMM instead. */
+#define FUSE_MIN_B 16
+
+int lurn_rnn_fused_input(const lurn_rnn_desc *d) { return d->B >= FUSE_MIN_B; }
+
+/* Steps per input-projection GEMM (unfused). Training projects all T steps at once
  * into the cache. Inference projects a chunk of steps at a time into a
  * small buffer (~1024 rows: still a large, efficient GEMM, and the chunk
  * stays in cache for the steps that read it), which needs every sample on
  * the same time at each step (forward, or reverse without lengths);
  * otherwise it projects all T steps too. */
 static int64_t proj_steps(const lurn_rnn_desc *d, int training) {
-  if (training || (d->reverse && d->lengths) || d->T == 0) return d->T;
+  if (training || lurn_rnn_fused_input(d) || (d->reverse && d->lengths) || d->T == 0) return d->T;
   int64_t c = d->B > 0 ? (1024 + d->B - 1) / d->B : d->T;
   return c < 1 ? 1 : (c > d->T ? d->T : c);
 }
@@ -203,9 +219,16 @@ size_t lurn_rnn_work_floats(const lurn_rnn_desc *d, int training) {
   if (lurn_rnn_check(d, NULL)) return 0;
   size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
   size_t n = round16(B * W) + 3 * round16(B * H) + round16(W);  /* hp, h[2], c, bias */
-  if (!training) n += round16((size_t)proj_steps(d, 0) * B * W); /* projection chunk */
+  const size_t G = (size_t)lurn_cell_gates(d->cell);
+  if (lurn_rnn_fused_input(d)) {
+    /* packed W_ih^T, one [I, H] per gate; x_t packed, double-buffered */
+    n += round16(G * lurn_pack_b_floats(d->I, d->H) + 16);
+    n += 2 * round16(lurn_pack_a_floats(d->B, d->I) + 16);
+  } else if (!training) {
+    n += round16((size_t)proj_steps(d, 0) * B * W);              /* projection chunk */
+  }
   /* packed W_hh^T, one [H, H] per gate; the packed state, double-buffered */
-  n += round16((size_t)lurn_cell_gates(d->cell) * lurn_pack_b_floats(d->H, d->H) + 16);
+  n += round16(G * lurn_pack_b_floats(d->H, d->H) + 16);
   n += 2 * round16(lurn_pack_a_floats(d->B, d->H) + 16);
   return n;
 }
@@ -276,7 +299,8 @@ int lurn_rnn_threads(const lurn_rnn_desc *d) {
   int64_t blocks = (d->H + u->nr - 1) / u->nr;
   int64_t n = lurn_get_threads();
   if (n > blocks) n = blocks;
-  if (d->B * lurn_cell_gates(d->cell) * d->H * d->H < STEP_PAR_MIN) n = 1;
+  const int64_t k = d->H + (lurn_rnn_fused_input(d) ? d->I : 0);   /* per-step inner size */
+  if (d->B * lurn_cell_gates(d->cell) * d->H * k < STEP_PAR_MIN) n = 1;
   return n < 1 ? 1 : (int)n;
 }
 
@@ -316,17 +340,20 @@ static void scatter_zeros(const lurn_ukr *u, float *pa, int64_t k, int64_t i, in
  * activations on exit; hp is this sample's recurrent GEMM row; hi the state
  * going in, ho the state coming out (c updated in place). */
 
-/* `keep` (a constant at every call, so each use compiles to its own loop):
- * store the activations into g (and tanh(c') into tc) for BPTT; inference
- * skips those stores. */
+/* Forward rows: pre holds this sample's pre-activation sums without the
+ * biases (x W_ih^T + h W_hh^T per gate; GRU: r, z, W_hn h, W_in x), g its
+ * cache row, hi the state going in, ho the state coming out (c updated in
+ * place). `keep` (a constant at every call, so each use compiles to its own
+ * loop): store the activations into g (and tanh(c') into tc) for BPTT;
+ * inference skips those stores. */
 #define ROW_INLINE static inline __attribute__((always_inline))
 
-ROW_INLINE void rnn_fwd_row(int relu, int64_t n, float *g, const float *hp, const float *bias,
+ROW_INLINE void rnn_fwd_row(int relu, int64_t n, const float *pre, const float *bias, float *g,
                             float *ho, const int keep) {
   if (relu) {
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
-      float a = g[j] + hp[j] + bias[j];
+      float a = pre[j] + bias[j];
       a = a > 0.0f ? a : 0.0f;
       if (keep) g[j] = a;
       ho[j] = a;
@@ -334,25 +361,25 @@ ROW_INLINE void rnn_fwd_row(int relu, int64_t n, float *g, const float *hp, cons
   } else {
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
-      float a = fast_tanhf(g[j] + hp[j] + bias[j]);
+      float a = fast_tanhf(pre[j] + bias[j]);
       if (keep) g[j] = a;
       ho[j] = a;
     }
   }
 }
 
-ROW_INLINE void lstm_fwd_row(int64_t H, int64_t n, float *g, const float *hp, const float *bias,
-                             float *ho, float *c, float *tc, const int keep) {
-  /* g, hp, bias: gates i, f, g, o H apart; ho, c, tc := tanh(c') */
-  float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-  const float *hi = hp, *hf = hp + H, *hg = hp + 2 * H, *hq = hp + 3 * H;
+ROW_INLINE void lstm_fwd_row(int64_t H, int64_t n, const float *pre, const float *bias,
+                             float *g, float *ho, float *c, float *tc, const int keep) {
+  /* pre, bias, g: gates i, f, g, o H apart */
+  const float *pi = pre, *pf = pre + H, *pg = pre + 2 * H, *po = pre + 3 * H;
   const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
+  float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
 #pragma omp simd
   for (int64_t j = 0; j < n; j++) {
-    float i = fast_sigmoid(gi[j] + hi[j] + bi[j]);
-    float f = fast_sigmoid(gf[j] + hf[j] + bf[j]);
-    float u = fast_tanhf(gg[j] + hg[j] + bg[j]);
-    float o = fast_sigmoid(go[j] + hq[j] + bo[j]);
+    float i = fast_sigmoid(pi[j] + bi[j]);
+    float f = fast_sigmoid(pf[j] + bf[j]);
+    float u = fast_tanhf(pg[j] + bg[j]);
+    float o = fast_sigmoid(po[j] + bo[j]);
     float cn = f * c[j] + i * u;
     float t = fast_tanhf(cn);
     if (keep) {
@@ -367,19 +394,19 @@ ROW_INLINE void lstm_fwd_row(int64_t H, int64_t n, float *g, const float *hp, co
   }
 }
 
-ROW_INLINE void gru_fwd_row(int64_t H, int64_t n, float *g, const float *hp, const float *bias,
+ROW_INLINE void gru_fwd_row(int64_t H, int64_t n, const float *pre, const float *bias, float *g,
                             const float *hi, float *ho, const int keep) {
-  /* g: in x_r, x_z, x_n, -; out r, z, n, W_hn h + b_hn.
-   * hp: r, z, n products; bias: b_ir+b_hr, b_iz+b_hz, b_hn, b_in */
-  float *gr = g, *gz = g + H, *gn = g + 2 * H, *ghn = g + 3 * H;
-  const float *hr = hp, *hz = hp + H, *hn = hp + 2 * H;
+  /* pre: r, z, W_hn h, W_in x; bias: b_ir+b_hr, b_iz+b_hz, b_hn, b_in;
+   * g out: r, z, n, W_hn h + b_hn */
+  const float *pr = pre, *pz = pre + H, *phn = pre + 2 * H, *pxn = pre + 3 * H;
   const float *br = bias, *bz = bias + H, *bhn = bias + 2 * H, *bin = bias + 3 * H;
+  float *gr = g, *gz = g + H, *gn = g + 2 * H, *ghn = g + 3 * H;
 #pragma omp simd
   for (int64_t j = 0; j < n; j++) {
-    float r = fast_sigmoid(gr[j] + hr[j] + br[j]);
-    float z = fast_sigmoid(gz[j] + hz[j] + bz[j]);
-    float a = hn[j] + bhn[j];
-    float v = fast_tanhf(gn[j] + bin[j] + r * a);
+    float r = fast_sigmoid(pr[j] + br[j]);
+    float z = fast_sigmoid(pz[j] + bz[j]);
+    float a = phn[j] + bhn[j];
+    float v = fast_tanhf(pxn[j] + bin[j] + r * a);
     if (keep) {
       gr[j] = r;
       gz[j] = z;
@@ -454,12 +481,46 @@ static void gru_bwd_row(int64_t H, int64_t n, float *g, const float *hprev, cons
 typedef struct fwd_ctx {
   const lurn_rnn_desc *d;
   int64_t W, G, r0;          /* gate row width, gate blocks, first row of `gates` */
-  int training, sorted, nth;
-  float *gates, *hp, *h[2], *pa[2], *c, *bias, *wp;
+  int training, sorted, nth, fused;
+  float *gates;              /* cache rows (training) / projection chunk (unfused) */
+  float *hp;                 /* [B, W] this step's pre-activation sums */
+  float *h[2], *pa[2];       /* state and packed state, double-buffered */
+  float *px[2];              /* x_t packed, double-buffered (fused) */
+  float *c, *bias, *wp, *wxp;
   float *hprev, *cprev, *tanhc, *y;
-  int64_t ldy;
-  const float *w_hh;
+  int64_t ldy, ldx;
+  const float *x, *w_ih, *w_hh;
 } fwd_ctx;
+
+/* Column of hp where gate q's input product goes: GRU keeps W_in x apart
+ * (block 3), since n = tanh(W_in x + b_in + r * (W_hn h + b_hn)). */
+static int64_t x_col(const fwd_ctx *k, int64_t q) {
+  return k->d->cell == LURN_GRU && q == 2 ? 3 * k->d->H : q * k->d->H;
+}
+
+/* Pack row panels [ip0, ip1) of x_s (sample b at its time of step s) into
+ * px, a packed A [B, I]. */
+static void pack_x_step(const fwd_ctx *k, int64_t s, int64_t ip0, int64_t ip1, float *px) {
+  const lurn_rnn_desc *d = k->d;
+  const lurn_ukr *u = lurn_ukr_get();
+  const int64_t B = d->B, I = d->I, mr = u->mr, pmr = u->pmr;
+  for (int64_t ip = ip0; ip < ip1; ip++) {
+    float *panel = px + ip * pmr * I;
+    const float *src[64];
+    int64_t live = B - ip * mr < mr ? B - ip * mr : mr;
+    if (live > 64) live = 64;
+    for (int64_t ii = 0; ii < live; ii++) {
+      int valid;
+      const int64_t b = ip * mr + ii, t = step_time(d, s, b, &valid);
+      src[ii] = k->x + (t * B + b) * k->ldx;
+    }
+    for (int64_t p = 0; p < I; p++) {
+      float *dst = panel + p * pmr;
+      for (int64_t ii = 0; ii < live; ii++) dst[ii] = src[ii][p];
+      for (int64_t ii = live; ii < pmr; ii++) dst[ii] = 0.0f;
+    }
+  }
+}
 
 /* One sample's pointwise update of units [j0, j0+n) at step s: state hc ->
  * hn, and the new state also into the packed A of the next step's GEMM. */
@@ -481,46 +542,68 @@ ROW_INLINE void fwd_row(const fwd_ctx *k, int64_t s, int64_t b, int64_t j0, int6
     if (yr) memset(yr, 0, bytes);
     if (keep) memset(k->hprev + row * H + j0, 0, bytes);
   } else {
-    float *g = k->gates + (row - k->r0) * W + j0, *cb = k->c + b * H + j0;
-    const float *hpr = k->hp + b * W + j0, *bias = k->bias + j0;
+    float *g = keep ? k->gates + row * W + j0 : NULL, *cb = k->c + b * H + j0;
+    const float *pre = k->hp + b * W + j0, *bias = k->bias + j0;
     if (keep) {
       memcpy(k->hprev + row * H + j0, hi, bytes);
       if (d->cell == LURN_LSTM) memcpy(k->cprev + row * H + j0, cb, bytes);
     }
     switch (d->cell) {
       case LURN_LSTM:
-        lstm_fwd_row(H, n, g, hpr, bias, ho, cb, keep ? k->tanhc + row * H + j0 : NULL, keep);
+        lstm_fwd_row(H, n, pre, bias, g, ho, cb, keep ? k->tanhc + row * H + j0 : NULL, keep);
         break;
-      case LURN_GRU: gru_fwd_row(H, n, g, hpr, bias, hi, ho, keep); break;
-      default: rnn_fwd_row(d->cell == LURN_RNN_RELU, n, g, hpr, bias, ho, keep); break;
+      case LURN_GRU: gru_fwd_row(H, n, pre, bias, g, hi, ho, keep); break;
+      default: rnn_fwd_row(d->cell == LURN_RNN_RELU, n, pre, bias, g, ho, keep); break;
     }
     if (yr) memcpy(yr, ho, bytes);
   }
   scatter_packed(lurn_ukr_get(), pa_next, H, b, j0, ho, n);
 }
 
-/* Steps s0..s1-1 on thread tid of nt; the state starts in h[cur], pa[cur]. */
+/* Steps s0..s1-1 on thread tid of nt; the state starts in h[cur], pa[cur]
+ * (and x_s0 in px[cur] when fused). */
 static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pack_w,
                       int tid, int nt) {
   const lurn_rnn_desc *d = k->d;
   const lurn_ukr *u = lurn_ukr_get();
-  const int64_t B = d->B, H = d->H, W = k->W, G = k->G;
-  const size_t wsz = lurn_pack_b_floats(H, H);
+  const int64_t T = d->T, B = d->B, I = d->I, H = d->H, W = k->W, G = k->G;
+  const int gru = d->cell == LURN_GRU;
+  const size_t wsz = lurn_pack_b_floats(H, H), wxsz = lurn_pack_b_floats(I, H);
+  const int64_t mp = (B + u->mr - 1) / u->mr;
   int64_t u0, u1;
   unit_range(H, tid, nt, &u0, &u1);
-  /* this thread's panels of W_hh^T: gate q is W_hh[q*H:(q+1)*H, :]^T [H, H] */
+  /* this thread's panels of W_hh^T (and W_ih^T): gate q is W[q*H:(q+1)*H, :]^T */
   if (pack_w)
-    for (int64_t q = 0; q < G; q++)
+    for (int64_t q = 0; q < G; q++) {
       lurn_pack_b(H, H, k->w_hh + q * H * H, 1, H, u0, u1, k->wp + q * wsz);
+      if (k->fused) lurn_pack_b(I, H, k->w_ih + q * H * I, 1, I, u0, u1, k->wxp + q * wxsz);
+    }
   for (int64_t s = s0; s < s1; s++) {
     const int64_t nact = active_rows(d, k->sorted, s);
     const float *hc = k->h[cur];
+    /* x of the next step into the other buffer, row panels split among threads */
+    if (k->fused && s + 1 < T) pack_x_step(k, s + 1, mp * tid / nt, mp * (tid + 1) / nt, k->px[cur ^ 1]);
     for (int64_t g0 = u0; g0 < u1; g0 += UNIT_GROUP) {
       const int64_t g1 = g0 + UNIT_GROUP < u1 ? g0 + UNIT_GROUP : u1;
       const int64_t j0 = g0 * u->nr, n = (g1 * u->nr < H ? g1 * u->nr : H) - j0;
-      /* hp[0:nact, gate q, units of g0..g1) := h * W_hh[q]^T */
-      for (int64_t q = 0; q < G; q++)
-        lurn_gemm_packed(nact, H, H, k->pa[cur], k->wp + q * wsz, g0, g1, 0.0f, k->hp + q * H, W);
+      for (int64_t q = 0; q < G; q++) {
+        /* input part: x_t * W_ih[q]^T, into column x_col(q) */
+        float *hx = k->hp + x_col(k, q);
+        if (k->fused) {
+          lurn_gemm_packed(nact, H, I, k->px[cur], k->wxp + q * wxsz, g0, g1, 0.0f, hx, W);
+        } else {
+          for (int64_t b = 0; b < nact; b++) {
+            int valid;
+            const int64_t row = step_time(d, s, b, &valid) * B + b;
+            memcpy(hx + b * W + j0, k->gates + (row - k->r0) * W + q * H + j0,
+                   sizeof(float) * (size_t)n);
+          }
+        }
+        /* recurrent part: h * W_hh[q]^T, onto it (GRU's n: its own column) */
+        const int apart = gru && q == 2;
+        lurn_gemm_packed(nact, H, H, k->pa[cur], k->wp + q * wsz, g0, g1, apart ? 0.0f : 1.0f,
+                         k->hp + q * H, W);
+      }
       for (int64_t b = 0; b < B; b++) {
         if (k->training) fwd_row(k, s, b, j0, n, hc, k->h[cur ^ 1], k->pa[cur ^ 1], 1);
         else fwd_row(k, s, b, j0, n, hc, k->h[cur ^ 1], k->pa[cur ^ 1], 0);
@@ -560,10 +643,11 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   const int training = cache != NULL;
 
   /* carve the workspace and the cache (layout: rnn.h) */
-  fwd_ctx k = {.d = d, .W = W, .G = G, .training = training, .y = y, .ldy = ldy, .w_hh = w_hh};
+  fwd_ctx k = {.d = d, .W = W, .G = G, .training = training, .fused = lurn_rnn_fused_input(d),
+               .y = y, .ldy = ldy, .x = x, .ldx = ldx, .w_ih = w_ih, .w_hh = w_hh};
   float *p = work;
   const int64_t chunk = proj_steps(d, training);
-  float *xp = training ? NULL : carve(&p, (size_t)(chunk * B * W));   /* [chunk*B, W] */
+  float *xp = training || k.fused ? NULL : carve(&p, (size_t)(chunk * B * W)); /* [chunk*B, W] */
   k.hp = carve(&p, (size_t)(B * W));                        /* [B, W] (GH used) */
   k.h[0] = carve(&p, (size_t)(B * H));                      /* [B, H] state, double- */
   k.h[1] = carve(&p, (size_t)(B * H));                      /*   buffered */
@@ -573,6 +657,13 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   const size_t pasz = lurn_pack_a_floats(B, H);
   k.pa[0] = align64(carve(&p, pasz + 16));                 /* packed state, double- */
   k.pa[1] = align64(carve(&p, pasz + 16));                 /*   buffered */
+  size_t pxsz = 0;
+  if (k.fused) {
+    k.wxp = align64(carve(&p, (size_t)G * lurn_pack_b_floats(I, H) + 16));
+    pxsz = lurn_pack_a_floats(B, I);
+    k.px[0] = align64(carve(&p, pxsz + 16));               /* x_t packed, double- */
+    k.px[1] = align64(carve(&p, pxsz + 16));               /*   buffered */
+  }
   k.nth = lurn_rnn_threads(d);
   k.gates = xp;
   if (training) {
@@ -611,6 +702,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   memset(k.pa[1], 0, sizeof(float) * pasz);
   for (int64_t b = 0; b < B; b++)
     scatter_packed(lurn_ukr_get(), k.pa[0], H, b, 0, k.h[0] + b * H, H);
+  if (k.fused && T > 0) pack_x_step(&k, 0, 0, (B + lurn_ukr_get()->mr - 1) / lurn_ukr_get()->mr, k.px[0]);
 
   k.sorted = lengths_sorted(d);
   int cur = 0;
@@ -620,8 +712,8 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
      * chunk == T); gates row r of time-order row `row` is row - r0 */
     const int64_t t_lo = chunk == T ? 0 : (d->reverse ? T - s1 : s0);
     k.r0 = t_lo * B;
-    /* gates[rows, GH] (row stride W) := X[rows, I] * W_ih^T */
-    if (B > 0)
+    /* unfused: gates[rows, GH] (row stride W) := X[rows, I] * W_ih^T */
+    if (B > 0 && !k.fused)
       lurn_sgemm((s1 - s0) * B, GH, I, 1.0f, x + k.r0 * ldx, ldx, 1, w_ih, 1, I, 0.0f, k.gates,
                  W, 1);
     if (B > 0) {

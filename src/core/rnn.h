@@ -31,9 +31,11 @@
  *     LSTM c_prev [N, H] and tanh(c) [N, H], all in time order (t, b).
  *   forward workspace lurn_rnn_work_floats(d, training):
  *     B*W + 3BH + W, plus W_hh packed (about G*H*H) and the state packed
- *     twice (about 2BH); inference adds C*B*W, where C = min(T, ceil(1024/B))
- *     steps of input projection are computed at a time (C = T when reverse
- *     with lengths: samples are then on different times)
+ *     twice (about 2BH); with the fused input (lurn_rnn_fused_input) also
+ *     W_ih packed (about G*H*I) and x_t packed twice (about 2BI); without
+ *     it, inference adds C*B*W, where C = min(T, ceil(1024/B)) steps of
+ *     input projection are computed at a time (C = T when reverse with
+ *     lengths: samples are then on different times)
  *   backward workspace lurn_rnn_bwd_work_floats: 2BH + W + H, plus W_hh
  *     packed (about G*H*H) and dG_s packed twice (about 2*B*G*H)
  *   (each part is rounded up; packed parts are aligned inside; no size
@@ -85,6 +87,11 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st);
 /* Threads the step loops of d use at the current lurn_set_threads count
  * (1 for small problems; at most one per nr-unit block). */
 int lurn_rnn_threads(const lurn_rnn_desc *d);
+
+/* 1 when the input product x_t W_ih^T is computed per step beside the
+ * recurrent one (batches of 16 and more), 0 when it is one projection GEMM
+ * over all steps before the time loop. */
+int lurn_rnn_fused_input(const lurn_rnn_desc *d);
 
 /* Sizes in floats (0 for an invalid desc). */
 size_t lurn_rnn_cache_floats(const lurn_rnn_desc *d);

@@ -540,13 +540,19 @@ static int same_floats(const float *a, const float *b, size_t n) {
 }
 
 static void test_threaded_wide(void) {
+  /* B = 13: the input projection as one GEMM; B >= 16: fused per step */
   struct { lurn_cell cell; int T, B, I, H, rev, len, sorted; } cs[] = {
       {LURN_RNN_TANH, 7, 26, 5, 72, 0, 1, 0}, {LURN_RNN_RELU, 7, 26, 5, 72, 1, 1, 0},
+      {LURN_RNN_TANH, 7, 13, 5, 150, 1, 1, 0},
       {LURN_LSTM, 7, 13, 5, 72, 0, 0, 0},     {LURN_LSTM, 7, 13, 5, 72, 1, 1, 0},
+      {LURN_LSTM, 7, 17, 5, 72, 0, 1, 0},     {LURN_LSTM, 7, 17, 5, 72, 1, 1, 0},
       {LURN_GRU, 7, 13, 5, 72, 0, 1, 0},      {LURN_GRU, 7, 13, 5, 72, 1, 0, 0},
+      {LURN_GRU, 7, 17, 5, 72, 0, 1, 0},      {LURN_GRU, 7, 17, 5, 72, 1, 1, 0},
       {LURN_LSTM, 4, 7, 3, 260, 1, 1, 0},     {LURN_GRU, 4, 7, 3, 260, 0, 1, 1},
+      {LURN_LSTM, 4, 16, 300, 40, 1, 1, 1},   {LURN_GRU, 4, 19, 270, 40, 0, 1, 0},
       {LURN_RNN_TANH, 5, 9, 4, 260, 0, 1, 1}, {LURN_LSTM, 6, 21, 4, 40, 1, 1, 1},
   };
+  int paths[2] = {0, 0};
   double worst_f = 0, worst_b = 0;
   for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
     problem p;
@@ -556,6 +562,7 @@ static void test_threaded_wide(void) {
     if (cs[c].sorted)   /* descending: the shrinking-batch path */
       for (int b = 0; b < p.B; b++) p.len[b] = (int32_t)(p.T - (b * p.T) / p.B);
     const int T = p.T, B = p.B, I = p.I, H = p.H, GH = gates_of(p.cell) * H;
+    paths[lurn_rnn_fused_input(&(lurn_rnn_desc){p.cell, T, B, I, H, NULL, 0})]++;
     run base;
     int have_base = 0;
     for (int th = 1; th <= 3; th++) {
@@ -601,8 +608,9 @@ static void test_threaded_wide(void) {
     problem_free(&p);
   }
   lurn_set_threads(1);
-  printf("     wide layers at 1-3 threads: forward max |diff| %.3g, directional max rel err %.3g\n",
-         worst_f, worst_b);
+  CHECK(paths[0] >= 6 && paths[1] >= 6);   /* both input paths were taken */
+  printf("     wide layers at 1-3 threads (%d projected, %d fused): forward max |diff| %.3g, "
+         "directional max rel err %.3g\n", paths[0], paths[1], worst_f, worst_b);
 }
 
 /* ---- long sequences, repeatability, errors -------------------------------- */
