@@ -6,8 +6,8 @@
  *                hp[B, GH] := x_t[B, I] * W_ih^T + h[B, H] * W_hh^T
  *                and one fused pointwise pass per sample (bias, gate
  *                nonlinearities, state update, y, cache). For batches of 16
- *                and more both products run per step ("fused input");
- *                smaller batches, whose micro-tiles would be mostly empty,
+ *                and more both products run per step ("fused input", see
+ *                lurn_rnn_fused_input); smaller batches and large layers
  *                compute the input part for all steps first as one GEMM
  *                (BLIS) over N = T*B rows (inference: ~1024 rows at a time,
  *                see proj_steps) and copy each step's rows into hp.
@@ -30,9 +30,7 @@
  * meets the others at one barrier per step (see "step threads" below).
  * Every transpose is a stride swap; nothing is allocated. With lengths
  * sorted in descending order the per-step products shrink to the samples
- * still running. The fused input saves the projection's trip through
- * memory: 12 % of an LSTM inference forward at (B, T, I, H) =
- * (64, 100, 128, 256) on 2 threads (docs/performance.md).
+ * still running.
  *
  * Rows of the cache are in time order (t, b), the order of x, so the three
  * big GEMMs after the sweep see matching rows. Step s of sample b works on
@@ -188,12 +186,23 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 /* The input product x_t * W_ih^T is computed per step, beside the recurrent
  * one, from W_ih packed once ("fused"), when the batch fills the
- * micro-kernel's rows well; the projection then never goes through memory.
- * Small batches (a micro-tile of mr rows would be mostly empty) keep one
- * big projection GEMM instead. */
-#define FUSE_MIN_B 16
+ * micro-kernel's rows well and both packed weight matrices stay in the
+ * last-level cache from step to step; the projection then never goes
+ * through memory (at (B, T, I, H) = (64, 100, 128, 256) an LSTM inference
+ * forward is 12 % faster). Small batches (a micro-tile of mr rows would be
+ * mostly empty) and large layers (at I = H = 512 the 8 MB of packed weights
+ * stream from memory every step: 1 % slower) keep one big projection GEMM.
+ * Both limits were measured on the 2-core Zen machine of
+ * docs/performance.md. */
+#ifndef LURN_FUSE_MIN_B
+#define LURN_FUSE_MIN_B 16        /* -D to compare the two paths (bench) */
+#endif
+#define LURN_FUSE_MAX_BYTES (4 << 20)
 
-int lurn_rnn_fused_input(const lurn_rnn_desc *d) { return d->B >= FUSE_MIN_B; }
+int lurn_rnn_fused_input(const lurn_rnn_desc *d) {
+  const double bytes = 4.0 * lurn_cell_gates(d->cell) * (double)d->H * (double)(d->I + d->H);
+  return d->B >= LURN_FUSE_MIN_B && bytes <= LURN_FUSE_MAX_BYTES;
+}
 
 /* Steps per input-projection GEMM (unfused). Training projects all T steps at once
  * into the cache. Inference projects a chunk of steps at a time into a

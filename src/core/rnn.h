@@ -89,8 +89,8 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st);
 int lurn_rnn_threads(const lurn_rnn_desc *d);
 
 /* 1 when the input product x_t W_ih^T is computed per step beside the
- * recurrent one (batches of 16 and more), 0 when it is one projection GEMM
- * over all steps before the time loop. */
+ * recurrent one (batches of 16 and more, packed weights up to 4 MB), 0 when
+ * it is one projection GEMM over all steps before the time loop. */
 int lurn_rnn_fused_input(const lurn_rnn_desc *d);
 
 /* Sizes in floats (0 for an invalid desc). */
