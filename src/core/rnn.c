@@ -313,6 +313,17 @@ int lurn_rnn_threads(const lurn_rnn_desc *d) {
   return n < 1 ? 1 : (int)n;
 }
 
+/* This thread's number and the team's size (0 and 1 outside a region). */
+static void thread_id(int *tid, int *nt) {
+#ifdef _OPENMP
+  *tid = omp_get_thread_num();
+  *nt = omp_get_num_threads();
+#else
+  *tid = 0;
+  *nt = 1;
+#endif
+}
+
 /* Unit blocks [*u0, *u1) of thread tid out of nt. */
 static void unit_range(int64_t H, int tid, int nt, int64_t *u0, int64_t *u1) {
   const int64_t nr = lurn_ukr_get()->nr, blocks = (H + nr - 1) / nr;
@@ -728,11 +739,8 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     if (B > 0) {
 #pragma omp parallel num_threads(k.nth) if (k.nth > 1)
       {
-#ifdef _OPENMP
-        const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        const int tid = 0, nt = 1;
-#endif
+        int tid, nt;
+        thread_id(&tid, &nt);
         fwd_steps(&k, s0, s1, cur, s0 == 0, tid, nt);
       }
     }
@@ -883,11 +891,8 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   if (T > 0 && B > 0) {
 #pragma omp parallel num_threads(k.nth) if (k.nth > 1)
     {
-#ifdef _OPENMP
-      const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-      const int tid = 0, nt = 1;
-#endif
+      int tid, nt;
+      thread_id(&tid, &nt);
       bwd_steps(&k, tid, nt);
     }
   }
