@@ -526,18 +526,15 @@ static void pack_x_step(const fwd_ctx *k, int64_t s, int64_t ip0, int64_t ip1, f
   const int64_t B = d->B, I = d->I, mr = u->mr, pmr = u->pmr;
   for (int64_t ip = ip0; ip < ip1; ip++) {
     float *panel = px + ip * pmr * I;
-    const float *src[64];
-    int64_t live = B - ip * mr < mr ? B - ip * mr : mr;
-    if (live > 64) live = 64;
-    for (int64_t ii = 0; ii < live; ii++) {
-      int valid;
-      const int64_t b = ip * mr + ii, t = step_time(d, s, b, &valid);
-      src[ii] = k->x + (t * B + b) * k->ldx;
-    }
-    for (int64_t p = 0; p < I; p++) {
-      float *dst = panel + p * pmr;
-      for (int64_t ii = 0; ii < live; ii++) dst[ii] = src[ii][p];
-      for (int64_t ii = live; ii < pmr; ii++) dst[ii] = 0.0f;
+    for (int64_t ii = 0; ii < pmr; ii++) {
+      const int64_t b = ip * mr + ii;
+      if (ii < mr && b < B) {
+        int valid;
+        const float *src = k->x + (step_time(d, s, b, &valid) * B + b) * k->ldx;
+        for (int64_t p = 0; p < I; p++) panel[p * pmr + ii] = src[p];
+      } else {
+        for (int64_t p = 0; p < I; p++) panel[p * pmr + ii] = 0.0f;
+      }
     }
   }
 }
