@@ -197,7 +197,9 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 #ifndef LURN_FUSE_MIN_B
 #define LURN_FUSE_MIN_B 16        /* -D to compare the two paths (bench) */
 #endif
-#define LURN_FUSE_MAX_BYTES (4 << 20)
+#ifndef LURN_FUSE_MAX_BYTES
+#define LURN_FUSE_MAX_BYTES (4 << 20)   /* likewise */
+#endif
 
 int lurn_rnn_fused_input(const lurn_rnn_desc *d) {
   const double bytes = 4.0 * lurn_cell_gates(d->cell) * (double)d->H * (double)(d->I + d->H);
