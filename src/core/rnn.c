@@ -261,6 +261,26 @@ static float *carve(float **p, size_t n) {
   return r;
 }
 
+/* A row stride below the row width it must hold: e.g. "lstm_forward: x row
+ * stride 3 < I=4". Returns the status code, 0 when ld is enough. */
+static int check_stride(lurn_status *st, const char *cell, const char *fn, const char *what,
+                        int64_t ld, const char *dim, int64_t need) {
+  if (ld >= need) return LURN_OK;
+  return lurn_fail(st, LURN_ESHAPE, "%s_%s: %s row stride %lld < %s=%lld", cell, fn, what,
+                   (long long)ld, dim, (long long)need);
+}
+
+/* The parts of a training cache (layout: rnn.h): gates [N, W], h_prev
+ * [N, H], and for LSTM c_prev [N, H] and tanh(c) [N, H] (else NULL). */
+static void cache_views(const lurn_rnn_desc *d, float *cache, float **gates, float **hprev,
+                        float **cprev, float **tanhc) {
+  const size_t N = (size_t)(d->T * d->B), H = (size_t)d->H;
+  *gates = carve(&cache, N * (size_t)row_width(d));
+  *hprev = carve(&cache, N * H);
+  *cprev = d->cell == LURN_LSTM ? carve(&cache, N * H) : NULL;
+  *tanhc = d->cell == LURN_LSTM ? carve(&cache, N * H) : NULL;
+}
+
 /* Number of samples still running at step s, when lengths are sorted in
  * descending order (then the running samples are a prefix and the GEMMs can
  * shrink to them); B otherwise. */
@@ -650,12 +670,9 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   if (!x && N > 0) return lurn_fail(st, LURN_EARG, "%s_forward: x is NULL", nm);
   if (!w_ih || !w_hh) return lurn_fail(st, LURN_EARG, "%s_forward: w_ih or w_hh is NULL", nm);
   if (!work) return lurn_fail(st, LURN_EARG, "%s_forward: no workspace", nm);
-  if (x && ldx < I)
-    return lurn_fail(st, LURN_ESHAPE, "%s_forward: x row stride %lld < I=%lld", nm,
-                     (long long)ldx, (long long)I);
-  if (y && ldy < H)
-    return lurn_fail(st, LURN_ESHAPE, "%s_forward: y row stride %lld < H=%lld", nm,
-                     (long long)ldy, (long long)H);
+  if ((x && (rc = check_stride(st, nm, "forward", "x", ldx, "I", I))) ||
+      (y && (rc = check_stride(st, nm, "forward", "y", ldy, "H", H))))
+    return rc;
   if (!lstm && (c0 || cn))
     return lurn_fail(st, LURN_EARG, "%s_forward: c0/cn given but only lstm has a cell state",
                      nm);
@@ -686,13 +703,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
   k.nth = lurn_rnn_threads(d);
   k.gates = xp;
   if (training) {
-    float *q = cache;
-    k.gates = carve(&q, (size_t)(N * W));                   /* [N, W] */
-    k.hprev = carve(&q, (size_t)(N * H));                   /* [N, H] */
-    if (lstm) {
-      k.cprev = carve(&q, (size_t)(N * H));                 /* [N, H] */
-      k.tanhc = carve(&q, (size_t)(N * H));                 /* [N, H] */
-    }
+    cache_views(d, cache, &k.gates, &k.hprev, &k.cprev, &k.tanhc);
   }
 
   /* Combined biases in the pointwise order. GRU keeps b_hn apart because it
@@ -764,8 +775,7 @@ typedef struct bwd_ctx {
 /* The pointwise backward of units [j0, j1) of every sample at step s (the
  * gate gradients also go into pa, the packed A of this step's dh GEMM), and
  * the bias column sums of those units' gate columns. */
-static void bwd_units(const bwd_ctx *k, int64_t s, int64_t nact, int64_t j0, int64_t j1,
-                      float *pa) {
+static void bwd_units(const bwd_ctx *k, int64_t s, int64_t j0, int64_t j1, float *pa) {
   const lurn_rnn_desc *d = k->d;
   const lurn_ukr *u = lurn_ukr_get();
   const int64_t B = d->B, H = d->H, W = k->W, n = j1 - j0, nblk = W / H, GHh = k->GHh;
@@ -790,18 +800,12 @@ static void bwd_units(const bwd_ctx *k, int64_t s, int64_t nact, int64_t j0, int
       default: rnn_bwd_row(d->cell == LURN_RNN_RELU, n, g, dyr, dh); break;
     }
     for (int64_t q = 0; q < GHh / H; q++) scatter_packed(u, pa, GHh, b, q * H + j0, g + q * H, n);
-  }
-  /* db[q*H + j] += sum_b dG_s[b, q*H + j], b in order at any thread count */
-  for (int64_t b = 0; b < nact; b++) {
-    int valid;
-    const int64_t t = step_time(d, s, b, &valid);
-    if (!valid) continue;
-    const float *r = k->gates + (t * B + b) * W;
+    /* db[q*H + j] += dG_s[b, q*H + j]: b in order, whatever the thread count */
     for (int64_t q = 0; q < nblk; q++) {
-      float *dbq = k->db + q * H;
-      const float *rq = r + q * H;
+      float *dbq = k->db + q * H + j0;
+      const float *gq = g + q * H;
 #pragma omp simd
-      for (int64_t j = j0; j < j1; j++) dbq[j] += rq[j];
+      for (int64_t j = 0; j < n; j++) dbq[j] += gq[j];
     }
   }
 }
@@ -818,7 +822,7 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
   for (int64_t s = T - 1; s >= 0; s--) {
     const int64_t nact = active_rows(d, k->sorted, s);
     float *pa = k->pa[s & 1];
-    if (j1 > j0) bwd_units(k, s, nact, j0, j1, pa);
+    if (j1 > j0) bwd_units(k, s, j0, j1, pa);
     if (nt > 1) {
 #pragma omp barrier
     }
@@ -844,26 +848,18 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   if (!w_hh || (dx && !w_ih))
     return lurn_fail(st, LURN_EARG, "%s_backward: w_ih or w_hh is NULL", nm);
   if (dw_ih && !x && N > 0) return lurn_fail(st, LURN_EARG, "%s_backward: x is NULL", nm);
-  if (dw_ih && x && ldx < I)
-    return lurn_fail(st, LURN_ESHAPE, "%s_backward: x row stride %lld < I=%lld", nm,
-                     (long long)ldx, (long long)I);
-  if (dx && lddx < I)
-    return lurn_fail(st, LURN_ESHAPE, "%s_backward: dx row stride %lld < I=%lld", nm,
-                     (long long)lddx, (long long)I);
-  if (dy && lddy < H)
-    return lurn_fail(st, LURN_ESHAPE, "%s_backward: dy row stride %lld < H=%lld", nm,
-                     (long long)lddy, (long long)H);
+  if ((dw_ih && x && (rc = check_stride(st, nm, "backward", "x", ldx, "I", I))) ||
+      (dx && (rc = check_stride(st, nm, "backward", "dx", lddx, "I", I))) ||
+      (dy && (rc = check_stride(st, nm, "backward", "dy", lddy, "H", H))))
+    return rc;
   if (!lstm && (dc0 || dcn))
     return lurn_fail(st, LURN_EARG, "%s_backward: dc0/dcn given but only lstm has a cell state",
                      nm);
 
   /* W_hh's rows: GRU's dG_h = dr, dz, dn*r */
   bwd_ctx k = {.d = d, .W = W, .GHh = gru ? 3 * H : GH, .dy = dy, .lddy = lddy, .w_hh = w_hh};
-  float *q = cache;
-  float *gates = k.gates = carve(&q, (size_t)(N * W));        /* [N, W] */
-  float *hprev = k.hprev = carve(&q, (size_t)(N * H));        /* [N, H] */
-  k.cprev = lstm ? carve(&q, (size_t)(N * H)) : NULL;         /* [N, H] */
-  k.tanhc = lstm ? carve(&q, (size_t)(N * H)) : NULL;         /* [N, H] */
+  cache_views(d, cache, &k.gates, &k.hprev, &k.cprev, &k.tanhc);
+  float *gates = k.gates, *hprev = k.hprev;
   float *p = work;
   float *dh = k.dh = carve(&p, (size_t)(B * H));              /* [B, H] */
   float *dc = k.dc = carve(&p, (size_t)(B * H));              /* [B, H] */
