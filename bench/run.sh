@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh                 full run: RNN, LSTM, GRU x 3 sizes x 1 and 2 threads,
 #                                     plus one SST-2 training epoch on each side at 2 threads
-#                                     (about 10 min on an idle 2-core machine; far longer when
+#                                     (about 11 min on an idle 2-core machine; far longer when
 #                                     other processes compete for the cores)
 #   bash bench/run.sh --quick         one size (64,100,128,256), 5 repeats, 100 SST-2 batches
 #   options: --build DIR (lurn build dir, default build)  --out DIR (default bench/results)
@@ -12,12 +12,13 @@
 #            --sst2-threads "1 2" (default: the last of --threads)
 #            --timeout S (per measurement process, default 900)
 #            --sizes "B,T,I,H ..." (instead of the three sizes of issue 5)
-#            --rounds N (default 2): each configuration is measured in N rounds, PyTorch
-#            first in odd rounds and lurn first in even ones; the report pools the repeats
+#            --rounds N (default 2): each configuration is measured in N rounds, in the order
+#            floor, PyTorch, lurn in odd rounds and lurn, PyTorch, floor in even ones; the
+#            report pools the repeats of all rounds
 #
 # Not part of the test suite: it takes minutes and its numbers depend on the machine.
 # Every configuration runs in its own process (so peak RSS is that side's own), and
-# for each configuration the floor, PyTorch and lurn run back to back, so a busy
+# for each configuration the floor, PyTorch and lurn run back to back in every round, so a busy
 # machine slows all three alike. Output: a table on stdout, and in OUT/ raw.jsonl
 # (one JSON line per measurement), results.json, results.csv and report.txt.
 #
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
     --api) API=$2; shift ;;
     --sizes) SIZES_ARG=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)"; exit 2 ;;
   esac
   shift
