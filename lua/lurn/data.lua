@@ -66,6 +66,14 @@ function Vocab.build(docs, opts)
     local toks = type(d) == "string" and M.tokenize(d, opts) or d
     for _, t in ipairs(toks) do counts[t] = (counts[t] or 0) + 1 end
   end
+  return Vocab.from_counts(counts, opts)
+end
+
+--- Build from a table token -> count: tokens seen at least min_count times,
+-- most frequent first, at most max_size entries in all (<pad> and <unk>
+-- included; nil or 0: no limit).
+function Vocab.from_counts(counts, opts)
+  opts = opts or {}
   local list = {}
   for t, c in pairs(counts) do
     if c >= (opts.min_count or 1) then list[#list + 1] = t end
@@ -75,7 +83,7 @@ function Vocab.build(docs, opts)
     return a < b
   end)
   local v = Vocab.new()
-  local max = opts.max_size or math.huge
+  local max = (opts.max_size and opts.max_size > 0) and opts.max_size or math.huge
   for _, t in ipairs(list) do
     if v:size() >= max then break end
     v:add(t)

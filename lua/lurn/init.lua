@@ -14,7 +14,7 @@ M.core = core
 local submodules = {
   nn = true, optim = true, data = true, train = true, config = true, metrics = true,
   gradcheck = true, json = true, checkpoint = true, cli = true, util = true, plot = true,
-  class = true,
+  class = true, text = true, errors = true,
 }
 
 setmetatable(M, {

@@ -50,6 +50,7 @@ void lurn_open_rnn(lua_State *L);        /* recurrent cells (rnn.c) */
 void lurn_open_layers(lua_State *L);     /* other layers and losses (layers.c) */
 void lurn_open_optim(lua_State *L);
 void lurn_open_checkpoint(lua_State *L);
+void lurn_open_text(lua_State *L);       /* tokenizers (text.c) */
 
 int luaopen_lurn_core(lua_State *L);
 

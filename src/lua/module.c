@@ -11,5 +11,6 @@ int luaopen_lurn_core(lua_State *L) {
   lurn_open_layers(L);
   lurn_open_optim(L);
   lurn_open_checkpoint(L);
+  lurn_open_text(L);
   return 1;
 }
