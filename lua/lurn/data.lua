@@ -50,7 +50,19 @@ function Vocab:add(tok)
   id = #self.itos
   self.itos[id + 1] = tok
   self.stoi[tok] = id
+  self._index = nil
   return id
+end
+
+--- The vocabulary as a C map token -> id (lurn.text numericalises with it);
+-- built on first use, rebuilt after an add.
+function Vocab:index()
+  local m = rawget(self, "_index")
+  if not m then
+    m = lurn.core.text_map(self.itos, 0)
+    self._index = m
+  end
+  return m
 end
 
 function Vocab:size() return #self.itos end
@@ -69,11 +81,23 @@ function Vocab.build(docs, opts)
   return Vocab.from_counts(counts, opts)
 end
 
---- Build from a table token -> count: tokens seen at least min_count times,
+--- Build from counts (a table token -> count, or a lurn.core.text_map of
+-- counts): tokens seen at least min_count times,
 -- most frequent first, at most max_size entries in all (<pad> and <unk>
 -- included; nil or 0: no limit).
 function Vocab.from_counts(counts, opts)
   opts = opts or {}
+  local max = (opts.max_size and opts.max_size > 0) and opts.max_size or math.huge
+  if type(counts) ~= "table" then
+    -- a C map sorts itself (ties in byte order, like < in the C locale)
+    local v = Vocab.new()
+    local list = counts:top(opts.min_count or 1, max < math.huge and max or -1)
+    for _, t in ipairs(list) do
+      if v:size() >= max then break end
+      v:add(t)
+    end
+    return v
+  end
   local list = {}
   for t, c in pairs(counts) do
     if c >= (opts.min_count or 1) then list[#list + 1] = t end
@@ -83,7 +107,6 @@ function Vocab.from_counts(counts, opts)
     return a < b
   end)
   local v = Vocab.new()
-  local max = (opts.max_size and opts.max_size > 0) and opts.max_size or math.huge
   for _, t in ipairs(list) do
     if v:size() >= max then break end
     v:add(t)

@@ -179,6 +179,22 @@ static int push_word(lurn_tokens *t, size_t start, lurn_status *st) {
 
 static int is_wordish(int c) { return c == C_WORD || c == C_DIGIT; }
 
+/* C_WORD / C_DIGIT for ASCII letters and digits, 0 for the rest. */
+static const unsigned char ascii_alnum[128] = {
+  ['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT, ['4'] = C_DIGIT,
+  ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT, ['8'] = C_DIGIT, ['9'] = C_DIGIT,
+  ['A'] = C_WORD, ['B'] = C_WORD, ['C'] = C_WORD, ['D'] = C_WORD, ['E'] = C_WORD, ['F'] = C_WORD,
+  ['G'] = C_WORD, ['H'] = C_WORD, ['I'] = C_WORD, ['J'] = C_WORD, ['K'] = C_WORD, ['L'] = C_WORD,
+  ['M'] = C_WORD, ['N'] = C_WORD, ['O'] = C_WORD, ['P'] = C_WORD, ['Q'] = C_WORD, ['R'] = C_WORD,
+  ['S'] = C_WORD, ['T'] = C_WORD, ['U'] = C_WORD, ['V'] = C_WORD, ['W'] = C_WORD, ['X'] = C_WORD,
+  ['Y'] = C_WORD, ['Z'] = C_WORD,
+  ['a'] = C_WORD, ['b'] = C_WORD, ['c'] = C_WORD, ['d'] = C_WORD, ['e'] = C_WORD, ['f'] = C_WORD,
+  ['g'] = C_WORD, ['h'] = C_WORD, ['i'] = C_WORD, ['j'] = C_WORD, ['k'] = C_WORD, ['l'] = C_WORD,
+  ['m'] = C_WORD, ['n'] = C_WORD, ['o'] = C_WORD, ['p'] = C_WORD, ['q'] = C_WORD, ['r'] = C_WORD,
+  ['s'] = C_WORD, ['t'] = C_WORD, ['u'] = C_WORD, ['v'] = C_WORD, ['w'] = C_WORD, ['x'] = C_WORD,
+  ['y'] = C_WORD, ['z'] = C_WORD,
+};
+
 /* The class of the code point at s[i..n) (C_SPACE at the end). */
 static int class_at(const char *s, size_t n, size_t i, uint32_t *cp) {
   if (i >= n) { *cp = ' '; return C_SPACE; }
@@ -190,6 +206,7 @@ static int class_at(const char *s, size_t n, size_t i, uint32_t *cp) {
 static int tokenize_words(lurn_tokens *t, const char *s, size_t n, int lo, lurn_status *st) {
   size_t i = 0;
   while (i < n) {
+    if ((unsigned char)s[i] <= 0x20) { i++; continue; }   /* fast path: ASCII space */
     uint32_t cp;
     size_t cl = decode((const unsigned char *)s + i, n - i, &cp);
     if (cp == '<') {
@@ -205,6 +222,14 @@ static int tokenize_words(lurn_tokens *t, const char *s, size_t n, int lo, lurn_
       put_cp(t, cp, (unsigned char)s[i], lo);
       i += cl;
       while (i < n) {
+        unsigned char b = (unsigned char)s[i];
+        /* fast path: an ASCII letter or digit (most of any English text) */
+        if (b < 0x80 && ascii_alnum[b]) {
+          t->buf[t->buf_len++] = (char)(lo && b >= 'A' && b <= 'Z' ? b + 32 : b);
+          prev = ascii_alnum[b];
+          i++;
+          continue;
+        }
         uint32_t nc;
         size_t nl = decode((const unsigned char *)s + i, n - i, &nc);
         int k = (nc == '<' && html_break(s + i, n - i)) ? C_SPACE : classify(nc);
@@ -315,4 +340,86 @@ void lurn_tokens_free(lurn_tokens *t) {
   free(t->off);
   free(t->len);
   memset(t, 0, sizeof *t);
+}
+
+/* ---- string map ------------------------------------------------------------- */
+
+/* FNV-1a, 64-bit: tokens are short, and it needs no alignment. */
+static uint64_t hash_bytes(const char *s, size_t n) {
+  uint64_t h = 0xcbf29ce484222325u;
+  for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 0x100000001b3u; }
+  return h;
+}
+
+/* The slot index holding s, or the empty slot where it would go. */
+static size_t find_slot(const lurn_strmap *m, const char *s, size_t n, uint64_t h) {
+  size_t mask = m->nslot - 1, i = (size_t)h & mask;
+  for (;;) {
+    uint32_t k = m->slot[i];
+    if (k == 0) return i;
+    const struct lurn_strmap_entry *e = &m->e[k - 1];
+    if (e->hash == h && e->len == n && memcmp(m->keys + e->off, s, n) == 0) return i;
+    i = (i + 1) & mask;
+  }
+}
+
+int64_t *lurn_strmap_get(const lurn_strmap *m, const char *s, size_t n) {
+  if (m->nslot == 0) return NULL;
+  uint32_t k = m->slot[find_slot(m, s, n, hash_bytes(s, n))];
+  return k ? &m->e[k - 1].value : NULL;
+}
+
+static int grow_slots(lurn_strmap *m, lurn_status *st) {
+  size_t nslot = m->nslot ? 2 * m->nslot : 1024;
+  uint32_t *slot = calloc(nslot, sizeof *slot);
+  if (!slot) return lurn_fail(st, LURN_ENOMEM, "string map: out of memory");
+  free(m->slot);
+  m->slot = slot;
+  m->nslot = nslot;
+  for (size_t j = 0; j < m->n; j++) {
+    size_t i = (size_t)m->e[j].hash & (nslot - 1);
+    while (slot[i]) i = (i + 1) & (nslot - 1);
+    slot[i] = (uint32_t)(j + 1);
+  }
+  return LURN_OK;
+}
+
+int64_t *lurn_strmap_put(lurn_strmap *m, const char *s, size_t n, int *created, lurn_status *st) {
+  *created = 0;
+  /* keep the load at most 1/2 so probes stay short */
+  if (2 * (m->n + 1) > m->nslot) {
+    if (m->n + 1 >= UINT32_MAX) { lurn_fail(st, LURN_ENOMEM, "string map: too many keys"); return NULL; }
+    if (grow_slots(m, st)) return NULL;
+  }
+  uint64_t h = hash_bytes(s, n);
+  size_t i = find_slot(m, s, n, h);
+  if (m->slot[i]) return &m->e[m->slot[i] - 1].value;
+  if (m->n == m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 512;
+    struct lurn_strmap_entry *e = realloc(m->e, cap * sizeof *e);
+    if (!e) { lurn_fail(st, LURN_ENOMEM, "string map: out of memory"); return NULL; }
+    m->e = e;
+    m->cap = cap;
+  }
+  if (m->keys_len + n > m->keys_cap) {
+    size_t cap = m->keys_cap ? 2 * m->keys_cap : 4096;
+    while (cap < m->keys_len + n) cap *= 2;
+    char *k = realloc(m->keys, cap);
+    if (!k) { lurn_fail(st, LURN_ENOMEM, "string map: out of memory"); return NULL; }
+    m->keys = k;
+    m->keys_cap = cap;
+  }
+  if (n) memcpy(m->keys + m->keys_len, s, n);
+  m->e[m->n] = (struct lurn_strmap_entry){ m->keys_len, n, h, 0 };
+  m->keys_len += n;
+  m->slot[i] = (uint32_t)(++m->n);
+  *created = 1;
+  return &m->e[m->n - 1].value;
+}
+
+void lurn_strmap_free(lurn_strmap *m) {
+  free(m->keys);
+  free(m->e);
+  free(m->slot);
+  memset(m, 0, sizeof *m);
 }

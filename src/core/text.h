@@ -35,6 +35,7 @@
 #define LURN_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -63,5 +64,28 @@ int lurn_tokenize(lurn_tokens *out, const char *s, size_t n, const lurn_tok_opts
 
 /* Release the buffers of t (idempotent; t becomes empty). */
 void lurn_tokens_free(lurn_tokens *t);
+
+/* ---- string map: token bytes -> int64 ---------------------------------------
+ * Counting a corpus and numericalising it look every token up once; doing it
+ * here rather than in a Lua table saves making a Lua string per token (the
+ * 6.7 million tokens of IMDB's training reviews). Open addressing over an
+ * index of 32-bit slots; keys live in one arena; entries stay in insertion
+ * order, so iterating them is deterministic. */
+typedef struct lurn_strmap {
+  char *keys;             /* the arena: key bytes back to back */
+  size_t keys_len, keys_cap;
+  struct lurn_strmap_entry { size_t off, len; uint64_t hash; int64_t value; } *e;   /* (n) */
+  size_t n, cap;
+  uint32_t *slot;         /* (nslot): entry index + 1, 0 = empty */
+  size_t nslot;
+} lurn_strmap;
+
+/* The value slot of key s[0..n), or NULL when it is absent. */
+int64_t *lurn_strmap_get(const lurn_strmap *m, const char *s, size_t n);
+/* The value slot of s[0..n), created with value 0 when absent (*created set
+ * to 1 then). NULL with st filled when memory runs out. */
+int64_t *lurn_strmap_put(lurn_strmap *m, const char *s, size_t n, int *created, lurn_status *st);
+/* Release m (idempotent; m becomes an empty map). */
+void lurn_strmap_free(lurn_strmap *m);
 
 #endif

@@ -3,16 +3,19 @@
  * file-system calls the readers need. lua/lurn/text/ builds on these.
  *
  *   text_tokenize(s, kind, lower, ngrams) -> {tok, ...}
- *   text_count(s, kind, lower, ngrams, counts) -> n
- *                         counts[tok] += 1 for every token; n tokens seen
- *   text_encode(s, kind, lower, ngrams, stoi, unk) -> {id, ...}
- *                         stoi[tok], or unk for a token not in stoi
+ *   text_map([{tok, ...} [, base]]) -> map    a TextMap: token -> integer in C,
+ *                         tokens[i] -> base + i - 1 (base 0: a vocabulary's ids)
+ *   map:count(s, kind, lower, ngrams) -> n    map[tok] += 1 for every feature
+ *   map:encode(s, kind, lower, ngrams, unk) -> {id, ...}, n_unk   map[tok], or unk
+ *   map:top(min_count [, max_n]) -> {tok, ...}   keys by value (a count), largest
+ *                         first, ties in byte order; at least min_count
+ *   map:get(tok) -> value | nil;  map:totable() -> {tok = value};  #map
  *   text_listdir(path) -> {name, ...} | nil, message     (no "." and "..")
  *
  * kind is "word" or "char"; lower a boolean; ngrams >= 1: after the tokens
  * come every run of 2..ngrams consecutive tokens, joined by one space (word)
- * or nothing (char). Counting and encoding run on the C tokens directly, so
- * a corpus is never held as a Lua table of token strings.
+ * or nothing (char). Counting and encoding look the C tokens up in a C map,
+ * so a corpus never becomes Lua strings: only the distinct tokens do.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include "text.h"
 
 #define SCRATCH_MT "lurn.text_scratch"
+#define TEXTMAP_MT "lurn.TextMap"
 
 /* The buffers reused by every call (one per Lua state, an upvalue). */
 typedef struct scratch {
@@ -44,16 +48,16 @@ static scratch *get_scratch(lua_State *L) {
   return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-/* Arguments 1..4 (text, kind, lower, ngrams): tokenize into the scratch. */
-static scratch *tokenize_args(lua_State *L, int *ngrams, int *kind) {
+/* Arguments a..a+3 (text, kind, lower, ngrams): tokenize into the scratch. */
+static scratch *tokenize_args(lua_State *L, int a, int *ngrams, int *kind) {
   size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
+  const char *s = luaL_checklstring(L, a, &n);
   static const char *const kinds[] = { "word", "char", NULL };
   lurn_tok_opts o;
-  o.kind = (lurn_tok_kind)luaL_checkoption(L, 2, "word", kinds);
-  o.lower = lua_toboolean(L, 3);
-  lua_Integer g = luaL_optinteger(L, 4, 1);
-  luaL_argcheck(L, g >= 1 && g <= 16, 4, "ngrams must be in 1..16");
+  o.kind = (lurn_tok_kind)luaL_checkoption(L, a + 1, "word", kinds);
+  o.lower = lua_toboolean(L, a + 2);
+  lua_Integer g = luaL_optinteger(L, a + 3, 1);
+  luaL_argcheck(L, g >= 1 && g <= 16, a + 3, "ngrams must be in 1..16");
   *ngrams = (int)g;
   *kind = (int)o.kind;
   scratch *sc = get_scratch(L);
@@ -62,11 +66,13 @@ static scratch *tokenize_args(lua_State *L, int *ngrams, int *kind) {
   return sc;
 }
 
-/* Push token i, or the n-gram of k tokens starting at i. */
-static void push_gram(lua_State *L, scratch *sc, size_t i, int k, int kind) {
+/* Feature i of the current text: token i, or the n-gram of k tokens from
+ * i joined into sc->gram. Sets *p, *n. */
+static void gram(lua_State *L, scratch *sc, size_t i, int k, int kind, const char **p, size_t *n) {
   const lurn_tokens *t = &sc->toks;
   if (k == 1) {
-    lua_pushlstring(L, t->buf + t->off[i], t->len[i]);
+    *p = t->buf + t->off[i];
+    *n = t->len[i];
     return;
   }
   size_t need = 0;
@@ -83,78 +89,190 @@ static void push_gram(lua_State *L, scratch *sc, size_t i, int k, int kind) {
     memcpy(sc->gram + m, t->buf + t->off[i + j], t->len[i + j]);
     m += t->len[i + j];
   }
-  lua_pushlstring(L, sc->gram, m);
+  *p = sc->gram;
+  *n = m;
 }
 
-/* Calls `each` for every feature (tokens, then n-grams) pushed on the stack;
- * each pops it. Returns the number of features. */
-typedef void (*each_fn)(lua_State *L, lua_Integer k, void *ud);
+/* Calls `each` for every feature (tokens, then n-grams of 2..ngrams) with
+ * its 1-based number. Returns the number of features. */
+typedef void (*each_fn)(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud);
 static lua_Integer for_features(lua_State *L, scratch *sc, int ngrams, int kind, each_fn each,
                                 void *ud) {
   lua_Integer count = 0;
   size_t n = sc->toks.n;
   for (int k = 1; k <= ngrams; k++) {
     for (size_t i = 0; i + (size_t)k <= n; i++) {
-      push_gram(L, sc, i, k, kind);
-      each(L, ++count, ud);
+      const char *p;
+      size_t len;
+      gram(L, sc, i, k, kind, &p, &len);
+      each(L, ++count, p, len, ud);
     }
   }
   return count;
 }
 
-static void each_store(lua_State *L, lua_Integer k, void *ud) {
+static void each_store(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud) {
   (void)ud;
+  lua_pushlstring(L, p, n);
   lua_rawseti(L, -2, k);
 }
 
 static int l_tokenize(lua_State *L) {
   int ngrams, kind;
-  scratch *sc = tokenize_args(L, &ngrams, &kind);
+  scratch *sc = tokenize_args(L, 1, &ngrams, &kind);
   lua_createtable(L, (int)sc->toks.n, 0);
   for_features(L, sc, ngrams, kind, each_store, NULL);
   return 1;
 }
 
-/* counts at stack index *(int *)ud */
-static void each_count(lua_State *L, lua_Integer k, void *ud) {
-  (void)k;
-  int counts = *(int *)ud;
-  lua_pushvalue(L, -1);
-  lua_rawget(L, counts);
-  lua_Integer c = lua_tointeger(L, -1);   /* 0 for nil */
-  lua_pop(L, 1);
-  lua_pushinteger(L, c + 1);
-  lua_rawset(L, counts);
+/* ---- TextMap: token -> integer, in C ------------------------------------------ */
+
+static lurn_strmap *checkmap(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, TEXTMAP_MT);
 }
 
-static int l_count(lua_State *L) {
-  int ngrams, kind;
-  luaL_checktype(L, 5, LUA_TTABLE);
-  scratch *sc = tokenize_args(L, &ngrams, &kind);
-  int counts = 5;
-  lua_pushinteger(L, for_features(L, sc, ngrams, kind, each_count, &counts));
+static int map_gc(lua_State *L) {
+  lurn_strmap_free(checkmap(L, 1));
+  return 0;
+}
+
+/* text_map([{tok, ...} [, base]]): tokens[i] -> base + i - 1 (base 0). */
+static int l_map(lua_State *L) {
+  int has_list = !lua_isnoneornil(L, 1);
+  if (has_list) luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer base = luaL_optinteger(L, 2, 0);
+  lua_settop(L, 2);
+  lurn_strmap *m = lua_newuserdatauv(L, sizeof *m, 0);
+  memset(m, 0, sizeof *m);
+  luaL_setmetatable(L, TEXTMAP_MT);
+  if (has_list) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, 1, i);
+      size_t len;
+      const char *s = lua_tolstring(L, -1, &len);
+      if (!s) return luaL_error(L, "text_map: entry %d is a %s, not a string", (int)i, luaL_typename(L, -1));
+      lurn_status st = { 0, "" };
+      int created;
+      int64_t *v = lurn_strmap_put(m, s, len, &created, &st);
+      if (!v) return lurn_raise(L, &st);
+      if (created) *v = base + i - 1;   /* a repeated token keeps its first id */
+      lua_pop(L, 1);
+    }
+  }
   return 1;
 }
 
-typedef struct { int stoi; lua_Integer unk; } encode_ud;
+typedef struct { lurn_strmap *m; int oom; lurn_status st; } count_ud;
 
-static void each_encode(lua_State *L, lua_Integer k, void *ud) {
+static void each_count(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud) {
+  (void)L; (void)k;
+  count_ud *c = ud;
+  if (c->oom) return;
+  int created;
+  int64_t *v = lurn_strmap_put(c->m, p, n, &created, &c->st);
+  if (!v) { c->oom = 1; return; }
+  *v += 1;
+}
+
+/* map:count(s, kind, lower, ngrams) -> n: map[tok] += 1 for every feature. */
+static int map_count(lua_State *L) {
+  count_ud c = { checkmap(L, 1), 0, { 0, "" } };
+  int ngrams, kind;
+  scratch *sc = tokenize_args(L, 2, &ngrams, &kind);
+  lua_Integer n = for_features(L, sc, ngrams, kind, each_count, &c);
+  if (c.oom) return lurn_raise(L, &c.st);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+typedef struct { const lurn_strmap *m; lua_Integer unk, nunk; } encode_ud;
+
+static void each_encode(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud) {
   encode_ud *e = ud;
-  lua_rawget(L, e->stoi);
-  int isnum;
-  lua_Integer id = lua_tointegerx(L, -1, &isnum);
-  lua_pop(L, 1);
-  lua_pushinteger(L, isnum ? id : e->unk);
+  const int64_t *v = lurn_strmap_get(e->m, p, n);
+  if (!v) e->nunk++;
+  lua_pushinteger(L, v ? *v : e->unk);
   lua_rawseti(L, -2, k);
 }
 
-static int l_encode(lua_State *L) {
+/* map:encode(s, kind, lower, ngrams, unk) -> {map[tok] or unk, ...}, number of unks */
+static int map_encode(lua_State *L) {
+  encode_ud e = { checkmap(L, 1), luaL_checkinteger(L, 6), 0 };
   int ngrams, kind;
-  luaL_checktype(L, 5, LUA_TTABLE);
-  encode_ud e = { 5, luaL_checkinteger(L, 6) };
-  scratch *sc = tokenize_args(L, &ngrams, &kind);
+  scratch *sc = tokenize_args(L, 2, &ngrams, &kind);
   lua_createtable(L, (int)sc->toks.n, 0);
   for_features(L, sc, ngrams, kind, each_encode, &e);
+  lua_pushinteger(L, e.nunk);
+  return 2;
+}
+
+/* Most frequent first; equal counts in byte order of the token. */
+static const lurn_strmap *sort_map;
+static int by_count(const void *a, const void *b) {
+  const struct lurn_strmap_entry *x = &sort_map->e[*(const uint32_t *)a];
+  const struct lurn_strmap_entry *y = &sort_map->e[*(const uint32_t *)b];
+  if (x->value != y->value) return x->value > y->value ? -1 : 1;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(sort_map->keys + x->off, sort_map->keys + y->off, n);
+  if (c) return c;
+  return x->len < y->len ? -1 : (x->len > y->len);
+}
+
+/* map:top(min_count [, max_n]) -> {tok, ...}: the keys whose value (a
+ * count) is >= min_count, most frequent first, at most max_n of them.
+ * (qsort with a file-level comparator context: one Lua state calls it at a
+ * time, and nothing in the comparator can raise.) */
+static int map_top(lua_State *L) {
+  lurn_strmap *m = checkmap(L, 1);
+  lua_Integer min = luaL_optinteger(L, 2, 1);
+  lua_Integer max = luaL_optinteger(L, 3, -1);
+  uint32_t *idx = lua_newuserdatauv(L, (m->n ? m->n : 1) * sizeof *idx, 0);
+  size_t k = 0;
+  for (size_t i = 0; i < m->n; i++)
+    if (m->e[i].value >= min) idx[k++] = (uint32_t)i;
+  sort_map = m;
+  qsort(idx, k, sizeof *idx, by_count);
+  sort_map = NULL;
+  if (max >= 0 && (size_t)max < k) k = (size_t)max;
+  lua_createtable(L, (int)k, 0);
+  for (size_t i = 0; i < k; i++) {
+    const struct lurn_strmap_entry *e = &m->e[idx[i]];
+    lua_pushlstring(L, m->keys + e->off, e->len);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* map:get(tok) -> value | nil */
+static int map_get(lua_State *L) {
+  lurn_strmap *m = checkmap(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  const int64_t *v = lurn_strmap_get(m, s, n);
+  if (v) lua_pushinteger(L, *v); else lua_pushnil(L);
+  return 1;
+}
+
+/* map:totable() -> {tok = value, ...} */
+static int map_totable(lua_State *L) {
+  lurn_strmap *m = checkmap(L, 1);
+  lua_createtable(L, 0, (int)m->n);
+  for (size_t i = 0; i < m->n; i++) {
+    lua_pushlstring(L, m->keys + m->e[i].off, m->e[i].len);
+    lua_pushinteger(L, m->e[i].value);
+    lua_rawset(L, -3);
+  }
+  return 1;
+}
+
+static int map_len(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)checkmap(L, 1)->n);
+  return 1;
+}
+
+static int map_tostring(lua_State *L) {
+  lua_pushfstring(L, "lurn.TextMap(%d keys)", (int)checkmap(L, 1)->n);
   return 1;
 }
 
@@ -181,17 +299,33 @@ static int l_listdir(lua_State *L) {
 void lurn_open_text(lua_State *L) {
   static const luaL_Reg fns[] = {
     { "text_tokenize", l_tokenize },
-    { "text_count", l_count },
-    { "text_encode", l_encode },
     { NULL, NULL },
   };
-  static const luaL_Reg meta[] = { { "__gc", scratch_gc }, { NULL, NULL } };
+  static const luaL_Reg map_methods[] = {
+    { "count", map_count }, { "encode", map_encode }, { "get", map_get },
+    { "totable", map_totable }, { "top", map_top }, { NULL, NULL },
+  };
+  static const luaL_Reg map_meta[] = {
+    { "__gc", map_gc }, { "__close", map_gc }, { "__len", map_len },
+    { "__tostring", map_tostring }, { NULL, NULL },
+  };
+  static const luaL_Reg scratch_meta[] = { { "__gc", scratch_gc }, { NULL, NULL } };
   scratch *sc = lua_newuserdatauv(L, sizeof *sc, 0);
   memset(sc, 0, sizeof *sc);
   luaL_newmetatable(L, SCRATCH_MT);
-  luaL_setfuncs(L, meta, 0);
+  luaL_setfuncs(L, scratch_meta, 0);
   lua_setmetatable(L, -2);
-  luaL_setfuncs(L, fns, 1);   /* every function shares the scratch upvalue */
+  /* the map methods and text_tokenize share the scratch upvalue */
+  luaL_newmetatable(L, TEXTMAP_MT);
+  luaL_setfuncs(L, map_meta, 0);
+  lua_newtable(L);
+  lua_pushvalue(L, -3);
+  luaL_setfuncs(L, map_methods, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, fns, 1);
+  lua_pushcfunction(L, l_map);
+  lua_setfield(L, -2, "text_map");
   lua_pushcfunction(L, l_listdir);
   lua_setfield(L, -2, "text_listdir");
 }

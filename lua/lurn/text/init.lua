@@ -62,15 +62,21 @@ function Tokenizer:tokenize(s)
   return core.text_tokenize(s, self.kind, self.lower, self.ngrams)
 end
 
---- counts[token] += 1 for every token of s; returns the number of tokens.
+--- counts[token] += 1 for every token of s, counts a text.counter();
+-- returns the number of tokens.
 function Tokenizer:count(s, counts)
-  return core.text_count(s, self.kind, self.lower, self.ngrams, counts)
+  return counts:count(s, self.kind, self.lower, self.ngrams)
 end
 
---- The ids of s's tokens in vocab (vocab.unk for unknown tokens).
+--- The ids of s's tokens in vocab (vocab.unk for unknown tokens), and
+-- how many were unknown.
 function Tokenizer:encode(s, vocab)
-  return core.text_encode(s, self.kind, self.lower, self.ngrams, vocab.stoi, vocab.unk)
+  return vocab:index():encode(s, self.kind, self.lower, self.ngrams, vocab.unk)
 end
+
+--- A token counter for Tokenizer:count, kept in C (counter:totable() gives
+-- {token = count}); data.Vocab.from_counts takes it as it is.
+function M.counter() return core.text_map() end
 
 --- Plain data for checkpoints, and back.
 function Tokenizer:state()
@@ -125,11 +131,10 @@ function M.encode(texts, opts)
     errors.raise("config", "data.truncate: expected head, tail or both, got '%s'", tostring(mode))
   end
   local seqs, stats = {}, { size = #texts, tokens = 0, unk = 0, truncated = 0 }
-  local unk = vocab.unk
   for i, s in ipairs(texts) do
-    local ids = tok:encode(s, vocab)
+    local ids, nunk = tok:encode(s, vocab)
     stats.tokens = stats.tokens + #ids
-    for _, id in ipairs(ids) do if id == unk then stats.unk = stats.unk + 1 end end
+    stats.unk = stats.unk + nunk
     if max_len > 0 and #ids > max_len then
       stats.truncated = stats.truncated + 1
       ids = split.truncate(ids, max_len, mode)
@@ -224,7 +229,7 @@ function M.build(p, opts)
   end
 
   local tok = Tokenizer.new { kind = cfg.tokenizer or "word", lower = cfg.lower, ngrams = cfg.ngrams or 1 }
-  local counts = {}
+  local counts = M.counter()
   for _, s in ipairs(tr_texts) do tok:count(s, counts) end
   local vocab = data.Vocab.from_counts(counts, { min_count = cfg.min_count or 1, max_size = cfg.max_vocab or 0 })
 
