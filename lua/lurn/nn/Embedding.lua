@@ -1,9 +1,15 @@
---- nn.Embedding(vocab, dim [, {padding = id}]) — token ids to vectors.
+--- nn.Embedding(vocab, dim [, {padding = id, dropout = p}]) — token ids to vectors.
 --
 -- Input: int32 ids [T, B] (0-based), or a batch {ids = [T, B], lengths = [B]}.
 -- Output: a Seq {data = [T, B, dim], lengths}. The padding id's row is kept
 -- at zero and gets no gradient; repeated ids accumulate their gradients.
 -- weight [vocab, dim] ~ N(0, 1) like PyTorch's.
+--
+-- dropout = p is embedding dropout (Gal & Ghahramani 2016; AWD-LSTM's
+-- embedded_dropout): in training, each word type of the vocabulary is
+-- dropped with probability p for the whole batch — every occurrence of a
+-- dropped word reads zeros — and the kept ones are scaled by 1/(1-p). One
+-- draw of a [vocab, 1] mask per forward, looked up by id like the weight.
 local lurn = require "lurn"
 local core = require "lurn.core"
 local class = require "lurn.class"
@@ -24,6 +30,10 @@ function Embedding:__init(vocab, dim, opts)
       or self.padding >= vocab) then
     error(("nn.Embedding: padding id %s is not in [0, %d)"):format(tostring(self.padding), vocab), 2)
   end
+  self.dropout = opts.dropout or 0
+  if type(self.dropout) ~= "number" or self.dropout < 0 or self.dropout >= 1 then
+    error(("nn.Embedding: dropout must be in [0, 1), got %s"):format(tostring(opts.dropout)), 2)
+  end
   local w = lurn.randn(vocab, dim)
   if self.padding then w:select(1, self.padding + 1):zero() end
   self:add_parameter("weight", w)
@@ -42,18 +52,27 @@ function Embedding:forward(input)
   end
   self._ids = ids
   local out = core.embedding_forward(ids, self.weight, self.padding or -1)
+  self._mask = nil
+  if self.training and self.dropout > 0 then
+    -- the mask of each position: its word type's entry of a [vocab, 1] mask
+    local m = core.embedding_forward(ids, core.dropout_mask({ self.vocab, 1 }, self.dropout))
+    out = out:mul(m)
+    self._mask = m
+  end
   self.output = seq.new(out, lengths)
   return self.output
 end
 
 function Embedding:backward(grad_output)
+  if self._mask then grad_output = grad_output:mul(self._mask) end
   core.embedding_backward(self._ids, grad_output, self._params[1].grad, self.padding or -1)
   return nil
 end
 
 function Embedding:describe()
-  return ("nn.Embedding(%d x %d%s)"):format(self.vocab, self.dim,
-    self.padding and (", padding=" .. self.padding) or "")
+  return ("nn.Embedding(%d x %d%s%s)"):format(self.vocab, self.dim,
+    self.padding and (", padding=" .. self.padding) or "",
+    self.dropout > 0 and (", dropout=%g"):format(self.dropout) or "")
 end
 
 return Embedding

@@ -11,6 +11,7 @@ return {
   Embedding = require "lurn.nn.Embedding",
   Dropout = require "lurn.nn.Dropout",
   Pool = require "lurn.nn.Pool",
+  AttentionPool = require "lurn.nn.AttentionPool",
   ReLU = acts.ReLU, Tanh = acts.Tanh, Sigmoid = acts.Sigmoid,
   Softmax = acts.Softmax, LogSoftmax = acts.LogSoftmax,
   RNN = rec.RNN, LSTM = rec.LSTM, GRU = rec.GRU,

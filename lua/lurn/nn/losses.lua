@@ -7,6 +7,11 @@
 -- CrossEntropy takes logits [N, C] with int32 targets [N] (0-based), or the
 -- per-step form logits [T, B, C] (a tensor or Seq) with targets [T, B]; a
 -- Seq's lengths (or opts.lengths) leave padded steps out of the loss.
+-- label_smoothing = e (Szegedy et al. 2016, PyTorch's definition) trains
+-- towards (1 - e) on the target plus e/C on every class:
+--   loss = (1 - e) * nll + e * mean_c(-log softmax(x)_c)
+-- averaged (or summed) over the counted targets; not combined with weight.
+local lurn = require "lurn"
 local core = require "lurn.core"
 local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
@@ -29,6 +34,35 @@ function CrossEntropy:__init(opts)
   self.weight, self.ignore_index = opts.weight, opts.ignore_index
   self.reduction = reduction(opts, "nn.CrossEntropy")
   self.lengths = opts.lengths
+  local e = opts.label_smoothing or 0
+  if type(e) ~= "number" or e < 0 or e > 1 then
+    error(("nn.CrossEntropy: label_smoothing must be in [0, 1], got %s"):format(tostring(e)), 2)
+  end
+  if e > 0 and self.weight then
+    error("nn.CrossEntropy: label_smoothing with class weights is not supported", 2)
+  end
+  self.label_smoothing = e
+end
+
+--- The smoothing term e * mean over counted targets of -mean_c log p_c, and
+-- its gradient: e * (softmax(x) - 1/C) on counted rows, / count for "mean".
+local function smoothing(self, logits, targets, lengths)
+  local C = logits:size(-1)
+  local x = logits:reshape(-1, C)
+  local counted = targets:ne(self.ignore_index or -100):float()          -- per target
+  if lengths then                                                        -- per-step form [T, B]
+    local T, B = targets:size(1), targets:size(2)
+    counted = counted:mul(lurn.arange(T):view(T, 1):lt(lengths:float():view(1, B)))
+  end
+  counted = counted:reshape(-1, 1)                                       -- [N, 1]
+  local n = counted:sum()
+  local lsm = core.log_softmax(x)                                        -- [N, C]
+  local e = self.label_smoothing
+  local div = (self.reduction == "mean") and math.max(n, 1) or 1
+  if n == 0 then div = 1 end
+  local loss = -e * (lsm * counted):sum() / (C * div)
+  local d = (lsm:exp() - 1 / C):mul(counted):mul(e / div)
+  return loss, d:view(logits:shape())
 end
 function CrossEntropy:forward(input, targets)
   local logits, lengths = seq.split(input)
@@ -39,12 +73,21 @@ function CrossEntropy:forward(input, targets)
     weight = self.weight, ignore_index = self.ignore_index, reduction = self.reduction,
     lengths = lengths or self.lengths,
   })
+  local e = self.label_smoothing
+  if e > 0 then
+    local ls, ds = smoothing(self, logits, targets, logits:dim() == 3 and (lengths or self.lengths) or nil)
+    loss = (1 - e) * loss + ls
+    d = d:mul(1 - e):add_(ds)
+  end
   self._d = d
   self.output = loss
   return loss
 end
 function CrossEntropy:backward() return self._d end
-function CrossEntropy:describe() return "nn.CrossEntropy" end
+function CrossEntropy:describe()
+  return self.label_smoothing > 0 and ("nn.CrossEntropy(label_smoothing=%g)"):format(self.label_smoothing)
+    or "nn.CrossEntropy"
+end
 M.CrossEntropy = CrossEntropy
 
 local BCEWithLogits = class("nn.BCEWithLogits", Module)
