@@ -78,6 +78,24 @@ function TestTokenizer:test_chars_by_code_point()
   lu.assertEquals(#toks("😂x", { kind = "char" }), 2)
 end
 
+function TestTokenizer:test_random_bytes()
+  -- any bytes tokenize (checked under ASan in the sanitizer pass); without
+  -- whitespace, "<" or case changes, the characters put back give the input
+  lurn.seed(99)
+  local word, char = text.Tokenizer { ngrams = 3 }, text.Tokenizer { kind = "char", lower = false }
+  for _ = 1, 200 do
+    local n = math.floor(lurn.rand(1):get(1) * 300)
+    local b = lurn.rand(n):mul(256):floor():totable()
+    for i = 1, n do b[i] = string.char(math.tointeger(b[i])) end
+    local s = table.concat(b)
+    word:tokenize(s)
+    local clean = s:gsub("[%z\1- <\127-\160]", "")
+    local ok_bytes = not clean:find("\194[\128-\160]") and not clean:find("\226\128[\128-\139\168\169\175]")
+      and not clean:find("\226\129\159") and not clean:find("\227\128\128") and not clean:find("\239\187\191")
+    if ok_bytes then lu.assertEquals(table.concat(char:tokenize(clean)), clean) end
+  end
+end
+
 function TestTokenizer:test_ngrams()
   lu.assertEquals(toks("a b c", { ngrams = 3 }), { "a", "b", "c", "a b", "b c", "a b c" })
   lu.assertEquals(toks("ab", { kind = "char", ngrams = 2 }), { "a", "b", "ab" })
