@@ -5,7 +5,10 @@
  *   text_tokenize(s, kind, lower, ngrams) -> {tok, ...}
  *   text_map([{tok, ...} [, base]]) -> map    a TextMap: token -> integer in C,
  *                         tokens[i] -> base + i - 1 (base 0: a vocabulary's ids)
- *   map:count(s, kind, lower, ngrams) -> n    map[tok] += 1 for every feature
+ *   map:count(s, kind, lower, ngrams [, record]) -> n    map[tok] += 1 for every
+ *                         feature; record = true keeps the text for map:recorded
+ *   map:recorded(vocab_map, unk) -> {{id, ...}, ...}, n_unk    the recorded texts
+ *                         as ids of vocab_map (a TextMap), without tokenizing again
  *   map:encode(s, kind, lower, ngrams, unk) -> {id, ...}, n_unk   map[tok], or unk
  *   map:top(min_count [, max_n]) -> {tok, ...}   keys by value (a count), largest
  *                         first, ties in byte order; at least min_count
@@ -19,6 +22,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,12 +132,36 @@ static int l_tokenize(lua_State *L) {
 
 /* ---- TextMap: token -> integer, in C ------------------------------------------ */
 
-static lurn_strmap *checkmap(lua_State *L, int idx) {
+/* The userdata: the map, and the texts counted with record = true as the
+ * entry numbers of their tokens (so they need no second tokenization). */
+typedef struct textmap {
+  lurn_strmap m;          /* first: a textmap * is a lurn_strmap * */
+  uint32_t *rec;          /* (rec_n) entry numbers, text after text */
+  size_t rec_n, rec_cap;
+  size_t *doc_end;        /* (ndocs) end of each text in rec */
+  size_t ndocs, docs_cap;
+} textmap;
+
+static textmap *checktm(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, TEXTMAP_MT);
 }
 
+static lurn_strmap *checkmap(lua_State *L, int idx) {
+  return &checktm(L, idx)->m;
+}
+
+static void free_records(textmap *tm) {
+  free(tm->rec);
+  free(tm->doc_end);
+  tm->rec = NULL;
+  tm->doc_end = NULL;
+  tm->rec_n = tm->rec_cap = tm->ndocs = tm->docs_cap = 0;
+}
+
 static int map_gc(lua_State *L) {
-  lurn_strmap_free(checkmap(L, 1));
+  textmap *tm = checktm(L, 1);
+  lurn_strmap_free(&tm->m);
+  free_records(tm);
   return 0;
 }
 
@@ -142,9 +171,10 @@ static int l_map(lua_State *L) {
   if (has_list) luaL_checktype(L, 1, LUA_TTABLE);
   lua_Integer base = luaL_optinteger(L, 2, 0);
   lua_settop(L, 2);
-  lurn_strmap *m = lua_newuserdatauv(L, sizeof *m, 0);
-  memset(m, 0, sizeof *m);
+  textmap *tm = lua_newuserdatauv(L, sizeof *tm, 0);
+  memset(tm, 0, sizeof *tm);
   luaL_setmetatable(L, TEXTMAP_MT);
+  lurn_strmap *m = &tm->m;
   if (has_list) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
     for (lua_Integer i = 1; i <= n; i++) {
@@ -163,27 +193,84 @@ static int l_map(lua_State *L) {
   return 1;
 }
 
-typedef struct { lurn_strmap *m; int oom; lurn_status st; } count_ud;
+typedef struct { textmap *tm; int record, oom; lurn_status st; } count_ud;
 
 static void each_count(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud) {
   (void)L; (void)k;
   count_ud *c = ud;
   if (c->oom) return;
+  lurn_strmap *m = &c->tm->m;
   int created;
-  int64_t *v = lurn_strmap_put(c->m, p, n, &created, &c->st);
+  int64_t *v = lurn_strmap_put(m, p, n, &created, &c->st);
   if (!v) { c->oom = 1; return; }
   *v += 1;
+  if (!c->record) return;
+  textmap *tm = c->tm;
+  if (tm->rec_n == tm->rec_cap) {
+    size_t cap = tm->rec_cap ? 2 * tm->rec_cap : 1 << 16;
+    uint32_t *r = realloc(tm->rec, cap * sizeof *r);
+    if (!r) { c->oom = 1; lurn_fail(&c->st, LURN_ENOMEM, "count: out of memory"); return; }
+    tm->rec = r;
+    tm->rec_cap = cap;
+  }
+  /* the entry number of the value slot just returned */
+  struct lurn_strmap_entry *e = (struct lurn_strmap_entry *)((char *)v - offsetof(struct lurn_strmap_entry, value));
+  tm->rec[tm->rec_n++] = (uint32_t)(e - m->e);
 }
 
-/* map:count(s, kind, lower, ngrams) -> n: map[tok] += 1 for every feature. */
+/* map:count(s, kind, lower, ngrams [, record]) -> n: map[tok] += 1 for every
+ * feature; record = true also keeps the text's tokens for map:recorded. */
 static int map_count(lua_State *L) {
-  count_ud c = { checkmap(L, 1), 0, { 0, "" } };
+  count_ud c = { checktm(L, 1), lua_toboolean(L, 6), 0, { 0, "" } };
+  textmap *tm = c.tm;
+  if (c.record && tm->ndocs == tm->docs_cap) {
+    size_t cap = tm->docs_cap ? 2 * tm->docs_cap : 1024;
+    size_t *d = realloc(tm->doc_end, cap * sizeof *d);
+    if (!d) return luaL_error(L, "count: out of memory");
+    tm->doc_end = d;
+    tm->docs_cap = cap;
+  }
   int ngrams, kind;
   scratch *sc = tokenize_args(L, 2, &ngrams, &kind);
   lua_Integer n = for_features(L, sc, ngrams, kind, each_count, &c);
+  if (c.record) tm->doc_end[tm->ndocs++] = tm->rec_n;   /* even after a failure: stays aligned */
   if (c.oom) return lurn_raise(L, &c.st);
   lua_pushinteger(L, n);
   return 1;
+}
+
+/* map:recorded(vocab_map, unk) -> {{id, ...}, ...}, n_unk: the texts counted
+ * with record = true, in order, as ids of vocab_map (another TextMap: token
+ * -> id), unk for tokens it lacks. The records are released. */
+static int map_recorded(lua_State *L) {
+  textmap *tm = checktm(L, 1);
+  const lurn_strmap *vocab = checkmap(L, 2);
+  lua_Integer unk = luaL_checkinteger(L, 3);
+  const lurn_strmap *m = &tm->m;
+  /* entry number -> vocabulary id, looked up once per distinct token */
+  lua_Integer *ids = lua_newuserdatauv(L, (m->n ? m->n : 1) * sizeof *ids, 0);
+  for (size_t i = 0; i < m->n; i++) {
+    const int64_t *v = lurn_strmap_get(vocab, m->keys + m->e[i].off, m->e[i].len);
+    ids[i] = v ? *v : unk;
+  }
+  lua_Integer nunk = 0;
+  lua_createtable(L, (int)tm->ndocs, 0);
+  size_t start = 0;
+  for (size_t d = 0; d < tm->ndocs; d++) {
+    size_t end = tm->doc_end[d];
+    lua_createtable(L, (int)(end - start), 0);
+    for (size_t j = start; j < end; j++) {
+      lua_Integer id = ids[tm->rec[j]];
+      nunk += id == unk;
+      lua_pushinteger(L, id);
+      lua_rawseti(L, -2, (lua_Integer)(j - start + 1));
+    }
+    lua_rawseti(L, -2, (lua_Integer)d + 1);
+    start = end;
+  }
+  free_records(tm);
+  lua_pushinteger(L, nunk);
+  return 2;
 }
 
 typedef struct { const lurn_strmap *m; lua_Integer unk, nunk; } encode_ud;
@@ -303,7 +390,8 @@ void lurn_open_text(lua_State *L) {
   };
   static const luaL_Reg map_methods[] = {
     { "count", map_count }, { "encode", map_encode }, { "get", map_get },
-    { "totable", map_totable }, { "top", map_top }, { NULL, NULL },
+    { "totable", map_totable }, { "top", map_top }, { "recorded", map_recorded },
+    { NULL, NULL },
   };
   static const luaL_Reg map_meta[] = {
     { "__gc", map_gc }, { "__close", map_gc }, { "__len", map_len },

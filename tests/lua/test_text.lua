@@ -145,6 +145,27 @@ function TestVocab:test_counts_min_count_max_size()
   lu.assertEquals(tok:encode("zz", v2), { 6 })
 end
 
+function TestVocab:test_recorded_texts_match_encode()
+  local tok = text.Tokenizer { ngrams = 2 }
+  local docs = { "the film was not good", "", "good good film", "the end" }
+  local counts = text.counter()
+  for _, d in ipairs(docs) do tok:count(d, counts, true) end
+  tok:count("not recorded", counts)
+  local v = data.Vocab.from_counts(counts, { min_count = 2 })
+  local seqs, nunk = counts:recorded(v:index(), v.unk)
+  local want_unk = 0
+  for i, d in ipairs(docs) do
+    local ids, u = tok:encode(d, v)
+    lu.assertEquals(seqs[i], ids)
+    want_unk = want_unk + u
+  end
+  lu.assertEquals(#seqs, #docs)
+  lu.assertEquals(nunk, want_unk)
+  lu.assertTrue(nunk > 0)
+  -- the records are released: nothing left the second time
+  lu.assertEquals(counts:recorded(v:index(), v.unk), {})
+end
+
 -- ---------------------------------------------------------------------------
 TestReaders = {}
 

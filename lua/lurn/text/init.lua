@@ -63,9 +63,12 @@ function Tokenizer:tokenize(s)
 end
 
 --- counts[token] += 1 for every token of s, counts a text.counter();
--- returns the number of tokens.
-function Tokenizer:count(s, counts)
-  return counts:count(s, self.kind, self.lower, self.ngrams)
+-- returns the number of tokens. record = true also keeps s's tokens in the
+-- counter, for counts:recorded(vocab:index(), vocab.unk) -> id lists, n_unk
+-- (numericalising the texts a vocabulary was counted from without
+-- tokenizing them twice).
+function Tokenizer:count(s, counts, record)
+  return counts:count(s, self.kind, self.lower, self.ngrams, record)
 end
 
 --- The ids of s's tokens in vocab (vocab.unk for unknown tokens), and
@@ -122,8 +125,9 @@ local TRUNCATE = { head = true, tail = true, both = true }
 
 --- A Dataset of texts, numericalised with tok and vocab. opts: labels
 -- (label strings), label_index (label -> 0-based class), max_len, truncate,
--- what (the name of the split, for messages). Returns the Dataset and
--- its stats {size, tokens, unk, truncated, class_counts}.
+-- what (the name of the split, for messages), encoded = {seqs, n_unk} when
+-- the texts are numericalised already. Returns the Dataset and its stats
+-- {size, tokens, unk, truncated, class_counts}.
 function M.encode(texts, opts)
   local tok, vocab = opts.tokenizer, opts.vocab
   local max_len, mode = opts.max_len or 0, opts.truncate or "head"
@@ -131,10 +135,17 @@ function M.encode(texts, opts)
     errors.raise("config", "data.truncate: expected head, tail or both, got '%s'", tostring(mode))
   end
   local seqs, stats = {}, { size = #texts, tokens = 0, unk = 0, truncated = 0 }
+  local pre = opts.encoded
+  if pre then stats.unk = pre[2] end
   for i, s in ipairs(texts) do
-    local ids, nunk = tok:encode(s, vocab)
+    local ids
+    if pre then ids = pre[1][i]
+    else
+      local nunk
+      ids, nunk = tok:encode(s, vocab)
+      stats.unk = stats.unk + nunk
+    end
     stats.tokens = stats.tokens + #ids
-    stats.unk = stats.unk + nunk
     if max_len > 0 and #ids > max_len then
       stats.truncated = stats.truncated + 1
       ids = split.truncate(ids, max_len, mode)
@@ -230,8 +241,9 @@ function M.build(p, opts)
 
   local tok = Tokenizer.new { kind = cfg.tokenizer or "word", lower = cfg.lower, ngrams = cfg.ngrams or 1 }
   local counts = M.counter()
-  for _, s in ipairs(tr_texts) do tok:count(s, counts) end
+  for _, s in ipairs(tr_texts) do tok:count(s, counts, true) end
   local vocab = data.Vocab.from_counts(counts, { min_count = cfg.min_count or 1, max_size = cfg.max_vocab or 0 })
+  local tr_encoded = { counts:recorded(vocab:index(), vocab.unk) }
 
   local labels = M.label_list(tr_labels)
   local index = {}
@@ -240,11 +252,11 @@ function M.build(p, opts)
                   truncate = cfg.truncate or "head", label_index = index, label_list = labels }
   local out = { vocab = vocab, labels = labels, tokenizer = tok, files = p.files,
                 stats = { vocab_size = vocab:size(), num_classes = #labels, dropped = {} } }
-  local function one(name, texts, labs, what)
-    eopts.labels, eopts.what = labs, what
+  local function one(name, texts, labs, what, encoded)
+    eopts.labels, eopts.what, eopts.encoded = labs, what, encoded
     out[name], out.stats[name] = M.encode(texts, eopts)
   end
-  one("train", tr_texts, tr_labels, cfg.train)
+  one("train", tr_texts, tr_labels, cfg.train, tr_encoded)
   if va_texts then one("valid", va_texts, va_labels, va_what) end
   if p.test then one("test", p.test.texts, p.test.labels, cfg.test) end
   for _, part in ipairs { "train", "valid", "test" } do
