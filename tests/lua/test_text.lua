@@ -394,6 +394,15 @@ function TestLoadDataset:test_train_valid_test_files()
   lu.assertEquals(batch.labels:get(1), 1)
 end
 
+function TestLoadDataset:test_dropped_rows_are_said()
+  local tr = write("dr.json", '[{"text": "a", "class": 1}, {"text": "b", "class": 0}, {"text": "", "class": null}]')
+  local said = {}
+  local d = text.load_dataset(cfg { train = tr }, { seed = 1, log = function(m) said[#said + 1] = m end })
+  lu.assertEquals(said, { tr .. ": 1 row without a label dropped" })
+  lu.assertEquals(d.stats.dropped, { [tr] = 1 })
+  lu.assertEquals(d.train:size(), 2)
+end
+
 function TestLoadDataset:test_unknown_label_in_valid()
   local tr = write("ul_train.txt", "pos\ta\nneg\tb\n")
   local va = write("ul_valid.txt", "pos\ta\nmaybe\tc\n")

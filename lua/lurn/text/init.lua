@@ -193,9 +193,17 @@ local function check_data_cfg(cfg)
   end
 end
 
+--- The default notice writer: one line on stderr.
+local function stderr_log(msg) io.stderr:write("lurn: ", msg, "\n") end
+
 --- Read the files of a data config once: {train = r, valid = r|nil, test = r|nil, files}.
 -- Reading is the slow part; load_dataset and kfold share one of these.
-function M.prepare(cfg)
+-- opts.log(msg) receives the notices (rows without a label dropped); the
+-- default writes them to stderr, log = false drops them.
+function M.prepare(cfg, opts)
+  opts = opts or {}
+  local log = opts.log
+  if log == nil then log = stderr_log end
   check_data_cfg(cfg)
   local ropts = { format = cfg.format or "auto", text_field = cfg.text_field, label_field = cfg.label_field }
   local p = { cfg = cfg, files = {} }
@@ -204,6 +212,10 @@ function M.prepare(cfg)
     if type(path) == "string" and path ~= "" then
       p[part] = read.read(path, ropts)
       p.files[#p.files + 1] = path
+      local n = p[part].dropped
+      if n > 0 and log then
+        log(("%s: %d row%s without a label dropped"):format(path, n, n == 1 and "" or "s"))
+      end
     end
   end
   return p
@@ -268,9 +280,10 @@ end
 
 --- Everything a training run needs from the config's `data` table:
 -- {train = Dataset, valid = Dataset|nil, test = Dataset|nil, vocab, labels,
---  tokenizer, files, stats}. opts: seed (for the held-out split), fold.
+--  tokenizer, files, stats}. opts: seed (for the held-out split), fold, log
+-- (see prepare).
 function M.load_dataset(cfg, opts)
-  return M.build(M.prepare(cfg), opts)
+  return M.build(M.prepare(cfg, opts), opts)
 end
 
 --- Iterate the folds of k-fold cross-validation (cfg.folds = k >= 2):
@@ -279,7 +292,7 @@ end
 -- training part, so nothing of the held-out fold leaks into it.
 function M.kfold(cfg, opts)
   opts = opts or {}
-  local p = M.prepare(cfg)
+  local p = M.prepare(cfg, opts)
   local k = cfg.folds or 0
   if k < 2 then errors.raise("config", "data.folds: k-fold cross-validation needs folds >= 2, got %d", k) end
   local i = 0
