@@ -161,14 +161,9 @@ local function csv_records(s, path)
         end
       else
         local e = s:find('[,\r\n"]', pos) or len + 1
-        local b = s:byte(e)
-        if b == 34 then fail("%s:%d: quote inside an unquoted field (quote the whole field)", path, line) end
-        if b == 13 and s:byte(e + 1) ~= 10 then
-          -- a lone CR is data, not a line break
-          local e2 = s:find('[,\n"]', e + 1) or len + 1
-          e, b = e2, s:byte(e2)
-          if b == 34 then fail("%s:%d: quote inside an unquoted field (quote the whole field)", path, line) end
-        end
+        -- a lone CR is data, not a line break: look past it
+        while s:byte(e) == 13 and s:byte(e + 1) ~= 10 do e = s:find('[,\r\n"]', e + 1) or len + 1 end
+        if s:byte(e) == 34 then fail("%s:%d: quote inside an unquoted field (quote the whole field)", path, line) end
         fields[#fields + 1] = s:sub(pos, e - 1)
         pos = e
       end
