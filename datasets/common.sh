@@ -43,6 +43,7 @@ check_sha256() {
 
 # download URL FILE: fetch URL into FILE (nothing left on failure).
 download() {
+  command -v curl >/dev/null || die "curl is needed to download: apt-get install -y curl (or use --from DIR)"
   say "downloading $1"
   if ! curl -fL --retry 2 --connect-timeout 20 -o "$2.part" "$1"; then
     rm -f "$2.part"
