@@ -179,6 +179,8 @@ static int push_word(lurn_tokens *t, size_t start, lurn_status *st) {
 
 static int is_wordish(int c) { return c == C_WORD || c == C_DIGIT; }
 
+static int isspace_ascii(char c) { return (unsigned char)c <= 0x20; }
+
 /* C_WORD / C_DIGIT for ASCII letters and digits, 0 for the rest. */
 static const unsigned char ascii_alnum[128] = {
   ['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT, ['4'] = C_DIGIT,
@@ -201,6 +203,31 @@ static int class_at(const char *s, size_t n, size_t i, uint32_t *cp) {
   decode((const unsigned char *)s + i, n - i, cp);
   if (*cp == '<' && html_break(s + i, n - i)) return C_SPACE;
   return classify(*cp);
+}
+
+/* c is one of the bytes of set (never NUL). */
+static int in_set(char c, const char *set) { return c != 0 && strchr(set, c) != NULL; }
+
+/* Length of an emoticon at s[i..n), or 0: eyes : ; =, an optional nose - o ' ^,
+ * then a mouth ) ( ] [ D P p O o / \ | * 3 > < { }, repeated or not (":)))"),
+ * or a heart "<3"; standing alone, after the start or whitespace and before
+ * the end, whitespace or . , ! ? ; */
+static size_t emoticon(const char *s, size_t n, size_t i) {
+  static const char mouths[] = ")(][DPpOo/\\|*3><{}";
+  if (i > 0 && !isspace_ascii(s[i - 1])) return 0;
+  size_t j = i;
+  if (j + 1 < n && s[j] == '<' && s[j + 1] == '3') {
+    j += 2;
+  } else {
+    if (j >= n || !in_set(s[j], ":;=")) return 0;
+    j++;
+    if (j + 1 < n && in_set(s[j], "-o'^") && in_set(s[j + 1], mouths)) j++;
+    if (j >= n || !in_set(s[j], mouths)) return 0;
+    char mouth = s[j];
+    while (j < n && s[j] == mouth) j++;
+  }
+  if (j < n && !isspace_ascii(s[j]) && !in_set(s[j], ".,!?;")) return 0;
+  return j - i;
 }
 
 static int tokenize_words(lurn_tokens *t, const char *s, size_t n, int lo, lurn_status *st) {
@@ -274,6 +301,19 @@ static int tokenize_words(lurn_tokens *t, const char *s, size_t n, int lo, lurn_
         i = j + m;
         continue;
       }
+    }
+
+    /* an ASCII emoticon standing alone is one token: it carries sentiment */
+    size_t em = emoticon(s, n, i);
+    if (em) {
+      size_t start = t->buf_len;
+      for (size_t k = 0; k < em; k++) {
+        char b = s[i + k];
+        t->buf[t->buf_len++] = (char)(lo && b >= 'A' && b <= 'Z' ? b + 32 : b);
+      }
+      if (push_token(t, start, em, st)) return st ? st->code : LURN_ENOMEM;
+      i += em;
+      continue;
     }
 
     /* punctuation: a run of the same character is one token */

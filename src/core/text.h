@@ -20,6 +20,8 @@
  *     "can't" -> "ca" "n't", as in the Penn Treebank), and 's 're 've 'll 'd 'm
  *     ("it's" -> "it" "'s"); a clitic standing alone ("'s", "n't" in SST-2's
  *     PTB text) stays one token;
+ *   - an ASCII emoticon standing alone is one token (":)", ":-(", ";)", ":D",
+ *     "<3", ":)))"): in reviews it carries sentiment;
  *   - any other character is punctuation: a run of the same punctuation
  *     character is one token ("...", "!!!"), different ones are separate;
  *   - lower-casing (optional) maps ASCII, Latin-1, Latin Extended-A, Greek

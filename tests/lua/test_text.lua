@@ -51,6 +51,14 @@ function TestTokenizer:test_words_clitics_and_punctuation()
   lu.assertEquals(toks("?! -- well-made x-"), { "?", "!", "--", "well-made", "x", "-" })
 end
 
+function TestTokenizer:test_emoticons()
+  lu.assertEquals(toks("great :) bad :-( ok ;) yes :D, <3 :)))"),
+    { "great", ":)", "bad", ":-(", "ok", ";)", "yes", ":d", ",", "<3", ":)))" })
+  -- only standing alone: not inside words, times, URLs or notes
+  lu.assertEquals(toks("a:)b at 10:30 note: (x) http://x"),
+    { "a", ":", ")", "b", "at", "10:30", "note", ":", "(", "x", ")", "http", ":", "//", "x" })
+end
+
 function TestTokenizer:test_html_breaks_and_numbers()
   lu.assertEquals(toks("good.<br /><br />Bad<br/>ugly<BR>x<br >y"),
     { "good", ".", "bad", "ugly", "x", "y" })
