@@ -22,7 +22,7 @@ local r = text.read(path, { format = format })
 local t1 = common.now_ms()
 local tok = text.Tokenizer { kind = "word", lower = true }
 local counts = text.counter()
-for _, s in ipairs(r.texts) do tok:count(s, counts, true) end
+tok:count_texts(r.texts, counts, true)
 local t2 = common.now_ms()
 local vocab = data.Vocab.from_counts(counts, { min_count = 1 })
 local t3 = common.now_ms()

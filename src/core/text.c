@@ -9,6 +9,7 @@
  */
 #include "text.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,4 +463,172 @@ void lurn_strmap_free(lurn_strmap *m) {
   free(m->e);
   free(m->slot);
   memset(m, 0, sizeof *m);
+}
+
+/* ---- features and counting -------------------------------------------------- */
+
+int lurn_features(const lurn_tokens *t, int ngrams, lurn_tok_kind kind, char **gram,
+                  size_t *gram_cap, lurn_feature_fn fn, void *ud, lurn_status *st) {
+  size_t n = t->n;
+  for (size_t i = 0; i < n; i++) {
+    int r = fn(ud, t->buf + t->off[i], t->len[i]);
+    if (r) return r;
+  }
+  for (int k = 2; k <= ngrams; k++) {
+    for (size_t i = 0; i + (size_t)k <= n; i++) {
+      size_t need = 0;
+      for (int j = 0; j < k; j++) need += t->len[i + j] + 1;
+      if (need > *gram_cap) {
+        char *g = realloc(*gram, need);
+        if (!g) return lurn_fail(st, LURN_ENOMEM, "tokenize: out of memory (an n-gram of %zu bytes)", need);
+        *gram = g;
+        *gram_cap = need;
+      }
+      size_t m = 0;
+      for (int j = 0; j < k; j++) {
+        if (j > 0 && kind == LURN_TOK_WORD) (*gram)[m++] = ' ';
+        memcpy(*gram + m, t->buf + t->off[i + j], t->len[i + j]);
+        m += t->len[i + j];
+      }
+      int r = fn(ud, *gram, m);
+      if (r) return r;
+    }
+  }
+  return LURN_OK;
+}
+
+void lurn_text_records_free(lurn_text_records *r) {
+  free(r->ids);
+  free(r->doc_end);
+  memset(r, 0, sizeof *r);
+}
+
+static int rec_push(lurn_text_records *r, uint32_t id) {
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? 2 * r->cap : 1 << 14;
+    uint32_t *p = realloc(r->ids, cap * sizeof *p);
+    if (!p) return LURN_ENOMEM;
+    r->ids = p;
+    r->cap = cap;
+  }
+  r->ids[r->n++] = id;
+  return LURN_OK;
+}
+
+static int rec_end_doc(lurn_text_records *r) {
+  if (r->ndocs == r->docs_cap) {
+    size_t cap = r->docs_cap ? 2 * r->docs_cap : 1024;
+    size_t *p = realloc(r->doc_end, cap * sizeof *p);
+    if (!p) return LURN_ENOMEM;
+    r->doc_end = p;
+    r->docs_cap = cap;
+  }
+  r->doc_end[r->ndocs++] = r->n;
+  return LURN_OK;
+}
+
+typedef struct { lurn_strmap *m; lurn_text_records *rec; lurn_status *st; size_t counted; } count_ctx;
+
+static int count_one(void *ud, const char *p, size_t n) {
+  count_ctx *c = ud;
+  int created;
+  int64_t *v = lurn_strmap_put(c->m, p, n, &created, c->st);
+  if (!v) return LURN_ENOMEM;
+  *v += 1;
+  c->counted++;
+  if (!c->rec) return LURN_OK;
+  /* the entry number of the value slot just returned */
+  const struct lurn_strmap_entry *e =
+    (const struct lurn_strmap_entry *)((const char *)v - offsetof(struct lurn_strmap_entry, value));
+  if (rec_push(c->rec, (uint32_t)(e - c->m->e)))
+    return lurn_fail(c->st, LURN_ENOMEM, "count: out of memory (recording %zu tokens)", c->rec->n);
+  return LURN_OK;
+}
+
+/* Count texts[d0..d1) into m (and rec) on this thread. */
+static int count_range(lurn_strmap *m, lurn_text_records *rec, const char *const *texts,
+                       const size_t *lens, size_t d0, size_t d1, const lurn_tok_opts *o,
+                       int ngrams, size_t *counted, lurn_status *st) {
+  lurn_tokens t = { 0 };
+  char *gram = NULL;
+  size_t gram_cap = 0;
+  count_ctx c = { m, rec, st, 0 };
+  int r = LURN_OK;
+  for (size_t d = d0; d < d1 && r == LURN_OK; d++) {
+    r = lurn_tokenize(&t, texts[d], lens[d], o, st);
+    if (r == LURN_OK) r = lurn_features(&t, ngrams, o->kind, &gram, &gram_cap, count_one, &c, st);
+    if (r == LURN_OK && rec && rec_end_doc(rec))
+      r = lurn_fail(st, LURN_ENOMEM, "count: out of memory (recording %zu texts)", rec->ndocs);
+  }
+  lurn_tokens_free(&t);
+  free(gram);
+  *counted += c.counted;
+  return r;
+}
+
+/* Add part p's map and records into m and rec: every entry's count, and the
+ * records with p's entry numbers turned into m's. */
+static int merge_part(lurn_strmap *m, lurn_text_records *rec, const lurn_strmap *pm,
+                      const lurn_text_records *pr, lurn_status *st) {
+  uint32_t *remap = malloc((pm->n ? pm->n : 1) * sizeof *remap);
+  if (!remap) return lurn_fail(st, LURN_ENOMEM, "count: out of memory (merging)");
+  for (size_t i = 0; i < pm->n; i++) {
+    int created;
+    int64_t *v = lurn_strmap_put(m, pm->keys + pm->e[i].off, pm->e[i].len, &created, st);
+    if (!v) { free(remap); return LURN_ENOMEM; }
+    *v += pm->e[i].value;
+    const struct lurn_strmap_entry *e =
+      (const struct lurn_strmap_entry *)((const char *)v - offsetof(struct lurn_strmap_entry, value));
+    remap[i] = (uint32_t)(e - m->e);
+  }
+  if (rec) {
+    size_t base = rec->n;
+    for (size_t j = 0; j < pr->n; j++) {
+      if (rec_push(rec, remap[pr->ids[j]])) { free(remap); return lurn_fail(st, LURN_ENOMEM, "count: out of memory (merging)"); }
+    }
+    for (size_t d = 0; d < pr->ndocs; d++) {
+      if (rec_end_doc(rec)) { free(remap); return lurn_fail(st, LURN_ENOMEM, "count: out of memory (merging)"); }
+      rec->doc_end[rec->ndocs - 1] = base + pr->doc_end[d];
+    }
+  }
+  free(remap);
+  return LURN_OK;
+}
+
+int lurn_count_texts(lurn_strmap *m, lurn_text_records *rec, const char *const *texts,
+                     const size_t *lens, size_t ndocs, const lurn_tok_opts *o, int ngrams,
+                     int nthreads, size_t *counted, lurn_status *st) {
+  size_t dummy = 0;
+  if (!counted) counted = &dummy;
+  if (ngrams < 1) return lurn_fail(st, LURN_EARG, "count: ngrams must be >= 1, got %d", ngrams);
+  /* below ~64 texts a second thread costs more than it saves */
+  if (nthreads > (int)(ndocs / 64)) nthreads = (int)(ndocs / 64);
+  if (nthreads <= 1) return count_range(m, rec, texts, lens, 0, ndocs, o, ngrams, counted, st);
+
+  lurn_strmap *pm = calloc((size_t)nthreads, sizeof *pm);
+  lurn_text_records *pr = calloc((size_t)nthreads, sizeof *pr);
+  lurn_status *ps = calloc((size_t)nthreads, sizeof *ps);
+  int *pr_code = calloc((size_t)nthreads, sizeof *pr_code);
+  size_t *pc = calloc((size_t)nthreads, sizeof *pc);
+  int r = LURN_OK;
+  if (!pm || !pr || !ps || !pr_code || !pc) {
+    r = lurn_fail(st, LURN_ENOMEM, "count: out of memory");
+  } else {
+    #pragma omp parallel for num_threads(nthreads) schedule(static, 1)
+    for (int p = 0; p < nthreads; p++) {
+      size_t d0 = ndocs * (size_t)p / (size_t)nthreads, d1 = ndocs * (size_t)(p + 1) / (size_t)nthreads;
+      pr_code[p] = count_range(&pm[p], rec ? &pr[p] : NULL, texts, lens, d0, d1, o, ngrams, &pc[p], &ps[p]);
+    }
+    for (int p = 0; p < nthreads && r == LURN_OK; p++) {
+      if (pr_code[p]) { if (st) *st = ps[p]; r = pr_code[p]; break; }
+      r = merge_part(m, rec, &pm[p], &pr[p], st);
+      *counted += pc[p];
+    }
+  }
+  for (int p = 0; pm && pr && p < nthreads; p++) {
+    lurn_strmap_free(&pm[p]);
+    lurn_text_records_free(&pr[p]);
+  }
+  free(pm); free(pr); free(ps); free(pr_code); free(pc);
+  return r;
 }

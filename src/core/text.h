@@ -90,4 +90,37 @@ int64_t *lurn_strmap_put(lurn_strmap *m, const char *s, size_t n, int *created, 
 /* Release m (idempotent; m becomes an empty map). */
 void lurn_strmap_free(lurn_strmap *m);
 
+/* ---- features and counting -------------------------------------------------- */
+
+/* Call fn(ud, p, n) for every feature of t: its tokens, then every run of
+ * 2..ngrams consecutive tokens, joined by one space (word) or nothing (char).
+ * *gram / *gram_cap is a join buffer the caller keeps (NULL / 0 at first,
+ * free() at the end). Stops at fn's first non-zero result and returns it;
+ * LURN_ENOMEM with st filled if the buffer cannot grow. */
+typedef int (*lurn_feature_fn)(void *ud, const char *p, size_t n);
+int lurn_features(const lurn_tokens *t, int ngrams, lurn_tok_kind kind, char **gram,
+                  size_t *gram_cap, lurn_feature_fn fn, void *ud, lurn_status *st);
+
+/* The texts a counter has seen, as the entry numbers of their features in
+ * the map: text d is ids[doc_end[d-1] .. doc_end[d]) (doc_end[-1] = 0). */
+typedef struct lurn_text_records {
+  uint32_t *ids;          /* (n) */
+  size_t n, cap;
+  size_t *doc_end;        /* (ndocs) */
+  size_t ndocs, docs_cap;
+} lurn_text_records;
+
+void lurn_text_records_free(lurn_text_records *r);   /* idempotent */
+
+/* m[f] += 1 for every feature f of texts[0..ndocs) (lengths lens), and, when
+ * rec is not NULL, each text appended to rec; *counted (if not NULL) grows
+ * by the number of features. nthreads > 1 splits the texts into that many
+ * contiguous parts (at least 64 texts each), each counted into a map of its
+ * own, then merged in order: counts and records are the same at every
+ * thread count (only the order of m's entries differs). Returns LURN_OK, or
+ * an error with st filled and m and rec still valid to free. */
+int lurn_count_texts(lurn_strmap *m, lurn_text_records *rec, const char *const *texts,
+                     const size_t *lens, size_t ndocs, const lurn_tok_opts *o, int ngrams,
+                     int nthreads, size_t *counted, lurn_status *st);
+
 #endif

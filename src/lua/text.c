@@ -7,6 +7,8 @@
  *                         tokens[i] -> base + i - 1 (base 0: a vocabulary's ids)
  *   map:count(s, kind, lower, ngrams [, record]) -> n    map[tok] += 1 for every
  *                         feature; record = true keeps the text for map:recorded
+ *   map:count_texts({s, ...}, kind, lower, ngrams [, record]) -> n
+ *                         map:count of every text, on lurn's threads
  *   map:recorded(vocab_map, unk) -> {{id, ...}, ...}, n_unk    the recorded texts
  *                         as ids of vocab_map (a TextMap), without tokenizing again
  *   map:encode(s, kind, lower, ngrams, unk) -> {id, ...}, n_unk   map[tok], or unk
@@ -28,6 +30,7 @@
 #include <string.h>
 
 #include "bind.h"
+#include "blas.h"   /* lurn_get_threads */
 #include "text.h"
 
 #define SCRATCH_MT "lurn.text_scratch"
@@ -71,49 +74,27 @@ static scratch *tokenize_args(lua_State *L, int a, int *ngrams, int *kind) {
   return sc;
 }
 
-/* Feature i of the current text: token i, or the n-gram of k tokens from
- * i joined into sc->gram. Sets *p, *n. */
-static void gram(lua_State *L, scratch *sc, size_t i, int k, int kind, const char **p, size_t *n) {
-  const lurn_tokens *t = &sc->toks;
-  if (k == 1) {
-    *p = t->buf + t->off[i];
-    *n = t->len[i];
-    return;
-  }
-  size_t need = 0;
-  for (int j = 0; j < k; j++) need += t->len[i + j] + 1;
-  if (need > sc->gram_cap) {
-    char *g = realloc(sc->gram, need);
-    if (!g) luaL_error(L, "tokenize: out of memory");
-    sc->gram = g;
-    sc->gram_cap = need;
-  }
-  size_t m = 0;
-  for (int j = 0; j < k; j++) {
-    if (j > 0 && kind == LURN_TOK_WORD) sc->gram[m++] = ' ';
-    memcpy(sc->gram + m, t->buf + t->off[i + j], t->len[i + j]);
-    m += t->len[i + j];
-  }
-  *p = sc->gram;
-  *n = m;
+/* Calls `each` for every feature of the scratch's tokens (tokens, then
+ * n-grams of 2..ngrams; lurn_features) with its 1-based number. Returns the
+ * number of features. `each` may raise: lurn_features holds nothing but the
+ * scratch's own join buffer. */
+typedef void (*each_fn)(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud);
+typedef struct { lua_State *L; lua_Integer k; each_fn each; void *ud; } feature_ctx;
+
+static int feature_cb(void *ud, const char *p, size_t n) {
+  feature_ctx *c = ud;
+  c->each(c->L, ++c->k, p, n, c->ud);
+  return 0;
 }
 
-/* Calls `each` for every feature (tokens, then n-grams of 2..ngrams) with
- * its 1-based number. Returns the number of features. */
-typedef void (*each_fn)(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud);
 static lua_Integer for_features(lua_State *L, scratch *sc, int ngrams, int kind, each_fn each,
                                 void *ud) {
-  lua_Integer count = 0;
-  size_t n = sc->toks.n;
-  for (int k = 1; k <= ngrams; k++) {
-    for (size_t i = 0; i + (size_t)k <= n; i++) {
-      const char *p;
-      size_t len;
-      gram(L, sc, i, k, kind, &p, &len);
-      each(L, ++count, p, len, ud);
-    }
-  }
-  return count;
+  feature_ctx c = { L, 0, each, ud };
+  lurn_status st = { 0, "" };
+  if (lurn_features(&sc->toks, ngrams, (lurn_tok_kind)kind, &sc->gram, &sc->gram_cap, feature_cb,
+                    &c, &st))
+    lurn_raise(L, &st);
+  return c.k;
 }
 
 static void each_store(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud) {
@@ -136,10 +117,7 @@ static int l_tokenize(lua_State *L) {
  * entry numbers of their tokens (so they need no second tokenization). */
 typedef struct textmap {
   lurn_strmap m;          /* first: a textmap * is a lurn_strmap * */
-  uint32_t *rec;          /* (rec_n) entry numbers, text after text */
-  size_t rec_n, rec_cap;
-  size_t *doc_end;        /* (ndocs) end of each text in rec */
-  size_t ndocs, docs_cap;
+  lurn_text_records rec;
 } textmap;
 
 static textmap *checktm(lua_State *L, int idx) {
@@ -150,18 +128,10 @@ static lurn_strmap *checkmap(lua_State *L, int idx) {
   return &checktm(L, idx)->m;
 }
 
-static void free_records(textmap *tm) {
-  free(tm->rec);
-  free(tm->doc_end);
-  tm->rec = NULL;
-  tm->doc_end = NULL;
-  tm->rec_n = tm->rec_cap = tm->ndocs = tm->docs_cap = 0;
-}
-
 static int map_gc(lua_State *L) {
   textmap *tm = checktm(L, 1);
   lurn_strmap_free(&tm->m);
-  free_records(tm);
+  lurn_text_records_free(&tm->rec);
   return 0;
 }
 
@@ -193,50 +163,60 @@ static int l_map(lua_State *L) {
   return 1;
 }
 
-typedef struct { textmap *tm; int record, oom; lurn_status st; } count_ud;
+/* Options at a..a+2 (kind, lower, ngrams). */
+static void text_opts(lua_State *L, int a, lurn_tok_opts *o, int *ngrams) {
+  static const char *const kinds[] = { "word", "char", NULL };
+  o->kind = (lurn_tok_kind)luaL_checkoption(L, a, "word", kinds);
+  o->lower = lua_toboolean(L, a + 1);
+  lua_Integer g = luaL_optinteger(L, a + 2, 1);
+  luaL_argcheck(L, g >= 1 && g <= 16, a + 2, "ngrams must be in 1..16");
+  *ngrams = (int)g;
+}
 
-static void each_count(lua_State *L, lua_Integer k, const char *p, size_t n, void *ud) {
-  (void)L; (void)k;
-  count_ud *c = ud;
-  if (c->oom) return;
-  lurn_strmap *m = &c->tm->m;
-  int created;
-  int64_t *v = lurn_strmap_put(m, p, n, &created, &c->st);
-  if (!v) { c->oom = 1; return; }
-  *v += 1;
-  if (!c->record) return;
-  textmap *tm = c->tm;
-  if (tm->rec_n == tm->rec_cap) {
-    size_t cap = tm->rec_cap ? 2 * tm->rec_cap : 1 << 16;
-    uint32_t *r = realloc(tm->rec, cap * sizeof *r);
-    if (!r) { c->oom = 1; lurn_fail(&c->st, LURN_ENOMEM, "count: out of memory"); return; }
-    tm->rec = r;
-    tm->rec_cap = cap;
-  }
-  /* the entry number of the value slot just returned */
-  struct lurn_strmap_entry *e = (struct lurn_strmap_entry *)((char *)v - offsetof(struct lurn_strmap_entry, value));
-  tm->rec[tm->rec_n++] = (uint32_t)(e - m->e);
+/* Count texts[0..n) into the map on up to `threads` threads; push the number
+ * of features counted. */
+static int count_into(lua_State *L, textmap *tm, const char *const *texts, const size_t *lens,
+                      size_t n, int threads) {
+  lurn_tok_opts o;
+  int ngrams;
+  text_opts(L, 3, &o, &ngrams);
+  int record = lua_toboolean(L, 6);
+  size_t counted = 0;
+  lurn_status st = { 0, "" };
+  if (lurn_count_texts(&tm->m, record ? &tm->rec : NULL, texts, lens, n, &o, ngrams, threads,
+                       &counted, &st))
+    return lurn_raise(L, &st);
+  lua_pushinteger(L, (lua_Integer)counted);
+  return 1;
 }
 
 /* map:count(s, kind, lower, ngrams [, record]) -> n: map[tok] += 1 for every
  * feature; record = true also keeps the text's tokens for map:recorded. */
 static int map_count(lua_State *L) {
-  count_ud c = { checktm(L, 1), lua_toboolean(L, 6), 0, { 0, "" } };
-  textmap *tm = c.tm;
-  if (c.record && tm->ndocs == tm->docs_cap) {
-    size_t cap = tm->docs_cap ? 2 * tm->docs_cap : 1024;
-    size_t *d = realloc(tm->doc_end, cap * sizeof *d);
-    if (!d) return luaL_error(L, "count: out of memory");
-    tm->doc_end = d;
-    tm->docs_cap = cap;
+  textmap *tm = checktm(L, 1);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  return count_into(L, tm, &s, &len, 1, 1);
+}
+
+/* map:count_texts({s, ...}, kind, lower, ngrams [, record]) -> n: map:count
+ * of every text of the list, on lurn's threads (the same counts and records
+ * at every thread count). */
+static int map_count_texts(lua_State *L) {
+  textmap *tm = checktm(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  /* the strings stay alive in the list while C reads them: no Lua code runs
+   * until counting ends */
+  const char **texts = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *texts, 0);
+  size_t *lens = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *lens, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, 2, i) != LUA_TSTRING)
+      return luaL_error(L, "count_texts: text %d is a %s, not a string", (int)i, luaL_typename(L, -1));
+    texts[i - 1] = lua_tolstring(L, -1, &lens[i - 1]);
+    lua_pop(L, 1);
   }
-  int ngrams, kind;
-  scratch *sc = tokenize_args(L, 2, &ngrams, &kind);
-  lua_Integer n = for_features(L, sc, ngrams, kind, each_count, &c);
-  if (c.record) tm->doc_end[tm->ndocs++] = tm->rec_n;   /* even after a failure: stays aligned */
-  if (c.oom) return lurn_raise(L, &c.st);
-  lua_pushinteger(L, n);
-  return 1;
+  return count_into(L, tm, texts, lens, (size_t)n, lurn_get_threads());
 }
 
 /* map:recorded(vocab_map, unk) -> {{id, ...}, ...}, n_unk: the texts counted
@@ -254,13 +234,14 @@ static int map_recorded(lua_State *L) {
     ids[i] = v ? *v : unk;
   }
   lua_Integer nunk = 0;
-  lua_createtable(L, (int)tm->ndocs, 0);
+  const lurn_text_records *r = &tm->rec;
+  lua_createtable(L, (int)r->ndocs, 0);
   size_t start = 0;
-  for (size_t d = 0; d < tm->ndocs; d++) {
-    size_t end = tm->doc_end[d];
+  for (size_t d = 0; d < r->ndocs; d++) {
+    size_t end = r->doc_end[d];
     lua_createtable(L, (int)(end - start), 0);
     for (size_t j = start; j < end; j++) {
-      lua_Integer id = ids[tm->rec[j]];
+      lua_Integer id = ids[r->ids[j]];
       nunk += id == unk;
       lua_pushinteger(L, id);
       lua_rawseti(L, -2, (lua_Integer)(j - start + 1));
@@ -268,7 +249,7 @@ static int map_recorded(lua_State *L) {
     lua_rawseti(L, -2, (lua_Integer)d + 1);
     start = end;
   }
-  free_records(tm);
+  lurn_text_records_free(&tm->rec);
   lua_pushinteger(L, nunk);
   return 2;
 }
@@ -389,7 +370,8 @@ void lurn_open_text(lua_State *L) {
     { NULL, NULL },
   };
   static const luaL_Reg map_methods[] = {
-    { "count", map_count }, { "encode", map_encode }, { "get", map_get },
+    { "count", map_count }, { "count_texts", map_count_texts }, { "encode", map_encode },
+    { "get", map_get },
     { "totable", map_totable }, { "top", map_top }, { "recorded", map_recorded },
     { NULL, NULL },
   };

@@ -174,6 +174,41 @@ function TestVocab:test_recorded_texts_match_encode()
   lu.assertEquals(counts:recorded(v:index(), v.unk), {})
 end
 
+function TestVocab:test_count_texts_is_the_same_at_every_thread_count()
+  lurn.seed(3)
+  local words = { "good", "bad", "film", "not", "the", "a", "plot", "actors", "it's", "don't" }
+  local docs = {}
+  for i = 1, 400 do
+    local w = {}
+    for j = 1, 1 + i % 13 do w[j] = words[1 + (i * 7 + j * 3) % #words] .. (j % 5 == 0 and i or "") end
+    docs[i] = table.concat(w, " ")
+  end
+  local tok = text.Tokenizer { ngrams = 2 }
+  local threads = lurn.threads()
+  local results = {}
+  for _, n in ipairs { 1, 2, 3 } do
+    lurn.threads(n)
+    local counts = text.counter()
+    local total = tok:count_texts(docs, counts, true)
+    local v = data.Vocab.from_counts(counts, { min_count = 1 })
+    local seqs, nunk = counts:recorded(v:index(), v.unk)
+    results[n] = { total = total, itos = v.itos, seqs = seqs, nunk = nunk, counts = counts:totable() }
+  end
+  lurn.threads(threads)
+  lu.assertEquals(results[2], results[1])
+  lu.assertEquals(results[3], results[1])
+  -- and the same as counting one text at a time
+  local one = text.counter()
+  local total = 0
+  for _, d in ipairs(docs) do total = total + tok:count(d, one) end
+  lu.assertEquals(total, results[1].total)
+  lu.assertEquals(one:totable(), results[1].counts)
+  lu.assertEquals(#results[1].seqs, 400)
+  lu.assertEquals(results[1].seqs[17], tok:encode(docs[17], data.Vocab.from_state { tokens = results[1].itos }))
+  lu.assertErrorMsgContains("count_texts: text 2 is a number, not a string",
+    function() tok:count_texts({ "a", 5 }, text.counter()) end)
+end
+
 -- ---------------------------------------------------------------------------
 TestReaders = {}
 

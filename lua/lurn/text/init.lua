@@ -71,6 +71,13 @@ function Tokenizer:count(s, counts, record)
   return counts:count(s, self.kind, self.lower, self.ngrams, record)
 end
 
+--- Tokenizer:count for every text of a list, on lurn's threads (each
+-- counts a contiguous part into its own map, merged in order: the counts and
+-- records are the same at every thread count).
+function Tokenizer:count_texts(texts, counts, record)
+  return counts:count_texts(texts, self.kind, self.lower, self.ngrams, record)
+end
+
 --- The ids of s's tokens in vocab (vocab.unk for unknown tokens), and
 -- how many were unknown.
 function Tokenizer:encode(s, vocab)
@@ -253,7 +260,7 @@ function M.build(p, opts)
 
   local tok = Tokenizer.new { kind = cfg.tokenizer or "word", lower = cfg.lower, ngrams = cfg.ngrams or 1 }
   local counts = M.counter()
-  for _, s in ipairs(tr_texts) do tok:count(s, counts, true) end
+  tok:count_texts(tr_texts, counts, true)
   local vocab = data.Vocab.from_counts(counts, { min_count = cfg.min_count or 1, max_size = cfg.max_vocab or 0 })
   local tr_encoded = { counts:recorded(vocab:index(), vocab.unk) }
 
