@@ -514,6 +514,9 @@ function TestLoadDataset:test_config_errors()
   local tr = write("ce.txt", "pos\ta\n")
   lu.assertStrContains((err(text.load_dataset, cfg { train = tr, format = "xls" }, {})), "data.format: unknown format 'xls'")
   lu.assertStrContains((err(text.load_dataset, cfg { train = tr, max_len = -1 }, {})), "data.max_len: expected an integer >= 0, got -1")
+  lu.assertStrContains((err(text.load_dataset, cfg { train = tr, max_len = 2.5 }, {})), "data.max_len: expected an integer >= 0, got 2.5")
+  -- whole-number floats are integers
+  lu.assertEquals(text.load_dataset(cfg { train = tr, max_len = 4.0, ngrams = 2.0, min_count = 1.0 }, {}).train:size(), 1)
   lu.assertStrContains((err(text.load_dataset, cfg { train = tr, max_len = 2, truncate = "mid" }, {})),
     "data.truncate: expected head, tail or both, got 'mid'")
 end

@@ -182,8 +182,13 @@ local function pick(t, idx)
   return out
 end
 
+--- A checked copy of a data config: whole-number floats (400.0, as a
+-- number from JSON or an override may be) become integers.
 local function check_data_cfg(cfg)
   if type(cfg) ~= "table" then errors.raise("config", "data: expected a table, got %s", type(cfg)) end
+  local c = {}
+  for k, v in pairs(cfg) do c[k] = math.type(v) == "float" and math.tointeger(v) or v end
+  cfg = c
   if type(cfg.train) ~= "string" or cfg.train == "" then
     errors.raise("config", "data.train: no training file given")
   end
@@ -198,6 +203,7 @@ local function check_data_cfg(cfg)
       errors.raise("config", "data.%s: expected an integer >= 0, got %s", k, tostring(v))
     end
   end
+  return cfg
 end
 
 --- The default notice writer: one line on stderr.
@@ -211,7 +217,7 @@ function M.prepare(cfg, opts)
   opts = opts or {}
   local log = opts.log
   if log == nil then log = stderr_log end
-  check_data_cfg(cfg)
+  cfg = check_data_cfg(cfg)
   local ropts = { format = cfg.format or "auto", text_field = cfg.text_field, label_field = cfg.label_field }
   local p = { cfg = cfg, files = {} }
   for _, part in ipairs { "train", "valid", "test" } do
@@ -300,7 +306,7 @@ end
 function M.kfold(cfg, opts)
   opts = opts or {}
   local p = M.prepare(cfg, opts)
-  local k = cfg.folds or 0
+  local k = p.cfg.folds or 0
   if k < 2 then errors.raise("config", "data.folds: k-fold cross-validation needs folds >= 2, got %d", k) end
   local i = 0
   return function()
