@@ -1,11 +1,26 @@
---- lurn.errors — error objects with a code the command line maps to an exit status.
+--- lurn.errors — the error objects the command line turns into exit codes.
 --
---   errors.raise("data", "%s:%d: expected 2 fields, got %d", file, line, n)
---   local ok, e = pcall(f); if errors.is(e, "data") then ... end
+--   local errors = require "lurn.errors"
+--   errors.raise("data", "%s:%d: no label", path, line)   -- raises {code=, message=}
+--   errors.is(e, "data")       -- e is an error object with that code
+--   errors.is(e)               -- e is an error object of any code
+--   errors.new(code, message)  -- the object without raising it
+--   errors.exit_code(e)        -- the exit status for e (1 for anything else)
 --
--- An error object is {code = "usage"|"config"|"data"|"checkpoint"|"diverged"|
--- "interrupted", message = "..."}; tostring(e) is its message.
+-- An error object says "the user's input is wrong, here is what and where";
+-- the command line prints its message alone (no traceback) and exits with
+-- the code's status. Any other error (a string, a bug) is internal: it gets
+-- a traceback and status 1. tostring(e) is the message, so code that
+-- prints errors, or concatenates them with a prefix, keeps working.
+--
+-- Exit statuses (docs/cli.md, "Exit codes"):
+--   0 ok, 1 internal error, 2 usage or config, 3 data, 4 checkpoint,
+--   5 diverged (NaN/Inf), 130 interrupted (SIGINT/SIGTERM; a checkpoint was saved)
 local M = {}
+
+M.EXIT = {
+  usage = 2, config = 2, data = 3, checkpoint = 4, diverged = 5, interrupted = 130,
+}
 
 local Error = {}
 Error.__index = Error
@@ -13,9 +28,12 @@ Error.__name = "lurn.Error"
 Error.__tostring = function(e) return e.message end
 M.Error = Error
 
---- A new error object (not raised).
+--- A new error object (not raised); fmt and its arguments as string.format's.
 function M.new(code, fmt, ...)
-  local msg = select("#", ...) > 0 and fmt:format(...) or fmt
+  if M.EXIT[code] == nil then
+    error(("errors.new: unknown code '%s'"):format(tostring(code)), 2)
+  end
+  local msg = select("#", ...) > 0 and fmt:format(...) or tostring(fmt)
   return setmetatable({ code = code, message = msg }, Error)
 end
 
@@ -24,9 +42,32 @@ function M.raise(code, fmt, ...)
   error(M.new(code, fmt, ...), 0)
 end
 
---- True when e is an error object (with the given code, if one is given).
 function M.is(e, code)
-  return getmetatable(e) == Error and (code == nil or e.code == code)
+  if type(e) ~= "table" or getmetatable(e) ~= Error then
+    -- objects built by hand with the same shape count too (other modules
+    -- may raise {code=, message=} without requiring this one)
+    if type(e) ~= "table" or type(e.code) ~= "string" or M.EXIT[e.code] == nil
+        or type(e.message) ~= "string" then
+      return false
+    end
+  end
+  return code == nil or e.code == code
+end
+
+function M.exit_code(e)
+  if M.is(e) then return M.EXIT[e.code] end
+  return 1
+end
+
+--- Run fn(...); an error that is not an error object becomes one of `code`,
+-- its message prefixed (for wrapping a library call whose failures are the
+-- user's: a damaged file, a shape that does not fit).
+function M.wrap(code, prefix, fn, ...)
+  local res = table.pack(pcall(fn, ...))
+  if res[1] then return table.unpack(res, 2, res.n) end
+  local e = res[2]
+  if M.is(e) then error(e, 0) end
+  error(M.new(code, "%s%s", prefix or "", tostring(e)), 0)
 end
 
 return M
