@@ -9,8 +9,8 @@ int luaopen_lurn_core(lua_State *L) {
   lurn_open_system(L);
   lurn_open_rnn(L);
   lurn_open_layers(L);
-  lurn_open_text(L);
   lurn_open_optim(L);
   lurn_open_checkpoint(L);
+  lurn_open_text(L);
   return 1;
 }
