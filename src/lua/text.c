@@ -56,17 +56,22 @@ static scratch *get_scratch(lua_State *L) {
   return lua_touserdata(L, lua_upvalueindex(1));
 }
 
+/* Options at a..a+2 (kind, lower, ngrams). */
+static void text_opts(lua_State *L, int a, lurn_tok_opts *o, int *ngrams) {
+  static const char *const kinds[] = { "word", "char", NULL };
+  o->kind = (lurn_tok_kind)luaL_checkoption(L, a, "word", kinds);
+  o->lower = lua_toboolean(L, a + 1);
+  lua_Integer g = luaL_optinteger(L, a + 2, 1);
+  luaL_argcheck(L, g >= 1 && g <= 16, a + 2, "ngrams must be in 1..16");
+  *ngrams = (int)g;
+}
+
 /* Arguments a..a+3 (text, kind, lower, ngrams): tokenize into the scratch. */
 static scratch *tokenize_args(lua_State *L, int a, int *ngrams, int *kind) {
   size_t n;
   const char *s = luaL_checklstring(L, a, &n);
-  static const char *const kinds[] = { "word", "char", NULL };
   lurn_tok_opts o;
-  o.kind = (lurn_tok_kind)luaL_checkoption(L, a + 1, "word", kinds);
-  o.lower = lua_toboolean(L, a + 2);
-  lua_Integer g = luaL_optinteger(L, a + 3, 1);
-  luaL_argcheck(L, g >= 1 && g <= 16, a + 3, "ngrams must be in 1..16");
-  *ngrams = (int)g;
+  text_opts(L, a + 1, &o, ngrams);
   *kind = (int)o.kind;
   scratch *sc = get_scratch(L);
   lurn_status st = { 0, "" };
@@ -161,16 +166,6 @@ static int l_map(lua_State *L) {
     }
   }
   return 1;
-}
-
-/* Options at a..a+2 (kind, lower, ngrams). */
-static void text_opts(lua_State *L, int a, lurn_tok_opts *o, int *ngrams) {
-  static const char *const kinds[] = { "word", "char", NULL };
-  o->kind = (lurn_tok_kind)luaL_checkoption(L, a, "word", kinds);
-  o->lower = lua_toboolean(L, a + 1);
-  lua_Integer g = luaL_optinteger(L, a + 2, 1);
-  luaL_argcheck(L, g >= 1 && g <= 16, a + 2, "ngrams must be in 1..16");
-  *ngrams = (int)g;
 }
 
 /* Count texts[0..n) into the map on up to `threads` threads; push the number
