@@ -78,11 +78,13 @@ static int l_save_checkpoint(lua_State *L) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "save_checkpoint: tensor names must be strings, got a %s key",
                  luaL_typename(L, -2));
-    lurn_tensor *t = lurn_totensor(L, -1);
-    if (!t)
+    if (!lurn_totensor(L, -1))
       luaL_error(L, "save_checkpoint: '%s' is a %s, not a tensor", lua_tostring(L, -2),
                  luaL_typename(L, -1));
-    if (!t->storage) luaL_error(L, "save_checkpoint: tensor '%s' is released", lua_tostring(L, -2));
+    int ti = lua_gettop(L);
+    const char *what = lua_pushfstring(L, "tensor '%s'", lua_tostring(L, ti - 1));
+    lurn_argtensor(L, ti, "save_checkpoint", what);
+    lua_pop(L, 1);
     nt++;
     lua_pop(L, 1);
   }
@@ -111,7 +113,10 @@ static int l_save_checkpoint(lua_State *L) {
   int i = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
-    lurn_tensor *t = lurn_totensor(L, -1);
+    /* checked again: an allocation below may run a finalizer that changes
+     * the table or releases a tensor */
+    if (i >= nt) luaL_error(L, "save_checkpoint: the tensor table changed while saving");
+    lurn_tensor *t = lurn_argtensor(L, -1, "save_checkpoint", "a tensor of the table");
     lurn_tensor *c = lurn_newtensor(L);
     lurn_status st = {0};
     if (lurn_contiguous(c, t, &st)) lurn_raise(L, &st);

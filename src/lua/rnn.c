@@ -218,9 +218,7 @@ static lurn_tensor *field_tensor(lua_State *L, int idx, const char *name, lurn_d
                                  const char *fname) {
   lua_getfield(L, idx, name);
   if (lua_isnil(L, -1)) return NULL;
-  lurn_tensor *t = lurn_totensor(L, -1);
-  if (!t) luaL_error(L, "%s: %s must be a tensor, got %s", fname, name, luaL_typename(L, -1));
-  if (!t->storage) luaL_error(L, "%s: %s has been released", fname, name);
+  lurn_tensor *t = lurn_argtensor(L, -1, fname, name);
   if (t->dtype != dt)
     luaL_error(L, "%s: %s must be %s, got %s", fname, name, lurn_dtype_name(dt),
                lurn_dtype_name(t->dtype));
