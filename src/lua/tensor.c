@@ -985,7 +985,7 @@ static int shape_eq(lua_State *L) {
 /* ---- registration -------------------------------------------------------------------- */
 
 static const luaL_Reg tensor_methods[] = {
-  {"shape", m_shape}, {"size", m_size}, {"stride", m_stride}, {"dim", m_dim},
+  {"free", tensor_gc}, {"shape", m_shape}, {"size", m_size}, {"stride", m_stride}, {"dim", m_dim},
   {"numel", m_numel}, {"dtype", m_dtype}, {"is_contiguous", m_is_contiguous},
   {"shares_storage", m_shares_storage},
   {"get", m_get}, {"set", m_set}, {"item", m_item}, {"totable", m_totable},
