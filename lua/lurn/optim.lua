@@ -56,8 +56,14 @@ end
 --- Parameter records whose name matches the Lua pattern (or, with invert,
 -- those that do not): optim.select(params, "bias$") for no-decay groups.
 function M.select(params, pattern, invert)
+  if type(params) ~= "table" then
+    error(("optim.select: expected a list of parameter records, got %s"):format(type(params)), 2)
+  end
   local out = {}
-  for _, p in ipairs(params) do
+  for i, p in ipairs(params) do
+    if not is_record(p) then
+      error(("optim.select: entry %d is not a {name=, value=, grad=} record"):format(i), 2)
+    end
     local hit = p.name and p.name:find(pattern) ~= nil
     if hit ~= (invert or false) then out[#out + 1] = p end
   end
@@ -240,8 +246,13 @@ function M.Adagrad(params, config) return new_optimizer("adagrad", params, confi
 
 -- ---- clipping -----------------------------------------------------------------
 
--- Gradients of records, or tensors as they are.
-local function grads_of(params)
+-- Gradients of records, or tensors as they are. A non-list is an error
+-- here: ipairs over a tensor would see an empty list and clip nothing.
+local function grads_of(params, what)
+  if type(params) ~= "table" then
+    error(("optim.%s: expected a list of parameter records or tensors, got %s"):format(what,
+      type(params)), 3)
+  end
   local out = {}
   for i, p in ipairs(params) do out[i] = is_record(p) and p.grad or p end
   return out
@@ -250,17 +261,17 @@ end
 --- Scale all gradients together so that their global norm is at most
 -- max_norm; returns the norm before clipping (PyTorch's clip_grad_norm_).
 function M.clip_grad_norm(params, max_norm, norm_type)
-  return core.clip_grad_norm(grads_of(params), max_norm, norm_type)
+  return core.clip_grad_norm(grads_of(params, "clip_grad_norm"), max_norm, norm_type)
 end
 
 function M.clip_grad_value(params, clip)
-  core.clip_grad_value(grads_of(params), clip)
+  core.clip_grad_value(grads_of(params, "clip_grad_value"), clip)
 end
 
 --- nil if every gradient is finite; else a message naming the first
 -- parameter (and element) holding NaN/Inf, plus the record and element.
 function M.check_finite(params)
-  local i, e = core.check_finite(grads_of(params))
+  local i, e = core.check_finite(grads_of(params, "check_finite"))
   if not i then return nil end
   local p = params[i]
   local name = is_record(p) and p.name or ("tensor " .. i)
@@ -273,7 +284,16 @@ local Schedule = {}
 Schedule.__index = Schedule
 
 -- A schedule with a closed form: lr = base_lr * factor(t), t = steps taken.
+-- Schedules drive an optimizer built above, nothing else.
+local function check_optimizer(opt, name)
+  if getmetatable(opt) ~= Optimizer then
+    error(("optim.%s: expected an optimizer (optim.SGD, optim.Adam, ...), got %s"):format(name,
+      type(opt)), 3)
+  end
+end
+
 local function closed_form(name, opt, opts, known, factor)
+  check_optimizer(opt, name)
   opts = opts or {}
   check_keys(opts, known, "optim." .. name)
   local self = setmetatable({ name = name, opt = opt, opts = opts, t = 0, factor = factor,
@@ -381,6 +401,7 @@ local Plateau = {}
 Plateau.__index = Plateau
 
 function M.ReduceLROnPlateau(opt, opts)
+  check_optimizer(opt, "ReduceLROnPlateau")
   opts = opts or {}
   check_keys(opts, { mode = 1, factor = 1, patience = 1, threshold = 1, threshold_mode = 1,
     cooldown = 1, min_lr = 1, eps = 1 }, "optim.ReduceLROnPlateau")

@@ -1,0 +1,493 @@
+-- LuaUnit suite: the Lua API torture test (issue 12).
+--
+-- Every function and method lurn exports is called with hostile arguments —
+-- wrong types, nil, released tensors, empty and huge shapes, NaN and Inf,
+-- non-contiguous and expanded views — and must answer with a Lua error or a
+-- sane result, never a crash, a sanitizer report, a hang or a garbled
+-- message. The targets are GENERATED, never listed by hand:
+--   core     every function of lurn.core and of `lurn` itself
+--   tensor   every method of lurn.Tensor (core.Tensor, C and Lua-added)
+--   nn       every constructor of lurn.nn, and every method of each module
+--            that one of a few argument templates manages to build
+--   lib      every other module found under lua/lurn/ (optim, data, train,
+--            checkpoint, gradcheck, cli, ... and whatever lands later): its
+--            functions, its classes' constructors and methods
+--   released for every core function and tensor method, the first argument
+--            template that works is found, then each tensor in it is
+--            replaced by a released one: the call must raise an error that
+--            says "released"
+-- so a function added later is covered without anyone remembering to.
+--
+-- Each group runs in a child process (this file with `--worker GROUP`), in a
+-- fresh temporary directory (functions given the path "x" may write there).
+-- Before each call the child writes the call's description to a progress
+-- file; if the child dies (SIGSEGV, an ASan/UBSan abort, a timeout), the
+-- test fails naming that call and showing the end of the child's output.
+-- Under ASan the child runs with allocator_may_return_null=1, so a refused
+-- multi-terabyte allocation is an error for lurn to report, as in release.
+--
+-- Call counts are bounded (a fixed seed picks the argument combinations) so
+-- each pass takes a few seconds. A Lua loop that runs away (a count of 2^40
+-- given to a generator) is cut by an instruction budget and counted, not
+-- failed: the point here is memory safety, and the budget keeps it bounded.
+--
+-- Skips: SKIP below, each with its reason.
+local lurn = require "lurn"
+local core = lurn.core
+
+-- Functions not called, and why. Keys are the names printed in reports.
+local SKIP = {
+  ["lurn.cli.repl"] = "reads commands from stdin until EOF; nothing of its own to torture",
+}
+
+-- ---- the value pool ------------------------------------------------------------
+
+local NaN, Inf = 0 / 0, math.huge
+
+local function released()
+  local t = lurn.randn(2, 3)
+  t:free()
+  return t
+end
+
+-- name -> maker; makers build a fresh value per call (calls may mutate or
+-- release their arguments).
+local POOL = {
+  { "nil", function() return nil end },
+  { "false", function() return false end },
+  { "true", function() return true end },
+  { "0", function() return 0 end },
+  { "1", function() return 1 end },
+  { "2", function() return 2 end },
+  { "3", function() return 3 end },
+  { "-1", function() return -1 end },
+  { "0.5", function() return 0.5 end },
+  { "2^40", function() return 2.0 ^ 40 end },
+  { "2^62", function() return 1 << 62 end },
+  { "maxint", function() return math.maxinteger end },
+  { "minint", function() return math.mininteger end },
+  { "nan", function() return NaN end },
+  { "inf", function() return Inf end },
+  { "-inf", function() return -Inf end },
+  { "''", function() return "" end },
+  { "'x'", function() return "x" end },
+  { "'sum'", function() return "sum" end },
+  { "{}", function() return {} end },
+  { "{1,2}", function() return { 1, 2 } end },
+  { "{2^40,2^40}", function() return { 2 ^ 40, 2 ^ 40 } end },
+  { "{0,2^62,4}", function() return { 0, 1 << 62, 4 } end },
+  { "{-1}", function() return { -1 } end },
+  { "{{1,2},{3,4}}", function() return { { 1, 2 }, { 3, 4 } } end },
+  { "{'x'}", function() return { "x" } end },
+  { "function", function() return function() end end },
+  { "coroutine", function() return coroutine.create(function() end) end },
+  { "erroring-table", function()
+      return setmetatable({}, { __index = function() error("torture: __index") end })
+    end },
+  { "scalar", function() return lurn.tensor(1.5) end },
+  { "f[3]", function() return lurn.randn(3) end },
+  { "f[2,3]", function() return lurn.randn(2, 3) end },
+  { "f[2,2,3]", function() return lurn.randn(2, 2, 3) end },
+  { "f[0]", function() return lurn.zeros(0) end },
+  { "f[0,3]", function() return lurn.zeros(0, 3) end },
+  { "i[3]", function() return lurn.tensor({ 0, 1, 2 }, "int32") end },
+  { "i[2,2]", function() return lurn.tensor({ { 0, 1 }, { 1, 0 } }, "int32") end },
+  { "nan[2,3]", function() return lurn.full({ 2, 3 }, NaN) end },
+  { "inf[3]", function() return lurn.full({ 3 }, -Inf) end },
+  { "noncontig[2,3]", function() return lurn.randn(3, 2):t() end },
+  { "expanded[4,3]", function() return lurn.randn(1, 3):expand(4, 3) end },
+  { "released", released },
+  { "{f[2,3],f[2,3]}", function() return { lurn.randn(2, 3), lurn.randn(2, 3) } end },
+  { "{released}", function() return { released() } end },
+  { "params", function()
+      return { { name = "w", value = lurn.randn(2, 3), grad = lurn.randn(2, 3) } }
+    end },
+}
+local BYNAME = {}
+for _, e in ipairs(POOL) do BYNAME[e[1]] = e[2] end
+
+-- Receivers for methods.
+local SELVES = { "f[2,3]", "f[3]", "f[2,2,3]", "scalar", "f[0,3]", "i[3]", "noncontig[2,3]",
+  "expanded[4,3]", "nan[2,3]", "released" }
+-- First arguments for two-argument calls.
+local FIRSTS = { "f[2,3]", "{f[2,3],f[2,3]}", "3", "{1,2}", "'x'", "params" }
+
+-- ---- one call ---------------------------------------------------------------------
+
+local is_tensor = lurn.is_tensor
+local BUDGET = 2000000   -- Lua instructions per call
+local progress, stats = nil, { calls = 0, ok = 0, errors = 0, budget = 0 }
+local failures = {}
+local base_threads = lurn.threads()
+
+local function fail(desc, why)
+  failures[#failures + 1] = desc .. ": " .. why
+end
+
+-- A message that leaked a format directive or a C null.
+local function garbled(msg)
+  return msg:find("lua_pushfstring", 1, true) or msg:find("%%[%a]") or
+      msg:find("(null)", 1, true)
+end
+
+-- A returned tensor must describe itself consistently (no overflowed count).
+local function check_result(desc, r)
+  if not is_tensor(r) or tostring(r) == "lurn.Tensor(released)" then return end
+  local prod = 1.0
+  for _, s in ipairs(r:shape()) do
+    if s < 0 then return fail(desc, "result has a negative size " .. s) end
+    prod = prod * s
+  end
+  if prod ~= r:numel() or prod > 2 ^ 40 then
+    fail(desc, ("result has %s elements but shape %s"):format(r:numel(), tostring(r:shape())))
+  end
+end
+
+-- Call fn with arguments made by the named makers; returns ok, first result
+-- or error message.
+local function call(desc, fn, names)
+  stats.calls = stats.calls + 1
+  progress:seek("set")
+  progress:write(desc, "\n")
+  progress:flush()
+  local args, n = {}, #names
+  for i = 1, n do args[i] = BYNAME[names[i]]() end
+  debug.sethook(function() error("torture: instruction budget exceeded", 2) end, "", BUDGET)
+  local res = table.pack(pcall(fn, table.unpack(args, 1, n)))
+  debug.sethook()
+  if lurn.threads() ~= base_threads then lurn.threads(base_threads) end
+  if res[1] then
+    stats.ok = stats.ok + 1
+    for i = 2, res.n do check_result(desc, res[i]) end
+    return true, res[2]
+  end
+  local e = res[2]
+  local msg = type(e) == "string" and e or tostring(type(e) == "table" and e.message or e)
+  if msg:find("torture: instruction budget exceeded", 1, true) then
+    stats.budget = stats.budget + 1
+  else
+    stats.errors = stats.errors + 1
+    if garbled(msg) then fail(desc, "garbled message: " .. msg) end
+  end
+  return false, msg
+end
+
+local function describe(name, names, method)
+  if method then
+    return ("%s:%s(%s)"):format(names[1], name, table.concat(names, ", ", 2))
+  end
+  return ("%s(%s)"):format(name, table.concat(names, ", "))
+end
+
+local rng_state = 12345
+local function pick(list)   -- a fixed LCG, so every run makes the same calls
+  rng_state = (rng_state * 1103515245 + 12345) % 2147483648
+  return list[rng_state % #list + 1]
+end
+
+-- The hostile sweep of one function: no args, each pool value alone, two
+-- arguments (a plausible first, then each pool value), and random triples.
+local function sweep(name, fn, ntriples)
+  if SKIP[name] then return end
+  local pool = {}
+  for i, e in ipairs(POOL) do pool[i] = e[1] end
+  call(describe(name, {}), fn, {})
+  for _, v in ipairs(pool) do call(describe(name, { v }), fn, { v }) end
+  for _, a in ipairs(FIRSTS) do
+    for _, v in ipairs(pool) do call(describe(name, { a, v }), fn, { a, v }) end
+  end
+  for _ = 1, ntriples or 40 do
+    local names = { pick(FIRSTS), pick(pool), pick(pool) }
+    call(describe(name, names), fn, names)
+  end
+end
+
+-- The sweep of one method: each receiver with no argument, with each pool
+-- value, then random pairs.
+local function sweep_method(name, fn, selves, npairs)
+  if SKIP[name] then return end
+  local pool = {}
+  for i, e in ipairs(POOL) do pool[i] = e[1] end
+  for _, s in ipairs(selves) do
+    call(describe(name, { s }, true), fn, { s })
+    for _, v in ipairs(pool) do call(describe(name, { s, v }, true), fn, { s, v }) end
+  end
+  for _ = 1, npairs or 60 do
+    local names = { pick(selves), pick(pool), pick(pool) }
+    call(describe(name, names, true), fn, names)
+  end
+end
+
+local function sorted_functions(t)
+  local out = {}
+  for k, v in pairs(t) do
+    if type(k) == "string" and type(v) == "function" then out[#out + 1] = k end
+  end
+  table.sort(out)
+  return out
+end
+
+local function callable(v)
+  if type(v) == "function" then return true end
+  local mt = type(v) == "table" and getmetatable(v)
+  return mt and type(mt) == "table" and mt.__call ~= nil or false
+end
+
+-- Methods of an instance: functions reachable through its metatable's
+-- __index chain (tables only), not metamethods or private helpers.
+local function methods_of(obj)
+  local seen, out = {}, {}
+  local mt = getmetatable(obj)
+  local idx = type(mt) == "table" and rawget(mt, "__index")
+  local depth = 0
+  while type(idx) == "table" and depth < 10 do
+    for k, v in pairs(idx) do
+      if type(k) == "string" and type(v) == "function" and not k:find("^__") and not seen[k] then
+        seen[k] = true
+        out[#out + 1] = k
+      end
+    end
+    local m2 = getmetatable(idx)
+    idx = type(m2) == "table" and rawget(m2, "__index")
+    depth = depth + 1
+  end
+  table.sort(out)
+  return out
+end
+
+-- Argument templates that build a working instance of most constructors.
+local CTOR_TEMPLATES = {
+  {}, { 3 }, { 3, 2 }, { 3, 2, {} }, { "max" }, { "tanh" }, { 2, 3 },
+  { { texts = { "a b", "b a" }, labels = { 0, 1 } } },
+}
+
+-- Instances of a constructor: one per template that works (at most two).
+local function instances(name, ctor)
+  local out = {}
+  for _, tpl in ipairs(CTOR_TEMPLATES) do
+    local ok, obj = pcall(ctor, table.unpack(tpl))
+    if ok and type(obj) == "table" then
+      out[#out + 1] = obj
+      if #out == 2 then break end
+    end
+  end
+  return out
+end
+
+-- A method sweep on a live object: it is the receiver of every call (the
+-- pool only fills the other arguments). The object is shared by the calls,
+-- as in real use; a broken object afterwards still must not crash.
+local function sweep_object(label, obj)
+  for _, m in ipairs(methods_of(obj)) do
+    local name = label .. ":" .. m
+    if not SKIP[name] then
+      local fn = obj[m]
+      BYNAME["<obj>"] = function() return obj end
+      sweep_method(name, fn, { "<obj>" }, 20)
+    end
+  end
+end
+
+-- ---- groups ------------------------------------------------------------------------
+
+local GROUPS = {}
+
+function GROUPS.core()
+  for _, k in ipairs(sorted_functions(core)) do sweep("core." .. k, core[k], 40) end
+  for _, k in ipairs(sorted_functions(lurn)) do
+    if core[k] == nil then sweep("lurn." .. k, lurn[k], 40) end
+  end
+end
+
+function GROUPS.tensor()
+  for _, k in ipairs(sorted_functions(core.Tensor)) do
+    sweep_method("Tensor." .. k, core.Tensor[k], SELVES, 60)
+  end
+  -- the metamethods too: arithmetic on mixed operands, length, tostring
+  local mt = getmetatable(lurn.zeros(1))
+  for _, k in ipairs(sorted_functions(mt)) do
+    if k ~= "__index" then sweep_method("Tensor." .. k, mt[k], SELVES, 20) end
+  end
+end
+
+function GROUPS.nn()
+  local nn = lurn.nn
+  local names = {}
+  for k, v in pairs(nn) do if type(k) == "string" and callable(v) then names[#names + 1] = k end end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    sweep("nn." .. k, nn[k], 20)
+    for i, obj in ipairs(instances("nn." .. k, nn[k])) do
+      sweep_object(("nn.%s#%d"):format(k, i), obj)
+    end
+  end
+end
+
+-- Every module under lua/lurn/ except lurn itself and nn (own group).
+local function library_modules()
+  local dir = (os.getenv("LURN_TEST_SOURCE_DIR") or "../..") .. "/lua"
+  local p = io.popen(("cd '%s' && find lurn -name '*.lua' | sort"):format(dir))
+  local mods = {}
+  for f in p:lines() do
+    local m = f:gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+    if m ~= "lurn" and m ~= "lurn.nn" and not m:find("^lurn%.nn%.") then mods[#mods + 1] = m end
+  end
+  p:close()
+  return mods
+end
+
+function GROUPS.lib()
+  for _, modname in ipairs(library_modules()) do
+    local ok, mod = pcall(require, modname)
+    if ok and type(mod) == "table" then
+      for _, k in ipairs(sorted_functions(mod)) do sweep(modname .. "." .. k, mod[k], 20) end
+      local classes = {}
+      for k, v in pairs(mod) do
+        if type(k) == "string" and type(v) == "table" and callable(v) then classes[#classes + 1] = k end
+      end
+      table.sort(classes)
+      for _, k in ipairs(classes) do
+        local cls, label = mod[k], modname .. "." .. k
+        sweep(label, cls, 20)
+        for _, f in ipairs(sorted_functions(cls)) do
+          if not f:find("^__") then sweep(label .. "." .. f, cls[f], 10) end
+        end
+        for i, obj in ipairs(instances(label, cls)) do sweep_object(label .. "#" .. i, obj) end
+      end
+    elseif not ok then
+      fail("require '" .. modname .. "'", tostring(mod))
+    end
+  end
+end
+
+-- Templates for finding a call that works; positions holding tensors (or
+-- lists of tensors) are then released one at a time.
+local TEMPLATES = {
+  { "f[2,3]" }, { "f[2,3]", "f[2,3]" }, { "f[2,3]", "1" }, { "f[2,3]", "1", "2" },
+  { "f[2,3]", "1", "1" }, { "f[2,3]", "f[2,3]", "f[2,3]" }, { "f[3]" }, { "f[3]", "f[3]" },
+  { "f[3]", "f[3]", "{}", "{}" }, { "i[3]" }, { "f[2,3]", "2", "i[3]" },
+  { "{f[2,3],f[2,3]}", "1" }, { "{f[2,3],f[2,3]}" }, { "f[2,3]", "{1,2}" }, { "f[3]", "1", "3" },
+  { "f[2,2,3]", "2", "1", "3" }, { "f[2,3]", "3" },
+}
+local RELEASED_OF = { ["f[2,3]"] = "released", ["f[3]"] = "released", ["i[3]"] = "released",
+  ["f[2,2,3]"] = "released", ["{f[2,3],f[2,3]}"] = "{released}" }
+-- Functions that take a released tensor on purpose.
+local ACCEPTS_RELEASED = {
+  ["Tensor.free"] = "releasing twice is a no-op by design (idempotent, like __close)",
+  ["lurn.is_tensor"] = "asks for the type only",
+}
+
+function GROUPS.released()
+  for _, tpl in ipairs(TEMPLATES) do
+    for _, a in ipairs(tpl) do assert(BYNAME[a], "template names an unknown value " .. a) end
+  end
+  local targets = {}
+  for _, k in ipairs(sorted_functions(core)) do targets[#targets + 1] = { "core." .. k, core[k] } end
+  for _, k in ipairs(sorted_functions(core.Tensor)) do
+    targets[#targets + 1] = { "Tensor." .. k, core.Tensor[k] }
+  end
+  for _, k in ipairs(sorted_functions(lurn.optim)) do
+    targets[#targets + 1] = { "lurn.optim." .. k, lurn.optim[k] }
+  end
+  local found, checked = 0, 0
+  for _, tg in ipairs(targets) do
+    local name, fn = tg[1], tg[2]
+    if not ACCEPTS_RELEASED[name] and not SKIP[name] then
+      for _, tpl in ipairs(TEMPLATES) do
+        if call(describe(name, tpl), fn, tpl) then
+          found = found + 1
+          for i, a in ipairs(tpl) do
+            -- only where a tensor is required: neither nil nor a string works there
+            local function with(v)
+              local names = table.move(tpl, 1, #tpl, 1, {})
+              names[i] = v
+              return names
+            end
+            if RELEASED_OF[a] and not call(describe(name, with("nil")), fn, with("nil"))
+                and not call(describe(name, with("'x'")), fn, with("'x'")) then
+              local names = with(RELEASED_OF[a])
+              local ok, msg = call(describe(name, names), fn, names)
+              checked = checked + 1
+              if ok then fail(describe(name, names), "accepted a released tensor")
+              elseif not tostring(msg):find("released", 1, true) then
+                fail(describe(name, names), "error does not say the tensor is released: " .. tostring(msg))
+              end
+            end
+          end
+          break
+        end
+      end
+    end
+  end
+  io.stdout:write(("released: %d of %d functions have a working template; %d released-argument calls checked")
+    :format(found, #targets, checked), "\n")
+  if found < #targets // 2 then fail("released", "fewer than half the functions found a template") end
+end
+
+-- ---- worker and driver -----------------------------------------------------------
+
+if arg and arg[1] == "--worker" then
+  local group = assert(GROUPS[arg[2]], "unknown group")
+  progress = assert(io.open("progress", "w"))
+  os.exit = function() error("torture: os.exit called") end   -- luacheck: ignore
+  lurn.seed(1)
+  local real_print = print
+  print = function() end   -- luacheck: ignore (lurn.cli.info and friends talk)
+  group()
+  print = real_print   -- luacheck: ignore
+  for _, f in ipairs(failures) do print("FAIL " .. f) end
+  print(("DONE %s calls=%d ok=%d errors=%d budget=%d"):format(arg[2], stats.calls, stats.ok,
+    stats.errors, stats.budget))
+  io.stdout:flush()
+  -- an exit that skips lua_close would hide leaks from LeakSanitizer; this one runs it
+  return
+end
+
+local lu = require "luaunit"
+
+local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function run_group(group)
+  local exe = os.getenv("LURN_TEST_BUILD_DIR") .. "/lurn"
+  local here = os.getenv("LURN_TEST_SOURCE_DIR") .. "/tests/lua/test_torture.lua"
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. sh_quote(dir)))
+  local asan = os.getenv("ASAN_OPTIONS")
+  asan = (asan and asan ~= "" and asan .. ":" or "") .. "allocator_may_return_null=1"
+  local cmd = ("cd %s && ASAN_OPTIONS=%s LURN_THREADS=1 timeout 300 %s %s --worker %s " ..
+    "</dev/null >out 2>&1; echo $? >rc"):format(sh_quote(dir), sh_quote(asan), sh_quote(exe),
+    sh_quote(here), group)
+  os.execute(cmd)
+  local function slurp(f)
+    local h = io.open(dir .. "/" .. f)
+    if not h then return "" end
+    local s = h:read("a")
+    h:close()
+    return s
+  end
+  local out, rc, last = slurp("out"), tonumber(slurp("rc")), slurp("progress"):match("[^\n]*")
+  os.execute("rm -rf " .. sh_quote(dir))
+  local summary = out:match("DONE [^\n]*")
+  if rc ~= 0 or not summary then
+    local tail = out:sub(-3000)
+    lu.fail(("torture %s: the child exited with status %s (124 = timeout, >128 = signal) " ..
+      "during the call\n  %s\nend of its output:\n%s"):format(group, tostring(rc), last, tail))
+  end
+  local fails = {}
+  for l in out:gmatch("FAIL [^\n]*") do fails[#fails + 1] = l end
+  print("  " .. summary)
+  if #fails > 0 then
+    lu.fail(("torture %s: %d findings\n%s"):format(group, #fails,
+      table.concat(fails, "\n", 1, math.min(#fails, 40))))
+  end
+end
+
+TestTorture = {}
+function TestTorture:test_core() run_group("core") end
+function TestTorture:test_tensor() run_group("tensor") end
+function TestTorture:test_nn() run_group("nn") end
+function TestTorture:test_lib() run_group("lib") end
+function TestTorture:test_released() run_group("released") end
+
+os.exit(lu.LuaUnit.run(), true)
