@@ -622,10 +622,13 @@ static int binop(lua_State *L, lurn_binop op, int inplace) {
   if (b) lurn_checktensor(L, 2);
   if (inplace) {
     if (!a) luaL_error(L, "%s_: self must be a tensor", binop_name(op));
+    /* every argument is read before `out` holds a reference: a Lua error
+     * between the two would skip its release (a leaked storage) */
+    double s = b ? 0 : luaL_checknumber(L, 2);
     lurn_tensor out = {0};
     lurn_tensor_share(&out, a);
     int rc = b ? lurn_binary(&out, op, a, b, &st)
-               : lurn_binary_scalar(&out, op, a, luaL_checknumber(L, 2), 0, &st);
+               : lurn_binary_scalar(&out, op, a, s, 0, &st);
     lurn_tensor_release(&out);
     if (rc) return lurn_raise(L, &st);
     lua_settop(L, 1);
@@ -856,6 +859,7 @@ static int m_index_select(lua_State *L) {
   lurn_status st;
   lurn_tensor *o = lurn_newtensor(L);
   CHECK_ST(lurn_tensor_new(o, t->dtype, t->ndim, size, &st));
+  ids = lurn_checktensor(L, 3);   // again: the allocation may have run a finalizer
   const int32_t *ip = lurn_i32(ids);
   for (int64_t i = 0; i < ids->size[0]; i++) {
     int64_t k = ip[i * ids->stride[0]];

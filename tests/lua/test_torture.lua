@@ -32,6 +32,10 @@
 -- failed: the point here is memory safety, and the budget keeps it bounded.
 --
 -- Skips: SKIP below, each with its reason.
+--
+-- To chase a finding: `LURN_TORTURE_ONLY='Tensor.add(' build/lurn
+-- tests/lua/test_torture.lua --worker tensor` (run in a scratch directory)
+-- makes only the calls whose description contains the text.
 local lurn = require "lurn"
 local core = lurn.core
 
@@ -46,7 +50,7 @@ local NaN, Inf = 0 / 0, math.huge
 
 local function released()
   local t = lurn.randn(2, 3)
-  t:free()
+  do local _ <close> = t end   -- what leaving a `<close>` scope does
   return t
 end
 
@@ -145,7 +149,10 @@ end
 
 -- Call fn with arguments made by the named makers; returns ok, first result
 -- or error message.
+local ONLY = os.getenv("LURN_TORTURE_ONLY")   -- rerun the calls whose text contains this
+
 local function call(desc, fn, names)
+  if ONLY and not desc:find(ONLY, 1, true) then return false, "skipped" end
   stats.calls = stats.calls + 1
   progress:seek("set")
   progress:write(desc, "\n")
