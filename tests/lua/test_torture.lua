@@ -83,6 +83,10 @@ local POOL = {
   { "{-1}", function() return { -1 } end },
   { "{{1,2},{3,4}}", function() return { { 1, 2 }, { 3, 4 } } end },
   { "{'x'}", function() return { "x" } end },
+  { "'max'", function() return "max" end },
+  { "'tanh'", function() return "tanh" end },
+  { "texts", function() return { "a b", "b a c" } end },
+  { "dataset-spec", function() return { texts = { "a b", "b a c" }, labels = { 0, 1 } } end },
   { "function", function() return function() end end },
   { "coroutine", function() return coroutine.create(function() end) end },
   { "erroring-table", function()
@@ -106,6 +110,18 @@ local POOL = {
   { "params", function()
       return { { name = "w", value = lurn.randn(2, 3), grad = lurn.randn(2, 3) } }
     end },
+  { "optimizer", function()
+      return lurn.optim.SGD({ { name = "w", value = lurn.randn(2, 3), grad = lurn.randn(2, 3) } },
+        { lr = 0.1 })
+    end },
+  { "module", function() return lurn.nn.Linear(3, 2) end },
+  { "seq[3,2,3]", function()
+      return lurn.nn.seq.new(lurn.randn(3, 2, 3), lurn.tensor({ 3, 1 }, "int32"))
+    end },
+  { "seq-bad-lengths", function()
+      return lurn.nn.seq.new(lurn.randn(3, 2, 3), lurn.tensor({ 9, -1 }, "int32"))
+    end },
+  { "{module}", function() return { lurn.nn.Linear(3, 2), lurn.nn.Tanh() } end },
 }
 local BYNAME = {}
 for _, e in ipairs(POOL) do BYNAME[e[1]] = e[2] end
@@ -120,7 +136,7 @@ local FIRSTS = { "f[2,3]", "{f[2,3],f[2,3]}", "3", "{1,2}", "'x'", "params" }
 
 local is_tensor = lurn.is_tensor
 local BUDGET = 2000000   -- Lua instructions per call
-local progress, stats = nil, { calls = 0, ok = 0, errors = 0, budget = 0 }
+local progress, stats = nil, { targets = 0, objects = 0, calls = 0, ok = 0, errors = 0, budget = 0 }
 local failures = {}
 local base_threads = lurn.threads()
 
@@ -136,7 +152,7 @@ end
 
 -- A returned tensor must describe itself consistently (no overflowed count).
 local function check_result(desc, r)
-  if not is_tensor(r) or tostring(r) == "lurn.Tensor(released)" then return end
+  if not is_tensor(r) or not pcall(r.dim, r) then return end   -- not a tensor, or released
   local prod = 1.0
   for _, s in ipairs(r:shape()) do
     if s < 0 then return fail(desc, "result has a negative size " .. s) end
@@ -196,6 +212,7 @@ end
 -- arguments (a plausible first, then each pool value), and random triples.
 local function sweep(name, fn, ntriples)
   if SKIP[name] then return end
+  stats.targets = stats.targets + 1
   local pool = {}
   for i, e in ipairs(POOL) do pool[i] = e[1] end
   call(describe(name, {}), fn, {})
@@ -213,6 +230,7 @@ end
 -- value, then random pairs.
 local function sweep_method(name, fn, selves, npairs)
   if SKIP[name] then return end
+  stats.targets = stats.targets + 1
   local pool = {}
   for i, e in ipairs(POOL) do pool[i] = e[1] end
   for _, s in ipairs(selves) do
@@ -262,18 +280,27 @@ local function methods_of(obj)
   return out
 end
 
--- Argument templates that build a working instance of most constructors.
-local CTOR_TEMPLATES = {
-  {}, { 3 }, { 3, 2 }, { 3, 2, {} }, { "max" }, { "tanh" }, { 2, 3 },
-  { { texts = { "a b", "b a" }, labels = { 0, 1 } } },
+-- Argument templates (pool names) that build a working object from most
+-- constructors and factories: nn layers, containers, data classes,
+-- optimizers, schedules.
+local OBJ_TEMPLATES = {
+  {}, { "3" }, { "3", "2" }, { "3", "2", "{}" }, { "'max'" }, { "'tanh'" }, { "2", "3" },
+  { "{module}" }, { "texts" }, { "dataset-spec" }, { "params" }, { "params", "{}" },
+  { "optimizer" }, { "optimizer", "{}" },
 }
 
--- Instances of a constructor: one per template that works (at most two).
-local function instances(name, ctor)
+-- Objects made by fn: one per template that works, at most two, each a
+-- table whose metatable has an __index table (an instance with methods).
+local function instances(fn)
   local out = {}
-  for _, tpl in ipairs(CTOR_TEMPLATES) do
-    local ok, obj = pcall(ctor, table.unpack(tpl))
-    if ok and type(obj) == "table" then
+  for _, tpl in ipairs(OBJ_TEMPLATES) do
+    local args = {}
+    for i, n in ipairs(tpl) do args[i] = BYNAME[n]() end
+    debug.sethook(function() error("torture: instruction budget exceeded", 2) end, "", BUDGET)
+    local ok, obj = pcall(fn, table.unpack(args, 1, #tpl))
+    debug.sethook()
+    local mt = ok and type(obj) == "table" and getmetatable(obj)
+    if type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
       out[#out + 1] = obj
       if #out == 2 then break end
     end
@@ -285,6 +312,7 @@ end
 -- pool only fills the other arguments). The object is shared by the calls,
 -- as in real use; a broken object afterwards still must not crash.
 local function sweep_object(label, obj)
+  stats.objects = stats.objects + 1
   for _, m in ipairs(methods_of(obj)) do
     local name = label .. ":" .. m
     if not SKIP[name] then
@@ -296,6 +324,40 @@ local function sweep_object(label, obj)
 end
 
 -- ---- groups ------------------------------------------------------------------------
+
+-- Explore a library table: sweep each function (constructors and factories
+-- included), sweep the methods of one object of each class they build, and
+-- descend into sub-tables (classes such as data.Vocab, nn.seq) once.
+local swept_classes, visited = {}, {}
+
+local function explore_function(label, fn, n)
+  sweep(label, fn, n)
+  for _, obj in ipairs(instances(fn)) do
+    local mt = getmetatable(obj)
+    if not swept_classes[mt] then
+      swept_classes[mt] = true
+      sweep_object(("%s->%s"):format(label, tostring(rawget(mt, "__name") or "object")), obj)
+    end
+  end
+end
+
+local function explore_table(label, t, depth)
+  if visited[t] then return end
+  visited[t] = true
+  for _, k in ipairs(sorted_functions(t)) do
+    if not k:find("^__") then explore_function(label .. "." .. k, t[k], 20) end
+  end
+  local subs = {}
+  for k, v in pairs(t) do
+    if type(k) == "string" and not k:find("^__") and type(v) == "table" then subs[#subs + 1] = k end
+  end
+  table.sort(subs)
+  for _, k in ipairs(subs) do
+    local v = t[k]
+    if callable(v) and not visited[v] then explore_function(label .. "." .. k, v, 20) end
+    if depth < 2 then explore_table(label .. "." .. k, v, depth + 1) end
+  end
+end
 
 local GROUPS = {}
 
@@ -318,16 +380,7 @@ function GROUPS.tensor()
 end
 
 function GROUPS.nn()
-  local nn = lurn.nn
-  local names = {}
-  for k, v in pairs(nn) do if type(k) == "string" and callable(v) then names[#names + 1] = k end end
-  table.sort(names)
-  for _, k in ipairs(names) do
-    sweep("nn." .. k, nn[k], 20)
-    for i, obj in ipairs(instances("nn." .. k, nn[k])) do
-      sweep_object(("nn.%s#%d"):format(k, i), obj)
-    end
-  end
+  explore_table("lurn.nn", lurn.nn, 0)
 end
 
 -- Every module under lua/lurn/ except lurn itself and nn (own group).
@@ -344,25 +397,16 @@ local function library_modules()
 end
 
 function GROUPS.lib()
+  visited[lurn.nn] = true   -- the nn group's
   for _, modname in ipairs(library_modules()) do
     local ok, mod = pcall(require, modname)
-    if ok and type(mod) == "table" then
-      for _, k in ipairs(sorted_functions(mod)) do sweep(modname .. "." .. k, mod[k], 20) end
-      local classes = {}
-      for k, v in pairs(mod) do
-        if type(k) == "string" and type(v) == "table" and callable(v) then classes[#classes + 1] = k end
-      end
-      table.sort(classes)
-      for _, k in ipairs(classes) do
-        local cls, label = mod[k], modname .. "." .. k
-        sweep(label, cls, 20)
-        for _, f in ipairs(sorted_functions(cls)) do
-          if not f:find("^__") then sweep(label .. "." .. f, cls[f], 10) end
-        end
-        for i, obj in ipairs(instances(label, cls)) do sweep_object(label .. "#" .. i, obj) end
-      end
-    elseif not ok then
+    if not ok then
       fail("require '" .. modname .. "'", tostring(mod))
+    elseif type(mod) == "table" then
+      if callable(mod) then explore_function(modname, mod, 20) end
+      explore_table(modname, mod, 0)
+    elseif type(mod) == "function" then
+      explore_function(modname, mod, 20)
     end
   end
 end
@@ -443,8 +487,9 @@ if arg and arg[1] == "--worker" then
   group()
   print = real_print   -- luacheck: ignore
   for _, f in ipairs(failures) do print("FAIL " .. f) end
-  print(("DONE %s calls=%d ok=%d errors=%d budget=%d"):format(arg[2], stats.calls, stats.ok,
-    stats.errors, stats.budget))
+  print(("DONE %s: %d functions and methods (%d live objects), %d calls: %d returned, %d raised, " ..
+    "%d cut by the instruction budget"):format(arg[2], stats.targets, stats.objects, stats.calls,
+    stats.ok, stats.errors, stats.budget))
   io.stdout:flush()
   -- an exit that skips lua_close would hide leaks from LeakSanitizer; this one runs it
   return
@@ -462,7 +507,7 @@ local function run_group(group)
   assert(os.execute("mkdir -p " .. sh_quote(dir)))
   local asan = os.getenv("ASAN_OPTIONS")
   asan = (asan and asan ~= "" and asan .. ":" or "") .. "allocator_may_return_null=1"
-  local cmd = ("cd %s && ASAN_OPTIONS=%s LURN_THREADS=1 timeout 300 %s %s --worker %s " ..
+  local cmd = ("cd %s && ASAN_OPTIONS=%s LURN_THREADS=1 timeout 120 %s %s --worker %s " ..
     "</dev/null >out 2>&1; echo $? >rc"):format(sh_quote(dir), sh_quote(asan), sh_quote(exe),
     sh_quote(here), group)
   os.execute(cmd)
