@@ -59,6 +59,9 @@ function M.select(params, pattern, invert)
   if type(params) ~= "table" then
     error(("optim.select: expected a list of parameter records, got %s"):format(type(params)), 2)
   end
+  if type(pattern) ~= "string" then
+    error(("optim.select: the pattern must be a string, got %s"):format(type(pattern)), 2)
+  end
   local out = {}
   for i, p in ipairs(params) do
     if not is_record(p) then
@@ -196,6 +199,7 @@ end
 -- parameter's step counter and buffers (copied in).
 function Optimizer:load_state(s)
   local what = "optim." .. NAMES[self.kind] .. ":load_state"
+  if type(s) ~= "table" then error(("%s: expected a state table, got %s"):format(what, type(s)), 2) end
   local c = s.config
   if type(c) ~= "table" or c.kind ~= self.kind then
     error(("%s: state is for '%s', this optimizer is '%s'"):format(what,
@@ -292,9 +296,17 @@ local function check_optimizer(opt, name)
   end
 end
 
+-- Options of a schedule: nil or a table.
+local function check_opts(opts, name)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("optim.%s: options must be a table, got %s"):format(name, type(opts)), 4)
+  end
+  return opts or {}
+end
+
 local function closed_form(name, opt, opts, known, factor)
   check_optimizer(opt, name)
-  opts = opts or {}
+  opts = check_opts(opts, name)
   check_keys(opts, known, "optim." .. name)
   local self = setmetatable({ name = name, opt = opt, opts = opts, t = 0, factor = factor,
     base_lrs = opt:get_lr() }, Schedule)
@@ -320,8 +332,25 @@ function Schedule:state()
 end
 
 function Schedule:load_state(s)
+  if type(s) ~= "table" then
+    error(("optim.%s:load_state: expected a state table, got %s"):format(self.name, type(s)), 2)
+  end
   if s.name ~= self.name then
     error(("optim.%s:load_state: state is for %s"):format(self.name, tostring(s.name)), 2)
+  end
+  if math.type(s.t) ~= "integer" or s.t < 0 then
+    error(("optim.%s:load_state: t must be a non-negative integer, got %s"):format(self.name,
+      tostring(s.t)), 2)
+  end
+  local n = #self.opt.groups
+  if type(s.base_lrs) ~= "table" or #s.base_lrs ~= n then
+    error(("optim.%s:load_state: base_lrs must list %d learning rates"):format(self.name, n), 2)
+  end
+  for i = 1, n do
+    if type(s.base_lrs[i]) ~= "number" then
+      error(("optim.%s:load_state: base_lrs[%d] is a %s, not a number"):format(self.name, i,
+        type(s.base_lrs[i])), 2)
+    end
   end
   self.t = s.t
   self.base_lrs = copy_value(s.base_lrs)
@@ -333,6 +362,7 @@ function Schedule:__tostring()
 end
 
 local function need(opts, key, what)
+  opts = check_opts(opts, what)
   if opts[key] == nil then error(("optim.%s: option '%s' is required"):format(what, key), 4) end
   return opts[key]
 end
@@ -402,7 +432,7 @@ Plateau.__index = Plateau
 
 function M.ReduceLROnPlateau(opt, opts)
   check_optimizer(opt, "ReduceLROnPlateau")
-  opts = opts or {}
+  opts = check_opts(opts, "ReduceLROnPlateau")
   check_keys(opts, { mode = 1, factor = 1, patience = 1, threshold = 1, threshold_mode = 1,
     cooldown = 1, min_lr = 1, eps = 1 }, "optim.ReduceLROnPlateau")
   local o = {
@@ -467,6 +497,9 @@ function Plateau:state()
 end
 
 function Plateau:load_state(s)
+  if type(s) ~= "table" then
+    error(("optim.ReduceLROnPlateau:load_state: expected a state table, got %s"):format(type(s)), 2)
+  end
   if s.name ~= self.name then
     error(("optim.ReduceLROnPlateau:load_state: state is for %s"):format(tostring(s.name)), 2)
   end

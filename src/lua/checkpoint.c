@@ -78,13 +78,11 @@ static int l_save_checkpoint(lua_State *L) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "save_checkpoint: tensor names must be strings, got a %s key",
                  luaL_typename(L, -2));
-    if (!lurn_totensor(L, -1))
+    lurn_tensor *t = lurn_totensor(L, -1);
+    if (!t)
       luaL_error(L, "save_checkpoint: '%s' is a %s, not a tensor", lua_tostring(L, -2),
                  luaL_typename(L, -1));
-    int ti = lua_gettop(L);
-    const char *what = lua_pushfstring(L, "tensor '%s'", lua_tostring(L, ti - 1));
-    lurn_argtensor(L, ti, "save_checkpoint", what);
-    lua_pop(L, 1);
+    if (!t->storage) luaL_error(L, "save_checkpoint: tensor '%s' is released", lua_tostring(L, -2));
     nt++;
     lua_pop(L, 1);
   }

@@ -166,6 +166,7 @@ end
 -- Call fn with arguments made by the named makers; returns ok, first result
 -- or error message.
 local ONLY = os.getenv("LURN_TORTURE_ONLY")   -- rerun the calls whose text contains this
+local VERBOSE = os.getenv("LURN_TORTURE_VERBOSE")   -- print every error message to stderr
 
 local function call(desc, fn, names)
   if ONLY and not desc:find(ONLY, 1, true) then return false, "skipped" end
@@ -186,6 +187,7 @@ local function call(desc, fn, names)
   end
   local e = res[2]
   local msg = type(e) == "string" and e or tostring(type(e) == "table" and e.message or e)
+  if VERBOSE then io.stderr:write(desc, " -> ", msg, "\n") end
   if msg:find("torture: instruction budget exceeded", 1, true) then
     stats.budget = stats.budget + 1
   else

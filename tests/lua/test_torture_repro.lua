@@ -123,6 +123,36 @@ function TestReleased:test_free_is_idempotent()
   lu.assertErrorMsgContains("tensor has been released", t.sum, t)
 end
 
+-- Found by test_torture.lua in lurn.optim: a tensor given where a list
+-- belongs was an empty list (clip_grad_norm returned 0 and clipped nothing),
+-- and schedules indexed whatever they were given.
+function TestReleased:test_optim_lists_and_options_are_checked()
+  local t = lurn.ones(3)
+  lu.assertErrorMsgContains("optim.clip_grad_norm: expected a list of parameter records or "
+    .. "tensors, got userdata", optim.clip_grad_norm, t, 1)
+  lu.assertErrorMsgContains("optim.select: the pattern must be a string, got table",
+    optim.select, {}, {})
+  lu.assertErrorMsgContains("optim.StepLR: expected an optimizer (optim.SGD, optim.Adam, ...), "
+    .. "got userdata", optim.StepLR, t, { step_size = 1 })
+  local opt = optim.SGD(model():parameters(), { lr = 0.1 })
+  lu.assertErrorMsgContains("optim.StepLR: options must be a table, got number", optim.StepLR, opt, 3)
+  local sched = optim.ConstantLR(opt)
+  lu.assertErrorMsgContains("optim.ConstantLR:load_state: t must be a non-negative integer, got -5",
+    sched.load_state, sched, { name = "ConstantLR", t = -5, base_lrs = { 0.1 } })
+  lu.assertErrorMsgContains("optim.ConstantLR:load_state: base_lrs[1] is a string, not a number",
+    sched.load_state, sched, { name = "ConstantLR", t = 2, base_lrs = { "x" } })
+end
+
+-- A failing in-place operation must not keep a reference to its receiver
+-- (a Lua error between taking the reference and dropping it leaked the
+-- storage; LeakSanitizer reported it in the torture test's tensor group).
+-- The leak itself is what LeakSanitizer checks at exit in the sanitizer pass.
+function TestReleased:test_inplace_error_keeps_no_reference()
+  local t = lurn.ones(3)
+  lu.assertErrorMsgContains("number expected, got string", t.add_, t, "x")
+  lu.assertEquals(t:sum(), 3)
+end
+
 -- ---- item 2: integer overflow in shapes -------------------------------------
 
 TestShapes = {}
