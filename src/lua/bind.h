@@ -37,6 +37,9 @@ lurn_tensor *lurn_checktensor(lua_State *L, int idx);
  * fields, list entries): "fname: what must be a tensor, got T" or
  * "fname: what has been released". */
 lurn_tensor *lurn_argtensor(lua_State *L, int idx, const char *fname, const char *what);
+/* Again, for a tensor checked earlier in this call, right before its data
+ * pointer is taken: "fname: what has been released". */
+void lurn_checklive(lua_State *L, const lurn_tensor *t, const char *fname, const char *what);
 /* The tensor userdata at idx (possibly released), or NULL. */
 lurn_tensor *lurn_totensor(lua_State *L, int idx);
 /* A float32 tensor at idx (error naming `what` otherwise). */

@@ -75,7 +75,7 @@ static lurn_tensor *check_flat(lua_State *L, int idx, const char *fn, const char
  * allocation) may have released it. Called after the binding's last Lua
  * call, so the pointer stays valid through the core update. */
 static float *live_data(lua_State *L, const lurn_tensor *t, const char *fn, const char *what) {
-  if (!t->storage) luaL_error(L, "%s: %s has been released", fn, what);
+  lurn_checklive(L, t, fn, what);
   return lurn_f32(t);
 }
 

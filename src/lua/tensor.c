@@ -45,6 +45,10 @@ lurn_tensor *lurn_argtensor(lua_State *L, int idx, const char *fname, const char
   return t;
 }
 
+void lurn_checklive(lua_State *L, const lurn_tensor *t, const char *fname, const char *what) {
+  if (!t->storage) luaL_error(L, "%s: %s has been released", fname, what);
+}
+
 lurn_tensor *lurn_checkf32(lua_State *L, int idx, const char *what) {
   lurn_tensor *t = lurn_checktensor(L, idx);
   if (t->dtype != LURN_FLOAT32)

@@ -115,6 +115,27 @@ function TestReleased:test_released_during_the_call()
     core.clip_grad_norm, list, 1)
 end
 
+-- The same in the recurrent binding, whose spec tables are read field by
+-- field: on 53da342 both calls were a SIGSEGV.
+function TestReleased:test_released_during_rnn_calls()
+  local len = lurn.tensor({ 2, 1 }, "int32")
+  local x = lurn.randn(2, 2, 3)
+  local function spec(fields, victim, key)
+    return setmetatable(fields, { __index = function(_, k) if k == key then victim:free() end end })
+  end
+  lu.assertErrorMsgContains("rnn_forward: lengths has been released", core.rnn_forward,
+    spec({ kind = "lstm", x = x, w_ih = lurn.randn(8, 3), w_hh = lurn.randn(8, 2), lengths = len },
+      len, "y"))
+  lu.assertErrorMsgContains("rnn_forward: x has been released", core.rnn_forward,
+    spec({ kind = "gru", x = x, w_ih = lurn.randn(6, 3), w_hh = lurn.randn(6, 2) }, x, "training"))
+  local x2 = lurn.randn(2, 2, 3)
+  local _, _, _, state = core.rnn_forward { kind = "rnn_tanh", x = x2, w_ih = lurn.randn(2, 3),
+    w_hh = lurn.randn(2, 2) }
+  local dw = lurn.zeros(2, 3)
+  lu.assertErrorMsgContains("rnn_backward: dw_ih has been released", core.rnn_backward, state,
+    spec({ dy = lurn.ones(2, 2, 2), dw_ih = dw }, dw, "db_hh"))
+end
+
 function TestReleased:test_free_is_idempotent()
   local t = lurn.ones(2)
   t:free()
