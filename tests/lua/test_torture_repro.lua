@@ -43,7 +43,7 @@ end
 
 function TestReleased:test_check_finite_released_grad()
   local m = model()
-  m:parameters()[1].grad:free()
+  release(m:parameters()[1].grad)
   lu.assertErrorMsgContains("check_finite: tensor 1 of the list has been released",
     optim.check_finite, m:parameters())
 end
@@ -103,13 +103,13 @@ end
 -- table, or of the list itself.
 function TestReleased:test_released_during_the_call()
   local p, g = lurn.zeros(3), lurn.zeros(3)
-  local hyper = setmetatable({}, { __index = function() g:free() end })
+  local hyper = setmetatable({}, { __index = function() release(g) end })
   lu.assertErrorMsgContains("sgd_step: grad has been released", core.sgd_step, p, g, {}, hyper)
   local p2, g2 = lurn.zeros(3), lurn.zeros(3)
-  local state = setmetatable({}, { __index = function() p2:free() end })
+  local state = setmetatable({}, { __index = function() release(p2) end })
   lu.assertErrorMsgContains("adam_step: param has been released", core.adam_step, p2, g2, state)
   local a = lurn.zeros(2)
-  local list = setmetatable({ a }, { __index = function() a:free(); return lurn.zeros(2) end,
+  local list = setmetatable({ a }, { __index = function() release(a); return lurn.zeros(2) end,
                                       __len = function() return 2 end })
   lu.assertErrorMsgContains("clip_grad_norm: tensor 1 of the list has been released",
     core.clip_grad_norm, list, 1)
@@ -121,7 +121,7 @@ function TestReleased:test_released_during_rnn_calls()
   local len = lurn.tensor({ 2, 1 }, "int32")
   local x = lurn.randn(2, 2, 3)
   local function spec(fields, victim, key)
-    return setmetatable(fields, { __index = function(_, k) if k == key then victim:free() end end })
+    return setmetatable(fields, { __index = function(_, k) if k == key then release(victim) end end })
   end
   lu.assertErrorMsgContains("rnn_forward: lengths has been released", core.rnn_forward,
     spec({ kind = "lstm", x = x, w_ih = lurn.randn(8, 3), w_hh = lurn.randn(8, 2), lengths = len },
