@@ -117,14 +117,18 @@ int lurn_checkshape(lua_State *L, int idx, int64_t *size, const char *fname) {
       lua_pop(L, 1);
     }
   } else {
-    int top = lua_gettop(L);
-    for (int i = idx; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
+    int top = lua_gettop(L), i;
+    for (i = idx; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
       if (ndim == LURN_MAXDIM) luaL_error(L, "%s: at most %d dims", fname, LURN_MAXDIM);
       int ok;
       lua_Integer v = lua_tointegerx(L, i, &ok);
       if (!ok) luaL_error(L, "%s: size %d is not an integer", fname, ndim + 1);
       size[ndim++] = v;
     }
+    /* the sizes end at nothing, nil or a string (a dtype): anything else
+     * (a tensor, a boolean) is a mistake, never an empty shape */
+    if (i <= top && !lua_isnil(L, i) && lua_type(L, i) != LUA_TSTRING)
+      luaL_typeerror(L, i, "an integer size");
   }
   for (int i = 0; i < ndim; i++)
     if (size[i] < 0 && !(size[i] == -1))

@@ -205,6 +205,15 @@ function TestShapes:test_arange_and_cat_bounds()
   lu.assertErrorMsgContains("cat: the result is too large", lurn.cat, { big, big, big }, 1)
 end
 
+-- Found by test_torture.lua: a shape argument that is neither sizes nor a
+-- table was read as no sizes at all (lurn.zeros(t) gave a scalar).
+function TestShapes:test_shape_arguments_are_sizes()
+  lu.assertErrorMsgContains("(an integer size expected, got lurn.Tensor)", lurn.zeros, lurn.ones(2))
+  lu.assertErrorMsgContains("(an integer size expected, got boolean)", lurn.randn, 2, true)
+  lu.assertEquals(lurn.zeros(2, "int32"):dtype(), "int32")
+  lu.assertEquals(lurn.zeros():dim(), 0)
+end
+
 function TestShapes:test_narrow_length_overflow()
   local t = lurn.zeros(4)
   lu.assertErrorMsgContains("narrow: 9223372036854775807 elements from position 2 do not fit",
