@@ -138,6 +138,7 @@ local LIB_FIRSTS = { "f[2,3]", "{1,2}", "'x'" }
 -- ---- one call ---------------------------------------------------------------------
 
 local is_tensor = lurn.is_tensor
+local getmt = debug.getmetatable   -- sees through __metatable protection
 local BUDGET = 2000000   -- Lua instructions per call
 local progress, stats = nil, { targets = 0, objects = 0, calls = 0, ok = 0, errors = 0, budget = 0 }
 local failures, slow, notes = {}, {}, {}
@@ -291,27 +292,41 @@ end
 
 local function callable(v)
   if type(v) == "function" then return true end
-  local mt = type(v) == "table" and getmetatable(v)
+  local mt = type(v) == "table" and getmt(v)
   return mt and type(mt) == "table" and mt.__call ~= nil or false
 end
 
--- Methods of an instance: functions reachable through its metatable's
--- __index chain (tables only), not metamethods or private helpers.
+-- Methods of an instance: the functions reachable from its metatable
+-- through __index tables, metatables and __parent links (so both a plain
+-- `Class.__index = Class` and lurn.class's protected metatables, whose
+-- methods hide behind an __index function, are walked: for the latter the
+-- class comes from class.of). Metamethods and private helpers (__*) are not
+-- methods.
+local class_of = (function()
+  local ok, class = pcall(require, "lurn.class")
+  return ok and type(class) == "table" and type(class.of) == "function" and class.of or nil
+end)()
+
 local function methods_of(obj)
-  local seen, out = {}, {}
-  local mt = getmetatable(obj)
-  local idx = type(mt) == "table" and rawget(mt, "__index")
-  local depth = 0
-  while type(idx) == "table" and depth < 10 do
-    for k, v in pairs(idx) do
-      if type(k) == "string" and type(v) == "function" and not k:find("^__") and not seen[k] then
-        seen[k] = true
-        out[#out + 1] = k
+  local seen, out, visited_t = {}, {}, {}
+  local queue = { getmt(obj), class_of and class_of(obj) or nil }
+  local i = 1
+  while i <= #queue and i < 64 do
+    local t = queue[i]
+    i = i + 1
+    if type(t) == "table" and not visited_t[t] then
+      visited_t[t] = true
+      for k, v in pairs(t) do
+        if type(k) == "string" and type(v) == "function" and not k:find("^__") and not seen[k] then
+          seen[k] = true
+          out[#out + 1] = k
+        end
       end
+      local m = getmt(t)
+      queue[#queue + 1] = rawget(t, "__index")
+      queue[#queue + 1] = rawget(t, "__parent")
+      if type(m) == "table" then queue[#queue + 1] = rawget(m, "__index") end
     end
-    local m2 = getmetatable(idx)
-    idx = type(m2) == "table" and rawget(m2, "__index")
-    depth = depth + 1
   end
   table.sort(out)
   return out
@@ -327,7 +342,7 @@ local OBJ_TEMPLATES = {
 }
 
 -- Objects made by fn: one per template that works, at most two, each a
--- table whose metatable has an __index table (an instance with methods).
+-- table whose metatable has an __index (an instance with methods).
 local function instances(fn)
   local out = {}
   for _, tpl in ipairs(OBJ_TEMPLATES) do
@@ -337,8 +352,8 @@ local function instances(fn)
     debug.sethook(function() error("torture: instruction budget exceeded", 2) end, "", BUDGET)
     local ok, obj = pcall(fn, table.unpack(args, 1, #tpl))
     debug.sethook()
-    local mt = ok and type(obj) == "table" and getmetatable(obj)
-    if type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
+    local mt = ok and type(obj) == "table" and getmt(obj)
+    if type(mt) == "table" and rawget(mt, "__index") ~= nil then
       out[#out + 1] = obj
       if #out == 2 then break end
     end
@@ -371,7 +386,7 @@ local swept_classes, visited = {}, {}
 local function explore_function(label, fn, n)
   sweep(label, fn, n, LIB_FIRSTS)
   for _, obj in ipairs(instances(fn)) do
-    local mt = getmetatable(obj)
+    local mt = getmt(obj)
     if not swept_classes[mt] then
       swept_classes[mt] = true
       sweep_object(("%s->%s"):format(label, tostring(rawget(mt, "__name") or "object")), obj)
