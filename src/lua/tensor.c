@@ -451,8 +451,18 @@ static void totable_rec(lua_State *L, const lurn_tensor *t, int d, int64_t *idx)
   }
 }
 
+/* A reference to the tensor at idx that Lua code cannot release: a new
+ * userdata sharing its storage, on the stack, reachable from nowhere else.
+ * For bindings that allocate while they read elements (each allocation may
+ * run a finalizer, and a finalizer may release the argument). */
+static lurn_tensor *pin(lua_State *L, int idx, const char *fname) {
+  lurn_tensor *t = lurn_pushshare(L, lurn_checktensor(L, idx));
+  lurn_checklive(L, t, fname, "the tensor");   // released while the pin was allocated
+  return t;
+}
+
 static int m_totable(lua_State *L) {
-  lurn_tensor *t = lurn_checktensor(L, 1);
+  lurn_tensor *t = pin(L, 1, "totable");
   int64_t idx[LURN_MAXDIM] = {0};
   luaL_checkstack(L, t->ndim + 4, "totable");
   totable_rec(L, t, 0, idx);
@@ -930,6 +940,11 @@ static void fmt_rec(luaL_Buffer *b, const lurn_tensor *t, int d, int64_t *idx, i
 static int m_tostring(lua_State *L) {
   lurn_tensor *t = luaL_checkudata(L, 1, LURN_TENSOR_MT);
   if (!t->storage) {
+    lua_pushliteral(L, "lurn.Tensor(released)");
+    return 1;
+  }
+  t = lurn_pushshare(L, t);   // pinned: the buffer below allocates while it reads
+  if (!t->storage) {          // released by a finalizer the pin's allocation ran
     lua_pushliteral(L, "lurn.Tensor(released)");
     return 1;
   }
