@@ -56,8 +56,17 @@ end
 --- Parameter records whose name matches the Lua pattern (or, with invert,
 -- those that do not): optim.select(params, "bias$") for no-decay groups.
 function M.select(params, pattern, invert)
+  if type(params) ~= "table" then
+    error(("optim.select: expected a list of parameter records, got %s"):format(type(params)), 2)
+  end
+  if type(pattern) ~= "string" then
+    error(("optim.select: the pattern must be a string, got %s"):format(type(pattern)), 2)
+  end
   local out = {}
-  for _, p in ipairs(params) do
+  for i, p in ipairs(params) do
+    if not is_record(p) then
+      error(("optim.select: entry %d is not a {name=, value=, grad=} record"):format(i), 2)
+    end
     local hit = p.name and p.name:find(pattern) ~= nil
     if hit ~= (invert or false) then out[#out + 1] = p end
   end
@@ -190,6 +199,7 @@ end
 -- parameter's step counter and buffers (copied in).
 function Optimizer:load_state(s)
   local what = "optim." .. NAMES[self.kind] .. ":load_state"
+  if type(s) ~= "table" then error(("%s: expected a state table, got %s"):format(what, type(s)), 2) end
   local c = s.config
   if type(c) ~= "table" or c.kind ~= self.kind then
     error(("%s: state is for '%s', this optimizer is '%s'"):format(what,
@@ -240,8 +250,13 @@ function M.Adagrad(params, config) return new_optimizer("adagrad", params, confi
 
 -- ---- clipping -----------------------------------------------------------------
 
--- Gradients of records, or tensors as they are.
-local function grads_of(params)
+-- Gradients of records, or tensors as they are. A non-list is an error
+-- here: ipairs over a tensor would see an empty list and clip nothing.
+local function grads_of(params, what)
+  if type(params) ~= "table" then
+    error(("optim.%s: expected a list of parameter records or tensors, got %s"):format(what,
+      type(params)), 3)
+  end
   local out = {}
   for i, p in ipairs(params) do out[i] = is_record(p) and p.grad or p end
   return out
@@ -250,17 +265,17 @@ end
 --- Scale all gradients together so that their global norm is at most
 -- max_norm; returns the norm before clipping (PyTorch's clip_grad_norm_).
 function M.clip_grad_norm(params, max_norm, norm_type)
-  return core.clip_grad_norm(grads_of(params), max_norm, norm_type)
+  return core.clip_grad_norm(grads_of(params, "clip_grad_norm"), max_norm, norm_type)
 end
 
 function M.clip_grad_value(params, clip)
-  core.clip_grad_value(grads_of(params), clip)
+  core.clip_grad_value(grads_of(params, "clip_grad_value"), clip)
 end
 
 --- nil if every gradient is finite; else a message naming the first
 -- parameter (and element) holding NaN/Inf, plus the record and element.
 function M.check_finite(params)
-  local i, e = core.check_finite(grads_of(params))
+  local i, e = core.check_finite(grads_of(params, "check_finite"))
   if not i then return nil end
   local p = params[i]
   local name = is_record(p) and p.name or ("tensor " .. i)
@@ -273,8 +288,25 @@ local Schedule = {}
 Schedule.__index = Schedule
 
 -- A schedule with a closed form: lr = base_lr * factor(t), t = steps taken.
+-- Schedules drive an optimizer built above, nothing else.
+local function check_optimizer(opt, name)
+  if getmetatable(opt) ~= Optimizer then
+    error(("optim.%s: expected an optimizer (optim.SGD, optim.Adam, ...), got %s"):format(name,
+      type(opt)), 3)
+  end
+end
+
+-- Options of a schedule: nil or a table.
+local function check_opts(opts, name)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("optim.%s: options must be a table, got %s"):format(name, type(opts)), 4)
+  end
+  return opts or {}
+end
+
 local function closed_form(name, opt, opts, known, factor)
-  opts = opts or {}
+  check_optimizer(opt, name)
+  opts = check_opts(opts, name)
   check_keys(opts, known, "optim." .. name)
   local self = setmetatable({ name = name, opt = opt, opts = opts, t = 0, factor = factor,
     base_lrs = opt:get_lr() }, Schedule)
@@ -300,8 +332,25 @@ function Schedule:state()
 end
 
 function Schedule:load_state(s)
+  if type(s) ~= "table" then
+    error(("optim.%s:load_state: expected a state table, got %s"):format(self.name, type(s)), 2)
+  end
   if s.name ~= self.name then
     error(("optim.%s:load_state: state is for %s"):format(self.name, tostring(s.name)), 2)
+  end
+  if math.type(s.t) ~= "integer" or s.t < 0 then
+    error(("optim.%s:load_state: t must be a non-negative integer, got %s"):format(self.name,
+      tostring(s.t)), 2)
+  end
+  local n = #self.opt.groups
+  if type(s.base_lrs) ~= "table" or #s.base_lrs ~= n then
+    error(("optim.%s:load_state: base_lrs must list %d learning rates"):format(self.name, n), 2)
+  end
+  for i = 1, n do
+    if type(s.base_lrs[i]) ~= "number" then
+      error(("optim.%s:load_state: base_lrs[%d] is a %s, not a number"):format(self.name, i,
+        type(s.base_lrs[i])), 2)
+    end
   end
   self.t = s.t
   self.base_lrs = copy_value(s.base_lrs)
@@ -313,6 +362,7 @@ function Schedule:__tostring()
 end
 
 local function need(opts, key, what)
+  opts = check_opts(opts, what)
   if opts[key] == nil then error(("optim.%s: option '%s' is required"):format(what, key), 4) end
   return opts[key]
 end
@@ -381,7 +431,8 @@ local Plateau = {}
 Plateau.__index = Plateau
 
 function M.ReduceLROnPlateau(opt, opts)
-  opts = opts or {}
+  check_optimizer(opt, "ReduceLROnPlateau")
+  opts = check_opts(opts, "ReduceLROnPlateau")
   check_keys(opts, { mode = 1, factor = 1, patience = 1, threshold = 1, threshold_mode = 1,
     cooldown = 1, min_lr = 1, eps = 1 }, "optim.ReduceLROnPlateau")
   local o = {
@@ -446,6 +497,9 @@ function Plateau:state()
 end
 
 function Plateau:load_state(s)
+  if type(s) ~= "table" then
+    error(("optim.ReduceLROnPlateau:load_state: expected a state table, got %s"):format(type(s)), 2)
+  end
   if s.name ~= self.name then
     error(("optim.ReduceLROnPlateau:load_state: state is for %s"):format(tostring(s.name)), 2)
   end

@@ -25,12 +25,13 @@ static inline int lurn__check(const char *op, const char *what, const lurn_tenso
   return LURN_OK;
 }
 
-/* The multi-index of row-major element `flat` of a `size` shape, as "[i,j]". */
+/* The multi-index of row-major element `flat` of a `size` shape, as "[i,j]",
+ * 1-based: messages reach Lua, where positions count from 1 (README). */
 static inline char *lurn__pos_str(char *buf, int len, int ndim, const int64_t *size,
                                   int64_t flat) {
   int64_t idx[LURN_MAXDIM];
   for (int d = ndim - 1; d >= 0; d--) {
-    idx[d] = size[d] > 0 ? flat % size[d] : 0;
+    idx[d] = (size[d] > 0 ? flat % size[d] : 0) + 1;
     flat = size[d] > 0 ? flat / size[d] : 0;
   }
   return lurn_shape_str(buf, len, ndim, idx);
@@ -57,7 +58,7 @@ static inline int lurn__check_lengths(const char *op, const lurn_tensor *lengths
     int64_t n = lurn__len(lengths, b, T);
     if (n < 0 || n > T)
       return lurn_fail(st, LURN_EARG, "%s: length %lld at position [%lld] is outside [0, %lld]"
-                       " (%s %s)", op, (long long)n, (long long)b, (long long)T,
+                       " (%s %s)", op, (long long)n, (long long)b + 1, (long long)T,
                        what, LURN_SHP(x, sx));
   }
   return LURN_OK;

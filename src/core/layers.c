@@ -644,7 +644,7 @@ int lurn_pool_backward(lurn_tensor *dx, lurn_pool kind, const lurn_tensor *dy,
       for (int64_t d = 0; d < D; d++)
         if (a[b * D + d] < (L ? 0 : -1) || a[b * D + d] >= L) {
           rc = lurn_fail(st, LURN_EARG, "pool: argmax %d at position [%lld,%lld] is not a valid"
-                         " step (length %lld)", (int)a[b * D + d], (long long)b, (long long)d,
+                         " step (length %lld)", (int)a[b * D + d], (long long)b + 1, (long long)d + 1,
                          (long long)L);
           goto done;
         }

@@ -225,13 +225,14 @@ int lurn_multinomial(lurn_tensor *out, lurn_rng *r, const lurn_tensor *probs, in
       float w = pp[i * rstride + k * kstride];
       if (!(w >= 0.0f) || isinf(w))
         return lurn_fail(st, LURN_EVALUE, "multinomial: row %lld of %s has an invalid weight %g at %lld",
-                         (long long)i, lurn_tensor_shape_str(probs, b, sizeof b), (double)w, (long long)k);
+                         (long long)i + 1, lurn_tensor_shape_str(probs, b, sizeof b), (double)w,
+                         (long long)k + 1);   // 1-based positions
       total += w;
       nonzero += w > 0.0f;
     }
     if (total <= 0.0)
       return lurn_fail(st, LURN_EVALUE, "multinomial: row %lld of %s has only zero weights",
-                       (long long)i, lurn_tensor_shape_str(probs, b, sizeof b));
+                       (long long)i + 1, lurn_tensor_shape_str(probs, b, sizeof b));
     if (!replacement && n > nonzero)
       return lurn_fail(st, LURN_EVALUE,
                        "multinomial: cannot draw %lld samples without replacement: row %lld of %s has %lld non-zero weights",

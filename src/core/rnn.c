@@ -172,10 +172,10 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st) {
     for (int64_t b = 0; b < d->B; b++) {
       if (d->lengths[b] < 0)
         return lurn_fail(st, LURN_EARG, "%s: length %d of sample %lld is negative", nm,
-                         (int)d->lengths[b], (long long)b);
+                         (int)d->lengths[b], (long long)b + 1);   // 1-based, as Lua reads it
       if (d->lengths[b] > d->T)
         return lurn_fail(st, LURN_EARG, "%s: length %d of sample %lld exceeds T=%lld", nm,
-                         (int)d->lengths[b], (long long)b, (long long)d->T);
+                         (int)d->lengths[b], (long long)b + 1, (long long)d->T);
     }
   return LURN_OK;
 }

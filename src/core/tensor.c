@@ -18,10 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Shapes beyond this many elements are refused up front (2^40 floats = 4 TiB):
- * it keeps every byte count and index product far from int64 overflow. */
-#define LURN_MAX_NUMEL ((int64_t)1 << 40)
-
 /* ---- storage ------------------------------------------------------------- */
 
 /* Bytes held by live storages. The Lua binding reads it to collect garbage
@@ -70,6 +66,27 @@ static void contiguous_strides(int ndim, const int64_t *size, int64_t *stride) {
   }
 }
 
+int lurn_shape_check(int ndim, const int64_t *size, int64_t *numel, const char *name,
+                     lurn_status *st) {
+  char b[160];
+  if (ndim < 0 || ndim > LURN_MAXDIM)
+    return lurn_fail(st, LURN_EARG, "%s: %d dims requested, at most %d", name, ndim, LURN_MAXDIM);
+  int64_t n = 1, span = 1;   // span: the product with zeros as 1, i.e. the outer stride
+  for (int d = 0; d < ndim; d++) {
+    if (size[d] < 0)
+      return lurn_fail(st, LURN_EARG, "%s: negative size %lld in %s", name, (long long)size[d],
+                       lurn_shape_str(b, sizeof b, ndim, size));
+    int64_t s = size[d] > 0 ? size[d] : 1;
+    if (span > LURN_MAX_NUMEL / s)
+      return lurn_fail(st, LURN_ENOMEM, "%s: shape %s is too large (more than 2^40 elements)",
+                       name, lurn_shape_str(b, sizeof b, ndim, size));
+    span *= s;
+    n *= size[d];   // n <= span
+  }
+  if (numel) *numel = n;
+  return LURN_OK;
+}
+
 int lurn_tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t *size,
                     lurn_status *st) {
   char b[160];
@@ -80,16 +97,9 @@ int lurn_tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t 
   size = sz;
   if (dtype != LURN_FLOAT32 && dtype != LURN_INT32)
     return lurn_fail(st, LURN_EARG, "tensor: unknown dtype %d", (int)dtype);
-  int64_t n = 1;
-  for (int d = 0; d < ndim; d++) {
-    if (size[d] < 0)
-      return lurn_fail(st, LURN_EARG, "tensor: negative size %lld in %s", (long long)size[d],
-                       lurn_shape_str(b, sizeof b, ndim, size));
-    if (size[d] > 0 && n > LURN_MAX_NUMEL / size[d])
-      return lurn_fail(st, LURN_ENOMEM, "tensor: shape %s is too large",
-                       lurn_shape_str(b, sizeof b, ndim, size));
-    n *= size[d];
-  }
+  int64_t n;
+  int rc = lurn_shape_check(ndim, size, &n, "tensor", st);
+  if (rc) return rc;
   lurn_storage *s = storage_new(dtype, n);
   if (!s)
     return lurn_fail(st, LURN_ENOMEM, "tensor: out of memory allocating %s (%lld bytes)",
@@ -273,7 +283,8 @@ static int infer_size(const lurn_tensor *t, int ndim, const int64_t *size, int64
     return lurn_fail(st, LURN_ESHAPE, "%s: shape %s is invalid for input %s of %lld elements",
                      name, lurn_shape_str(b1, sizeof b1, ndim, size),
                      lurn_tensor_shape_str(t, b2, sizeof b2), (long long)numel);
-  return LURN_OK;
+  /* an empty input views as any empty shape, but not one whose strides overflow */
+  return lurn_shape_check(ndim, res, NULL, name, st);
 }
 
 static int view_impl(lurn_tensor *out, const lurn_tensor *t, int ndim, const int64_t *size,
@@ -430,6 +441,8 @@ int lurn_expand(lurn_tensor *out, const lurn_tensor *t, int ndim, const int64_t 
       goto bad;
     }
   }
+  int rc = lurn_shape_check(ndim, nsize, NULL, "expand", st);
+  if (rc) return rc;
   lurn_tensor v = retained(t);
   v.ndim = ndim;
   for (int d = 0; d < ndim; d++) {

@@ -61,6 +61,22 @@ void lurn_tensor_share(lurn_tensor *out, const lurn_tensor *t);
 /* Drop the reference held by `t` (idempotent). */
 void lurn_tensor_release(lurn_tensor *t);
 
+/* ---- shapes --------------------------------------------------------------- */
+
+/* The most elements (and the largest contiguous stride product) a shape may
+ * describe: 2^40, i.e. 4 TiB of float32. Keeping every shape under it keeps
+ * element counts, strides, offsets and byte counts far from int64 overflow. */
+#define LURN_MAX_NUMEL ((int64_t)1 << 40)
+
+/* Check a shape before it becomes a tensor: 0 <= ndim <= LURN_MAXDIM, every
+ * size >= 0, and the product of the sizes with zeros counted as 1 (what
+ * contiguous strides multiply) at most LURN_MAX_NUMEL, all without
+ * overflow. Sets *numel (if not NULL) to the element count. On failure the
+ * message starts with `name` and says the shape is too large (or which size
+ * is negative). */
+int lurn_shape_check(int ndim, const int64_t *size, int64_t *numel, const char *name,
+                     lurn_status *st);
+
 /* ---- queries ------------------------------------------------------------- */
 
 /* Bytes currently held by all live storages (for garbage-collection pressure). */

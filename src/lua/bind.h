@@ -21,9 +21,26 @@
 
 #define LURN_TENSOR_MT "lurn.Tensor"
 
-/* The tensor at stack index idx (error if it is not a tensor). */
+/* Liveness — the one rule for bindings: a tensor reaches the core only
+ * through lurn_checktensor or lurn_argtensor, which refuse a released one
+ * (`<close>`, :free()). lurn_totensor only says whether a value is a tensor
+ * userdata; what it returns may be released and must not be used before one
+ * of the two checks. Any Lua call after the check (a metamethod, an
+ * allocation that runs a finalizer) may release an argument again: bindings
+ * that hand raw data pointers to the core take them only after their last
+ * Lua call, or re-check (see optim.c). */
+
+/* The live tensor at stack index idx: "bad argument #idx to 'f' (...)" if it
+ * is not a tensor or has been released. */
 lurn_tensor *lurn_checktensor(lua_State *L, int idx);
-/* The tensor at idx, or NULL. */
+/* The live tensor at idx for values that are not plain arguments (table
+ * fields, list entries): "fname: what must be a tensor, got T" or
+ * "fname: what has been released". */
+lurn_tensor *lurn_argtensor(lua_State *L, int idx, const char *fname, const char *what);
+/* Again, for a tensor checked earlier in this call, right before its data
+ * pointer is taken: "fname: what has been released". */
+void lurn_checklive(lua_State *L, const lurn_tensor *t, const char *fname, const char *what);
+/* The tensor userdata at idx (possibly released), or NULL. */
 lurn_tensor *lurn_totensor(lua_State *L, int idx);
 /* A float32 tensor at idx (error naming `what` otherwise). */
 lurn_tensor *lurn_checkf32(lua_State *L, int idx, const char *what);

@@ -111,7 +111,10 @@ static int l_save_checkpoint(lua_State *L) {
   int i = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
-    lurn_tensor *t = lurn_totensor(L, -1);
+    /* checked again: an allocation below may run a finalizer that changes
+     * the table or releases a tensor */
+    if (i >= nt) luaL_error(L, "save_checkpoint: the tensor table changed while saving");
+    lurn_tensor *t = lurn_argtensor(L, -1, "save_checkpoint", "a tensor of the table");
     lurn_tensor *c = lurn_newtensor(L);
     lurn_status st = {0};
     if (lurn_contiguous(c, t, &st)) lurn_raise(L, &st);

@@ -106,10 +106,9 @@ static int getopt_(lua_State *L, int idx, const char *key) {
 static lurn_tensor *opt_tensor_field(lua_State *L, int idx, const char *key, const char *fname) {
   getopt_(L, idx, key);
   if (lua_isnil(L, -1)) return NULL;
-  lurn_tensor *t = lurn_totensor(L, -1);
-  if (!t || !t->storage)
-    luaL_error(L, "%s: option '%s' must be a tensor, got %s", fname, key, luaL_typename(L, -1));
-  return t;
+  char what[64];
+  snprintf(what, sizeof what, "option '%s'", key);
+  return lurn_argtensor(L, -1, fname, what);
 }
 
 static lurn_reduction opt_reduction(lua_State *L, int idx, const char *fname) {

@@ -57,11 +57,9 @@
 
 /* ---- argument helpers ------------------------------------------------------ */
 
-/* A float32 contiguous tensor argument. */
+/* A live float32 contiguous tensor at idx. */
 static lurn_tensor *check_flat(lua_State *L, int idx, const char *fn, const char *what) {
-  lurn_tensor *t = lurn_totensor(L, idx);
-  if (!t)
-    luaL_error(L, "%s: %s must be a tensor, got %s", fn, what, luaL_typename(L, idx));
+  lurn_tensor *t = lurn_argtensor(L, idx, fn, what);
   if (t->dtype != LURN_FLOAT32)
     luaL_error(L, "%s: %s must be float32, got %s", fn, what, lurn_dtype_name(t->dtype));
   if (!lurn_is_contiguous(t)) {
@@ -70,6 +68,15 @@ static lurn_tensor *check_flat(lua_State *L, int idx, const char *fn, const char
                lurn_tensor_shape_str(t, sh, sizeof sh));
   }
   return t;
+}
+
+/* The data of a tensor checked earlier in this call, checked again: a Lua
+ * call made since (a metamethod of `state` or `hyper`, a finalizer run by an
+ * allocation) may have released it. Called after the binding's last Lua
+ * call, so the pointer stays valid through the core update. */
+static float *live_data(lua_State *L, const lurn_tensor *t, const char *fn, const char *what) {
+  lurn_checklive(L, t, fn, what);
+  return lurn_f32(t);
 }
 
 static void check_same_shape(lua_State *L, const lurn_tensor *p, const lurn_tensor *g,
@@ -143,9 +150,12 @@ static void set_step(lua_State *L, int state, int64_t step) {
 
 /* state[name] as a float32 buffer shaped like param: checked if present,
  * created (zero-filled) when absent and `create`. *fresh says it was created.
- * Returns NULL when absent and not created. */
-static float *state_buffer(lua_State *L, int state, const char *name, const lurn_tensor *param,
-                           int create, int *fresh, const char *fn) {
+ * The buffer is left on the stack (so it outlives any change to `state`
+ * during the call); returns NULL, with nothing pushed, when absent and not
+ * created. */
+static lurn_tensor *state_buffer(lua_State *L, int state, const char *name,
+                                 const lurn_tensor *param, int create, int *fresh,
+                                 const char *fn) {
   if (fresh) *fresh = 0;
   int t = lua_getfield(L, state, name);
   if (t == LUA_TNIL) {
@@ -154,16 +164,16 @@ static float *state_buffer(lua_State *L, int state, const char *name, const lurn
     lurn_tensor *b = lurn_newtensor(L);
     lurn_status st = {0};
     if (lurn_tensor_new(b, LURN_FLOAT32, param->ndim, param->size, &st)) lurn_raise(L, &st);
-    lua_setfield(L, state, name);  // the state table now owns it
+    lua_pushvalue(L, -1);
+    lua_setfield(L, state, name);  // the state table owns it from now on
     if (fresh) *fresh = 1;
-    return lurn_f32(b);
+    return b;
   }
   char what[64];
   snprintf(what, sizeof what, "state.%s", name);
   lurn_tensor *b = check_flat(L, -1, fn, what);
   check_same_shape(L, param, b, fn, what);
-  lua_pop(L, 1);  // still referenced by the state table
-  return lurn_f32(b);
+  return b;
 }
 
 /* The common head of every *_step: param, grad, state, hyper. */
@@ -205,11 +215,15 @@ static int l_sgd_step(lua_State *L) {
   if (lurn_sgd_check(&c, &st)) lurn_raise(L, &st);  // before any buffer is made
   lurn_sgd_state s = {get_step(L, 3, fn), NULL, 1};
   int fresh = 0;
+  lurn_tensor *mb = NULL;
   if (c.momentum != 0) {
-    s.momentum_buffer = state_buffer(L, 3, "momentum_buffer", p, 1, &fresh, fn);
+    mb = state_buffer(L, 3, "momentum_buffer", p, 1, &fresh, fn);
     s.momentum_buffer_set = !fresh;
   }
-  if (lurn_sgd_step(lurn_f32(p), lurn_f32(g), &s, lurn_numel(p), &c, &st)) lurn_raise(L, &st);
+  // no Lua calls from here to the update
+  float *pd = live_data(L, p, fn, "param"), *gd = live_data(L, g, fn, "grad");
+  if (mb) s.momentum_buffer = live_data(L, mb, fn, "state.momentum_buffer");
+  if (lurn_sgd_step(pd, gd, &s, lurn_numel(p), &c, &st)) lurn_raise(L, &st);
   set_step(L, 3, s.step);
   lua_pushinteger(L, (lua_Integer)s.step);
   return 1;
@@ -252,11 +266,16 @@ static int adam_common(lua_State *L, int decoupled) {
   int bad = decoupled ? lurn_adamw_check(&c, &st) : lurn_adam_check(&c, &st);
   if (bad) lurn_raise(L, &st);
   lurn_adam_state s = {get_step(L, 3, fn), NULL, NULL, NULL};
-  s.exp_avg = state_buffer(L, 3, "exp_avg", p, 1, NULL, fn);
-  s.exp_avg_sq = state_buffer(L, 3, "exp_avg_sq", p, 1, NULL, fn);
-  if (c.amsgrad) s.max_exp_avg_sq = state_buffer(L, 3, "max_exp_avg_sq", p, 1, NULL, fn);
-  int rc = decoupled ? lurn_adamw_step(lurn_f32(p), lurn_f32(g), &s, lurn_numel(p), &c, &st)
-                     : lurn_adam_step(lurn_f32(p), lurn_f32(g), &s, lurn_numel(p), &c, &st);
+  lurn_tensor *m1 = state_buffer(L, 3, "exp_avg", p, 1, NULL, fn);
+  lurn_tensor *m2 = state_buffer(L, 3, "exp_avg_sq", p, 1, NULL, fn);
+  lurn_tensor *mx = c.amsgrad ? state_buffer(L, 3, "max_exp_avg_sq", p, 1, NULL, fn) : NULL;
+  // no Lua calls from here to the update
+  float *pd = live_data(L, p, fn, "param"), *gd = live_data(L, g, fn, "grad");
+  s.exp_avg = live_data(L, m1, fn, "state.exp_avg");
+  s.exp_avg_sq = live_data(L, m2, fn, "state.exp_avg_sq");
+  if (mx) s.max_exp_avg_sq = live_data(L, mx, fn, "state.max_exp_avg_sq");
+  int rc = decoupled ? lurn_adamw_step(pd, gd, &s, lurn_numel(p), &c, &st)
+                     : lurn_adam_step(pd, gd, &s, lurn_numel(p), &c, &st);
   if (rc) lurn_raise(L, &st);
   set_step(L, 3, s.step);
   lua_pushinteger(L, (lua_Integer)s.step);
@@ -291,10 +310,15 @@ static int l_rmsprop_step(lua_State *L) {
   lurn_status st = {0};
   if (lurn_rmsprop_check(&c, &st)) lurn_raise(L, &st);
   lurn_rmsprop_state s = {get_step(L, 3, fn), NULL, NULL, NULL};
-  s.square_avg = state_buffer(L, 3, "square_avg", p, 1, NULL, fn);
-  if (c.centered) s.grad_avg = state_buffer(L, 3, "grad_avg", p, 1, NULL, fn);
-  if (c.momentum > 0) s.momentum_buffer = state_buffer(L, 3, "momentum_buffer", p, 1, NULL, fn);
-  if (lurn_rmsprop_step(lurn_f32(p), lurn_f32(g), &s, lurn_numel(p), &c, &st)) lurn_raise(L, &st);
+  lurn_tensor *sq = state_buffer(L, 3, "square_avg", p, 1, NULL, fn);
+  lurn_tensor *ga = c.centered ? state_buffer(L, 3, "grad_avg", p, 1, NULL, fn) : NULL;
+  lurn_tensor *mb = c.momentum > 0 ? state_buffer(L, 3, "momentum_buffer", p, 1, NULL, fn) : NULL;
+  // no Lua calls from here to the update
+  float *pd = live_data(L, p, fn, "param"), *gd = live_data(L, g, fn, "grad");
+  s.square_avg = live_data(L, sq, fn, "state.square_avg");
+  if (ga) s.grad_avg = live_data(L, ga, fn, "state.grad_avg");
+  if (mb) s.momentum_buffer = live_data(L, mb, fn, "state.momentum_buffer");
+  if (lurn_rmsprop_step(pd, gd, &s, lurn_numel(p), &c, &st)) lurn_raise(L, &st);
   set_step(L, 3, s.step);
   lua_pushinteger(L, (lua_Integer)s.step);
   return 1;
@@ -326,9 +350,12 @@ static int l_adagrad_step(lua_State *L) {
   if (lurn_adagrad_check(&c, &st)) lurn_raise(L, &st);
   lurn_adagrad_state s = {get_step(L, 3, fn), NULL};
   int fresh = 0;
-  s.sum = state_buffer(L, 3, "sum", p, 1, &fresh, fn);
+  lurn_tensor *sum = state_buffer(L, 3, "sum", p, 1, &fresh, fn);
+  // no Lua calls from here to the update
+  float *pd = live_data(L, p, fn, "param"), *gd = live_data(L, g, fn, "grad");
+  s.sum = live_data(L, sum, fn, "state.sum");
   if (fresh) lurn_adagrad_init(s.sum, lurn_numel(p), &c);
-  if (lurn_adagrad_step(lurn_f32(p), lurn_f32(g), &s, lurn_numel(p), &c, &st)) lurn_raise(L, &st);
+  if (lurn_adagrad_step(pd, gd, &s, lurn_numel(p), &c, &st)) lurn_raise(L, &st);
   set_step(L, 3, s.step);
   lua_pushinteger(L, (lua_Integer)s.step);
   return 1;
@@ -384,23 +411,33 @@ static int l_optim_defaults(lua_State *L) {
 /* ---- clipping ------------------------------------------------------------------- */
 
 /* The list {t1, t2, ...} at idx as pointer and size arrays in a userdata
- * (collected by the GC, so raising later leaks nothing). Returns count. */
+ * (collected by the GC, so raising later leaks nothing). Returns count.
+ * Two passes: the first reads the list (lua_geti may run an __index
+ * metamethod) and anchors each tensor in a fresh table; the second, with no
+ * Lua call left, checks each is still alive and takes its data pointer. */
 static int tensor_list(lua_State *L, int idx, const char *fn, float ***xs, int64_t **ns) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_Integer n = luaL_len(L, idx);
-  if (n < 0 || n > 1000000) luaL_error(L, "%s: bad tensor list length", fn);
-  size_t bytes = (size_t)(n ? n : 1) * (sizeof(float *) + sizeof(int64_t));
-  char *mem = lua_newuserdatauv(L, bytes, 0);
+  if (n < 0 || n > 1000000)
+    luaL_error(L, "%s: the tensor list has length %I (0 to 1000000)", fn, n);
+  size_t cap = (size_t)(n ? n : 1);
+  char *mem = lua_newuserdatauv(L, cap * (sizeof(float *) + sizeof(int64_t) + sizeof(lurn_tensor *)), 0);
   *ns = (int64_t *)mem;
-  *xs = (float **)(mem + (size_t)(n ? n : 1) * sizeof(int64_t));
+  *xs = (float **)(mem + cap * sizeof(int64_t));
+  lurn_tensor **ts = (lurn_tensor **)(mem + cap * (sizeof(int64_t) + sizeof(float *)));
+  lua_createtable(L, (int)n, 0);   // anchors the tensors until the call returns
+  int anchor = lua_gettop(L);
+  char what[48];
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, idx, i);
-    char what[48];
-    snprintf(what, sizeof what, "tensor %d of the list", (int)i);
-    lurn_tensor *t = check_flat(L, -1, fn, what);
-    (*xs)[i - 1] = lurn_f32(t);
-    (*ns)[i - 1] = lurn_numel(t);
-    lua_pop(L, 1);  // the list keeps it alive
+    snprintf(what, sizeof what, "tensor %lld of the list", (long long)i);
+    ts[i - 1] = check_flat(L, -1, fn, what);
+    lua_rawseti(L, anchor, i);
+  }
+  for (lua_Integer i = 1; i <= n; i++) {
+    snprintf(what, sizeof what, "tensor %lld of the list", (long long)i);
+    (*xs)[i - 1] = live_data(L, ts[i - 1], fn, what);
+    (*ns)[i - 1] = lurn_numel(ts[i - 1]);
   }
   return (int)n;
 }

@@ -36,7 +36,8 @@ static int l_set_rng_state(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   if (n != LURN_RNG_STATE_BYTES)
-    luaL_error(L, "set_rng_state: state must be %d bytes, got %d", LURN_RNG_STATE_BYTES, (int)n);
+    luaL_error(L, "set_rng_state: state must be %d bytes, got %I", LURN_RNG_STATE_BYTES,
+               (lua_Integer)n);
   lurn_status st;
   if (lurn_rng_set_state(lurn_rng_global(), (const unsigned char *)s, &st))
     return lurn_raise(L, &st);
@@ -85,7 +86,7 @@ static int l_randn(lua_State *L) {
     return 1;
   }
   double mean = luaL_optnumber(L, 2, 0.0), sd = luaL_optnumber(L, 3, 1.0);
-  if (sd < 0) luaL_error(L, "randn: std must be >= 0, got %g", sd);
+  if (sd < 0) luaL_error(L, "randn: std must be >= 0, got %f", sd);
   lurn_tensor *t = new_shaped(L, "randn", &next);
   lurn_fill_normal(t, lurn_rng_global(), mean, sd);
   return 1;
@@ -130,7 +131,7 @@ static int m_uniform_(lua_State *L) {
 static int m_normal_(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   double mean = luaL_optnumber(L, 2, 0.0), sd = luaL_optnumber(L, 3, 1.0);
-  if (sd < 0) luaL_error(L, "normal_: std must be >= 0, got %g", sd);
+  if (sd < 0) luaL_error(L, "normal_: std must be >= 0, got %f", sd);
   lurn_fill_normal(t, lurn_rng_global(), mean, sd);
   lua_settop(L, 1);
   return 1;

@@ -218,9 +218,7 @@ static lurn_tensor *field_tensor(lua_State *L, int idx, const char *name, lurn_d
                                  const char *fname) {
   lua_getfield(L, idx, name);
   if (lua_isnil(L, -1)) return NULL;
-  lurn_tensor *t = lurn_totensor(L, -1);
-  if (!t) luaL_error(L, "%s: %s must be a tensor, got %s", fname, name, luaL_typename(L, -1));
-  if (!t->storage) luaL_error(L, "%s: %s has been released", fname, name);
+  lurn_tensor *t = lurn_argtensor(L, -1, fname, name);
   if (t->dtype != dt)
     luaL_error(L, "%s: %s must be %s, got %s", fname, name, lurn_dtype_name(dt),
                lurn_dtype_name(t->dtype));
@@ -349,6 +347,7 @@ static int l_rnn_forward(lua_State *L) {
   int32_t *lengths = NULL;
   if (len) {
     lengths = lua_newuserdatauv(L, sizeof(int32_t) * (size_t)(B ? B : 1), 0);
+    lurn_checklive(L, len, fn, "lengths");   // the allocation may have run a finalizer
     for (int64_t b = 0; b < B; b++) lengths[b] = lurn_i32(len)[b * len->stride[0]];
   }
   lurn_rnn_desc d = {(lurn_cell)cell, T, B, I, H, lengths, reverse};
@@ -399,6 +398,13 @@ static int l_rnn_forward(lua_State *L) {
     lua_pushnil(L);
   }
   rnn_scratch *work = push_scratch(L, lurn_rnn_work_floats(&d, training), fn);
+  /* The fields were read through lua_getfield (an __index metamethod may
+   * run) and outputs allocated since (a finalizer may run): either could
+   * have released a tensor checked above. No Lua call from here on. */
+  const lurn_tensor *fwd_live[] = {yt, x, w_ih, w_hh, b_ih, b_hh, h0, c0};
+  const char *fwd_names[] = {"y", "x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0"};
+  for (int i = 0; i < 8; i++)
+    if (fwd_live[i]) lurn_checklive(L, fwd_live[i], fn, fwd_names[i]);
 
   if (lurn_rnn_forward(&d, lurn_f32(yt), ldy, lurn_f32(hn), cn ? lurn_f32(cn) : NULL,
                        lurn_f32(x), ldx, h0 ? lurn_f32(h0) : NULL, c0 ? lurn_f32(c0) : NULL,
@@ -492,6 +498,11 @@ static int l_rnn_backward(lua_State *L) {
   else lua_pushnil(L);
 
   rnn_scratch *work = push_scratch(L, lurn_rnn_bwd_work_floats(d), fn);
+  /* as in rnn_forward: fields read and outputs allocated since the checks */
+  const lurn_tensor *bwd_live[] = {dx, dw_ih, dw_hh, db_ih, db_hh, dy, dhn, dcn};
+  const char *bwd_names[] = {"dx", "dw_ih", "dw_hh", "db_ih", "db_hh", "dy", "dhn", "dcn"};
+  for (int i = 0; i < 8; i++)
+    if (bwd_live[i]) lurn_checklive(L, bwd_live[i], fn, bwd_names[i]);
   lurn_status st = {0};
   int rc = lurn_rnn_backward(d, dx ? lurn_f32(dx) : NULL, lddx, lurn_f32(dh0),
                              dc0 ? lurn_f32(dc0) : NULL, dw_ih ? lurn_f32(dw_ih) : NULL,

@@ -2,7 +2,7 @@
  * system.c — threads and build facts.
  *
  *   lurn.threads() -> n        threads used by BLIS and lurn's own loops
- *   lurn.threads(n)            set them (n <= 0: number of cores)
+ *   lurn.threads(n)            set them (0: number of cores; 1 to 1024)
  *   lurn.info() -> table       lua, blis version, blis_arch (the kernel
  *                              configuration BLIS picked on this CPU),
  *                              blis_openmp, threads, cores, build_type, version
@@ -26,14 +26,38 @@
 #define LURN_BUILD_TYPE "unknown"
 #endif
 
+/* Thread counts: 0 means all cores, otherwise 1 .. LURN_MAX_THREADS. */
+#define LURN_MAX_THREADS 1024
+
 static int l_threads(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer n = luaL_checkinteger(L, 1);
-    if (n > 1024) luaL_error(L, "threads: %d is too many", (int)n);
+    if (n < 0 || n > LURN_MAX_THREADS)
+      luaL_error(L, "threads: %I is not a thread count (0 for all cores, or 1 to %d)", n,
+                 LURN_MAX_THREADS);
     lurn_set_threads((int)n);
   }
   lua_pushinteger(L, lurn_get_threads());
   return 1;
+}
+
+/* LURN_THREADS, read when lurn.core is opened: unset or empty means all
+ * cores; anything but a whole number in range is an error, not a silent
+ * fallback to the default (a typo would otherwise change the speed of a run
+ * without a word). */
+static void threads_from_env(lua_State *L) {
+  const char *env = getenv("LURN_THREADS");
+  if (!env || !*env) {
+    lurn_set_threads(0);
+    return;
+  }
+  char *end;
+  errno = 0;
+  long n = strtol(env, &end, 10);
+  if (errno || end == env || *end || n < 0 || n > LURN_MAX_THREADS)
+    luaL_error(L, "LURN_THREADS='%s' is not a thread count (0 for all cores, or 1 to %d)", env,
+               LURN_MAX_THREADS);
+  lurn_set_threads((int)n);
 }
 
 static int l_info(lua_State *L) {
@@ -93,9 +117,7 @@ void lurn_open_system(lua_State *L) {
   lua_setfield(L, -2, "clock");
   lua_pushcfunction(L, l_mkdir);
   lua_setfield(L, -2, "mkdir");
-  /* LURN_THREADS sets the starting thread count; default: all cores */
-  const char *env = getenv("LURN_THREADS");
-  lurn_set_threads(env ? atoi(env) : 0);
+  threads_from_env(L);   /* the starting thread count; default: all cores */
   lua_pushcfunction(L, l_threads);
   lua_setfield(L, -2, "threads");
   lua_pushcfunction(L, l_info);

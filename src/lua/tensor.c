@@ -12,6 +12,7 @@
  * Every function allocates its output userdata before calling the core, so
  * a failing core call leaves only a released tensor for the GC to collect.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,17 @@ lurn_tensor *lurn_checktensor(lua_State *L, int idx) {
   lurn_tensor *t = luaL_checkudata(L, idx, LURN_TENSOR_MT);
   if (!t->storage) luaL_argerror(L, idx, "tensor has been released");
   return t;
+}
+
+lurn_tensor *lurn_argtensor(lua_State *L, int idx, const char *fname, const char *what) {
+  lurn_tensor *t = luaL_testudata(L, idx, LURN_TENSOR_MT);
+  if (!t) luaL_error(L, "%s: %s must be a tensor, got %s", fname, what, luaL_typename(L, idx));
+  if (!t->storage) luaL_error(L, "%s: %s has been released", fname, what);
+  return t;
+}
+
+void lurn_checklive(lua_State *L, const lurn_tensor *t, const char *fname, const char *what) {
+  if (!t->storage) luaL_error(L, "%s: %s has been released", fname, what);
 }
 
 lurn_tensor *lurn_checkf32(lua_State *L, int idx, const char *what) {
@@ -105,14 +117,18 @@ int lurn_checkshape(lua_State *L, int idx, int64_t *size, const char *fname) {
       lua_pop(L, 1);
     }
   } else {
-    int top = lua_gettop(L);
-    for (int i = idx; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
+    int top = lua_gettop(L), i;
+    for (i = idx; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
       if (ndim == LURN_MAXDIM) luaL_error(L, "%s: at most %d dims", fname, LURN_MAXDIM);
       int ok;
       lua_Integer v = lua_tointegerx(L, i, &ok);
       if (!ok) luaL_error(L, "%s: size %d is not an integer", fname, ndim + 1);
       size[ndim++] = v;
     }
+    /* the sizes end at nothing, nil or a string (a dtype): anything else
+     * (a tensor, a boolean) is a mistake, never an empty shape */
+    if (i <= top && !lua_isnil(L, i) && lua_type(L, i) != LUA_TSTRING)
+      luaL_typeerror(L, i, "an integer size");
   }
   for (int i = 0; i < ndim; i++)
     if (size[i] < 0 && !(size[i] == -1))
@@ -138,7 +154,7 @@ static int checkdim(lua_State *L, int idx, int ndim, const char *fname) {
   lua_Integer d = luaL_checkinteger(L, idx);
   lua_Integer z = d < 0 ? ndim + d : d - 1;
   if (z < 0 || z >= ndim)
-    luaL_error(L, "%s: dim %d out of range for a %d-d tensor", fname, (int)d, ndim);
+    luaL_error(L, "%s: dim %I out of range for a %d-d tensor", fname, d, ndim);
   return (int)z;
 }
 
@@ -266,8 +282,13 @@ static int l_arange(lua_State *L) {
     if (top >= 3) step = luaL_checknumber(L, 3);
   }
   if (step == 0) luaL_error(L, "arange: step must not be 0");
+  if (!isfinite(start) || !isfinite(stop) || !isfinite(step))
+    luaL_error(L, "arange: start %f, stop %f and step %f must be finite", start, stop, step);
   double n = ceil((stop - start) / step);
   if (n < 0) n = 0;
+  /* checked as a double: a larger count would not convert to int64 */
+  if (!(n <= (double)LURN_MAX_NUMEL))
+    luaL_error(L, "arange: %f elements is too many (at most 2^40)", n);
   lurn_status st;
   lurn_tensor *t = lurn_newtensor(L);
   CHECK_ST(lurn_arange(t, dt, start, step, (int64_t)n, &st));
@@ -367,7 +388,7 @@ static void checkindex(lua_State *L, const lurn_tensor *t, int idx, int64_t *out
     lua_Integer z = i < 0 ? t->size[d] + i : i - 1;
     if (z < 0 || z >= t->size[d]) {
       char sb[96];
-      luaL_error(L, "%s: index %d out of range for dim %d of %s", fname, (int)i, d + 1,
+      luaL_error(L, "%s: index %I out of range for dim %d of %s", fname, i, d + 1,
                  lurn_tensor_shape_str(t, sb, sizeof sb));
     }
     out[d] = z;
@@ -430,8 +451,18 @@ static void totable_rec(lua_State *L, const lurn_tensor *t, int d, int64_t *idx)
   }
 }
 
+/* A reference to the tensor at idx that Lua code cannot release: a new
+ * userdata sharing its storage, on the stack, reachable from nowhere else.
+ * For bindings that allocate while they read elements (each allocation may
+ * run a finalizer, and a finalizer may release the argument). */
+static lurn_tensor *pin(lua_State *L, int idx, const char *fname) {
+  lurn_tensor *t = lurn_pushshare(L, lurn_checktensor(L, idx));
+  lurn_checklive(L, t, fname, "the tensor");   // released while the pin was allocated
+  return t;
+}
+
 static int m_totable(lua_State *L) {
-  lurn_tensor *t = lurn_checktensor(L, 1);
+  lurn_tensor *t = pin(L, 1, "totable");
   int64_t idx[LURN_MAXDIM] = {0};
   luaL_checkstack(L, t->ndim + 4, "totable");
   totable_rec(L, t, 0, idx);
@@ -460,7 +491,7 @@ static int m_narrow(lua_State *L) {
   lua_Integer s = luaL_checkinteger(L, 3);
   lua_Integer n = luaL_checkinteger(L, 4);
   lua_Integer z = s < 0 ? t->size[d] + s : s - 1;
-  if (z < 0 || n < 0 || z + n > t->size[d]) {
+  if (z < 0 || z > t->size[d] || n < 0 || n > t->size[d] - z) {
     /* checked here so the message speaks Lua's 1-based positions */
     char sb[96];
     luaL_error(L, "narrow: %I elements from position %I do not fit dim %d of %s", (lua_Integer)n,
@@ -605,14 +636,17 @@ static int binop(lua_State *L, lurn_binop op, int inplace) {
   lurn_status st;
   if (!a && !b)
     luaL_error(L, "%s: expected a tensor operand", binop_name(op));
-  if (a && !a->storage) luaL_argerror(L, 1, "tensor has been released");
-  if (b && !b->storage) luaL_argerror(L, 2, "tensor has been released");
+  if (a) lurn_checktensor(L, 1);
+  if (b) lurn_checktensor(L, 2);
   if (inplace) {
     if (!a) luaL_error(L, "%s_: self must be a tensor", binop_name(op));
+    /* every argument is read before `out` holds a reference: a Lua error
+     * between the two would skip its release (a leaked storage) */
+    double s = b ? 0 : luaL_checknumber(L, 2);
     lurn_tensor out = {0};
     lurn_tensor_share(&out, a);
     int rc = b ? lurn_binary(&out, op, a, b, &st)
-               : lurn_binary_scalar(&out, op, a, luaL_checknumber(L, 2), 0, &st);
+               : lurn_binary_scalar(&out, op, a, s, 0, &st);
     lurn_tensor_release(&out);
     if (rc) return lurn_raise(L, &st);
     lua_settop(L, 1);
@@ -690,7 +724,7 @@ static int m_pow_(lua_State *L) {
 static int clamp_common(lua_State *L, int inplace) {
   double lo = luaL_opt(L, luaL_checknumber, 2, -HUGE_VAL);
   double hi = luaL_opt(L, luaL_checknumber, 3, HUGE_VAL);
-  if (lo > hi) luaL_error(L, "clamp: min %g is greater than max %g", lo, hi);
+  if (lo > hi) luaL_error(L, "clamp: min %f is greater than max %f", lo, hi);
   return unop(L, LURN_CLAMP, lo, hi, inplace);
 }
 static int m_clamp(lua_State *L) { return clamp_common(L, 0); }
@@ -773,22 +807,28 @@ static int m_bmm(lua_State *L) {
 
 /* ---- joining and gathering ---------------------------------------------------------- */
 
+/* Element i of the list at 1, pushed, as a live tensor. */
+static lurn_tensor *cat_element(lua_State *L, int i) {
+  lua_geti(L, 1, i);
+  int ti = lua_gettop(L);
+  lurn_tensor *t = lurn_argtensor(L, ti, "cat", lua_pushfstring(L, "element %d", i));
+  lua_pop(L, 1);
+  return t;
+}
+
 /* cat({t1, t2, ...}, dim): concatenation along an existing dim. */
 static int l_cat(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  int n = (int)luaL_len(L, 1);
-  if (n == 0) luaL_error(L, "cat: empty list of tensors");
-  lua_geti(L, 1, 1);
-  lurn_tensor *first = lurn_totensor(L, -1);
-  if (!first || !first->storage) luaL_error(L, "cat: element 1 is not a tensor");
+  lua_Integer len = luaL_len(L, 1);
+  if (len < 1 || len > INT_MAX) luaL_error(L, "cat: expected a list of tensors, got length %I", len);
+  int n = (int)len;
+  lurn_tensor *first = cat_element(L, 1);   // stays on the stack
   int d = checkdim(L, 2, first->ndim, "cat");
   int64_t size[LURN_MAXDIM];
   memcpy(size, first->size, sizeof size);
   size[d] = 0;
   for (int i = 1; i <= n; i++) {
-    lua_geti(L, 1, i);
-    lurn_tensor *t = lurn_totensor(L, -1);
-    if (!t || !t->storage) luaL_error(L, "cat: element %d is not a tensor", i);
+    lurn_tensor *t = cat_element(L, i);
     int ok = t->ndim == first->ndim && t->dtype == first->dtype;
     for (int k = 0; ok && k < t->ndim; k++) ok = k == d || t->size[k] == first->size[k];
     if (!ok) {
@@ -797,6 +837,8 @@ static int l_cat(lua_State *L) {
                  i, lurn_tensor_shape_str(t, s1, sizeof s1), lurn_dtype_name(t->dtype),
                  lurn_tensor_shape_str(first, s2, sizeof s2), lurn_dtype_name(first->dtype), d + 1);
     }
+    if (t->size[d] > LURN_MAX_NUMEL - size[d])
+      luaL_error(L, "cat: the result is too large (more than 2^40 elements along dim %d)", d + 1);
     size[d] += t->size[d];
     lua_pop(L, 1);
   }
@@ -805,8 +847,9 @@ static int l_cat(lua_State *L) {
   CHECK_ST(lurn_tensor_new(o, first->dtype, first->ndim, size, &st));
   int64_t at = 0;
   for (int i = 1; i <= n; i++) {
-    lua_geti(L, 1, i);
-    lurn_tensor *t = lurn_totensor(L, -1);
+    /* checked again: allocating the output may have run a finalizer that
+     * changed the list; the core checks the sizes */
+    lurn_tensor *t = cat_element(L, i);
     lurn_tensor part = {0};
     int rc = lurn_narrow(&part, o, d, at, t->size[d], &st);
     if (!rc) rc = lurn_copy(&part, t, &st);
@@ -834,6 +877,7 @@ static int m_index_select(lua_State *L) {
   lurn_status st;
   lurn_tensor *o = lurn_newtensor(L);
   CHECK_ST(lurn_tensor_new(o, t->dtype, t->ndim, size, &st));
+  ids = lurn_checktensor(L, 3);   // again: the allocation may have run a finalizer
   const int32_t *ip = lurn_i32(ids);
   for (int64_t i = 0; i < ids->size[0]; i++) {
     int64_t k = ip[i * ids->stride[0]];
@@ -896,6 +940,11 @@ static void fmt_rec(luaL_Buffer *b, const lurn_tensor *t, int d, int64_t *idx, i
 static int m_tostring(lua_State *L) {
   lurn_tensor *t = luaL_checkudata(L, 1, LURN_TENSOR_MT);
   if (!t->storage) {
+    lua_pushliteral(L, "lurn.Tensor(released)");
+    return 1;
+  }
+  t = lurn_pushshare(L, t);   // pinned: the buffer below allocates while it reads
+  if (!t->storage) {          // released by a finalizer the pin's allocation ran
     lua_pushliteral(L, "lurn.Tensor(released)");
     return 1;
   }
@@ -963,7 +1012,7 @@ static int shape_eq(lua_State *L) {
 /* ---- registration -------------------------------------------------------------------- */
 
 static const luaL_Reg tensor_methods[] = {
-  {"shape", m_shape}, {"size", m_size}, {"stride", m_stride}, {"dim", m_dim},
+  {"free", tensor_gc}, {"shape", m_shape}, {"size", m_size}, {"stride", m_stride}, {"dim", m_dim},
   {"numel", m_numel}, {"dtype", m_dtype}, {"is_contiguous", m_is_contiguous},
   {"shares_storage", m_shares_storage},
   {"get", m_get}, {"set", m_set}, {"item", m_item}, {"totable", m_totable},

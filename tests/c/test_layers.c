@@ -265,17 +265,17 @@ static void test_embedding(void) {
   FD_OK("embedding dw (padding 0)", fd_check(F(w), V * D, F(dw), emb_loss, &k, 1e-2f), 1e-3);
 
   // errors: an id out of range names id, position and V; a bad padding index
-  I32(ids)[5] = 9;   // position [2,1]
+  I32(ids)[5] = 9;   // position [3,2] (1-based, as messages count)
   lurn_tensor_release(&out);   // outputs are passed in released
   CHECK(lurn_embedding_forward(&out, &ids, &w, 0, &st) == LURN_EARG);
-  CHECK_MSG(st, "embedding: id 9 at position [2,1]");
+  CHECK_MSG(st, "embedding: id 9 at position [3,2]");
   CHECK_MSG(st, "V = 6");
   CHECK(out.storage == NULL);
   CHECK(lurn_embedding_backward(&dw, &r, &ids, 0, &st) == LURN_EARG);
-  CHECK_MSG(st, "id 9 at position [2,1]");
+  CHECK_MSG(st, "id 9 at position [3,2]");
   I32(ids)[5] = -2;
   CHECK(lurn_embedding_forward(&out, &ids, &w, 0, &st) == LURN_EARG);
-  CHECK_MSG(st, "id -2 at position [2,1]");
+  CHECK_MSG(st, "id -2 at position [3,2]");
   I32(ids)[5] = 5;
   CHECK(lurn_embedding_forward(&out, &ids, &w, 6, &st) == LURN_EARG);
   CHECK_MSG(st, "embedding: padding index 6");
@@ -466,7 +466,7 @@ static void test_pool(void) {
   // errors
   I32(len)[1] = 7;
   CHECK(lurn_pool_forward(&y, NULL, LURN_POOL_MEAN, &x, &len, &st) == LURN_EARG);
-  CHECK_MSG(st, "pool: length 7 at position [1] is outside [0, 5] (input [5,4,3])");
+  CHECK_MSG(st, "pool: length 7 at position [2] is outside [0, 5] (input [5,4,3])");
   lurn_tensor x2 = mk(LURN_FLOAT32, 2, 5, 4, 0);
   CHECK(lurn_pool_forward(&y, NULL, LURN_POOL_MEAN, &x2, NULL, &st) == LURN_ESHAPE);
   CHECK_MSG(st, "pool: input must be [T, B, D], got [5,4]");
@@ -611,10 +611,10 @@ static void test_cross_entropy_fd(void) {
   lurn_ce_opts_init(&o);
   o.ignore_index = -1;
   CHECK(lurn_cross_entropy(&l, &g, &x, &t, &o, &st) == LURN_EARG);
-  CHECK_MSG(st, "cross_entropy: target 4 at position [4] is out of range [0, 4)");
+  CHECK_MSG(st, "cross_entropy: target 4 at position [5] is out of range [0, 4)");
   CHECK(g.storage == NULL);
   CHECK(lurn_cross_entropy(&l, &g, &x, &t, NULL, &st) == LURN_EARG);   // -1 not ignored now
-  CHECK_MSG(st, "cross_entropy: target -1 at position [3] is out of range [0, 4) (logits [6,4], ignore_index -100)");
+  CHECK_MSG(st, "cross_entropy: target -1 at position [4] is out of range [0, 4) (logits [6,4], ignore_index -100)");
   lurn_tensor t2 = mk(LURN_INT32, 1, 5, 0, 0);
   CHECK(lurn_cross_entropy(&l, &g, &x, &t2, NULL, &st) == LURN_ESHAPE);
   CHECK_MSG(st, "cross_entropy: targets [5] do not match logits [6,4] (expected [6])");
@@ -717,7 +717,7 @@ static void test_bce(void) {
   // errors
   F(t)[3] = 1.5f;
   CHECK(lurn_bce_with_logits(&l, &g, &x, &t, NULL, LURN_REDUCE_MEAN, &st) == LURN_EARG);
-  CHECK_MSG(st, "bce_with_logits: target 1.5 at position [1,1] is outside [0, 1]");
+  CHECK_MSG(st, "bce_with_logits: target 1.5 at position [2,2] is outside [0, 1]");
   CHECK(lurn_bce_with_logits(&l, &g, &xr, &tr, &pw, LURN_REDUCE_MEAN, &st) == LURN_ESHAPE);
   CHECK_MSG(st, "bce_with_logits: pos_weight [2] does not match input [4,3] (expected [3]");
   CHECK(lurn_bce_with_logits(&l, &g, &x, &tr, NULL, LURN_REDUCE_MEAN, &st) == LURN_ESHAPE);

@@ -701,10 +701,10 @@ static void test_errors(void) {
   lurn_rnn_desc d = {LURN_LSTM, 5, 3, 4, 2, len, 0};
   float buf[4096] = {0};
   CHECK(lurn_rnn_check(&d, &st) == LURN_EARG);
-  CHECK_MSG(st, "lstm: length 7 of sample 1 exceeds T=5");
+  CHECK_MSG(st, "lstm: length 7 of sample 2 exceeds T=5");
   len[1] = -1;
   CHECK(lurn_rnn_check(&d, &st) == LURN_EARG);
-  CHECK_MSG(st, "lstm: length -1 of sample 1 is negative");
+  CHECK_MSG(st, "lstm: length -1 of sample 2 is negative");
   CHECK(lurn_rnn_cache_floats(&d) == 0);
   len[1] = 3;
   d.cell = LURN_GRU;

@@ -280,6 +280,40 @@ static void test_view_errors(void) {
   lurn_tensor_release(&y);
 }
 
+/* Shapes whose element count or contiguous strides would pass 2^40 (and
+ * overflow int64 further on) are refused by name, before any allocation;
+ * on 53da342 [0, 2^40, 2^40] was allocated with overflowed strides and an
+ * expand to [2^40, 2^40, 3] reported 0 elements. */
+static void test_shape_limits(void) {
+  lurn_status st;
+  const int64_t big = (int64_t)1 << 40;
+  int64_t n = -7;
+  CHECK(lurn_shape_check(3, (int64_t[]){0, big, big}, &n, "tensor", &st) == LURN_ENOMEM);
+  CHECK_MSG(st, "tensor: shape [0,1099511627776,1099511627776] is too large (more than 2^40 elements)");
+  CHECK(n == -7);   /* untouched on failure */
+  CHECK(lurn_shape_check(2, (int64_t[]){INT64_MAX, INT64_MAX}, NULL, "view", &st) == LURN_ENOMEM);
+  CHECK(lurn_shape_check(2, (int64_t[]){3, -1}, NULL, "zeros", &st) == LURN_EARG);
+  CHECK_MSG(st, "zeros: negative size -1 in [3,-1]");
+  CHECK(lurn_shape_check(9, (int64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, NULL, "x", &st) == LURN_EARG);
+  CHECK(lurn_shape_check(3, (int64_t[]){0, big, 1}, &n, "tensor", &st) == LURN_OK && n == 0);
+  CHECK(lurn_shape_check(2, (int64_t[]){big / 4, 4}, &n, "tensor", &st) == LURN_OK && n == big);
+  CHECK(lurn_shape_check(0, NULL, &n, "tensor", &st) == LURN_OK && n == 1);
+  lurn_tensor o = {0}, one = MK(LURN_FLOAT32, 1, 1, 3);
+  CHECK(lurn_tensor_new(&o, LURN_FLOAT32, 3, (int64_t[]){0, big, big}, &st) == LURN_ENOMEM);
+  CHECK(o.storage == NULL);
+  CHECK(lurn_expand(&o, &one, 3, (int64_t[]){big, big, 3}, &st) == LURN_ENOMEM);
+  CHECK_MSG(st, "expand: shape [1099511627776,1099511627776,3] is too large");
+  CHECK(o.storage == NULL);
+  CHECK(lurn_expand(&o, &one, 3, (int64_t[]){1 << 20, 1 << 10, 3}, &st) == LURN_OK);
+  CHECK(lurn_numel(&o) == ((int64_t)3 << 30));
+  lurn_tensor e = MK(LURN_FLOAT32, 0);
+  CHECK(lurn_view(&o, &e, 3, (int64_t[]){0, big, big}, &st) == LURN_ENOMEM);
+  CHECK_MSG(st, "view: shape [0,1099511627776,1099511627776] is too large");
+  lurn_tensor_release(&o);
+  lurn_tensor_release(&one);
+  lurn_tensor_release(&e);
+}
+
 /* ---- fill, copy, clone, arange, eye ------------------------------------------ */
 
 static void test_copy_fill(void) {
@@ -838,6 +872,7 @@ int main(void) {
   RUN(test_views_share_storage);
   RUN(test_view_vs_reshape);
   RUN(test_view_errors);
+  RUN(test_shape_limits);
   RUN(test_copy_fill);
   RUN(test_binary_ops);
   RUN(test_int_ops);
