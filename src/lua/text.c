@@ -152,6 +152,9 @@ static int l_map(lua_State *L) {
   lurn_strmap *m = &tm->m;
   if (has_list) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    /* ids run base .. base + n - 1: refuse a base whose last id overflows */
+    if (base < -(LUA_MAXINTEGER / 2) || base > LUA_MAXINTEGER / 2 || n > LUA_MAXINTEGER / 2)
+      return luaL_error(L, "text_map: base %I out of range (|base| <= 2^62)", (LUAI_UACINT)base);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, 1, i);
       size_t len;
