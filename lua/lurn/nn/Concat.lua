@@ -64,4 +64,10 @@ end
 
 function Concat:describe() return ("nn.Concat(dim=%d)"):format(self.dim) end
 
+function Concat:spec()
+  local branches = {}
+  for i, m in ipairs(self.branches) do branches[i] = m:spec() end
+  return { type = "Concat", args = { self.dim, branches } }
+end
+
 return Concat

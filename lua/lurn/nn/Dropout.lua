@@ -49,4 +49,8 @@ function Dropout:describe()
   return ("nn.Dropout(p=%g%s)"):format(self.p, self.variational and ", variational" or "")
 end
 
+function Dropout:spec()
+  return { type = "Dropout", args = { self.p, self.variational and { variational = true } or nil } }
+end
+
 return Dropout

@@ -75,4 +75,9 @@ function Embedding:describe()
     self.dropout > 0 and (", dropout=%g"):format(self.dropout) or "")
 end
 
+function Embedding:spec()
+  return { type = "Embedding", args = { self.vocab, self.dim,
+    self.padding ~= nil and { padding = self.padding } or nil } }
+end
+
 return Embedding

@@ -52,4 +52,8 @@ function Linear:describe()
   return ("nn.Linear(%d -> %d%s)"):format(self.n_in, self.n_out, self.bias and "" or ", no bias")
 end
 
+function Linear:spec()
+  return { type = "Linear", args = { self.n_in, self.n_out, self.bias == nil and { bias = false } or nil } }
+end
+
 return Linear

@@ -8,6 +8,9 @@
 --   m:train() / m:eval()       switch dropout etc. (m.training)
 --   m:state() / m:load_state(s)  name -> tensor, the weights (PyTorch-style keys)
 --   tostring(m)                the module, its shapes and parameter counts
+--   m:spec()                   the module as plain data: {type = "LSTM", args = {16, 32,
+--                              {layers = 2}}} (constructor name and arguments);
+--                              nn.build(spec) makes an equal module (weights apart)
 --
 -- Parameters are updated in place and never replaced, so an optimizer may
 -- hold on to the tensors of parameters(). Names are PyTorch's state_dict
@@ -106,6 +109,17 @@ function Module:num_parameters()
   for _, p in ipairs(self:parameters()) do n = n + p.value:numel() end
   return n
 end
+
+--- The module as plain data (see the header): the nn constructor's name and
+-- the arguments that rebuild it. Every layer overrides this; a layer that
+-- does not cannot be saved with its architecture, so this says so.
+function Module:spec()
+  error(("%s: spec() is not implemented (a layer needs one so that a checkpoint can "
+    .. "rebuild it)"):format(self.__name), 2)
+end
+
+--- The spec's type for this module: its class name without "nn.".
+function Module:spec_type() return (self.__name:gsub("^nn%.", "")) end
 
 --- One line describing the layer (subclasses override).
 function Module:describe() return self.__name end

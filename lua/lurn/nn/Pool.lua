@@ -38,4 +38,6 @@ end
 
 function Pool:describe() return ("nn.Pool(%s)"):format(self.kind) end
 
+function Pool:spec() return { type = "Pool", args = { self.kind } } end
+
 return Pool

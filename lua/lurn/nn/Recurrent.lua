@@ -76,6 +76,7 @@ function Recurrent:__init(cell, name, input_size, hidden, opts)
   self.output_dropout = opts.output_dropout or 0
   self.output_mode = opts.output or "all"
   self.stateful = opts.stateful or false
+  self.init, self.forget_bias = opts.init, opts.forget_bias   -- kept for spec()
   if self.output_mode ~= "all" and self.output_mode ~= "last" then
     error(("%s: output must be 'all' or 'last', got '%s'"):format(name, tostring(opts.output)), 3)
   end
@@ -288,6 +289,24 @@ function Recurrent:describe()
   if self.stateful then extra[#extra + 1] = "stateful" end
   return ("%s(%d -> %d%s)"):format(self.__name, self.input_size, self.hidden,
     #extra > 0 and (", " .. table.concat(extra, ", ")) or "")
+end
+
+-- Only the options that differ from the defaults, so specs stay short.
+function Recurrent:spec()
+  local o = {}
+  if self.layers > 1 then o.layers = self.layers end
+  if self.dirs == 2 then o.bidirectional = true end
+  for _, k in ipairs { "dropout", "input_dropout", "output_dropout" } do
+    if self[k] > 0 then o[k] = self[k] end
+  end
+  if self.output_mode ~= "all" then o.output = self.output_mode end
+  if self.stateful then o.stateful = true end
+  if self.init ~= nil and self.init ~= "default" then o.init = self.init end
+  if self.forget_bias ~= nil then o.forget_bias = self.forget_bias end
+  if self.cell == "rnn_relu" then o.nonlinearity = "relu" end
+  if not self.w[0][0].b_ih then o.bias = false end
+  return { type = self:spec_type(), args = { self.input_size, self.hidden,
+    next(o) and o or nil } }
 end
 
 local M = { Recurrent = Recurrent }

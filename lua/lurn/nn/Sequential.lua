@@ -52,4 +52,11 @@ end
 
 function Sequential:describe() return "nn.Sequential" end
 
+-- The children as they are now (modules added after construction included).
+function Sequential:spec()
+  local children = {}
+  for i, m in ipairs(self.modules) do children[i] = m:spec() end
+  return { type = "Sequential", args = { children } }
+end
+
 return Sequential

@@ -25,6 +25,7 @@ local function simple(name, fwd, bwd)
     return bwd(dy, self._x, self._y)
   end
   function C:describe() return name end
+  function C:spec() return { type = self:spec_type(), args = {} } end
   return C
 end
 

@@ -32,6 +32,10 @@ function CrossEntropy:__init(opts)
   Module.__init(self)
   opts = opts or {}
   self.weight, self.ignore_index = opts.weight, opts.ignore_index
+  -- a plain list of class weights (what spec() gives back) becomes a tensor
+  if type(self.weight) == "table" and not lurn.is_tensor(self.weight) then
+    self.weight = lurn.tensor(self.weight)
+  end
   self.reduction = reduction(opts, "nn.CrossEntropy")
   self.lengths = opts.lengths
   local e = opts.label_smoothing or 0
@@ -88,6 +92,19 @@ function CrossEntropy:describe()
   return self.label_smoothing > 0 and ("nn.CrossEntropy(label_smoothing=%g)"):format(self.label_smoothing)
     or "nn.CrossEntropy"
 end
+function CrossEntropy:spec()
+  if self.lengths then
+    error("nn.CrossEntropy: spec() cannot describe a fixed lengths tensor", 2)
+  end
+  local w
+  if self.weight then
+    w = {}
+    for i = 1, self.weight:numel() do w[i] = self.weight:reshape(-1):get(i) end
+  end
+  return { type = "CrossEntropy", args = { { weight = w, ignore_index = self.ignore_index,
+    reduction = self.reduction,
+    label_smoothing = self.label_smoothing > 0 and self.label_smoothing or nil } } }
+end
 M.CrossEntropy = CrossEntropy
 
 local BCEWithLogits = class("nn.BCEWithLogits", Module)
@@ -106,6 +123,13 @@ function BCEWithLogits:forward(x, target)
 end
 function BCEWithLogits:backward() return self._d end
 function BCEWithLogits:describe() return "nn.BCEWithLogits" end
+function BCEWithLogits:spec()
+  if self.pos_weight ~= nil and type(self.pos_weight) ~= "number" then
+    error("nn.BCEWithLogits: spec() cannot describe a pos_weight tensor", 2)
+  end
+  return { type = "BCEWithLogits", args = { { pos_weight = self.pos_weight,
+    reduction = self.reduction } } }
+end
 M.BCEWithLogits = BCEWithLogits
 
 local MSE = class("nn.MSE", Module)
@@ -121,6 +145,7 @@ function MSE:forward(x, target)
 end
 function MSE:backward() return self._d end
 function MSE:describe() return "nn.MSE" end
+function MSE:spec() return { type = "MSE", args = { { reduction = self.reduction } } } end
 M.MSE = MSE
 
 return M
