@@ -11,6 +11,8 @@
 -- Global flags, before the command: --threads N (or --threads=N).
 -- Every entry point returns an exit status; errors inside scripts are
 -- caught, printed with a traceback, and give status 1.
+local errors = require "lurn.errors"
+
 local M = {}
 
 local function lurn() return require "lurn" end
@@ -157,6 +159,7 @@ local function register_commands()
     { "train", "lurn.commands.train", "train a model from a config file" },
     { "eval", "lurn.commands.eval", "evaluate a run directory or checkpoint" },
     { "predict", "lurn.commands.predict", "predict labels for texts with a checkpoint" },
+    { "inspect", "lurn.commands.inspect", "show a checkpoint: config, modules, parameters, metrics" },
     { "sweep", "lurn.commands.sweep", "run a config over a grid of overrides" },
     { "gradcheck", "lurn.commands.gradcheck", "finite-difference check of a module's gradients" },
     { "export", "lurn.commands.export", "write a checkpoint's weights for PyTorch" },
@@ -166,6 +169,29 @@ local function register_commands()
     end
   end
 end
+
+--- Run a registered command. An error object (lurn.errors) is the user's
+-- mistake: its message alone, and its exit code; anything else is a bug:
+-- a traceback and status 1.
+function M.run_command(cmd, args)
+  local status = 1
+  local ok, err = xpcall(function()
+    status = require(M.commands[cmd].module).main(args, M.context) or 0
+  end, function(e)
+    if errors.is(e) then return e end
+    return traceback(e)
+  end)
+  if ok then return status end
+  if errors.is(err) then
+    eprint(("lurn %s: %s"):format(cmd, err.message))
+    return errors.exit_code(err)
+  end
+  eprint("lurn: " .. err)
+  return 1
+end
+
+--- What commands may want to know about the global flags.
+M.context = { threads_fixed = false }
 
 --- Entry point. argv[0] is the program name, argv[1..] its arguments.
 function M.main(argv)
@@ -186,6 +212,7 @@ function M.main(argv)
         return 2
       end
       lurn().threads(n)
+      M.context.threads_fixed = true
     elseif name == "version" then
       print("lurn " .. lurn().version)
       return 0
@@ -226,13 +253,7 @@ function M.main(argv)
     end
     return run_file(path, args)
   end
-  if M.commands[cmd] then
-    local status = 1
-    local rc = protected(function()
-      status = require(M.commands[cmd].module).main(args) or 0
-    end)
-    return rc ~= 0 and rc or status
-  end
+  if M.commands[cmd] then return M.run_command(cmd, args) end
   if cmd:match("%.lua$") or io.open(cmd, "r") then
     local f = io.open(cmd, "r")
     if not f then

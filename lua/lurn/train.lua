@@ -61,6 +61,9 @@ local OPTIONS = {
   checkpoint_dir = false, checkpoint_every = false, keep_checkpoints = 2,
   resume = false,                                 -- checkpoint file or directory
   config = false, vocab = false,                  -- saved with every checkpoint
+  extra = false,                                  -- JSON-able, saved with every checkpoint
+  evaluate = false,                               -- function(model, data, opts) -> record
+                                                  --   (flat numbers); default M.evaluate
   on_step = false, on_eval = false, on_checkpoint = false,
   log = false,                                    -- function(line); false: print
   log_every = false,                              -- default about 10 lines per epoch
@@ -319,7 +322,7 @@ function M.fit(opts)
     local path = o.checkpoint_dir .. "/" .. name
     checkpoint.save(path, {
       model = model, optimizer = opt, schedule = sched, rng = true, data = D, vocab = vocab,
-      config = o.config, history = history, step = step, train = S,
+      config = o.config, history = history, step = step, train = S, extra = o.extra,
     })
     return path
   end
@@ -348,7 +351,7 @@ function M.fit(opts)
     if S.run_n > 0 then r.train_loss = S.run_loss / S.run_n end
     S.run_loss, S.run_n = 0, 0
     if o.valid_data then
-      local v = M.evaluate(model, o.valid_data, { loss = loss_fn, metrics = metrics,
+      local v = (o.evaluate or M.evaluate)(model, o.valid_data, { loss = loss_fn, metrics = metrics,
         batch_size = o.eval_batch_size or o.batch_size, target = o.target })
       for k, x in pairs(v) do
         if k ~= "n" then r["valid_" .. k] = x end
@@ -456,7 +459,8 @@ function M.fit(opts)
       end
       if o.on_step then
         local r = o.on_step { step = step, epoch = D.epoch, batch = D.pos, batches = nb,
-          loss = loss, lr = opt:get_lr()[1], grad_norm = norm }
+          loss = loss, lr = opt:get_lr()[1], grad_norm = norm,
+          tokens = batch.lengths and batch.lengths:sum() or nil }
         if r == false then stopped = "stopped by on_step" end
       end
     end

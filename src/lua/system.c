@@ -9,8 +9,12 @@
  *   lurn.clock() -> seconds    a monotonic wall clock (for rates and timings)
  *   lurn.mkdir(path)           create a directory and its parents (mkdir -p);
  *                              an error names the path and the reason
+ *   lurn.catch_signals()       from now on SIGINT and SIGTERM only raise a flag
+ *                              (a second one of either kills as usual)
+ *   lurn.caught_signal() -> name | nil   "SIGINT"/"SIGTERM" once one arrived
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,7 +116,37 @@ static int l_mkdir(lua_State *L) {
   return 0;
 }
 
+/* The training command polls this flag between steps, saves a checkpoint and
+ * exits: a signal handler may do nothing else safely. SA_RESETHAND puts the
+ * default action back, so a second Ctrl-C stops a run that is stuck. */
+static volatile sig_atomic_t caught_signal = 0;
+
+static void on_signal(int sig) { caught_signal = sig; }
+
+static int l_catch_signals(lua_State *L) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    return luaL_error(L, "catch_signals: %s", strerror(errno));
+  return 0;
+}
+
+static int l_caught_signal(lua_State *L) {
+  int sig = caught_signal;
+  if (sig == SIGINT) lua_pushliteral(L, "SIGINT");
+  else if (sig == SIGTERM) lua_pushliteral(L, "SIGTERM");
+  else lua_pushnil(L);
+  return 1;
+}
+
 void lurn_open_system(lua_State *L) {
+  lua_pushcfunction(L, l_catch_signals);
+  lua_setfield(L, -2, "catch_signals");
+  lua_pushcfunction(L, l_caught_signal);
+  lua_setfield(L, -2, "caught_signal");
   lua_pushcfunction(L, l_clock);
   lua_setfield(L, -2, "clock");
   lua_pushcfunction(L, l_mkdir);

@@ -1,0 +1,442 @@
+--- lurn train CONFIG [key=value ...] [--out DIR] [--print-config] [--resume RUN_DIR]
+--             [--quiet] [--json]
+--
+-- Trains the model a config describes, in a run directory (lurn.run.dir):
+-- config files, env.json, metrics, checkpoints, curves.svg, summary.json.
+--
+-- For other commands (sweep, autotune) the work is one function:
+--
+--   local train = require "lurn.commands.train"
+--   local summary = train.run(cfg, {out = "runs/x", info = info, progress = "quiet"})
+--
+-- cfg is a resolved config (config.load's), opts.out the directory to create
+-- (or opts.root + cfg.name for a fresh runs/<name>-<time>-<hex>), opts.info
+-- config.load's info (the file's text for config.lua, the overrides),
+-- opts.progress "live" | "lines" | "json" | "quiet", opts.argv the command
+-- line for command.txt. It returns summary.json's table; failures raise
+-- lurn.errors objects (a diverged run raises "diverged" after writing its
+-- summary; an interrupted one "interrupted", after saving a checkpoint).
+--
+-- Exact resume: a fresh run and a resumed one build everything in the same
+-- order from the same seed (data, model, optimizer, schedule); train.fit then
+-- copies the checkpoint's state over it, so the steps that follow are the
+-- ones the uninterrupted run takes, bit for bit (same thread count).
+local lurn = require "lurn"
+local lfs = require "lfs"
+local argparse = require "argparse"
+local errors = require "lurn.errors"
+local rundir = require "lurn.run.dir"
+local metrics = require "lurn.run.metrics"
+local models = require "lurn.run.model"
+local progress = require "lurn.run.progress"
+local svg = require "lurn.run.svg"
+local json = require "lurn.run.json"
+
+local M = {}
+
+M.summary_text = "train a model from a config file"
+
+--- Keys that may change when a run is resumed: they do not change the
+-- steps already taken or the ones that follow.
+M.SAFE_ON_RESUME = { ["train.epochs"] = true, ["train.log_every"] = true,
+  ["train.max_time"] = true }
+
+local function parser()
+  local p = argparse("lurn train", "Train a model from a config file, in a new run directory.")
+  p:add_help(false)
+  p:usage("usage: lurn train CONFIG [key=value ...] [options]\n"
+    .. "       lurn train --resume RUN_DIR [CONFIG] [key=value ...] [options]")
+  p:argument("args", "the config file, then overrides like optim.lr=3e-3 train.epochs=5")
+      :args("*"):argname("CONFIG key=value")
+  p:option("--out", "the run directory to create (default runs/<name>-<UTC time>-<4 hex>)")
+      :argname("DIR")
+  p:option("--resume", "continue the run in RUN_DIR from its last checkpoint; the config may "
+    .. "differ only in train.epochs, train.log_every, train.max_time"):argname("RUN_DIR")
+  p:flag("--print-config", "print the resolved config and exit")
+  p:flag("--quiet", "print nothing but errors and the run directory")
+  p:flag("--json", "progress and summary as JSON lines")
+  p:flag("-h --help", "show this help")
+  p:epilog("Exit status: 0 done, 2 usage or config error, 3 data error, 4 checkpoint error,\n"
+    .. "5 diverged (NaN/Inf loss), 130 interrupted (a checkpoint was saved; the message\n"
+    .. "says how to resume). See docs/cli.md.")
+  return p
+end
+
+function M.help() return parser():get_help() end
+
+-- ---- helpers -------------------------------------------------------------------
+
+local function config_lib() return require "lurn.config" end
+
+local function fmt_value(v)
+  if type(v) == "string" then return ("%q"):format(v) end
+  return tostring(v)
+end
+
+-- The command line as a shell would take it back.
+local function command_line(argv)
+  local parts = { "lurn" }
+  for _, a in ipairs(argv or {}) do
+    parts[#parts + 1] = a:match("^[%w%._/=:,+-]+$") and a or rundir.shell_quote(a)
+  end
+  return table.concat(parts, " ")
+end
+
+-- Checkpoint files of the run (relative names inside checkpoints/).
+local function link(dir, name, target)
+  local tmp = dir .. "/." .. name .. ".tmp"
+  os.remove(tmp)
+  local ok = lfs.link(target, tmp, true)
+  if ok then os.rename(tmp, dir .. "/" .. name) end
+end
+
+local function labels_info(ds)
+  return { vocab_size = ds.vocab:size(), num_classes = #ds.labels, labels = ds.labels }
+end
+
+local function text_lib() return require "lurn.text" end
+
+-- The data, with data errors as "data" error objects.
+local function load_data(cfg)
+  local ok, ds = pcall(function() return text_lib().load_dataset(cfg.data, { seed = cfg.seed }) end)
+  if not ok then
+    if errors.is(ds) then error(ds, 0) end
+    errors.raise("data", "%s", tostring(ds))
+  end
+  if not ds.train or ds.train:size() == 0 then
+    errors.raise("data", "%s: no training samples", cfg.data.train)
+  end
+  return ds
+end
+
+local function check_config(cfg, ds)
+  if cfg.task ~= "classify" then
+    errors.raise("config", "task = %q: lurn train does classification only", tostring(cfg.task))
+  end
+  if cfg.train.label_smoothing ~= 0 then
+    errors.raise("config", "train.label_smoothing = %s: nn.CrossEntropy has no label smoothing yet",
+      tostring(cfg.train.label_smoothing))
+  end
+  local bm = cfg.train.best_metric
+  local known = { valid_loss = true, valid_accuracy = true, valid_macro_f1 = true, train_loss = true }
+  if not known[bm] then
+    errors.raise("config", "train.best_metric = %q: one of valid_accuracy, valid_macro_f1, "
+      .. "valid_loss, train_loss", bm)
+  end
+  if bm:match("^valid_") and not ds.valid then
+    errors.raise("config", "train.best_metric = %q needs validation data (data.valid or "
+      .. "data.valid_split > 0)", bm)
+  end
+  if #ds.labels < 2 then
+    errors.raise("data", "%s: %d label(s) in the training data; classification needs at least 2",
+      cfg.data.train, #ds.labels)
+  end
+end
+
+-- ---- the run -------------------------------------------------------------------
+
+--- Everything a run builds from its config, in the same order every time.
+local function build(cfg, ds)
+  local nn = lurn.nn
+  local info = labels_info(ds)
+  local spec = models.spec(cfg, info)
+  local ok, model = pcall(nn.build, spec)
+  if not ok then errors.raise("config", "model: %s", tostring(model)) end
+  local opt = models.optimizer(cfg, model:parameters())
+  local steps_per_epoch = math.ceil(ds.train:size() / cfg.train.batch_size)
+  local sched, every = models.schedule(cfg, opt, steps_per_epoch)
+  return { spec = spec, model = model, optimizer = opt, schedule = sched, every = every,
+    loss = nn.CrossEntropy(), steps_per_epoch = steps_per_epoch }
+end
+
+--- The run's state for evaluation, prediction and inspection, saved in
+-- every checkpoint beside the weights: nothing else is needed to use them.
+local function bundle(cfg, ds, spec)
+  local text = text_lib()
+  return {
+    kind = "lurn-run", version = 1, model = spec, labels = ds.labels,
+    tokenizer = text.tokenizer_state(ds.tokenizer),
+  }
+end
+
+local function is_better(mode, v, best)
+  if best == nil then return true end
+  if mode == "min" then return v < best end
+  return v > best
+end
+
+-- Classify an error raised inside train.fit: a NaN/Inf is a divergence.
+local function fit_error(e)
+  if errors.is(e) then return e end
+  local msg = tostring(e)
+  if msg:find("^train%.fit: loss is ") or msg:find("^train%.fit: non%-finite gradient") then
+    return errors.new("diverged", msg:gsub("^train%.fit: ", "") ..
+      "\nthe last checkpoint before it is intact; resume it with a lower optim.lr, say")
+  end
+  return nil
+end
+
+function M.run(cfg, opts)
+  opts = opts or {}
+  local config = config_lib()
+  local mode = opts.progress or "lines"
+  local P = progress.new { mode = mode, epochs = cfg.train.epochs, metric = cfg.train.best_metric }
+  local resume = opts.resume     -- an open run (rundir.open) or nil
+
+  if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
+  lurn.seed(cfg.seed)
+  local ds = load_data(cfg)
+  check_config(cfg, ds)
+  local files = ds.files or { cfg.data.train }
+  local run, ckpt_path
+  if resume then
+    run = resume
+    local ok, env = pcall(json.decode, run:read("env.json") or "")
+    local old = ok and type(env) == "table" and env.data or {}
+    for _, f in ipairs(files) do
+      local h = rundir.sha256(f)
+      if old[f] and old[f] ~= h then
+        errors.raise("data", "%s changed since the run started (SHA-256 %s..., now %s...); "
+          .. "resuming would not continue the same run", f, old[f]:sub(1, 12), h:sub(1, 12))
+      end
+    end
+    local checkpoint_dir = run:file("checkpoints")
+    ckpt_path = lurn.train.latest_checkpoint(checkpoint_dir)
+    if not ckpt_path then
+      errors.raise("checkpoint", "%s: no checkpoint to resume from (%s/latest is missing); "
+        .. "start a new run instead", run.path, checkpoint_dir)
+    end
+    -- validate it here, so a damaged file is a checkpoint error (exit 4)
+    local s = errors.wrap("checkpoint", "", require("lurn.checkpoint").load, ckpt_path)
+    run:keep_metrics(s.step or 0)
+  else
+    run = rundir.create { out = opts.out, root = opts.root, name = cfg.name }
+    run:write("config.lua", (opts.info and opts.info.source) or config.serialize(cfg))
+  end
+  run:write("config.resolved.lua", config.serialize(cfg))
+  local cmd = command_line(opts.argv)
+  if resume then
+    run:write("command.txt", (run:read("command.txt") or "") .. cmd .. "\n")
+  else
+    run:write("command.txt", cmd .. "\n")
+    run:write_json("env.json", rundir.environment(cfg, files))
+  end
+  P:note((resume and "resuming " or "run ") .. run.path)
+  for _, c in ipairs(opts.info and opts.info.changed or {}) do
+    P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
+  end
+
+  local b = build(cfg, ds)
+  local t = cfg.train
+  local checkpoint_dir = run:file("checkpoints")
+  local records = run:read_metrics()
+  local elapsed0 = records[#records] and records[#records].elapsed or 0
+  local t0 = lurn.clock()
+  local function elapsed() return elapsed0 + (lurn.clock() - t0) end
+
+  -- best so far, from the records a resumed run already has
+  local best, best_rec
+  local monitor, mode_best = t.best_metric, t.best_mode
+  local function monitored(r)
+    local split, key = monitor:match("^(%a+)_(.+)$")
+    if r.split == split then return r[key] end
+  end
+  for _, r in ipairs(records) do
+    local v = monitored(r)
+    if v and is_better(mode_best, v, best) then best, best_rec = v, r end
+  end
+  local last_valid
+  for _, r in ipairs(records) do if r.split == "valid" then last_valid = r end end
+
+  -- the detailed report of the last evaluation (per class, confusion)
+  local last_report
+  local function evaluator(model, data, o)
+    local rec, rep = metrics.evaluate(model, data, { loss = o.loss, batch_size = o.batch_size,
+      labels = ds.labels })
+    last_report = rep
+    return rec
+  end
+
+  local win = { loss = 0, n = 0, tokens = 0, t = lurn.clock() }
+  local rate_tokens, rate_steps
+  local stop_reason, signal
+  local log_every = t.log_every > 0 and t.log_every or math.huge
+  local steps_at_start
+  local function on_step(info)
+    steps_at_start = steps_at_start or (info.step - 1)
+    win.loss, win.n = win.loss + info.loss, win.n + 1
+    win.tokens = win.tokens + (info.tokens or 0)
+    local now = lurn.clock()
+    if now - win.t > 0 then
+      local tps, sps = win.tokens / (now - win.t), win.n / (now - win.t)
+      if now - win.t >= 1 or not rate_tokens then rate_tokens, rate_steps = tps, sps end
+    end
+    local total = t.epochs * info.batches
+    P:step { step = info.step, epoch = info.epoch, batch = info.batch, batches = info.batches,
+      loss = win.loss / win.n, lr = info.lr, tokens_per_s = rate_tokens,
+      eta = rate_steps and rate_steps > 0 and (total - info.step) / rate_steps or nil,
+      valid = last_valid and monitored(last_valid), best = best }
+    if info.step % log_every == 0 then
+      local dt = now - win.t
+      local r = { step = info.step, epoch = info.epoch, split = "train", loss = win.loss / win.n,
+        lr = info.lr, tokens_per_s = dt > 0 and win.tokens / dt or nil, elapsed = elapsed(),
+        batch = info.batch, batches = info.batches }
+      run:log_metric(r)
+      P:train(r)
+      win.loss, win.n, win.tokens, win.t = 0, 0, 0, now
+    end
+    signal = lurn.caught_signal()
+    if signal then stop_reason = "interrupted by " .. signal; return false end
+    if t.max_time > 0 and elapsed() >= t.max_time then
+      stop_reason = ("time limit of %s reached (train.max_time)"):format(progress.fmt_time(t.max_time))
+      return false
+    end
+  end
+
+  local function on_eval(r)
+    local rec = { step = r.step, epoch = r.epoch, split = "valid", loss = r.valid_loss,
+      accuracy = r.valid_accuracy, macro_f1 = r.valid_macro_f1, lr = r.lr, elapsed = elapsed() }
+    if r.valid_loss == nil then   -- no validation data: the training loss is the record
+      rec.split, rec.loss = "train", r.train_loss
+    end
+    if last_report and r.valid_loss ~= nil then
+      local f1 = {}
+      for i, c in ipairs(last_report.classes) do f1[i] = c.f1 end
+      rec.f1_per_class = f1
+    end
+    run:log_metric(rec)
+    local v = r[monitor]
+    local better = v ~= nil and is_better(mode_best, v, best)
+    if better then best, best_rec = v, rec end
+    if rec.split == "valid" then last_valid = rec end
+    P:eval(rec, better)
+    records = run:read_metrics()
+    run:write("curves.svg", svg.curves(records, { title = run.path }))
+  end
+
+  local function on_checkpoint(path)
+    local name = path:match("([^/]+)$")
+    if name:match("^step%-%d+%.ckpt$") then link(checkpoint_dir, "last.ckpt", name) end
+  end
+
+  local eval_every = t.eval_every > 0 and t.eval_every or nil
+  local checkpoint_every = t.checkpoint_every > 0 and t.checkpoint_every or eval_every
+  local fit_opts = {
+    model = b.model, loss = b.loss, optimizer = b.optimizer, schedule = b.schedule,
+    schedule_every = b.every or "epoch",
+    train_data = ds.train, valid_data = ds.valid, epochs = t.epochs, batch_size = t.batch_size,
+    shuffle = true, bucket = t.bucket, clip = t.clip > 0 and t.clip or nil,
+    eval_every = eval_every, checkpoint_every = checkpoint_every,
+    keep_checkpoints = t.keep_checkpoints, monitor = monitor, mode = mode_best,
+    patience = t.early_stop > 0 and t.early_stop or nil,
+    checkpoint_dir = checkpoint_dir, resume = ckpt_path, config = cfg, vocab = ds.vocab,
+    extra = bundle(cfg, ds, b.spec), evaluate = evaluator,
+    on_step = on_step, on_eval = on_eval, on_checkpoint = on_checkpoint, progress = "none",
+  }
+  -- from here a Ctrl-C or a SIGTERM stops after the current step, with a checkpoint
+  lurn.catch_signals()
+
+  local status, exit_code, failure = "completed", 0, nil
+  local ok, result = pcall(lurn.train.fit, fit_opts)
+  P:finish()
+  if not ok then
+    failure = fit_error(result)
+    if not failure then error(result, 0) end
+    status, exit_code = failure.code, errors.EXIT[failure.code]
+    result = nil
+  elseif signal then
+    status, exit_code = "interrupted", errors.EXIT.interrupted
+  end
+
+  records = run:read_metrics()
+  run:write("curves.svg", svg.curves(records, { title = run.path }))
+  local last_ckpt = lurn.train.latest_checkpoint(checkpoint_dir)
+  local best_ckpt = checkpoint_dir .. "/best.ckpt"
+  local summary = {
+    run_dir = run.path, status = status, exit_code = exit_code,
+    steps = result and result.step or (records[#records] and records[#records].step) or 0,
+    epochs = result and result.epoch or nil,
+    seconds = elapsed(),
+    stopped = stop_reason or (result and result.stopped) or (failure and failure.message),
+    best = best_rec and { metric = monitor, value = best, step = best_rec.step,
+      epoch = best_rec.epoch, record = best_rec } or nil,
+    final = last_valid,
+    checkpoints = { last = lfs.attributes(checkpoint_dir .. "/last.ckpt") and (checkpoint_dir .. "/last.ckpt") or last_ckpt,
+      best = lfs.attributes(best_ckpt) and best_ckpt or nil },
+    command = command_line(opts.argv),
+    num_parameters = b.model:num_parameters(),
+  }
+  -- the test split, with the best weights, once training is over
+  if status == "completed" and ds.test and summary.checkpoints.best then
+    require("lurn.checkpoint").load_into(b.model, summary.checkpoints.best)
+    local rec, rep = metrics.evaluate(b.model, ds.test, { loss = b.loss, labels = ds.labels,
+      batch_size = t.batch_size })
+    summary.test = { n = rec.n, loss = rec.loss, accuracy = rec.accuracy, macro_f1 = rec.macro_f1,
+      classes = rep.classes }
+    run:log_metric { step = summary.steps, epoch = summary.epochs, split = "test", loss = rec.loss,
+      accuracy = rec.accuracy, macro_f1 = rec.macro_f1, elapsed = elapsed() }
+  end
+  run:write_json("summary.json", summary)
+  run:close()
+  P:summary(summary)
+  if failure then error(failure, 0) end
+  if status == "interrupted" then
+    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
+      .. "--resume %s", stop_reason, summary.steps, tostring(last_ckpt), run.path)
+  end
+  return summary
+end
+
+-- ---- the command ---------------------------------------------------------------
+
+function M.main(args, ctx)
+  for _, a in ipairs(args) do
+    if a == "-h" or a == "--help" then print(M.help()); return 0 end
+  end
+  local ok, o = parser():pparse(args)
+  if not ok then errors.raise("usage", "%s (try lurn train --help)", o) end
+  if o.json and o.quiet then errors.raise("usage", "--json and --quiet exclude each other") end
+  local config = config_lib()
+  local path, overrides = nil, {}
+  for _, a in ipairs(o.args) do
+    if not path and not a:find("=", 1, true) then path = a else overrides[#overrides + 1] = a end
+  end
+  local cfg, info, run
+  if o.resume then
+    if o.out then errors.raise("usage", "--out and --resume exclude each other") end
+    run = rundir.open(o.resume)
+    local saved = config.load(run:file("config.resolved.lua"))
+    cfg, info = config.load(path or run:file("config.resolved.lua"), overrides)
+    local diffs, bad = config.diff(saved, cfg), {}
+    for _, d in ipairs(diffs) do
+      if not M.SAFE_ON_RESUME[d.key] then
+        bad[#bad + 1] = ("  %s: %s -> %s"):format(d.key, fmt_value(d.old), fmt_value(d.new))
+      end
+    end
+    if #bad > 0 then
+      errors.raise("config", "--resume %s: the config differs from the run's "
+        .. "(config.resolved.lua):\n%s\nonly train.epochs, train.log_every and train.max_time may "
+        .. "change when resuming; start a new run for the rest", run.path, table.concat(bad, "\n"))
+    end
+    info.changed = diffs
+  else
+    if not path then errors.raise("usage", "lurn train needs a config file (try lurn train --help)") end
+    cfg, info = config.load(path, overrides)
+  end
+  if o.print_config then
+    io.write(config.serialize(cfg))
+    return 0
+  end
+  local mode = o.json and "json" or o.quiet and "quiet" or nil
+  if not mode then
+    local host = package.loaded["lurn.host"]
+    mode = (host and host.isatty and host.isatty(1)) and "live" or "lines"
+  end
+  local argv = { "train" }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  M.run(cfg, { out = o.out, info = info, progress = mode, argv = argv, resume = run,
+    threads_fixed = ctx and ctx.threads_fixed })
+  return 0
+end
+
+return M

@@ -1,0 +1,161 @@
+--- lurn.run.progress — what `lurn train` shows while it works.
+--
+--   local p = progress.new{mode = "live"|"lines"|"json"|"quiet", epochs = n}
+--   p:note(text)              a line of information (run directory, overrides)
+--   p:step(info)              every optimizer step (on_step's info + tokens_per_s, best)
+--   p:train(record)           every log_every steps: a metrics record
+--   p:eval(record, is_best)   every evaluation
+--   p:summary(summary)        the table at the end
+--   p:finish()                clear the live line
+--
+-- live  (the default on a terminal): one line redrawn in place, at most ten
+--       times a second: epoch, batch i/n, running loss, last validation
+--       metric, lr, tokens/s, ETA, best so far; evaluations print above it.
+-- lines (the default off a terminal): plain lines, never "\r".
+-- json: one JSON object per line ({"event": "train"|"eval"|"note"|"summary", ...}).
+-- quiet: nothing but the run directory at the end.
+local lurn = require "lurn"
+local json = require "lurn.run.json"
+
+local M = {}
+local P = {}
+P.__index = P
+
+local function term_width()
+  local cols = tonumber(os.getenv("COLUMNS") or "")
+  if cols and cols > 20 then return cols end
+  local p = io.popen("stty size 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  cols = tonumber(out:match("%d+%s+(%d+)"))
+  return cols and cols > 20 and cols or 80
+end
+
+function M.fmt_time(s)
+  if not s or s ~= s or s == math.huge then return "?" end
+  s = math.floor(s + 0.5)
+  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s % 3600 // 60, s % 60) end
+  return ("%d:%02d"):format(s // 60, s % 60)
+end
+
+local function num(v, fmt)
+  if v == nil then return "-" end
+  if v ~= v then return "nan" end
+  return (fmt or "%.4f"):format(v)
+end
+
+function M.new(opts)
+  local p = setmetatable({ mode = opts.mode or "lines", epochs = opts.epochs, out = io.stdout,
+    metric = opts.metric or "valid_accuracy", drawn = false, last_draw = -1 }, P)
+  if p.mode == "live" then p.width = term_width() end
+  return p
+end
+
+function P:_write(s)
+  if self.drawn then self.out:write("\r\27[K"); self.drawn = false end
+  self.out:write(s, "\n")
+  self.out:flush()
+end
+
+function P:_json(event, t)
+  local r = { event = event }
+  for k, v in pairs(t) do r[k] = v end
+  self.out:write(json.object(r, { "event", "step", "epoch", "split" }), "\n")
+  self.out:flush()
+end
+
+function P:note(text)
+  if self.mode == "json" then return self:_json("note", { text = text }) end
+  if self.mode == "quiet" then return end
+  self:_write(text)
+end
+
+--- The live line; info: step, epoch, batch, batches, loss (running),
+-- lr, tokens_per_s, eta (seconds), valid (last metric), best.
+function P:step(info)
+  if self.mode ~= "live" then return end
+  local now = lurn.clock()
+  if now - self.last_draw < 0.1 and info.batch < info.batches then return end
+  self.last_draw = now
+  local parts = {
+    ("epoch %d/%d"):format(info.epoch, self.epochs or 0),
+    ("batch %d/%d"):format(info.batch, info.batches),
+    ("loss %s"):format(num(info.loss)),
+  }
+  if info.valid then parts[#parts + 1] = ("%s %s"):format(self.metric:gsub("^valid_", "valid "), num(info.valid)) end
+  parts[#parts + 1] = ("lr %.3g"):format(info.lr)
+  if info.tokens_per_s then parts[#parts + 1] = ("%.0f tok/s"):format(info.tokens_per_s) end
+  if info.eta then parts[#parts + 1] = "ETA " .. M.fmt_time(info.eta) end
+  if info.best then parts[#parts + 1] = ("best %s"):format(num(info.best)) end
+  local line = table.concat(parts, "  ")
+  if #line > self.width - 1 then line = line:sub(1, self.width - 1) end
+  self.out:write("\r\27[K", line)
+  self.out:flush()
+  self.drawn = true
+end
+
+function P:train(r)
+  if self.mode == "json" then return self:_json("train", r) end
+  if self.mode ~= "lines" then return end
+  self:_write(("epoch %d  step %d  batch %d/%d  loss %s  lr %.3g%s"):format(r.epoch, r.step,
+    r.batch or 0, r.batches or 0, num(r.loss), r.lr or 0,
+    r.tokens_per_s and ("  %.0f tok/s"):format(r.tokens_per_s) or ""))
+end
+
+function P:eval(r, is_best)
+  if self.mode == "json" then
+    local t = {}
+    for k, v in pairs(r) do t[k] = v end
+    t.best = is_best
+    return self:_json("eval", t)
+  end
+  if self.mode == "quiet" then return end
+  self:_write(("eval   epoch %d  step %d  valid loss %s  accuracy %s  macro-F1 %s%s"):format(
+    r.epoch, r.step, num(r.loss), num(r.accuracy), num(r.macro_f1), is_best and "  (best)" or ""))
+end
+
+function P:finish()
+  if self.drawn then self.out:write("\r\27[K"); self.out:flush(); self.drawn = false end
+end
+
+-- The summary as aligned text rows.
+function M.summary_lines(s)
+  local lines = {}
+  local function row(k, v) lines[#lines + 1] = ("%-12s %s"):format(k, v) end
+  row("run", s.run_dir)
+  row("status", ("%s after %d steps, %d epochs, %s%s"):format(s.status, s.steps or 0,
+    s.epochs or 0, M.fmt_time(s.seconds), s.stopped and ("; " .. s.stopped) or ""))
+  local cols = { "loss", "accuracy", "macro_f1" }
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = ("%-22s %10s %10s %10s %8s"):format("", "loss", "accuracy", "macro-F1", "step")
+  local function metrics_row(name, r)
+    if not r then return end
+    local v = {}
+    for i, k in ipairs(cols) do v[i] = num(r[k]) end
+    lines[#lines + 1] = ("%-22s %10s %10s %10s %8s"):format(name, v[1], v[2], v[3],
+      r.step and tostring(r.step) or "")
+  end
+  metrics_row("valid, best" .. (s.best and s.best.epoch and (" (epoch " .. s.best.epoch .. ")") or ""),
+    s.best and s.best.record)
+  metrics_row("valid, final", s.final)
+  metrics_row("test, best weights", s.test)
+  lines[#lines + 1] = ""
+  if s.checkpoints then
+    row("checkpoints", ("%s (best), %s (last)"):format(tostring(s.checkpoints.best),
+      tostring(s.checkpoints.last)))
+  end
+  return lines
+end
+
+function P:summary(s)
+  self:finish()
+  if self.mode == "json" then return self:_json("summary", s) end
+  if self.mode == "quiet" then
+    self.out:write(s.run_dir, "\n")
+    return
+  end
+  for _, l in ipairs(M.summary_lines(s)) do self.out:write(l, "\n") end
+  self.out:flush()
+end
+
+return M
