@@ -170,8 +170,7 @@ local function fit_error(e)
   if errors.is(e) then return e end
   local msg = tostring(e)
   if msg:find("^train%.fit: loss is ") or msg:find("^train%.fit: non%-finite gradient") then
-    return errors.new("diverged", msg:gsub("^train%.fit: ", "") ..
-      "\nthe last checkpoint before it is intact; resume it with a lower optim.lr, say")
+    return errors.new("diverged", (msg:gsub("^train%.fit: ", "")))
   end
   return nil
 end
@@ -258,23 +257,26 @@ function M.run(cfg, opts)
   end
 
   local win = { loss = 0, n = 0, tokens = 0, t = lurn.clock() }
-  local rate_tokens, rate_steps
+  -- the live line's figures: moving averages over about the last 20 steps
+  local ema = {}
+  local function smooth(old, new) return old and (0.95 * old + 0.05 * new) or new end
   local stop_reason, signal
   local log_every = t.log_every > 0 and t.log_every or math.huge
-  local steps_at_start
   local function on_step(info)
-    steps_at_start = steps_at_start or (info.step - 1)
     win.loss, win.n = win.loss + info.loss, win.n + 1
     win.tokens = win.tokens + (info.tokens or 0)
     local now = lurn.clock()
-    if now - win.t > 0 then
-      local tps, sps = win.tokens / (now - win.t), win.n / (now - win.t)
-      if now - win.t >= 1 or not rate_tokens then rate_tokens, rate_steps = tps, sps end
+    ema.loss = smooth(ema.loss, info.loss)
+    if ema.last then   -- the first step's time includes the setup: not a rate
+      ema.dt = smooth(ema.dt, now - ema.last)
+      ema.tokens = smooth(ema.tokens, info.tokens or 0)
     end
+    ema.last = now
     local total = t.epochs * info.batches
     P:step { step = info.step, epoch = info.epoch, batch = info.batch, batches = info.batches,
-      loss = win.loss / win.n, lr = info.lr, tokens_per_s = rate_tokens,
-      eta = rate_steps and rate_steps > 0 and (total - info.step) / rate_steps or nil,
+      loss = ema.loss, lr = info.lr,
+      tokens_per_s = ema.dt and ema.dt > 0 and ema.tokens / ema.dt or nil,
+      eta = ema.dt and (total - info.step) * ema.dt or nil,
       valid = last_valid and monitored(last_valid), best = best }
     if info.step % log_every == 0 then
       local dt = now - win.t
@@ -379,6 +381,11 @@ function M.run(cfg, opts)
   run:write_json("summary.json", summary)
   run:close()
   P:summary(summary)
+  if failure and failure.code == "diverged" then
+    errors.raise("diverged", "%s\n%s; a lower optim.lr (or train.clip) may help", failure.message,
+      last_ckpt and ("the checkpoints before it are intact (last: %s)"):format(last_ckpt)
+      or "no checkpoint was written before it")
+  end
   if failure then error(failure, 0) end
   if status == "interrupted" then
     errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "

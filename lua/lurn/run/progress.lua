@@ -140,9 +140,9 @@ function M.summary_lines(s)
   metrics_row("valid, final", s.final)
   metrics_row("test, best weights", s.test)
   lines[#lines + 1] = ""
-  if s.checkpoints then
-    row("checkpoints", ("%s (best), %s (last)"):format(tostring(s.checkpoints.best),
-      tostring(s.checkpoints.last)))
+  if s.checkpoints and (s.checkpoints.best or s.checkpoints.last) then
+    row("checkpoints", ("%s (best), %s (last)"):format(s.checkpoints.best or "none",
+      s.checkpoints.last or "none"))
   end
   return lines
 end
