@@ -52,7 +52,8 @@ function M.new(opts)
 end
 
 function P:_write(s)
-  if self.drawn then self.out:write("\r\27[K"); self.drawn = false end
+  -- a line printed over the live one: the next step redraws it at once
+  if self.drawn then self.out:write("\r\27[K"); self.drawn = false; self.last_draw = -1 end
   self.out:write(s, "\n")
   self.out:flush()
 end
@@ -70,24 +71,44 @@ function P:note(text)
   self:_write(text)
 end
 
+local SHORT = { valid_accuracy = "valid acc", valid_macro_f1 = "valid F1",
+  valid_loss = "valid loss", train_loss = "train loss" }
+
+local function rate(v)
+  if v >= 1e6 then return ("%.1fM"):format(v / 1e6) end
+  if v >= 1e4 then return ("%.1fk"):format(v / 1e3) end
+  return ("%.0f"):format(v)
+end
+
 --- The live line; info: step, epoch, batch, batches, loss (running),
--- lr, tokens_per_s, eta (seconds), valid (last metric), best.
+-- lr, tokens_per_s, eta (seconds), valid (last metric), best. When the
+-- terminal is too narrow, the least important fields go first (tokens/s,
+-- lr, best), so the line never wraps (a wrapped line cannot be redrawn).
 function P:step(info)
   if self.mode ~= "live" then return end
   local now = lurn.clock()
   if now - self.last_draw < 0.1 and info.batch < info.batches then return end
   self.last_draw = now
-  local parts = {
-    ("epoch %d/%d"):format(info.epoch, self.epochs or 0),
-    ("batch %d/%d"):format(info.batch, info.batches),
-    ("loss %s"):format(num(info.loss)),
+  -- {text, priority}: 1 always shown, larger numbers dropped first
+  local f = {
+    { ("epoch %d/%d"):format(info.epoch, self.epochs or 0), 1 },
+    { ("batch %d/%d"):format(info.batch, info.batches), 1 },
+    { ("loss %s"):format(num(info.loss)), 1 },
   }
-  if info.valid then parts[#parts + 1] = ("%s %s"):format(self.metric:gsub("^valid_", "valid "), num(info.valid)) end
-  parts[#parts + 1] = ("lr %.3g"):format(info.lr)
-  if info.tokens_per_s then parts[#parts + 1] = ("%.0f tok/s"):format(info.tokens_per_s) end
-  if info.eta then parts[#parts + 1] = "ETA " .. M.fmt_time(info.eta) end
-  if info.best then parts[#parts + 1] = ("best %s"):format(num(info.best)) end
-  local line = table.concat(parts, "  ")
+  if info.valid then
+    f[#f + 1] = { ("%s %s"):format(SHORT[self.metric] or self.metric, num(info.valid)), 2 }
+  end
+  f[#f + 1] = { ("lr %.3g"):format(info.lr), 4 }
+  if info.tokens_per_s then f[#f + 1] = { rate(info.tokens_per_s) .. " tok/s", 5 } end
+  if info.eta then f[#f + 1] = { "ETA " .. M.fmt_time(info.eta), 2 } end
+  if info.best then f[#f + 1] = { ("best %s"):format(num(info.best)), 3 } end
+  local line
+  for drop = 6, 1, -1 do
+    local parts = {}
+    for _, x in ipairs(f) do if x[2] < drop then parts[#parts + 1] = x[1] end end
+    line = table.concat(parts, "  ")
+    if #line <= self.width - 1 then break end
+  end
   if #line > self.width - 1 then line = line:sub(1, self.width - 1) end
   self.out:write("\r\27[K", line)
   self.out:flush()
