@@ -1,7 +1,7 @@
 -- docs/examples/order_config.lua — the config docs/cli.md walks through.
 -- A GRU reads each sentence and says whether "a" comes before "b"
 -- (data from docs/examples/order_data.lua).
--- Trains in about a second; the test accuracy is about 0.97.
+-- Trains in about two seconds to a test accuracy near 1.0.
 return {
   name = "order",
   seed = 1,
@@ -9,5 +9,5 @@ return {
            valid_split = 0.1 },
   model = { type = "gru", embed = 8, hidden = 16, pool = "max" },
   optim = { name = "adam", lr = 0.01 },
-  train = { epochs = 3, batch_size = 32, log_every = 10 },
+  train = { epochs = 5, batch_size = 32, log_every = 20 },
 }

@@ -134,9 +134,12 @@ usage: lurn [--threads N] [command] [args]
   lurn -e 'code'               run a chunk of Lua code
   lurn info                    versions, BLIS kernels, threads, build type
   lurn --version               print the version
-  lurn help                    this text
+  lurn help [COMMAND]          this text, or a command's (also lurn COMMAND --help)
 %s
-Environment: LURN_THREADS (default: all cores), LURN_LUA_DIR (library path).]]
+Environment: LURN_THREADS (default: all cores), LURN_LUA_DIR (library path).
+Exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error,
+4 checkpoint error, 5 diverged (NaN/Inf), 130 interrupted (checkpoint saved).
+docs/cli.md walks through config -> train -> eval -> predict.]]
 
 --- Subcommands provided by other modules: name -> {module, summary}.
 -- Each module exports `main(args) -> status`.
@@ -241,6 +244,12 @@ function M.main(argv)
     return 0
   end
   if cmd == "help" or cmd == "-h" then
+    local sub = args[1]
+    if sub and M.commands[sub] then return M.run_command(sub, { "--help" }) end
+    if sub then
+      eprint(("lurn: no command '%s' (try lurn help)"):format(sub))
+      return 2
+    end
     print(usage:format(command_list()))
     return 0
   end

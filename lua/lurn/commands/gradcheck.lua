@@ -7,13 +7,22 @@ local lurn = require "lurn"
 
 local M = {}
 
+local usage = [[
+usage: lurn gradcheck FILE.lua [--eps E] [--tol T]
+  FILE.lua returns {module = m, input = x}; prints the relative error of
+  the module's gradients against central finite differences.
+  Exit status 0 when all are within the tolerance, else 1.]]
+
 function M.main(args)
   local path
   local opts = {}
   local i = 1
   while i <= #args do
     local a = args[i]
-    if a == "--eps" or a == "--tol" then
+    if a == "-h" or a == "--help" then
+      print(usage)
+      return 0
+    elseif a == "--eps" or a == "--tol" then
       local v = tonumber(args[i + 1])
       if not v then error(("gradcheck: %s needs a number"):format(a), 0) end
       opts[a:sub(3)] = v
@@ -25,8 +34,7 @@ function M.main(args)
     end
   end
   if not path then
-    io.stderr:write("usage: lurn gradcheck FILE.lua [--eps E] [--tol T]\n",
-      "  FILE.lua returns {module = m, input = x}\n")
+    io.stderr:write(usage, "\n")
     return 2
   end
   _G.lurn = lurn
