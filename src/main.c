@@ -2,15 +2,16 @@
  * main.c — the `lurn` executable: Lua 5.4 with lurn built in.
  *
  * It stays tiny on purpose: open the standard libraries, make `lurn.core`
- * loadable (linked in, through package.preload), put lurn's Lua library on
- * package.path, and hand the command line to `require("lurn.cli").main`
- * under lua_pcall with a traceback handler. Everything a script does runs
- * inside that pcall, so a script's mistake becomes a message and a non-zero
- * exit status, never a crash of the host.
+ * loadable (linked in, through package.preload), make lurn's own Lua modules
+ * loadable from lurn's library directory only, and hand the command line to
+ * `require("lurn.cli").main` under lua_pcall with a traceback handler.
+ * Everything a script does runs inside that pcall, so a script's mistake
+ * becomes a message and a non-zero exit status, never a crash of the host.
  *
- * The only other thing it provides is line input for the interactive prompt
- * (`lurn.host.readline`), with GNU readline's editing and history when the
- * build found it.
+ * It also provides line input for the interactive prompt
+ * (`lurn.host.readline`, with GNU readline's editing and history when the
+ * build found it), and `lurn --config-sandbox`: the child process a config
+ * is evaluated in (src/lua/sandbox.c), entered before anything else starts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #endif
 
 #include "bind.h"
+#include "sandbox.h"
 
 /* Where lurn's Lua library lives: $LURN_LUA_DIR, else the source tree this
  * binary was built from (a build-tree run), else the install prefix. */
@@ -73,6 +75,37 @@ static int host_isatty(lua_State *L) {
   return 1;
 }
 
+/* The searcher for lurn's own modules ("lurn" and "lurn.*"), placed right
+ * after package.preload: it looks in lurn's library directory (upvalue 1)
+ * only, and a lurn module missing there is an error rather than a reason to
+ * try the next searcher, so a planted ./lurn/commands/x.lua never runs.
+ * Other names fall through to Lua's usual searchers (a user's script may
+ * require its own modules). */
+static int lurn_searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (strcmp(name, "lurn") != 0 && strncmp(name, "lurn.", 5) != 0) {
+    lua_pushliteral(L, "\n\tnot one of lurn's modules");
+    return 1;
+  }
+  const char *dir = lua_tostring(L, lua_upvalueindex(1));
+  const char *rel = luaL_gsub(L, name, ".", "/");
+  const char *const forms[] = { "%s/%s.lua", "%s/%s/init.lua" };
+  for (int i = 0; i < 2; i++) {
+    const char *file = lua_pushfstring(L, forms[i], dir, rel);
+    FILE *f = fopen(file, "r");
+    if (f) {
+      fclose(f);
+      if (luaL_loadfilex(L, file, "t") != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file,
+                          lua_tostring(L, -1));
+      lua_pushstring(L, file);
+      return 2;
+    }
+    lua_pop(L, 1);
+  }
+  return luaL_error(L, "module '%s' is not part of lurn (looked in %s)", name, dir);
+}
+
 static int traceback(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (!msg) {
@@ -95,12 +128,17 @@ static int pmain(lua_State *L) {
   lua_setfield(L, -2, "lurn.core");
   lua_pop(L, 1);
 
-  /* package.path = <lua dir>/?.lua;<lua dir>/?/init.lua;<old path> */
+  /* package.searchers: preload, lurn's own modules, then Lua's others */
   const char *dir = lua_dir();
   lua_getglobal(L, "package");
-  lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
-  lua_setfield(L, -3, "path");
+  lua_getfield(L, -1, "searchers");
+  for (lua_Integer i = (lua_Integer)luaL_len(L, -1); i >= 2; i--) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushstring(L, dir);
+  lua_pushcclosure(L, lurn_searcher, 1);
+  lua_rawseti(L, -2, 2);
   lua_pop(L, 2);
 
   /* the host's own services for the library: package.loaded["lurn.host"] */
@@ -110,6 +148,16 @@ static int pmain(lua_State *L) {
   lua_setfield(L, -2, "readline");
   lua_pushcfunction(L, host_isatty);
   lua_setfield(L, -2, "isatty");
+  lua_pushstring(L, dir);
+  lua_setfield(L, -2, "lua_dir");
+  /* this executable, for the config sandbox's child processes */
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = 0;
+    lua_pushstring(L, exe);
+    lua_setfield(L, -2, "exe");
+  }
   lua_setfield(L, -2, "lurn.host");
   lua_pop(L, 1);
 
@@ -128,6 +176,8 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
+  /* the config sandbox's child: nothing else of lurn starts in it */
+  if (argc == 2 && strcmp(argv[1], "--config-sandbox") == 0) return lurn_sandbox_main();
   lua_State *L = luaL_newstate();
   if (!L) {
     fprintf(stderr, "lurn: cannot create Lua state: not enough memory\n");

@@ -156,9 +156,18 @@ local function command_list()
   return #lines > 0 and table.concat(lines, "\n") .. "\n" or ""
 end
 
+-- lurn's own library directory: where this file is. Commands are looked up
+-- there only, never on package.path (which may hold ./?.lua).
+local lib_path = (function()
+  local dir = debug.getinfo(1, "S").source:match("^@(.*)/lurn/cli%.lua$") or "."
+  return dir .. "/?.lua;" .. dir .. "/?/init.lua"
+end)()
+
 local function register_commands()
   -- Optional command modules: present once the matching parts are built.
   for _, spec in ipairs {
+    { "check", "lurn.commands.check", "validate a config and print it resolved" },
+    { "config", "lurn.commands.config", "show a config, its keys, or its differences from the defaults" },
     { "train", "lurn.commands.train", "train a model from a config file" },
     { "eval", "lurn.commands.eval", "evaluate a run directory or checkpoint" },
     { "predict", "lurn.commands.predict", "predict labels for texts with a checkpoint" },
@@ -167,7 +176,7 @@ local function register_commands()
     { "gradcheck", "lurn.commands.gradcheck", "finite-difference check of a module's gradients" },
     { "export", "lurn.commands.export", "write a checkpoint's weights for PyTorch" },
   } do
-    if package.searchpath(spec[2], package.path) then
+    if package.searchpath(spec[2], lib_path) then
       M.commands[spec[1]] = { module = spec[2], summary = spec[3] }
     end
   end

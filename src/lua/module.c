@@ -1,6 +1,7 @@
 /* module.c — luaopen_lurn_core: the C module `lurn.core`, built from one
  * binding file per userdata type (see bind.h). */
 #include "bind.h"
+#include "sandbox.h"
 
 int luaopen_lurn_core(lua_State *L) {
   lua_newtable(L);
@@ -12,5 +13,6 @@ int luaopen_lurn_core(lua_State *L) {
   lurn_open_optim(L);
   lurn_open_checkpoint(L);
   lurn_open_text(L);
+  lurn_open_sandbox(L);
   return 1;
 }

@@ -1,0 +1,139 @@
+--- lurn.config.schema — every key a config may set, declared once.
+--
+-- The same table drives validation, defaults, `--print-config`,
+-- `lurn config show`, `lurn config keys` (and so docs/cli.md) and the
+-- "did you mean" suggestions. The schema is closed: a key not declared here
+-- is an error, never a warning.
+--
+-- Each section is { type = "section", help =, fields = {...}, order = {...} };
+-- each leaf is { type =, default =, help =, choices =, min =, max =, check = }
+-- where type is "string", "integer", "number", "boolean" or "spec" (a model
+-- spec: plain data, or a function of (nn, data) returning one). `check`, when
+-- present, is a function(value) -> nil | "what is wrong" for rules a range
+-- cannot say. Keys are declared in display order.
+local M = {}
+
+-- leaf constructors: keep the declarations below one line each
+local function str(default, help, choices)
+  return { type = "string", default = default, help = help, choices = choices }
+end
+local function int(default, help, min, max)
+  return { type = "integer", default = default, help = help, min = min, max = max }
+end
+local function num(default, help, min, max, check)
+  return { type = "number", default = default, help = help, min = min, max = max, check = check }
+end
+local function bool(default, help)
+  return { type = "boolean", default = default, help = help }
+end
+
+local function section(help, list)
+  local s = { type = "section", help = help, fields = {}, order = {} }
+  for i = 1, #list, 2 do
+    s.fields[list[i]] = list[i + 1]
+    s.order[#s.order + 1] = list[i]
+  end
+  return s
+end
+
+local function split_check(v)
+  if v >= 1 and math.type(v) ~= "integer" and v ~= math.floor(v) then
+    return "a fraction below 1 or a whole number of examples"
+  end
+end
+
+M.root = section("a lurn experiment", {
+  "name", str("run", "run name: the run directory is runs/<name>-<time>-<hex>"),
+  "seed", int(1, "random seed (weights, dropout, shuffling, splits)", 0, 2 ^ 53),
+  "threads", int(0, "threads for BLIS and lurn's loops (0 = lurn's default)", 0, 4096),
+  "task", str("classify", "what the model predicts", { "classify" }),
+  "data", section("where the data is and how it becomes token ids", {
+    "train", str("", "training file (required by lurn train)"),
+    "valid", str("", "validation file ('' = split off the training file, see valid_split)"),
+    "test", str("", "test file ('' = none)"),
+    "format", str("auto", "file format ('auto' = from the extension and contents)",
+      { "auto", "tsv", "csv", "json", "label_text", "fasttext", "imdb" }),
+    "text_field", str("", "column or field holding the text ('' = the format's default)"),
+    "label_field", str("", "column or field holding the label ('' = the format's default)"),
+    "valid_split", num(0.1, "held-out part of train when valid is '': a fraction < 1, or a count",
+      0, nil, split_check),
+    "folds", int(0, "k-fold cross-validation folds (0 = off)", 0, 100),
+    "tokenizer", str("word", "how text becomes tokens", { "word", "char" }),
+    "lower", bool(true, "lower-case text before tokenizing"),
+    "ngrams", int(1, "also add word n-grams up to this length", 1, 8),
+    "min_count", int(1, "drop tokens seen fewer times than this in train", 1, nil),
+    "max_vocab", int(0, "keep the most frequent tokens only (0 = all)", 0, nil),
+    "max_len", int(0, "cut texts to this many tokens (0 = no limit)", 0, nil),
+    "truncate", str("head", "which part of a long text to keep", { "head", "tail", "both" }),
+  }),
+  "model", section("the network", {
+    "type", str("lstm", "architecture ('custom' = model.spec)",
+      { "lstm", "gru", "rnn", "bow", "custom" }),
+    "embed", int(128, "embedding size", 1, 65536),
+    "hidden", int(256, "recurrent hidden size", 1, 65536),
+    "layers", int(1, "stacked recurrent layers", 1, 64),
+    "bidirectional", bool(false, "run each layer in both directions"),
+    "dropout", num(0, "dropout between recurrent layers", 0, 0.99),
+    "embed_dropout", num(0, "dropout on the embeddings", 0, 0.99),
+    "input_dropout", num(0, "variational dropout on the recurrent input", 0, 0.99),
+    "output_dropout", num(0, "variational dropout on the recurrent output", 0, 0.99),
+    "pool", str("max", "how a sequence becomes one vector",
+      { "max", "mean", "last", "attention" }),
+    "spec", { type = "spec", help = "custom model: a spec, or function(nn, data) returning one "
+      .. "(nn builds specs; data = {vocab_size, num_classes, labels})" },
+  }),
+  "optim", section("the optimizer and its schedule", {
+    "name", str("adam", "optimizer", { "adam", "adamw", "sgd", "rmsprop", "adagrad" }),
+    "lr", num(1e-3, "learning rate", 0, 10),
+    "weight_decay", num(0, "L2 penalty (decoupled for adamw)", 0, 1),
+    "momentum", num(0, "momentum (sgd, rmsprop)", 0, 0.9999),
+    "schedule", str("constant", "learning-rate schedule",
+      { "constant", "cosine", "step", "plateau", "warmup" }),
+    "warmup", int(0, "linear warm-up steps", 0, nil),
+  }),
+  "train", section("the training loop", {
+    "epochs", int(10, "passes over the training data", 1, 100000),
+    "batch_size", int(32, "examples per step", 1, 1048576),
+    "clip", num(5, "clip the gradient norm to this (0 = off)", 0, nil),
+    "label_smoothing", num(0, "label smoothing of the cross-entropy", 0, 0.99),
+    "bucket", bool(true, "batch texts of similar length together"),
+    "eval_every", int(0, "evaluate every N steps (0 = once per epoch)", 0, nil),
+    "log_every", int(50, "log every N steps", 1, nil),
+    "checkpoint_every", int(0, "checkpoint every N steps (0 = at each evaluation)", 0, nil),
+    "keep_checkpoints", int(2, "numbered checkpoints kept besides best and last", 0, 1000),
+    "best_metric", str("valid_accuracy", "metric that picks the best checkpoint"),
+    "best_mode", str("max", "whether a larger or smaller best_metric is better", { "max", "min" }),
+    "early_stop", int(0, "stop after N evaluations without improvement (0 = off)", 0, nil),
+    "max_time", num(0, "stop training after this many seconds (0 = off)", 0, nil),
+  }),
+})
+
+--- Every leaf as { key = "a.b", entry = leaf }, in declaration order.
+function M.leaves()
+  local out = {}
+  local function walk(s, prefix)
+    for _, k in ipairs(s.order) do
+      local e = s.fields[k]
+      if e.type == "section" then
+        walk(e, prefix .. k .. ".")
+      else
+        out[#out + 1] = { key = prefix .. k, entry = e }
+      end
+    end
+  end
+  walk(M.root, "")
+  return out
+end
+
+--- The entry at dotted `key` (a leaf or a section), or nil.
+function M.lookup(key)
+  local e = M.root
+  for part in key:gmatch("[^.]+") do
+    if e.type ~= "section" then return nil end
+    e = e.fields[part]
+    if not e then return nil end
+  end
+  return e
+end
+
+return M
