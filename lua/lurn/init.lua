@@ -5,6 +5,41 @@
 -- threads, info, ...) plus the library's submodules, loaded on first use:
 -- lurn.nn, lurn.optim, lurn.data, lurn.train, lurn.config, lurn.metrics,
 -- lurn.gradcheck.
+
+-- Under the stock interpreter (`lua5.4` with LUA_PATH/LUA_CPATH set), lurn's
+-- own modules ("lurn.*") are looked up only beside this file, and the C
+-- module only on package.cpath without Lua's default "./" entries: a
+-- planted ./lurn/x.lua or ./lurn/core.so never loads. A lurn module missing
+-- there is an error, not a reason to try the next searcher. (The lurn
+-- executable does the same in C before any Lua runs: src/main.c.)
+do
+  local dir = debug.getinfo(1, "S").source:match("^@(.*)/lurn/init%.lua$")
+  if dir and not package.loaded["lurn.host"] then
+    local lua_path = dir .. "/?.lua;" .. dir .. "/?/init.lua"
+    table.insert(package.searchers, 2, function(name)
+      if name ~= "lurn" and name:sub(1, 5) ~= "lurn." then return "\n\tnot one of lurn's modules" end
+      if name == "lurn.core" then
+        local cpath = {}
+        for entry in package.cpath:gmatch("[^;]+") do
+          if entry:sub(1, 2) ~= "./" then cpath[#cpath + 1] = entry end
+        end
+        local file, err = package.searchpath(name, table.concat(cpath, ";"))
+        if not file then error(("module 'lurn.core' not found:%s"):format(err), 0) end
+        local loader, lerr = package.loadlib(file, "luaopen_lurn_core")
+        if not loader then error(lerr, 0) end
+        return loader, file
+      end
+      local file = package.searchpath(name, lua_path)
+      if not file then
+        error(("module '%s' is not part of lurn (looked in %s)"):format(name, dir), 0)
+      end
+      local chunk, err = loadfile(file, "t")
+      if not chunk then error(err, 0) end
+      return chunk, file
+    end)
+  end
+end
+
 local core = require "lurn.core"
 
 local M = {}

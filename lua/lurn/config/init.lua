@@ -28,6 +28,7 @@
 -- the file that defines it. config.model_spec evaluates that function in a
 -- new sandbox with the data's facts and returns the spec it builds; call it
 -- for every custom model (it returns a data spec as it is).
+require "lurn" -- first: under a stock lua5.4 it confines lurn.* to lurn's directory
 local schema = require "lurn.config.schema"
 local sandbox = require "lurn.config.sandbox"
 local errors = require "lurn.errors"
