@@ -113,10 +113,6 @@ local function check_config(cfg, ds)
   if cfg.task ~= "classify" then
     errors.raise("config", "task = %q: lurn train does classification only", tostring(cfg.task))
   end
-  if cfg.train.label_smoothing ~= 0 then
-    errors.raise("config", "train.label_smoothing = %s: nn.CrossEntropy has no label smoothing yet",
-      tostring(cfg.train.label_smoothing))
-  end
   local bm = cfg.train.best_metric
   local known = { valid_loss = true, valid_accuracy = true, valid_macro_f1 = true, train_loss = true }
   if not known[bm] then
@@ -146,7 +142,8 @@ local function build(cfg, ds)
   local steps_per_epoch = math.ceil(ds.train:size() / cfg.train.batch_size)
   local sched, every = models.schedule(cfg, opt, steps_per_epoch)
   return { spec = spec, model = model, optimizer = opt, schedule = sched, every = every,
-    loss = nn.CrossEntropy(), steps_per_epoch = steps_per_epoch }
+    loss = nn.CrossEntropy { label_smoothing = cfg.train.label_smoothing },
+    steps_per_epoch = steps_per_epoch }
 end
 
 --- The run's state for evaluation, prediction and inspection, saved in
@@ -186,6 +183,9 @@ function M.run(cfg, opts)
   lurn.seed(cfg.seed)
   local ds = load_data(cfg)
   check_config(cfg, ds)
+  -- the model, optimizer and schedule before the run directory: a config
+  -- they refuse leaves nothing behind
+  local b = build(cfg, ds)
   local files = ds.files or { cfg.data.train }
   local run, ckpt_path
   if resume then
@@ -225,7 +225,6 @@ function M.run(cfg, opts)
     P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
   end
 
-  local b = build(cfg, ds)
   local t = cfg.train
   local checkpoint_dir = run:file("checkpoints")
   local records = run:read_metrics()

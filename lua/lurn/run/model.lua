@@ -6,33 +6,20 @@
 --   model.schedule(cfg, opt, steps_per_epoch) -> schedule|nil, every ("step"|"epoch")
 --
 -- The built-in model types (cfg.model.type):
---   lstm | gru | rnn   Embedding -> [Dropout embed_dropout] -> recurrent layers
---                      (layers, bidirectional, dropout between layers,
---                      input_dropout, output_dropout) -> Pool(pool) -> Linear
---   bow                Embedding -> [Dropout] -> Pool(pool, "mean" is usual) -> Linear
+--   lstm | gru | rnn   Embedding (embed_dropout: word-type dropout) -> recurrent
+--                      layers (layers, bidirectional, dropout between layers,
+--                      input_dropout, output_dropout) -> Pool(pool) or
+--                      AttentionPool (pool = "attention") -> Linear
+--   bow                Embedding -> Pool(pool, "mean" is usual) -> Linear
 --   custom             cfg.model.spec, a function of (nn, data) run by the
 --                      config layer's sandbox (config.model_spec)
 -- Token id 0 is padding (data.Vocab's convention).
 local errors = require "lurn.errors"
 local optim = require "lurn.optim"
-local nn = require "lurn.nn"
 
 local M = {}
 
 local RECURRENT = { lstm = "LSTM", gru = "GRU", rnn = "RNN" }
-
--- Pools nn can build: attention pooling needs a layer of that name.
-local function pool_spec(kind)
-  if kind == "attention" then
-    local ctors = nn.constructors()
-    for _, name in ipairs { "AttentionPool", "Attention" } do
-      if ctors[name] then return name end
-    end
-    errors.raise("config", "model.pool = \"attention\" needs an attention layer, and this lurn has "
-      .. "none; use max, mean or last")
-  end
-  return nil
-end
 
 function M.spec(cfg, info)
   local m = cfg.model
@@ -41,8 +28,9 @@ function M.spec(cfg, info)
     return config.model_spec(cfg, info)
   end
   local V, C = info.vocab_size, info.num_classes
-  local layers = { { type = "Embedding", args = { V, m.embed, { padding = 0 } } } }
-  if m.embed_dropout > 0 then layers[#layers + 1] = { type = "Dropout", args = { m.embed_dropout } } end
+  local eopts = { padding = 0 }
+  if m.embed_dropout > 0 then eopts.dropout = m.embed_dropout end
+  local layers = { { type = "Embedding", args = { V, m.embed, eopts } } }
   local width = m.embed
   if RECURRENT[m.type] then
     local opts = { layers = m.layers, bidirectional = m.bidirectional, dropout = m.dropout,
@@ -53,9 +41,8 @@ function M.spec(cfg, info)
     errors.raise("config", "model.type: unknown model type '%s' (lstm, gru, rnn, bow or custom)",
       tostring(m.type))
   end
-  local attention = pool_spec(m.pool)
-  if attention then
-    layers[#layers + 1] = { type = attention, args = { width } }
+  if m.pool == "attention" then
+    layers[#layers + 1] = { type = "AttentionPool", args = { width } }
   else
     layers[#layers + 1] = { type = "Pool", args = { m.pool } }
   end
