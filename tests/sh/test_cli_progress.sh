@@ -14,7 +14,7 @@ return {
   data = { train = "data/train.txt", format = "label_text", valid_split = 0.2 },
   model = { type = "lstm", embed = 8, hidden = 8 },
   optim = { lr = 0.02 },
-  train = { epochs = 3, batch_size = 4, eval_every = 20, log_every = 1 },
+  train = { epochs = 3, batch_size = 4, eval_every = 50, log_every = 1 },
 }
 LUA
 sock="lurn-test-$$"
@@ -27,7 +27,7 @@ tm -f /dev/null new-session -d -s t -x 100 -y 30 \
 # Pause the run (SIGSTOP) at a few points after the first evaluation, read
 # the screen, let it go on (SIGCONT): what a user sees at that moment.
 live=0; worst=0; fields=""; screen=""
-for at in 30 90 150; do
+for at in 60 110 160; do
   for _ in $(seq 1 3000); do
     [ -e done.txt ] && break
     grep -q "\"step\":$at," P/metrics.jsonl 2>/dev/null && break
@@ -40,7 +40,7 @@ for at in 30 90 150; do
   n=$(printf '%s\n' "$screen" | grep -c -E '^epoch [0-9]+/3  batch [0-9]+/[0-9]+  loss ')
   [ "$n" -gt "$worst" ] && worst=$n
   line=$(printf '%s\n' "$screen" | grep -E '^epoch [0-9]+/3  batch [0-9]+/[0-9]+  loss [0-9.]+  valid acc [0-9.]+  lr [0-9.e-]+  [0-9.]+k? tok/s  ETA [0-9]+:[0-9]{2}  best [0-9.]+$')
-  if [ -n "$line" ]; then live=$((live + 1)); fields=$line; fi
+  if [ -n "$line" ]; then live=$((live + 1)); fields=$line; else echo "     at step $at the screen was:"; printf "%s\n" "$screen" | grep -v "^$" | tail -3 | sed "s/^/       /"; fi
 done
 for _ in $(seq 1 1200); do [ -e done.txt ] && break; sleep 0.05; done
 echo "     seen: $fields"
@@ -52,7 +52,7 @@ echo "     seen: $fields"
   || bad "the live line fits the terminal" "$fields"
 expect "the run ended well" "EXIT=0" "$(cat done.txt 2>/dev/null)"
 screen=$(tm capture-pane -p -t t -S -100)
-expect "evaluation lines scroll above it" "eval   epoch 1  step 20  valid loss" "$screen"
+expect "evaluation lines scroll above it" "eval   epoch 1  step 50  valid loss" "$screen"
 expect "the summary table at the end" "valid, best" "$screen"
 printf '%s\n' "$screen" | grep -q -E '^epoch [0-9]+/3  batch ' && bad "the live line is cleared at the end" "$screen" \
   || ok "the live line is cleared at the end"

@@ -51,10 +51,17 @@ function M.new(opts)
   return p
 end
 
+-- A full line; on a terminal it goes above the live line, which is drawn
+-- again below it at once (so the live line never disappears).
 function P:_write(s)
-  -- a line printed over the live one: the next step redraws it at once
-  if self.drawn then self.out:write("\r\27[K"); self.drawn = false; self.last_draw = -1 end
+  local redraw = self.drawn and self.live_line
+  if self.drawn then self.out:write("\r\27[K"); self.drawn = false end
   self.out:write(s, "\n")
+  if redraw then
+    self.out:write(redraw)
+    self.drawn = true
+    self.last_draw = -1   -- and brought up to date at the next step
+  end
   self.out:flush()
 end
 
@@ -110,6 +117,7 @@ function P:step(info)
     if #line <= self.width - 1 then break end
   end
   if #line > self.width - 1 then line = line:sub(1, self.width - 1) end
+  self.live_line = line
   self.out:write("\r\27[K", line)
   self.out:flush()
   self.drawn = true
@@ -137,6 +145,7 @@ end
 
 function P:finish()
   if self.drawn then self.out:write("\r\27[K"); self.out:flush(); self.drawn = false end
+  self.live_line = nil
 end
 
 -- The summary as aligned text rows.
