@@ -12,7 +12,7 @@
 -- cfg is a resolved config (config.load's), opts.out the directory to create
 -- (or opts.root + cfg.name for a fresh runs/<name>-<time>-<hex>), opts.info
 -- config.load's info (the file's text for config.lua, the overrides),
--- opts.progress "live" | "lines" | "json" | "quiet", opts.argv the command
+-- opts.progress "live" | "lines" | "json" | "quiet" | "none", opts.argv the command
 -- line for command.txt. It returns summary.json's table; failures raise
 -- lurn.errors objects (a diverged run raises "diverged" after writing its
 -- summary; an interrupted one "interrupted", after saving a checkpoint).
@@ -187,7 +187,7 @@ function M.run(cfg, opts)
   -- they refuse leaves nothing behind
   local b = build(cfg, ds)
   local files = ds.files or { cfg.data.train }
-  local run, ckpt_path
+  local run, ckpt_path, resume_threads
   if resume then
     run = resume
     local ok, env = pcall(json.decode, run:read("env.json") or "")
@@ -208,6 +208,7 @@ function M.run(cfg, opts)
     -- validate it here, so a damaged file is a checkpoint error (exit 4)
     local s = errors.wrap("checkpoint", "", require("lurn.checkpoint").load, ckpt_path)
     run:keep_metrics(s.step or 0)
+    resume_threads = s.train and s.train.threads
   else
     run = rundir.create { out = opts.out, root = opts.root, name = cfg.name }
     run:write("config.lua", (opts.info and opts.info.source) or config.serialize(cfg))
@@ -221,6 +222,10 @@ function M.run(cfg, opts)
     run:write_json("env.json", rundir.environment(cfg, files))
   end
   P:note((resume and "resuming " or "run ") .. run.path)
+  if resume_threads and resume_threads ~= lurn.threads() then
+    P:note(("  note: %d thread(s) now, the checkpoint was written with %d: the results may "
+      .. "differ from an uninterrupted run in the last bits"):format(lurn.threads(), resume_threads))
+  end
   for _, c in ipairs(opts.info and opts.info.changed or {}) do
     P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
   end

@@ -14,6 +14,7 @@
 -- lines (the default off a terminal): plain lines, never "\r".
 -- json: one JSON object per line ({"event": "train"|"eval"|"note"|"summary", ...}).
 -- quiet: nothing but the run directory at the end.
+-- none: nothing at all (a sweep running trials in one process).
 local lurn = require "lurn"
 local json = require "lurn.run.json"
 
@@ -48,6 +49,10 @@ function M.new(opts)
   local p = setmetatable({ mode = opts.mode or "lines", epochs = opts.epochs, out = io.stdout,
     metric = opts.metric or "valid_accuracy", drawn = false, last_draw = -1 }, P)
   if p.mode == "live" then p.width = term_width() end
+  if p.mode == "none" then
+    p.mode = "quiet"
+    p.out = { write = function() end, flush = function() end }
+  end
   return p
 end
 
