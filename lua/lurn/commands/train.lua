@@ -200,7 +200,7 @@ function M.run(cfg, opts)
       end
     end
     local checkpoint_dir = run:file("checkpoints")
-    ckpt_path = lurn.train.latest_checkpoint(checkpoint_dir)
+    ckpt_path = errors.wrap("checkpoint", "", lurn.train.latest_checkpoint, checkpoint_dir)
     if not ckpt_path then
       errors.raise("checkpoint", "%s: no checkpoint to resume from (%s/latest is missing); "
         .. "start a new run instead", run.path, checkpoint_dir)
@@ -356,7 +356,8 @@ function M.run(cfg, opts)
 
   records = run:read_metrics()
   run:write("curves.svg", svg.curves(records, { title = run.path }))
-  local last_ckpt = lurn.train.latest_checkpoint(checkpoint_dir)
+  local okl, last_ckpt = pcall(lurn.train.latest_checkpoint, checkpoint_dir)
+  if not okl then last_ckpt = nil end
   local best_ckpt = checkpoint_dir .. "/best.ckpt"
   local summary = {
     run_dir = run.path, status = status, exit_code = exit_code,
