@@ -29,7 +29,7 @@ local rundir = require "lurn.run.dir"
 local metrics = require "lurn.run.metrics"
 local models = require "lurn.run.model"
 local progress = require "lurn.run.progress"
-local svg = require "lurn.run.svg"
+local monitor = require "lurn.run.monitor"
 local json = require "lurn.run.json"
 
 local M = {}
@@ -80,14 +80,6 @@ local function command_line(argv)
     parts[#parts + 1] = a:match("^[%w%._/=:,+-]+$") and a or rundir.shell_quote(a)
   end
   return table.concat(parts, " ")
-end
-
--- Checkpoint files of the run (relative names inside checkpoints/).
-local function link(dir, name, target)
-  local tmp = dir .. "/." .. name .. ".tmp"
-  os.remove(tmp)
-  local ok = lfs.link(target, tmp, true)
-  if ok then os.rename(tmp, dir .. "/" .. name) end
 end
 
 local function labels_info(ds)
@@ -156,12 +148,6 @@ local function bundle(cfg, ds, spec)
   }
 end
 
-local function is_better(mode, v, best)
-  if best == nil then return true end
-  if mode == "min" then return v < best end
-  return v > best
-end
-
 -- Classify an error raised inside train.fit: a NaN/Inf is a divergence.
 local function fit_error(e)
   if errors.is(e) then return e end
@@ -172,13 +158,122 @@ local function fit_error(e)
   return nil
 end
 
+-- A resumed run's checkpoint, after checking that the data files are the
+-- ones the run started with. Returns its path and its loaded state.
+local function resume_point(run, files)
+  local ok, env = pcall(json.decode, run:read("env.json") or "")
+  local old = ok and type(env) == "table" and env.data or {}
+  for _, f in ipairs(files) do
+    local h = rundir.sha256(f)
+    if old[f] and old[f] ~= h then
+      errors.raise("data", "%s changed since the run started (SHA-256 %s..., now %s...); "
+        .. "resuming would not continue the same run", f, old[f]:sub(1, 12), h:sub(1, 12))
+    end
+  end
+  local dir = run:file("checkpoints")
+  local path = errors.wrap("checkpoint", "", lurn.train.latest_checkpoint, dir)
+  if not path then
+    errors.raise("checkpoint", "%s: no checkpoint to resume from (%s/latest is missing); "
+      .. "start a new run instead", run.path, dir)
+  end
+  -- loaded here too, so that a damaged file is a checkpoint error (exit 4)
+  return path, errors.wrap("checkpoint", "", require("lurn.checkpoint").load, path)
+end
+
+-- The run directory: a new one with its config files and env.json, or the
+-- resumed one (its metrics cut back to the checkpoint). Returns the run,
+-- the checkpoint to resume from and its state (nil for a new run).
+local function open_run(cfg, opts, files)
+  local config = config_lib()
+  local run, ckpt_path, state = opts.resume, nil, nil
+  local cmd = command_line(opts.argv)
+  if run then
+    ckpt_path, state = resume_point(run, files)
+    run:keep_metrics(state.step or 0)
+    run:write("command.txt", (run:read("command.txt") or "") .. cmd .. "\n")
+  else
+    run = rundir.create { out = opts.out, root = opts.root, name = cfg.name }
+    run:write("config.lua", (opts.info and opts.info.source) or config.serialize(cfg))
+    run:write("command.txt", cmd .. "\n")
+    run:write_json("env.json", rundir.environment(cfg, files))
+  end
+  run:write("config.resolved.lua", config.serialize(cfg))
+  return run, ckpt_path, state
+end
+
+-- What the run prints before training: where it is, what the command
+-- line changed, a thread count that differs from the checkpoint's.
+local function announce(P, run, opts, state)
+  P:note((state and "resuming " or "run ") .. run.path)
+  local was = state and state.train and state.train.threads
+  if was and was ~= lurn.threads() then
+    P:note(("  note: %d thread(s) now, the checkpoint was written with %d: the results may "
+      .. "differ from an uninterrupted run in the last bits"):format(lurn.threads(), was))
+  end
+  for _, c in ipairs(opts.info and opts.info.changed or {}) do
+    P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
+  end
+end
+
+-- train.fit's options for a config (cfg.train's 0 = off becomes nil).
+local function fit_options(cfg, ds, b, mon, checkpoint_dir, ckpt_path)
+  local t = cfg.train
+  local eval_every = t.eval_every > 0 and t.eval_every or nil
+  return {
+    model = b.model, loss = b.loss, optimizer = b.optimizer, schedule = b.schedule,
+    schedule_every = b.every or "epoch",
+    train_data = ds.train, valid_data = ds.valid, epochs = t.epochs, batch_size = t.batch_size,
+    shuffle = true, bucket = t.bucket, clip = t.clip > 0 and t.clip or nil,
+    eval_every = eval_every,
+    -- checkpoint_every = 0: a checkpoint at each evaluation
+    checkpoint_every = t.checkpoint_every > 0 and t.checkpoint_every or eval_every,
+    keep_checkpoints = t.keep_checkpoints, monitor = t.best_metric, mode = t.best_mode,
+    patience = t.early_stop > 0 and t.early_stop or nil,
+    checkpoint_dir = checkpoint_dir, resume = ckpt_path, config = cfg, vocab = ds.vocab,
+    extra = bundle(cfg, ds, b.spec), evaluate = mon.evaluate,
+    on_step = mon.on_step, on_eval = mon.on_eval, on_checkpoint = mon.on_checkpoint,
+    progress = "none",
+  }
+end
+
+-- summary.json's table once train.fit has returned (or failed).
+local function summarize(run, opts, mon, b, result, status, failure)
+  local dir = run:file("checkpoints")
+  local okl, last = pcall(lurn.train.latest_checkpoint, dir)
+  if not okl then last = nil end
+  local function present(p) return lfs.attributes(p) and p or nil end
+  local records = mon.records
+  return {
+    run_dir = run.path, status = status, exit_code = errors.EXIT[status] or 0,
+    steps = result and result.step or (records[#records] and records[#records].step) or 0,
+    epochs = result and result.epoch or nil,
+    seconds = mon.elapsed(),
+    stopped = mon.stop_reason or (result and result.stopped) or (failure and failure.message),
+    best = mon.best_record and { metric = mon.monitor, value = mon.best, step = mon.best_record.step,
+      epoch = mon.best_record.epoch, record = mon.best_record } or nil,
+    final = mon.last_valid,
+    checkpoints = { last = present(dir .. "/last.ckpt") or last, best = present(dir .. "/best.ckpt"),
+      newest = last },
+    command = command_line(opts.argv),
+    num_parameters = b.model:num_parameters(),
+  }
+end
+
+-- The test split, with the best weights, once training is over.
+local function test_best(run, cfg, ds, b, mon, summary)
+  require("lurn.checkpoint").load_into(b.model, summary.checkpoints.best)
+  local rec, rep = metrics.evaluate(b.model, ds.test, { loss = b.loss, labels = ds.labels,
+    batch_size = cfg.train.batch_size })
+  summary.test = { n = rec.n, loss = rec.loss, accuracy = rec.accuracy, macro_f1 = rec.macro_f1,
+    classes = rep.classes }
+  run:log_metric { step = summary.steps, epoch = summary.epochs, split = "test", loss = rec.loss,
+    accuracy = rec.accuracy, macro_f1 = rec.macro_f1, elapsed = mon.elapsed() }
+end
+
 function M.run(cfg, opts)
   opts = opts or {}
-  local config = config_lib()
-  local mode = opts.progress or "lines"
-  local P = progress.new { mode = mode, epochs = cfg.train.epochs, metric = cfg.train.best_metric }
-  local resume = opts.resume     -- an open run (rundir.open) or nil
-
+  local P = progress.new { mode = opts.progress or "lines", epochs = cfg.train.epochs,
+    metric = cfg.train.best_metric }
   if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
   lurn.seed(cfg.seed)
   local ds = load_data(cfg)
@@ -186,215 +281,42 @@ function M.run(cfg, opts)
   -- the model, optimizer and schedule before the run directory: a config
   -- they refuse leaves nothing behind
   local b = build(cfg, ds)
-  local files = ds.files or { cfg.data.train }
-  local run, ckpt_path, resume_threads
-  if resume then
-    run = resume
-    local ok, env = pcall(json.decode, run:read("env.json") or "")
-    local old = ok and type(env) == "table" and env.data or {}
-    for _, f in ipairs(files) do
-      local h = rundir.sha256(f)
-      if old[f] and old[f] ~= h then
-        errors.raise("data", "%s changed since the run started (SHA-256 %s..., now %s...); "
-          .. "resuming would not continue the same run", f, old[f]:sub(1, 12), h:sub(1, 12))
-      end
-    end
-    local checkpoint_dir = run:file("checkpoints")
-    ckpt_path = errors.wrap("checkpoint", "", lurn.train.latest_checkpoint, checkpoint_dir)
-    if not ckpt_path then
-      errors.raise("checkpoint", "%s: no checkpoint to resume from (%s/latest is missing); "
-        .. "start a new run instead", run.path, checkpoint_dir)
-    end
-    -- validate it here, so a damaged file is a checkpoint error (exit 4)
-    local s = errors.wrap("checkpoint", "", require("lurn.checkpoint").load, ckpt_path)
-    run:keep_metrics(s.step or 0)
-    resume_threads = s.train and s.train.threads
-  else
-    run = rundir.create { out = opts.out, root = opts.root, name = cfg.name }
-    run:write("config.lua", (opts.info and opts.info.source) or config.serialize(cfg))
-  end
-  run:write("config.resolved.lua", config.serialize(cfg))
-  local cmd = command_line(opts.argv)
-  if resume then
-    run:write("command.txt", (run:read("command.txt") or "") .. cmd .. "\n")
-  else
-    run:write("command.txt", cmd .. "\n")
-    run:write_json("env.json", rundir.environment(cfg, files))
-  end
-  P:note((resume and "resuming " or "run ") .. run.path)
-  if resume_threads and resume_threads ~= lurn.threads() then
-    P:note(("  note: %d thread(s) now, the checkpoint was written with %d: the results may "
-      .. "differ from an uninterrupted run in the last bits"):format(lurn.threads(), resume_threads))
-  end
-  for _, c in ipairs(opts.info and opts.info.changed or {}) do
-    P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
-  end
+  local run, ckpt_path, state = open_run(cfg, opts, ds.files or { cfg.data.train })
+  announce(P, run, opts, state)
+  local mon = monitor.new { run = run, cfg = cfg, progress = P, labels = ds.labels }
 
-  local t = cfg.train
-  local checkpoint_dir = run:file("checkpoints")
-  local records = run:read_metrics()
-  local elapsed0 = records[#records] and records[#records].elapsed or 0
-  local t0 = lurn.clock()
-  local function elapsed() return elapsed0 + (lurn.clock() - t0) end
-
-  -- best so far, from the records a resumed run already has
-  local best, best_rec
-  local monitor, mode_best = t.best_metric, t.best_mode
-  local function monitored(r)
-    local split, key = monitor:match("^(%a+)_(.+)$")
-    if r.split == split then return r[key] end
-  end
-  for _, r in ipairs(records) do
-    local v = monitored(r)
-    if v and is_better(mode_best, v, best) then best, best_rec = v, r end
-  end
-  local last_valid
-  for _, r in ipairs(records) do if r.split == "valid" then last_valid = r end end
-
-  -- the detailed report of the last evaluation (per class, confusion)
-  local last_report
-  local function evaluator(model, data, o)
-    local rec, rep = metrics.evaluate(model, data, { loss = o.loss, batch_size = o.batch_size,
-      labels = ds.labels })
-    last_report = rep
-    return rec
-  end
-
-  local win = { loss = 0, n = 0, tokens = 0, t = lurn.clock() }
-  -- the live line's figures: moving averages over about the last 20 steps
-  local ema = {}
-  local function smooth(old, new) return old and (0.95 * old + 0.05 * new) or new end
-  local stop_reason, signal
-  local log_every = t.log_every > 0 and t.log_every or math.huge
-  local function on_step(info)
-    win.loss, win.n = win.loss + info.loss, win.n + 1
-    win.tokens = win.tokens + (info.tokens or 0)
-    local now = lurn.clock()
-    ema.loss = smooth(ema.loss, info.loss)
-    if ema.last then   -- the first step's time includes the setup: not a rate
-      ema.dt = smooth(ema.dt, now - ema.last)
-      ema.tokens = smooth(ema.tokens, info.tokens or 0)
-    end
-    ema.last = now
-    local total = t.epochs * info.batches
-    P:step { step = info.step, epoch = info.epoch, batch = info.batch, batches = info.batches,
-      loss = ema.loss, lr = info.lr,
-      tokens_per_s = ema.dt and ema.dt > 0 and ema.tokens / ema.dt or nil,
-      eta = ema.dt and (total - info.step) * ema.dt or nil,
-      valid = last_valid and monitored(last_valid), best = best }
-    if info.step % log_every == 0 then
-      local dt = now - win.t
-      local r = { step = info.step, epoch = info.epoch, split = "train", loss = win.loss / win.n,
-        lr = info.lr, tokens_per_s = dt > 0 and win.tokens / dt or nil, elapsed = elapsed(),
-        batch = info.batch, batches = info.batches }
-      run:log_metric(r)
-      P:train(r)
-      win.loss, win.n, win.tokens, win.t = 0, 0, 0, now
-    end
-    signal = lurn.caught_signal()
-    if signal then stop_reason = "interrupted by " .. signal; return false end
-    if t.max_time > 0 and elapsed() >= t.max_time then
-      stop_reason = ("time limit of %s reached (train.max_time)"):format(progress.fmt_time(t.max_time))
-      return false
-    end
-  end
-
-  local function on_eval(r)
-    local rec = { step = r.step, epoch = r.epoch, split = "valid", loss = r.valid_loss,
-      accuracy = r.valid_accuracy, macro_f1 = r.valid_macro_f1, lr = r.lr, elapsed = elapsed() }
-    if r.valid_loss == nil then   -- no validation data: the training loss is the record
-      rec.split, rec.loss = "train", r.train_loss
-    end
-    if last_report and r.valid_loss ~= nil then
-      local f1 = {}
-      for i, c in ipairs(last_report.classes) do f1[i] = c.f1 end
-      rec.f1_per_class = f1
-    end
-    run:log_metric(rec)
-    local v = r[monitor]
-    local better = v ~= nil and is_better(mode_best, v, best)
-    if better then best, best_rec = v, rec end
-    if rec.split == "valid" then last_valid = rec end
-    P:eval(rec, better)
-    records = run:read_metrics()
-    run:write("curves.svg", svg.curves(records, { title = run.path }))
-  end
-
-  local function on_checkpoint(path)
-    local name = path:match("([^/]+)$")
-    if name:match("^step%-%d+%.ckpt$") then link(checkpoint_dir, "last.ckpt", name) end
-  end
-
-  local eval_every = t.eval_every > 0 and t.eval_every or nil
-  local checkpoint_every = t.checkpoint_every > 0 and t.checkpoint_every or eval_every
-  local fit_opts = {
-    model = b.model, loss = b.loss, optimizer = b.optimizer, schedule = b.schedule,
-    schedule_every = b.every or "epoch",
-    train_data = ds.train, valid_data = ds.valid, epochs = t.epochs, batch_size = t.batch_size,
-    shuffle = true, bucket = t.bucket, clip = t.clip > 0 and t.clip or nil,
-    eval_every = eval_every, checkpoint_every = checkpoint_every,
-    keep_checkpoints = t.keep_checkpoints, monitor = monitor, mode = mode_best,
-    patience = t.early_stop > 0 and t.early_stop or nil,
-    checkpoint_dir = checkpoint_dir, resume = ckpt_path, config = cfg, vocab = ds.vocab,
-    extra = bundle(cfg, ds, b.spec), evaluate = evaluator,
-    on_step = on_step, on_eval = on_eval, on_checkpoint = on_checkpoint, progress = "none",
-  }
   -- from here a Ctrl-C or a SIGTERM stops after the current step, with a checkpoint
   lurn.catch_signals()
-
-  local status, exit_code, failure = "completed", 0, nil
-  local ok, result = pcall(lurn.train.fit, fit_opts)
+  local ok, result = pcall(lurn.train.fit, fit_options(cfg, ds, b, mon, run:file("checkpoints"),
+    ckpt_path))
   P:finish()
+  local status, failure = "completed", nil
   if not ok then
     failure = fit_error(result)
-    if not failure then error(result, 0) end
-    status, exit_code = failure.code, errors.EXIT[failure.code]
-    result = nil
-  elseif signal then
-    status, exit_code = "interrupted", errors.EXIT.interrupted
+    if not failure then error(result, 0) end   -- a bug: the traceback is the report
+    status, result = failure.code, nil
+  elseif mon.signal then
+    status = "interrupted"
   end
 
-  records = run:read_metrics()
-  run:write("curves.svg", svg.curves(records, { title = run.path }))
-  local okl, last_ckpt = pcall(lurn.train.latest_checkpoint, checkpoint_dir)
-  if not okl then last_ckpt = nil end
-  local best_ckpt = checkpoint_dir .. "/best.ckpt"
-  local summary = {
-    run_dir = run.path, status = status, exit_code = exit_code,
-    steps = result and result.step or (records[#records] and records[#records].step) or 0,
-    epochs = result and result.epoch or nil,
-    seconds = elapsed(),
-    stopped = stop_reason or (result and result.stopped) or (failure and failure.message),
-    best = best_rec and { metric = monitor, value = best, step = best_rec.step,
-      epoch = best_rec.epoch, record = best_rec } or nil,
-    final = last_valid,
-    checkpoints = { last = lfs.attributes(checkpoint_dir .. "/last.ckpt") and (checkpoint_dir .. "/last.ckpt") or last_ckpt,
-      best = lfs.attributes(best_ckpt) and best_ckpt or nil },
-    command = command_line(opts.argv),
-    num_parameters = b.model:num_parameters(),
-  }
-  -- the test split, with the best weights, once training is over
+  mon.draw()
+  local summary = summarize(run, opts, mon, b, result, status, failure)
   if status == "completed" and ds.test and summary.checkpoints.best then
-    require("lurn.checkpoint").load_into(b.model, summary.checkpoints.best)
-    local rec, rep = metrics.evaluate(b.model, ds.test, { loss = b.loss, labels = ds.labels,
-      batch_size = t.batch_size })
-    summary.test = { n = rec.n, loss = rec.loss, accuracy = rec.accuracy, macro_f1 = rec.macro_f1,
-      classes = rep.classes }
-    run:log_metric { step = summary.steps, epoch = summary.epochs, split = "test", loss = rec.loss,
-      accuracy = rec.accuracy, macro_f1 = rec.macro_f1, elapsed = elapsed() }
+    test_best(run, cfg, ds, b, mon, summary)
   end
   run:write_json("summary.json", summary)
   run:close()
   P:summary(summary)
-  if failure and failure.code == "diverged" then
+  if status == "diverged" then
     errors.raise("diverged", "%s\n%s; a lower optim.lr (or train.clip) may help", failure.message,
-      last_ckpt and ("the checkpoints before it are intact (last: %s)"):format(last_ckpt)
-      or "no checkpoint was written before it")
+      summary.checkpoints.newest and ("the checkpoints before it are intact (last: %s)")
+        :format(summary.checkpoints.newest) or "no checkpoint was written before it")
   end
   if failure then error(failure, 0) end
   if status == "interrupted" then
     errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
-      .. "--resume %s", stop_reason, summary.steps, tostring(last_ckpt), run.path)
+      .. "--resume %s", mon.stop_reason, summary.steps, tostring(summary.checkpoints.newest),
+      run.path)
   end
   return summary
 end
