@@ -14,7 +14,6 @@
 local lurn = require "lurn"
 local lfs = require "lfs"
 local metrics = require "lurn.run.metrics"
-local progress = require "lurn.run.progress"
 local svg = require "lurn.run.svg"
 
 local M = {}
@@ -94,8 +93,7 @@ function M.new(o)
       return false
     end
     if t.max_time > 0 and mon.elapsed() >= t.max_time then
-      mon.stop_reason = ("time limit of %s reached (train.max_time)"):format(
-        progress.fmt_time(t.max_time))
+      mon.stop_reason = ("time limit of %g s reached (train.max_time)"):format(t.max_time)
       return false
     end
   end

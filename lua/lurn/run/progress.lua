@@ -161,8 +161,10 @@ function M.summary_lines(s)
   row("status", ("%s after %d steps, %d epochs, %s%s"):format(s.status, s.steps or 0,
     s.epochs or 0, M.fmt_time(s.seconds), s.stopped and ("; " .. s.stopped) or ""))
   local cols = { "loss", "accuracy", "macro_f1" }
-  lines[#lines + 1] = ""
-  lines[#lines + 1] = ("%-22s %10s %10s %10s %8s"):format("", "loss", "accuracy", "macro-F1", "step")
+  if s.best or s.final or s.test then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = ("%-22s %10s %10s %10s %8s"):format("", "loss", "accuracy", "macro-F1", "step")
+  end
   local function metrics_row(name, r)
     if not r then return end
     local v = {}
