@@ -98,6 +98,11 @@ case "$out" in *traceback*) bad "no traceback for a user error" ;; *) ok "no tra
 out=$("$LURN" predict plain.ckpt x 2>&1); rc=$?
 expect_rc "predict: checkpoint without a model description" 4 $rc "$out"
 expect "predict: says what is missing" "not written by lurn train" "$out"
+# inspect shows what such a file has, and says what it lacks
+out=$("$LURN" inspect plain.ckpt 2>&1); rc=$?
+expect_rc "inspect: a training state without the bundle" 0 $rc "$out"
+expect "inspect: says it has no run bundle" "no run bundle (not written by lurn train" "$out"
+expect "inspect: its parameters" "weight                       [2,2]" "$out"
 out=$("$LURN" predict run --top 0 x 2>&1); rc=$?
 expect_rc "predict --top 0" 2 $rc "$out"
 out=$("$LURN" eval 2>&1); rc=$?

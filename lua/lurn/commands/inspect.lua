@@ -60,21 +60,35 @@ function M.main(args)
   end
   local ok, o = parser():pparse(args)
   if not ok then errors.raise("usage", "%s (try lurn inspect --help)", o) end
-  local s = saved.load(o.model, { which = o.checkpoint })
+  local s = saved.load(o.model, { which = o.checkpoint, any_state = true })
   local st, m = s.state, s.model
-  local params = {}
-  for _, p in ipairs(m:parameters()) do
-    params[#params + 1] = { name = p.name, shape = p.value:shape(), count = p.value:numel() }
+  -- parameters: the rebuilt model's (in module order), else the file's tensors
+  local params, total = {}, 0
+  if m then
+    for _, p in ipairs(m:parameters()) do
+      params[#params + 1] = { name = p.name, shape = p.value:shape(), count = p.value:numel() }
+    end
+  else
+    local names = {}
+    for name in pairs(st.model or {}) do names[#names + 1] = name end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      local t = st.model[name]
+      params[#params + 1] = { name = name, shape = t:shape(), count = t:numel() }
+    end
   end
+  for _, p in ipairs(params) do total = total + p.count end
   local hist = st.history or {}
   local t = st.train or {}
   local opt = st.optimizer and st.optimizer.config or {}
   local info = {
     file = s.path, bytes = lfs.attributes(s.path, "size"),
-    format = { kind = checkpoint.KIND, version = checkpoint.VERSION, bundle = s.bundle.version },
+    format = { kind = checkpoint.KIND, version = checkpoint.VERSION,
+      bundle = s.bundle and s.bundle.version or nil },
     step = st.step, epoch = st.data and st.data.epoch,
-    model = tostring(m), spec = s.spec, num_parameters = m:num_parameters(), parameters = params,
-    labels = s.labels, vocab_size = s.vocab:size(), tokenizer = s.tokenizer:state(),
+    model = m and tostring(m) or nil, spec = s.spec, num_parameters = total, parameters = params,
+    labels = s.labels, vocab_size = s.vocab and s.vocab:size() or nil,
+    tokenizer = s.tokenizer and s.tokenizer:state() or nil,
     optimizer = opt, history = hist,
     best = t.best and { value = t.best, epoch = t.best_epoch, step = t.best_step } or nil,
     config = s.config,
@@ -84,26 +98,33 @@ function M.main(args)
     return 0
   end
   print(("file        %s (%d bytes)"):format(s.path, info.bytes or 0))
-  print(("format      %s version %d, run bundle version %d"):format(checkpoint.KIND,
-    checkpoint.VERSION, s.bundle.version))
+  print(("format      %s version %d, %s"):format(checkpoint.KIND, checkpoint.VERSION,
+    s.bundle and ("run bundle version %d"):format(s.bundle.version)
+    or "no run bundle (not written by lurn train: no model description, labels or tokenizer)"))
   print(("position    step %s, epoch %s, batch %s"):format(tostring(st.step),
     tostring(st.data and st.data.epoch), tostring(st.data and st.data.pos)))
+  if m then
+    print("")
+    print("model")
+    print("  " .. tostring(m):gsub("\n", "\n  "))
+  end
   print("")
-  print("model")
-  print("  " .. tostring(m):gsub("\n", "\n  "))
-  print("")
-  print(("parameters  %d in %d tensors"):format(m:num_parameters(), #params))
+  print(("parameters  %d in %d tensors"):format(total, #params))
   for _, p in ipairs(params) do
     print(("  %-28s %-14s %10d"):format(p.name, tostring(p.shape), p.count))
   end
   print("")
-  print(("labels      %s"):format(table.concat(s.labels, ", ")))
-  local tk = s.tokenizer:state()
-  print(("vocabulary  %d tokens; tokenizer %s%s, ngrams %d"):format(s.vocab:size(), tk.kind,
-    tk.lower and ", lower-cased" or "", tk.ngrams or 1))
+  if s.labels then print(("labels      %s"):format(table.concat(s.labels, ", "))) end
+  if s.tokenizer then
+    local tk = s.tokenizer:state()
+    print(("vocabulary  %d tokens; tokenizer %s%s, ngrams %d"):format(s.vocab:size(), tk.kind,
+      tk.lower and ", lower-cased" or "", tk.ngrams or 1))
+  end
   local groups = opt.groups and opt.groups[1] and opt.groups[1].config or opt
-  print(("optimizer   %s%s"):format(tostring(opt.kind or "?"),
-    type(groups) == "table" and groups.lr and ("  lr %.3g"):format(groups.lr) or ""))
+  if st.optimizer then
+    print(("optimizer   %s%s"):format(tostring(opt.kind or "?"),
+      type(groups) == "table" and groups.lr and ("  lr %.3g"):format(groups.lr) or ""))
+  end
   if #hist > 0 then
     print(("metrics     %d evaluations; last (step %s): %s"):format(#hist, tostring(hist[#hist].step),
       record_line(hist[#hist])))
@@ -112,9 +133,11 @@ function M.main(args)
     print(("best        %s at step %s, epoch %s"):format(fmt(info.best.value),
       tostring(info.best.step), tostring(info.best.epoch)))
   end
-  print("")
-  print("config (resolved)")
-  io.write(config_text(s.config))
+  if next(s.config) then
+    print("")
+    print("config (resolved)")
+    io.write(config_text(s.config))
+  end
   return 0
 end
 

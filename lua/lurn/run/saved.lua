@@ -36,6 +36,8 @@ function M.resolve(path, which)
   errors.raise("checkpoint", "%s: no checkpoint in it (no best.ckpt, no latest)", path)
 end
 
+--- opts: which ("best" | "last"), any_state = true to accept a training
+-- state without lurn train's bundle (then only path, state, config are set).
 function M.load(path, opts)
   opts = opts or {}
   local file = M.resolve(path, opts.which)
@@ -43,6 +45,7 @@ function M.load(path, opts)
   local function fail(fmt, ...) errors.raise("checkpoint", file .. ": " .. fmt, ...) end
   local b = s.extra
   if type(b) ~= "table" or b.kind ~= "lurn-run" then
+    if opts.any_state then return { path = file, state = s, config = s.config or {} } end
     fail("not written by lurn train (it has no model description); load it with "
       .. "lurn.checkpoint in a script")
   end
