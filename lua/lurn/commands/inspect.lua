@@ -101,8 +101,8 @@ function M.main(args)
   print(("format      %s version %d, %s"):format(checkpoint.KIND, checkpoint.VERSION,
     s.bundle and ("run bundle version %d"):format(s.bundle.version)
     or "no run bundle (not written by lurn train: no model description, labels or tokenizer)"))
-  print(("position    step %s, epoch %s, batch %s"):format(tostring(st.step),
-    tostring(st.data and st.data.epoch), tostring(st.data and st.data.pos)))
+  print(("position    step %s%s"):format(tostring(st.step), st.data and st.data.epoch
+    and (", epoch %s, batch %s"):format(tostring(st.data.epoch), tostring(st.data.pos)) or ""))
   if m then
     print("")
     print("model")
