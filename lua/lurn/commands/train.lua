@@ -101,9 +101,16 @@ local function load_data(cfg)
   return ds
 end
 
-local function check_config(cfg, ds)
+-- What lurn train needs of a config beyond the schema, checked before any
+-- data is read.
+local function check_config(cfg)
   if cfg.task ~= "classify" then
     errors.raise("config", "task = %q: lurn train does classification only", tostring(cfg.task))
+  end
+  if (cfg.data.folds or 0) >= 2 then
+    -- never a silent single split: the config asked for k folds
+    errors.raise("config", "data.folds = %d: lurn train trains on one split; k-fold "
+      .. "cross-validation is not a lurn train feature yet (set data.folds = 0)", cfg.data.folds)
   end
   local bm = cfg.train.best_metric
   local known = { valid_loss = true, valid_accuracy = true, valid_macro_f1 = true, train_loss = true }
@@ -111,6 +118,15 @@ local function check_config(cfg, ds)
     errors.raise("config", "train.best_metric = %q: one of valid_accuracy, valid_macro_f1, "
       .. "valid_loss, train_loss", bm)
   end
+  if bm:match("^valid_") and cfg.data.valid == "" and cfg.data.valid_split == 0 then
+    errors.raise("config", "train.best_metric = %q needs validation data (data.valid or "
+      .. "data.valid_split > 0)", bm)
+  end
+end
+
+-- What it needs of the data.
+local function check_data(cfg, ds)
+  local bm = cfg.train.best_metric
   if bm:match("^valid_") and not ds.valid then
     errors.raise("config", "train.best_metric = %q needs validation data (data.valid or "
       .. "data.valid_split > 0)", bm)
@@ -276,8 +292,9 @@ function M.run(cfg, opts)
     metric = cfg.train.best_metric }
   if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
   lurn.seed(cfg.seed)
+  check_config(cfg)
   local ds = load_data(cfg)
-  check_config(cfg, ds)
+  check_data(cfg, ds)
   -- the model, optimizer and schedule before the run directory: a config
   -- they refuse leaves nothing behind
   local b = build(cfg, ds)
