@@ -101,6 +101,13 @@ expect "missing config file is named" "nosuch.lua" "$out"
 out=$("$LURN" train order.lua --out run1 2>&1); rc=$?
 expect_rc "--out a non-empty directory" 2 $rc "$out"
 expect "--out refuses and says why" "exists and is not empty" "$out"
+out=$("$LURN" train order.lua data.folds=3 --out e3 2>&1); rc=$?
+expect_rc "k folds are refused, not ignored" 2 $rc "$out"
+expect "k folds: says why" "data.folds = 3: lurn train trains on one split" "$out"
+out=$("$LURN" train order.lua data.valid_split=0 --out e4 2>&1); rc=$?
+expect_rc "best_metric without validation data" 2 $rc "$out"
+expect "best_metric without validation data: says why" "needs validation data" "$out"
+[ ! -e e3 ] && [ ! -e e4 ] && ok "refused configs leave no run directory" || bad "refused configs leave no run directory"
 out=$("$LURN" train order.lua --bogus 2>&1); rc=$?
 expect_rc "unknown option" 2 $rc "$out"
 out=$("$LURN" train 2>&1); rc=$?
