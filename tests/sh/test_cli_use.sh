@@ -31,6 +31,11 @@ head -20 data/test.txt > few.txt
 out=$("$LURN" eval run --data few.txt 2>&1); rc=$?
 expect_rc "eval --data" 0 $rc "$out"
 expect "eval --data counts" "data        few.txt (20 samples)" "$out"
+# the same data as fastText lines, read with --format
+sed 's/^/__label__/' few.txt > few.ft
+out=$("$LURN" eval run --data few.ft --format fasttext 2>&1); rc=$?
+expect_rc "eval --data --format" 0 $rc "$out"
+expect "eval --format: same samples" "data        few.ft (20 samples)" "$out"
 printf 'c_first\tthe a b\n' > badlabel.txt
 out=$("$LURN" eval run --data badlabel.txt 2>&1); rc=$?
 expect_rc "eval: unknown label" 3 $rc "$out"

@@ -1,4 +1,4 @@
---- lurn eval RUN_DIR|CHECKPOINT [--data FILE] [--split valid|test] [--checkpoint best|last] [--json]
+--- lurn eval RUN_DIR|CHECKPOINT [--data FILE [--format F]] [--split valid|test] [--checkpoint best|last] [--json]
 --
 -- Evaluates a trained classifier: N, mean cross-entropy, accuracy, per-class
 -- precision, recall and F1, macro-F1, the confusion matrix. The data is a
@@ -23,6 +23,8 @@ local function parser()
       :argname("RUN_DIR|CHECKPOINT")
   p:option("--data", "a labelled file, read in the run's data.format (default: the run's test "
     .. "file, else its validation split)"):argname("FILE")
+  p:option("--format", "the format of --data (default: the run's data.format)")
+      :choices { "auto", "tsv", "csv", "json", "label_text", "fasttext", "imdb" }
   p:option("--split", "the run's own split to use when --data is not given"):choices { "valid", "test" }
   p:option("--checkpoint", "which checkpoint of a run directory", "best"):choices { "best", "last" }
   p:option("--batch-size", "samples per batch", "64"):convert(math.tointeger):argname("N")
@@ -40,7 +42,7 @@ local function dataset(s, o)
   if o.data then
     local text = require "lurn.text"
     local d = s.config.data or {}
-    local r = text.read(o.data, { format = d.format or "auto", text_field = d.text_field,
+    local r = text.read(o.data, { format = o.format or d.format or "auto", text_field = d.text_field,
       label_field = d.label_field })
     return saved.encode(s, r.texts, r.labels, o.data), o.data
   end
