@@ -24,6 +24,16 @@ while IFS= read -r cmd; do
   if [ "$rc" -eq "$want" ]; then ok "\$ $cmd"; else bad "\$ $cmd" "exit $rc, expected $want: $out"; fi
 done < "$tmp/commands"
 
+# the config shown is the file the commands use (its comment lines apart)
+if diff <(awk '/^```lua$/ { f = 1; next } /^```$/ { if (f) exit } f' "$doc") \
+        <(grep -v '^--' "$SRC/docs/examples/order_config.lua") >/dev/null; then
+  ok "the config in docs/cli.md is docs/examples/order_config.lua"
+else
+  bad "the config in docs/cli.md is docs/examples/order_config.lua"
+fi
+# and the data it shows is what the generator writes
+expect "the data lines shown are the generated ones" "$(head -3 "$tmp/work/data/train.txt")" "$(cat "$doc")"
+
 # help and docs agree
 help=$("$LURN" help 2>&1)
 cmds=$(printf '%s\n' "$help" | sed -n 's/^  lurn \([a-z]*\) \.\.\..*/\1/p')
