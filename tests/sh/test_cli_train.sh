@@ -13,6 +13,7 @@ out=$("$LURN" train order.lua train.epochs=3 --out run1 2>&1); rc=$?
 expect_rc "train runs" 0 $rc "$out"
 expect "prints the run directory" "run run1" "$out"
 expect "prints the override, old -> new" "train.epochs: 2 -> 3" "$out"
+expect "prints the data and model sizes" "data: 192 train, 48 valid, 60 test; 2 labels; vocabulary of 12; model of " "$out"
 expect "plain progress lines" "epoch 1  step 4  batch 4/12  loss " "$out"
 expect "an evaluation line" "eval   epoch 3  step 36  valid loss " "$out"
 expect "summary table" "valid, best" "$out"

@@ -218,8 +218,8 @@ local function open_run(cfg, opts, files)
 end
 
 -- What the run prints before training: where it is, what the command
--- line changed, a thread count that differs from the checkpoint's.
-local function announce(P, run, opts, state)
+-- line changed, the data, a thread count that differs from the checkpoint's.
+local function announce(P, run, opts, state, ds, b)
   P:note((state and "resuming " or "run ") .. run.path)
   local was = state and state.train and state.train.threads
   if was and was ~= lurn.threads() then
@@ -228,6 +228,15 @@ local function announce(P, run, opts, state)
   end
   for _, c in ipairs(opts.info and opts.info.changed or {}) do
     P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
+  end
+  local sizes = { ("%d train"):format(ds.train:size()) }
+  if ds.valid then sizes[#sizes + 1] = ("%d valid"):format(ds.valid:size()) end
+  if ds.test then sizes[#sizes + 1] = ("%d test"):format(ds.test:size()) end
+  P:note(("data: %s; %d labels; vocabulary of %d; model of %d parameters"):format(
+    table.concat(sizes, ", "), #ds.labels, ds.vocab:size(), b.model:num_parameters()))
+  local dropped = ds.stats and ds.stats.dropped or {}
+  for file, n in pairs(dropped) do
+    P:note(("  note: %s: %d row(s) without a label skipped"):format(file, n))
   end
 end
 
@@ -299,7 +308,7 @@ function M.run(cfg, opts)
   -- they refuse leaves nothing behind
   local b = build(cfg, ds)
   local run, ckpt_path, state = open_run(cfg, opts, ds.files or { cfg.data.train })
-  announce(P, run, opts, state)
+  announce(P, run, opts, state, ds, b)
   local mon = monitor.new { run = run, cfg = cfg, progress = P, labels = ds.labels }
 
   -- from here a Ctrl-C or a SIGTERM stops after the current step, with a checkpoint
