@@ -88,13 +88,10 @@ end
 
 local function text_lib() return require "lurn.text" end
 
--- The data, with data errors as "data" error objects.
+-- The data (lurn.text raises "data" error objects for the data's faults;
+-- anything else it raises is a bug and keeps its traceback).
 local function load_data(cfg)
-  local ok, ds = pcall(function() return text_lib().load_dataset(cfg.data, { seed = cfg.seed }) end)
-  if not ok then
-    if errors.is(ds) then error(ds, 0) end
-    errors.raise("data", "%s", tostring(ds))
-  end
+  local ds = text_lib().load_dataset(cfg.data, { seed = cfg.seed })
   if not ds.train or ds.train:size() == 0 then
     errors.raise("data", "%s: no training samples", cfg.data.train)
   end
