@@ -98,6 +98,15 @@ for cmd in eval predict inspect; do
   expect "$cmd: missing checkpoint named" "nosuch.ckpt: no such file or directory" "$out"
 done
 case "$out" in *traceback*) bad "no traceback for a user error" ;; *) ok "no traceback for a user error" ;; esac
+# lurn export follows the same exit codes
+out=$("$LURN" export bad.ckpt out.safetensors 2>&1); rc=$?
+expect_rc "export: damaged checkpoint" 4 $rc "$out"
+expect "export: damaged checkpoint named" "lurn export: bad.ckpt: " "$out"
+out=$("$LURN" export run/checkpoints/best.ckpt out.safetensors --prefix 9. 2>&1); rc=$?
+expect_rc "export: a prefix no weight has" 2 $rc "$out"
+out=$("$LURN" export run/checkpoints/best.ckpt out.safetensors --prefix 1. 2>&1); rc=$?
+expect_rc "export" 0 $rc "$out"
+expect "export writes the GRU's weights" "exported 4 tensors to out.safetensors" "$out"
 # a training state without the run bundle (written by train.fit in a script)
 "$LURN" -e 'local c = require "lurn.checkpoint"; c.save(arg[1], {model = lurn.nn.Linear(2, 2), step = 1})' plain.ckpt
 out=$("$LURN" predict plain.ckpt x 2>&1); rc=$?

@@ -23,7 +23,7 @@ out=$("$LURN" export "$ck" "$tmp/lstm.safetensors" --prefix 1. 2>&1) \
 out=$("$LURN" export "$ck" --list --prefix 1. 2>&1)
 case "$out" in *"weight_hh_l1_reverse"*"[64,16]"*) ok "export --list" ;; *) bad "export --list" "$out" ;; esac
 out=$("$LURN" export "$ck" "$tmp/x.safetensors" --prefix 9. 2>&1); rc=$?
-[ $rc -eq 1 ] && case "$out" in *"no weight name starts with '9.'"*) true ;; *) false ;; esac \
+[ $rc -eq 2 ] && case "$out" in *"no weight name starts with '9.'"*) true ;; *) false ;; esac \
   && ok "export: bad prefix is an error" || bad "export: bad prefix" "rc=$rc $out"
 out=$("$py" "$ex/torch_interop.py" "$tmp" 2>&1) && ok "PyTorch loads lurn's weights and matches" \
   || bad "PyTorch side" "$out"

@@ -6,77 +6,60 @@
 -- start with P and strips it: `--prefix 1.` turns the LSTM at position 1 of
 -- an nn.Sequential into the keys of a torch.nn.LSTM ("weight_ih_l0", ...).
 -- --list prints the names, shapes and dtypes instead of writing.
--- docs/training.md has the PyTorch side.
+-- docs/training.md has the PyTorch side. Exit status: 2 for a usage error
+-- (a prefix no weight has), 4 for a checkpoint that cannot be read.
+local argparse = require "argparse"
+local errors = require "lurn.errors"
 local checkpoint = require "lurn.checkpoint"
 
 local M = {}
 
-local usage = [[
-usage: lurn export CHECKPOINT OUT.safetensors [--prefix P]
-       lurn export CHECKPOINT --list [--prefix P]
-  Writes the checkpoint's model weights, named like PyTorch's state_dict,
-  as a safetensors file. --prefix P keeps the names starting with P and
-  strips it (e.g. --prefix 1. for the LSTM inside an nn.Sequential).]]
-
-local run
-
-function M.main(args)
-  -- a mistake in the arguments or the file is a message, not a traceback
-  local ok, rc = pcall(run, args)
-  if ok then return rc end
-  io.stderr:write("lurn export: ", tostring(rc), "\n")
-  return 1
+local function parser()
+  local p = argparse("lurn export", "Write a checkpoint's model weights, named like PyTorch's "
+    .. "state_dict, as a safetensors file.")
+  p:add_help(false)
+  p:usage("usage: lurn export CHECKPOINT OUT.safetensors [--prefix P]\n"
+    .. "       lurn export CHECKPOINT --list [--prefix P]")
+  p:argument("checkpoint", "a lurn checkpoint or a safetensors file"):argname("CHECKPOINT")
+  p:argument("out", "the safetensors file to write"):args("?"):argname("OUT.safetensors")
+  p:option("--prefix", "keep the names starting with P and strip it (e.g. 1. for the layer at "
+    .. "position 1 of an nn.Sequential)"):argname("P")
+  p:flag("--list", "print the names, shapes and dtypes instead of writing")
+  p:flag("-h --help", "show this help")
+  return p
 end
 
-function run(args)
-  local paths, prefix, list = {}, nil, false
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--prefix" then
-      prefix = args[i + 1]
-      if not prefix then error("export: --prefix needs a value", 0) end
-      i = i + 2
-    elseif a:match("^%-%-prefix=") then
-      prefix, i = a:sub(10), i + 1
-    elseif a == "--list" then
-      list, i = true, i + 1
-    elseif a == "-h" or a == "--help" then
-      print(usage)
-      return 0
-    elseif a:sub(1, 1) == "-" then
-      error(("export: unknown option '%s'"):format(a), 0)
-    else
-      paths[#paths + 1], i = a, i + 1
-    end
+function M.help() return parser():get_help() end
+
+function M.main(args)
+  for _, a in ipairs(args) do
+    if a == "-h" or a == "--help" then print(M.help()); return 0 end
   end
-  if #paths ~= (list and 1 or 2) then
-    io.stderr:write(usage, "\n")
-    return 2
+  local ok, o = parser():pparse(args)
+  if not ok then errors.raise("usage", "%s (try lurn export --help)", o) end
+  if (o.list == true) == (o.out ~= nil) then
+    errors.raise("usage", "give OUT.safetensors or --list (try lurn export --help)")
   end
-  local w = checkpoint.load_weights(paths[1])
-  if list then
-    local names = {}
-    for name in pairs(w) do
-      if not prefix or name:sub(1, #prefix) == prefix then names[#names + 1] = name end
-    end
-    table.sort(names)
+  local prefix = o.prefix or ""
+  local w = errors.wrap("checkpoint", "", checkpoint.load_weights, o.checkpoint)
+  local names = {}
+  for name in pairs(w) do
+    if name:sub(1, #prefix) == prefix then names[#names + 1] = name end
+  end
+  table.sort(names)
+  if #names == 0 then
+    errors.raise("usage", "no weight name starts with '%s'; try lurn export %s --list", prefix,
+      o.checkpoint)
+  end
+  if o.list then
     for _, name in ipairs(names) do
-      print(("%-32s %-12s %s"):format(name:sub(prefix and #prefix + 1 or 1),
-        tostring(w[name]:shape()), w[name]:dtype()))
+      print(("%-32s %-12s %s"):format(name:sub(#prefix + 1), tostring(w[name]:shape()),
+        w[name]:dtype()))
     end
     return 0
   end
-  local names = 0
-  for name in pairs(w) do
-    if name:sub(1, #(prefix or "")) == (prefix or "") then names = names + 1 end
-  end
-  if names == 0 then
-    error(("no weight name starts with '%s'; try lurn export %s --list"):format(prefix,
-      paths[1]), 0)
-  end
-  local n = checkpoint.save_weights(paths[2], w, { prefix = prefix })
-  print(("exported %d tensors to %s"):format(n, paths[2]))
+  local n = checkpoint.save_weights(o.out, w, { prefix = prefix })
+  print(("exported %d tensors to %s"):format(n, o.out))
   return 0
 end
 
