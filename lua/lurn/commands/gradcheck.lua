@@ -4,6 +4,7 @@
 -- one); the command runs lurn.gradcheck.check on it, prints the relative
 -- error per parameter, and exits 0 when every one is within tolerance.
 local lurn = require "lurn"
+local errors = require "lurn.errors"
 
 local M = {}
 
@@ -24,13 +25,13 @@ function M.main(args)
       return 0
     elseif a == "--eps" or a == "--tol" then
       local v = tonumber(args[i + 1])
-      if not v then error(("gradcheck: %s needs a number"):format(a), 0) end
+      if not v then errors.raise("usage", "%s needs a number", a) end
       opts[a:sub(3)] = v
       i = i + 2
     elseif not path then
       path, i = a, i + 1
     else
-      error(("gradcheck: unexpected argument '%s'"):format(a), 0)
+      errors.raise("usage", "unexpected argument '%s'", a)
     end
   end
   if not path then
@@ -39,11 +40,11 @@ function M.main(args)
   end
   _G.lurn = lurn
   local chunk, err = loadfile(path, "t")
-  if not chunk then error(err, 0) end
+  if not chunk then errors.raise("usage", "%s", err) end
   local spec = chunk()
   if type(spec) == "function" then spec = spec() end
   if type(spec) ~= "table" or not spec.module or spec.input == nil then
-    error(("gradcheck: %s must return {module = m, input = x}"):format(path), 0)
+    errors.raise("usage", "%s must return {module = m, input = x}", path)
   end
   local report = lurn.gradcheck.check(spec.module, spec.input, opts)
   print(report.summary)
