@@ -86,6 +86,20 @@ kill -INT $pid; wait $pid; rc=$?
 expect_rc "SIGINT stops the run" 130 $rc "$(cat C.err)"
 expect "SIGINT message" "interrupted by SIGINT at step" "$(cat C.err)"
 
+# a k-fold run stopped in its first fold resumes as a whole: the fold goes on,
+# the next one starts, the summary covers both
+"$LURN" train r.lua data.folds=2 train.epochs=1 --out K > K.out 2> K.err &
+pid=$!
+for _ in $(seq 1 3000); do grep -q '"step":5,' K/fold-1/metrics.jsonl 2>/dev/null && break; sleep 0.01; done
+kill -TERM $pid; wait $pid; rc=$?
+expect_rc "SIGTERM stops a k-fold run" 130 $rc "$(cat K.err)"
+expect "a k-fold run resumes as a whole" "resume with: lurn train --resume K" "$(cat K.err)"
+out=$("$LURN" train --resume K 2>&1); rc=$?
+expect_rc "k-fold resume" 0 $rc "$out"
+expect "the stopped fold resumes" "resuming K/fold-" "$out"
+res=$(jq_lurn 'local s = json.decode(io.open("K/summary.json"):read("a")); print(#s.folds, s.folds[1].steps, s.folds[2].steps)' 2>&1)
+expect "both folds complete" "2	20	20" "$res"
+
 # never a silent fresh start: no checkpoint, a damaged one, not a run
 mkdir -p D && cp A/config.resolved.lua D/ && cp A/env.json D/
 out=$("$LURN" train --resume D 2>&1); rc=$?

@@ -78,6 +78,28 @@ out=$(jq_lurn 'local ev = {}; for l in io.lines(arg[1]) do local r = json.decode
   print(ev[#ev], table.concat(ev, " "):find("train eval") ~= nil)' j.out 2>&1)
 expect "--json lines" "summary	true" "$out"
 
+# ---- data.folds = 3: three runs, one per fold, and their mean +- sd -------------------
+out=$("$LURN" train order.lua data.folds=3 train.epochs=1 --out kf 2>&1); rc=$?
+expect_rc "k-fold run" 0 $rc "$out"
+expect "k-fold: announced" "run kf: 3-fold cross-validation" "$out"
+expect "k-fold: mean and sd" "(mean +- sd over 3 folds)" "$out"
+for i in 1 2 3; do
+  [ -s "kf/fold-$i/checkpoints/best.ckpt" ] && [ -s "kf/fold-$i/summary.json" ] && ok "fold $i is a complete run" \
+    || bad "fold $i is a complete run" "$(ls kf/fold-$i)"
+done
+res=$(jq_lurn 'local top = json.decode(io.open("kf/summary.json"):read("a")); local sum, n, same = 0, 0, true
+  for i, f in ipairs(top.folds) do
+    local s = json.decode(io.open(("kf/fold-%d/summary.json"):format(i)):read("a"))
+    same = same and s.best.value == f.best; sum = sum + f.best; n = n + 1 end
+  print(n, same, math.abs(sum / n - top.mean) < 1e-12, top.sd >= 0, top.metric)' 2>&1)
+expect "k-fold summary: every fold's best, their mean" "3	true	true	true	valid_accuracy" "$res"
+out=$("$LURN" eval kf/fold-2 --split valid 2>&1); rc=$?
+expect_rc "eval a fold" 0 $rc "$out"
+expect "eval a fold: on that fold's split" "data/train.txt (fold 2 of 3, seed 1) (80 samples)" "$out"
+out=$("$LURN" eval kf 2>&1); rc=$?
+expect_rc "eval the k-fold top directory" 2 $rc "$out"
+expect "eval the k-fold top directory: says what to give" "kf is a k-fold run: give one of its folds" "$out"
+
 # ---- --print-config: the resolved table, no run --------------------------------------
 out=$("$LURN" train order.lua model.hidden=12 --print-config --out nope 2>&1); rc=$?
 expect_rc "--print-config" 0 $rc "$out"
@@ -102,13 +124,10 @@ expect "missing config file is named" "nosuch.lua" "$out"
 out=$("$LURN" train order.lua --out run1 2>&1); rc=$?
 expect_rc "--out a non-empty directory" 2 $rc "$out"
 expect "--out refuses and says why" "exists and is not empty" "$out"
-out=$("$LURN" train order.lua data.folds=3 --out e3 2>&1); rc=$?
-expect_rc "k folds are refused, not ignored" 2 $rc "$out"
-expect "k folds: says why" "data.folds = 3: lurn train trains on one split" "$out"
 out=$("$LURN" train order.lua data.valid_split=0 --out e4 2>&1); rc=$?
 expect_rc "best_metric without validation data" 2 $rc "$out"
 expect "best_metric without validation data: says why" "needs validation data" "$out"
-[ ! -e e3 ] && [ ! -e e4 ] && ok "refused configs leave no run directory" || bad "refused configs leave no run directory"
+[ ! -e e4 ] && ok "refused configs leave no run directory" || bad "refused configs leave no run directory"
 out=$("$LURN" train order.lua --bogus 2>&1); rc=$?
 expect_rc "unknown option" 2 $rc "$out"
 out=$("$LURN" train 2>&1); rc=$?

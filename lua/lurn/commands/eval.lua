@@ -52,7 +52,9 @@ local function dataset(s, o)
   end
   local split = o.split or ((cfg.data.test or "") ~= "" and "test" or "valid")
   local text = require "lurn.text"
-  local ds = text.load_dataset(cfg.data, { seed = cfg.seed })
+  -- a fold of a k-fold run: that fold's split
+  local fold = s.bundle.fold
+  local ds = text.load_dataset(cfg.data, { seed = cfg.seed, fold = fold })
   -- the run's vocabulary must be the one this data rebuilds, else the files changed
   local same = ds.vocab:size() == s.vocab:size()
   for i = 1, same and #s.vocab.itos or 0 do
@@ -68,8 +70,10 @@ local function dataset(s, o)
   end
   local what = split == "test" and cfg.data.test or
       ((cfg.data.valid or "") ~= "" and cfg.data.valid or
-        ("%s (validation split %s, seed %s)"):format(cfg.data.train, tostring(cfg.data.valid_split),
-          tostring(cfg.seed)))
+        (fold and ("%s (fold %d of %d, seed %s)"):format(cfg.data.train, fold, cfg.data.folds,
+          tostring(cfg.seed))
+        or ("%s (validation split %s, seed %s)"):format(cfg.data.train, tostring(cfg.data.valid_split),
+          tostring(cfg.seed))))
   return ds[split], what
 end
 

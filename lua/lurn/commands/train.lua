@@ -90,8 +90,8 @@ local function text_lib() return require "lurn.text" end
 
 -- The data (lurn.text raises "data" error objects for the data's faults;
 -- anything else it raises is a bug and keeps its traceback).
-local function load_data(cfg)
-  local ds = text_lib().load_dataset(cfg.data, { seed = cfg.seed })
+local function load_data(cfg, fold)
+  local ds = text_lib().load_dataset(cfg.data, { seed = cfg.seed, fold = fold })
   if not ds.train or ds.train:size() == 0 then
     errors.raise("data", "%s: no training samples", cfg.data.train)
   end
@@ -100,14 +100,9 @@ end
 
 -- What lurn train needs of a config beyond the schema, checked before any
 -- data is read.
-local function check_config(cfg)
+local function check_config(cfg, fold)
   if cfg.task ~= "classify" then
     errors.raise("config", "task = %q: lurn train does classification only", tostring(cfg.task))
-  end
-  if (cfg.data.folds or 0) >= 2 then
-    -- never a silent single split: the config asked for k folds
-    errors.raise("config", "data.folds = %d: lurn train trains on one split; k-fold "
-      .. "cross-validation is not a lurn train feature yet (set data.folds = 0)", cfg.data.folds)
   end
   local bm = cfg.train.best_metric
   local known = { valid_loss = true, valid_accuracy = true, valid_macro_f1 = true, train_loss = true }
@@ -115,7 +110,7 @@ local function check_config(cfg)
     errors.raise("config", "train.best_metric = %q: one of valid_accuracy, valid_macro_f1, "
       .. "valid_loss, train_loss", bm)
   end
-  if bm:match("^valid_") and cfg.data.valid == "" and cfg.data.valid_split == 0 then
+  if bm:match("^valid_") and cfg.data.valid == "" and cfg.data.valid_split == 0 and not fold then
     errors.raise("config", "train.best_metric = %q needs validation data (data.valid or "
       .. "data.valid_split > 0)", bm)
   end
@@ -153,11 +148,12 @@ end
 
 --- The run's state for evaluation, prediction and inspection, saved in
 -- every checkpoint beside the weights: nothing else is needed to use them.
-local function bundle(cfg, ds, spec)
+-- (fold: the k-fold fold it validated on, so that lurn eval rebuilds that split)
+local function bundle(cfg, ds, spec, fold)
   local text = text_lib()
   return {
     kind = "lurn-run", version = 1, model = spec, labels = ds.labels,
-    tokenizer = text.tokenizer_state(ds.tokenizer),
+    tokenizer = text.tokenizer_state(ds.tokenizer), fold = fold,
   }
 end
 
@@ -208,7 +204,9 @@ local function open_run(cfg, opts, files)
     run = rundir.create { out = opts.out, root = opts.root, name = cfg.name }
     run:write("config.lua", (opts.info and opts.info.source) or config.serialize(cfg))
     run:write("command.txt", cmd .. "\n")
-    run:write_json("env.json", rundir.environment(cfg, files))
+    local env = rundir.environment(cfg, files)
+    env.fold = opts.fold
+    run:write_json("env.json", env)
   end
   run:write("config.resolved.lua", config.serialize(cfg))
   return run, ckpt_path, state
@@ -238,7 +236,7 @@ local function announce(P, run, opts, state, ds, b)
 end
 
 -- train.fit's options for a config (cfg.train's 0 = off becomes nil).
-local function fit_options(cfg, ds, b, mon, checkpoint_dir, ckpt_path)
+local function fit_options(cfg, ds, b, mon, checkpoint_dir, ckpt_path, fold)
   local t = cfg.train
   local eval_every = t.eval_every > 0 and t.eval_every or nil
   return {
@@ -252,7 +250,7 @@ local function fit_options(cfg, ds, b, mon, checkpoint_dir, ckpt_path)
     keep_checkpoints = t.keep_checkpoints, monitor = t.best_metric, mode = t.best_mode,
     patience = t.early_stop > 0 and t.early_stop or nil,
     checkpoint_dir = checkpoint_dir, resume = ckpt_path, config = cfg, vocab = ds.vocab,
-    extra = bundle(cfg, ds, b.spec), evaluate = mon.evaluate,
+    extra = bundle(cfg, ds, b.spec, fold), evaluate = mon.evaluate,
     on_step = mon.on_step, on_eval = mon.on_eval, on_checkpoint = mon.on_checkpoint,
     progress = "none",
   }
@@ -298,8 +296,8 @@ function M.run(cfg, opts)
     metric = cfg.train.best_metric }
   if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
   lurn.seed(cfg.seed)
-  check_config(cfg)
-  local ds = load_data(cfg)
+  check_config(cfg, opts.fold)
+  local ds = load_data(cfg, opts.fold)
   check_data(cfg, ds)
   -- the model, optimizer and schedule before the run directory: a config
   -- they refuse leaves nothing behind
@@ -311,7 +309,7 @@ function M.run(cfg, opts)
   -- from here a Ctrl-C or a SIGTERM stops after the current step, with a checkpoint
   lurn.catch_signals()
   local ok, result = pcall(lurn.train.fit, fit_options(cfg, ds, b, mon, run:file("checkpoints"),
-    ckpt_path))
+    ckpt_path, opts.fold))
   P:finish()
   local status, failure = "completed", nil
   if not ok then
@@ -342,6 +340,92 @@ function M.run(cfg, opts)
       run.path)
   end
   return summary
+end
+
+-- ---- k-fold cross-validation ------------------------------------------------------
+
+local function mean_sd(xs)
+  local n, sum = #xs, 0
+  for _, x in ipairs(xs) do sum = sum + x end
+  local mean = sum / n
+  local ss = 0
+  for _, x in ipairs(xs) do ss = ss + (x - mean) ^ 2 end
+  return mean, n > 1 and math.sqrt(ss / (n - 1)) or 0
+end
+
+--- data.folds = k >= 2: k runs, fold-1 ... fold-k inside one run directory,
+-- each validating on its fold (lurn.text.kfold's stratified folds, from the
+-- seed) and each a complete run (eval, predict, inspect take a fold's
+-- directory). The top directory's summary.json has every fold's best value
+-- of train.best_metric and their mean and sample standard deviation.
+-- --resume continues it: finished folds are kept, an interrupted one resumes,
+-- the rest start.
+function M.run_folds(cfg, opts)
+  local config = config_lib()
+  local k = cfg.data.folds
+  local P = progress.new { mode = opts.progress or "lines" }
+  local top = opts.resume
+  if not top then
+    top = rundir.create { out = opts.out, root = opts.root, name = cfg.name }
+    top:write("config.lua", (opts.info and opts.info.source) or config.serialize(cfg))
+    top:write("command.txt", command_line(opts.argv) .. "\n")
+    local files = {}
+    for _, part in ipairs { "train", "valid", "test" } do
+      if cfg.data[part] ~= "" then files[#files + 1] = cfg.data[part] end
+    end
+    top:write_json("env.json", rundir.environment(cfg, files))
+  else
+    top:write("command.txt", (top:read("command.txt") or "") .. command_line(opts.argv) .. "\n")
+  end
+  top:write("config.resolved.lua", config.serialize(cfg))
+  P:note(("%s %s: %d-fold cross-validation"):format(opts.resume and "resuming" or "run", top.path, k))
+  local folds, values = {}, {}
+  for i = 1, k do
+    local dir = top:file(("fold-%d"):format(i))
+    local done = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
+    local summary
+    if done and done.status == "completed" then
+      summary = done
+      P:note(("fold %d/%d: done before (%s)"):format(i, k, dir))
+    else
+      P:note(("fold %d/%d"):format(i, k))
+      local o = { fold = i, info = opts.info, argv = opts.argv,
+        progress = opts.progress == "quiet" and "none" or opts.progress,
+        threads_fixed = opts.threads_fixed }
+      if rundir.is_run(dir) and lfs.attributes(dir .. "/checkpoints/latest") then
+        o.resume = rundir.open(dir)
+      else
+        if lfs.attributes(dir) then os.execute("rm -rf " .. rundir.shell_quote(dir)) end
+        o.out = dir
+      end
+      local ok, res = pcall(M.run, cfg, o)
+      if not ok then
+        if errors.is(res, "interrupted") then   -- the whole run resumes, not the fold
+          errors.raise("interrupted", "%s\nresume with: lurn train --resume %s",
+            res.message:gsub("\nresume with: .*$", ""), top.path)
+        end
+        error(res, 0)
+      end
+      summary = res
+    end
+    local best = summary.best and summary.best.value
+    folds[i] = { fold = i, run_dir = dir, best = best, steps = summary.steps, test = summary.test }
+    values[#values + 1] = best
+  end
+  local mean, sd = mean_sd(values)
+  local out = { run_dir = top.path, status = "completed", exit_code = 0, folds = folds,
+    metric = cfg.train.best_metric, mean = mean, sd = sd, command = command_line(opts.argv) }
+  top:write_json("summary.json", out)
+  if P.mode == "json" then
+    P:_json("summary", out)
+  elseif P.mode == "quiet" then
+    io.stdout:write(top.path, "\n")
+  else
+    P:note(("%-8s %s"):format("fold", "best " .. cfg.train.best_metric))
+    for _, f in ipairs(folds) do P:note(("%-8d %.4f"):format(f.fold, f.best or 0 / 0)) end
+    P:note(("%-8s %.4f +- %.4f (mean +- sd over %d folds)"):format("all", mean, sd, k))
+  end
+  return out
 end
 
 -- ---- the command ---------------------------------------------------------------
@@ -391,8 +475,16 @@ function M.main(args, ctx)
   end
   local argv = { "train" }
   for _, a in ipairs(args) do argv[#argv + 1] = a end
-  M.run(cfg, { out = o.out, info = info, progress = mode, argv = argv, resume = run,
-    threads_fixed = ctx and ctx.threads_fixed })
+  local run_opts = { out = o.out, info = info, progress = mode, argv = argv, resume = run,
+    threads_fixed = ctx and ctx.threads_fixed }
+  -- a fold of a k-fold run resumed on its own stays that fold
+  local okj, env = pcall(json.decode, run and run:read("env.json") or "null")
+  run_opts.fold = okj and type(env) == "table" and math.tointeger(env.fold) or nil
+  if (cfg.data.folds or 0) >= 2 and not run_opts.fold then
+    M.run_folds(cfg, run_opts)
+  else
+    M.run(cfg, run_opts)
+  end
   return 0
 end
 

@@ -33,6 +33,9 @@ function M.resolve(path, which)
   local name = f and f:read("l")
   if f then f:close() end
   if name and name ~= "" and not name:find("/", 1, true) then return dir .. "/" .. name end
+  if exists(dir .. "/fold-1") then
+    errors.raise("usage", "%s is a k-fold run: give one of its folds (%s/fold-1, ...)", path, dir)
+  end
   errors.raise("checkpoint", "%s: no checkpoint in it (no best.ckpt, no latest)", path)
 end
 
