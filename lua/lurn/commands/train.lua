@@ -395,7 +395,9 @@ function M.run_folds(cfg, opts)
       if rundir.is_run(dir) and lfs.attributes(dir .. "/checkpoints/latest") then
         o.resume = rundir.open(dir)
       else
-        if lfs.attributes(dir) then os.execute("rm -rf " .. rundir.shell_quote(dir)) end
+        -- a fold stopped before its first checkpoint has nothing to continue:
+        -- its directory (ours, inside this run) starts again
+        if lfs.attributes(dir) then os.execute("rm -rf -- " .. rundir.shell_quote(dir)) end
         o.out = dir
       end
       local ok, res = pcall(M.run, cfg, o)
