@@ -87,4 +87,9 @@ function AttentionPool:describe()
   return ("nn.AttentionPool(%d, hidden=%d)"):format(self.dim, self.hidden)
 end
 
+function AttentionPool:spec()
+  return { type = "AttentionPool", args = { self.dim,
+    self.hidden ~= self.dim and { hidden = self.hidden } or nil } }
+end
+
 return AttentionPool

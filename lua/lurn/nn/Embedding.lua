@@ -76,8 +76,10 @@ function Embedding:describe()
 end
 
 function Embedding:spec()
-  return { type = "Embedding", args = { self.vocab, self.dim,
-    self.padding ~= nil and { padding = self.padding } or nil } }
+  local o = {}
+  if self.padding ~= nil then o.padding = self.padding end
+  if self.dropout > 0 then o.dropout = self.dropout end
+  return { type = "Embedding", args = { self.vocab, self.dim, next(o) and o or nil } }
 end
 
 return Embedding
