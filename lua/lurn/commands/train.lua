@@ -90,8 +90,9 @@ local function text_lib() return require "lurn.text" end
 
 -- The data (lurn.text raises "data" error objects for the data's faults;
 -- anything else it raises is a bug and keeps its traceback).
-local function load_data(cfg, fold)
-  local ds = text_lib().load_dataset(cfg.data, { seed = cfg.seed, fold = fold })
+local function load_data(cfg, fold, P)
+  local ds = text_lib().load_dataset(cfg.data, { seed = cfg.seed, fold = fold,
+    log = function(msg) P:note("  note: " .. msg) end })
   if not ds.train or ds.train:size() == 0 then
     errors.raise("data", "%s: no training samples", cfg.data.train)
   end
@@ -214,6 +215,7 @@ end
 
 -- What the run prints before training: where it is, what the command
 -- line changed, the data, a thread count that differs from the checkpoint's.
+-- (Rows dropped for want of a label were noted while the data was read.)
 local function announce(P, run, opts, state, ds, b)
   P:note((state and "resuming " or "run ") .. run.path)
   local was = state and state.train and state.train.threads
@@ -229,10 +231,6 @@ local function announce(P, run, opts, state, ds, b)
   if ds.test then sizes[#sizes + 1] = ("%d test"):format(ds.test:size()) end
   P:note(("data: %s; %d labels; vocabulary of %d; model of %d parameters"):format(
     table.concat(sizes, ", "), #ds.labels, ds.vocab:size(), b.model:num_parameters()))
-  local dropped = ds.stats and ds.stats.dropped or {}
-  for file, n in pairs(dropped) do
-    P:note(("  note: %s: %d row(s) without a label skipped"):format(file, n))
-  end
 end
 
 -- train.fit's options for a config (cfg.train's 0 = off becomes nil).
@@ -297,7 +295,7 @@ function M.run(cfg, opts)
   if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
   lurn.seed(cfg.seed)
   check_config(cfg, opts.fold)
-  local ds = load_data(cfg, opts.fold)
+  local ds = load_data(cfg, opts.fold, P)
   check_data(cfg, ds)
   -- the model, optimizer and schedule before the run directory: a config
   -- they refuse leaves nothing behind
