@@ -636,7 +636,8 @@ static void run_child(const char *exe, const char *rq, size_t rqn, double second
   buf err = { 0 };
   size_t sent = 0;
   int killed = 0, too_big = 0;
-  double deadline = now() + seconds + 1.0; /* the in-state deadline fires first */
+  /* the in-state deadline fires first, the CPU limit (ceil(seconds)) next */
+  double deadline = now() + 2 * seconds + 1.0;
   while (out_pipe[0] >= 0 || err_pipe[0] >= 0) {
     struct pollfd fds[3];
     int nf = 0, wi = -1, oi = -1, ei = -1;
@@ -687,7 +688,7 @@ static void run_child(const char *exe, const char *rq, size_t rqn, double second
 
   if (killed) {
     snprintf(msg, sizeof msg, "wall-clock limit: the config's process was still running after "
-             "%g s and was killed", seconds + 1.0);
+             "%g s and was killed", 2 * seconds + 1.0);
     answer_error(out, "limit", msg, strlen(msg));
   } else if (too_big) {
     snprintf(msg, sizeof msg, "the config's process wrote more than %u bytes", MAX_ANSWER);

@@ -374,24 +374,28 @@ local function dirname(path)
   return path:match("^(.*)/[^/]*$") or "."
 end
 
-local function read_config_file(path, root, display)
+-- `via`: " (extended by x.lua:3)" for an extends target, so that every
+-- message names the file the user gave too
+local function read_config_file(path, root, display, via)
   local real, err = sandbox.realpath(path)
-  if not real then raise("config", { ("%s: cannot open config: %s"):format(display, err) }) end
+  if not real then
+    raise("config", { ("%s: cannot open config: %s%s"):format(display, err, via) })
+  end
   if root and real:sub(1, #root + 1) ~= root .. "/" then
-    raise("config", { ("%s: extends must name a file inside the config's directory %s"):format(
-      display, root) })
+    raise("config", { ("%s: extends must name a file inside the config's directory %s%s")
+      :format(display, root, via) })
   end
   local text, rerr = sandbox.read_regular(real, M.limits.max_bytes)
-  if not text then raise("config", { ("%s: %s"):format(display, rerr) }) end
+  if not text then raise("config", { ("%s: %s%s"):format(display, rerr, via) }) end
   return text, real
 end
 
 -- evaluate one file's text; `trusted_text`: the file was named by the user
 -- (its own errors may quote it), else an extends target, whose contents an
 -- error never echoes (it may be a file of secrets the config pointed at)
-local function evaluate(display, text, trusted_text)
+local function evaluate(display, text, trusted_text, via)
   if text:find("\0", 1, true) then
-    raise("config", { ("%s: not a config (a binary file)"):format(display) })
+    raise("config", { ("%s: not a config (a binary file)%s"):format(display, via) })
   end
   local ok, r = sandbox.eval { source = text, chunkname = "@" .. display, mode = "config",
                                limits = M.limits }
@@ -403,10 +407,11 @@ local function evaluate(display, text, trusted_text)
       msg = ("%s%s: not a valid config (%s)"):format(display, line and (":" .. line) or "",
         r.kind == "syntax" and "Lua syntax error" or "error while evaluating it")
     end
-    raise("config", { msg })
+    raise("config", { msg .. via })
   end
   if type(r) ~= "table" or sandbox.is_function(r) then
-    raise("config", { ("%s: a config must return a table, got %s"):format(display, type_name(r)) })
+    raise("config", { ("%s: a config must return a table, got %s%s"):format(display, type_name(r),
+      via) })
   end
   return r
 end
@@ -420,20 +425,21 @@ local function attach_functions(t, display, text)
 end
 
 -- load `path` and what it extends: the list of {display, text, table}, base first
-local function load_chain(path, root, chain, depth, seen)
+local function load_chain(path, root, chain, depth, seen, via)
   local display = path
-  local text, real = read_config_file(path, root, display)
+  via = via or ""
+  local text, real = read_config_file(path, root, display, via)
   if seen[real] then
     raise("config", { ("%s: extends forms a cycle: %s"):format(display,
       table.concat(chain, " -> ") .. " -> " .. display) })
   end
   if depth > M.limits.max_extends then
-    raise("config", { ("%s: extends is nested deeper than %d files"):format(display,
-      M.limits.max_extends) })
+    raise("config", { ("%s: extends is nested deeper than %d files%s"):format(display,
+      M.limits.max_extends, via) })
   end
   seen[real] = true
   chain[#chain + 1] = display
-  local t = evaluate(display, text, depth == 0)
+  local t = evaluate(display, text, depth == 0, via)
   attach_functions(t, display, text)
   local files = {}
   local ext = rawget(t, "extends")
@@ -451,7 +457,8 @@ local function load_chain(path, root, chain, depth, seen)
     end
     local dir = dirname(display)
     local base = (ext:sub(1, 1) == "/" or dir == ".") and ext or (dir .. "/" .. ext)
-    files = load_chain(base, root or dirname(real), chain, depth + 1, seen)
+    files = load_chain(base, root or dirname(real), chain, depth + 1, seen,
+      (" (extended by %s:%s)"):format(display, key_line(text, { "extends" }) or "?"))
   end
   files[#files + 1] = { display = display, text = text, t = t }
   return files
