@@ -294,6 +294,14 @@ static int decode(lua_State *L, reader *r, int depth) {
   }
 }
 
+int lurn_sandbox_decode(lua_State *L, const char *s, size_t n) {
+  reader r = { s, n, 0, 0 };
+  int top = lua_gettop(L);
+  if (decode(L, &r, 0) && r.pos == n) return 1;
+  lua_settop(L, top);
+  return 0;
+}
+
 /* ---- the sandboxed state: budget allocator and count hook --------------------- */
 
 enum { KILL_NONE, KILL_INSTRUCTIONS, KILL_MEMORY, KILL_TIME };

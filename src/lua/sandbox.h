@@ -12,5 +12,9 @@
 
 void lurn_open_sandbox(lua_State *L);
 int lurn_sandbox_main(void);
+/* Push the value encoded in s[0..n) in the sandbox's plain-data format (a
+ * function becomes false); 0 and nothing pushed when it is malformed.
+ * The host reads every answer through it (tests/fuzz/fuzz_config_answer.c). */
+int lurn_sandbox_decode(lua_State *L, const char *s, size_t n);
 
 #endif

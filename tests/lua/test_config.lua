@@ -109,6 +109,10 @@ end
 function TestConfig:test_undefined_global_named()
   local msg = load_err(write("g.lua", "return {\n  name = nmae,\n}"))
   contains(msg, "g.lua:2: undefined global 'nmae'")
+  msg = load_err(write("err.lua", "local function f() error('deep', 2) end\nif true then\n  f()\nend"))
+  contains(msg, "err.lua:3: deep")
+  msg = load_err(write("err2.lua", "\nerror('boom')"))
+  contains(msg, "err2.lua:2: boom")
   msg = load_err(write("syn.lua", "return { name = }"))
   contains(msg, "syn.lua:1: unexpected symbol near '}'")
 end

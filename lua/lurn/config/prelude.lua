@@ -230,7 +230,11 @@ closed("os", safe_os, " (only os.getenv)")
 -- fresh per config: nothing a config changes here outlives it
 local function new_env()
   local env = {
-    assert = wrap(assert), error = wrap(error), ipairs = function(t)
+    assert = wrap(assert), error = function(msg, level)
+      -- one frame deeper than the config's call: keep its positions right
+      level = level or 1
+      error(msg, level > 0 and level + 1 or 0)
+    end, ipairs = function(t)
       local f, s, i = ipairs(t); return wrap(f), s, i
     end,
     next = wrap(next), pairs = function(t)

@@ -43,8 +43,8 @@ local function split_check(v)
 end
 
 M.root = section("a lurn experiment", {
-  "name", str("run", "run name: the run directory is runs/<name>-<time>-<hex>"),
-  "seed", int(1, "random seed (weights, dropout, shuffling, splits)", 0, 2 ^ 53),
+  "name", str("run", "run name: runs are written to runs/NAME-TIME-HEX/"),
+  "seed", int(1, "random seed (weights, dropout, shuffling, splits)", 0, 1 << 53),
   "threads", int(0, "threads for BLIS and lurn's loops (0 = lurn's default)", 0, 4096),
   "task", str("classify", "what the model predicts", { "classify" }),
   "data", section("where the data is and how it becomes token ids", {
