@@ -37,7 +37,9 @@ function M.status(e, prog)
 end
 
 --- Parse args with p; returns the result, or nil and the exit status.
-function M.parse(p, args, prog)
+-- -h/--help prints p's help (`parent`, when given, parses: p is then the
+-- subcommand whose help is meant).
+function M.parse(p, args, prog, parent)
   for _, a in ipairs(args) do
     if a == "-h" or a == "--help" then
       print(p:get_help())
@@ -45,6 +47,7 @@ function M.parse(p, args, prog)
     end
     if a == "--" then break end
   end
+  p = parent or p
   local ok, res = p:pparse(args)
   if not ok then
     io.stderr:write(p:get_usage(), "\n", prog, ": ", res, "\n")

@@ -28,7 +28,7 @@ local function parser()
   local keys = p:command("keys", "list every key: type, default, allowed values, help")
     :add_help(false)
   keys:argument("prefix", "only keys starting with this (e.g. train)"):args("?")
-  return p
+  return p, { show = show, keys = keys }
 end
 
 local function range_text(e)
@@ -64,8 +64,9 @@ function M.keys_text(prefix)
 end
 
 function M.main(args)
-  local p = parser()
-  local opts, status = check.parse(p, args, "lurn config")
+  local p, subs = parser()
+  -- `lurn config show --help`: the subcommand's own help
+  local opts, status = check.parse(subs[args[1]] or p, args, "lurn config", subs[args[1]] and p)
   if not opts then return status end
   if opts.command == "keys" then
     local text = M.keys_text(opts.prefix)

@@ -397,7 +397,9 @@ local function evaluate(display, text, trusted_text, via)
   if text:find("\0", 1, true) then
     raise("config", { ("%s: not a config (a binary file)%s"):format(display, via) })
   end
-  local ok, r = sandbox.eval { source = text, chunkname = "@" .. display, mode = "config",
+  -- a UTF-8 byte-order mark (some editors write one) is not Lua
+  local source = text:gsub("^\239\187\191", "")
+  local ok, r = sandbox.eval { source = source, chunkname = "@" .. display, mode = "config",
                                limits = M.limits }
   if not ok then
     local msg = (r.message or "?"):gsub("^lurn%.config%.prelude:%d+: ", "")
