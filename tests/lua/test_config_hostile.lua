@@ -308,6 +308,20 @@ function TestHostile:test_process_c_hang_cpu_limit()
   lu.assertTrue(dt < 4, ("ended after %.2f s"):format(dt))
   host_intact()
 end
+function TestHostile:test_in_process_state()
+  -- the stock lua5.4 has no lurn executable to start: a fresh state in this
+  -- process, with the same in-state limits
+  limits.in_process = true
+  local ok, err = pcall(function()
+    hostile("inproc_loop", "while true do pcall(function() while true do end end) end",
+      "instruction limit")
+    hostile("inproc_mem", "local t = {} while true do t[#t + 1] = { 1, 2, 3 } end", "memory limit")
+    hostile("inproc_io", "return io", "undefined global 'io'")
+  end)
+  limits.in_process = nil
+  if not ok then error(err, 0) end
+end
+
 -- path tricks and leaks -------------------------------------------------------------
 
 function TestHostile:test_leak_secret_file()

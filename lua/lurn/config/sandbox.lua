@@ -66,7 +66,7 @@ function M.eval(req)
     source = req.source, chunkname = req.chunkname, mode = req.mode or "config",
     info = req.info or {}, prelude = prelude(), nn = M.nn_names(), env = allowed_env(),
     instructions = limits.instructions, memory = limits.memory, seconds = limits.seconds,
-    max_string = limits.max_string, exe = limits.in_process and nil or M.exe(),
+    max_string = limits.max_string, exe = (not limits.in_process) and M.exe() or nil,
   }, fn_marker)
   if r.ok then return true, r.value end
   return false, { kind = r.kind, message = r.message }
