@@ -307,7 +307,8 @@ int lurn_sandbox_decode(lua_State *L, const char *s, size_t n) {
 enum { KILL_NONE, KILL_INSTRUCTIONS, KILL_MEMORY, KILL_TIME };
 
 typedef struct {
-  size_t used, limit;         /* bytes held by the state, its budget (0 = none yet) */
+  size_t used, limit;         /* bytes held by the state, its cap (0 = none yet) */
+  size_t base;                /* bytes held before the config started */
   long long count, max_count; /* instructions run (in HOOK_EVERY steps), budget */
   double deadline;            /* CLOCK_MONOTONIC seconds */
   double seconds;
@@ -353,7 +354,7 @@ static int raise_limit(lua_State *L, limits *lim) {
                         (lua_Integer)lim->max_count);
     case KILL_MEMORY:
       return luaL_error(L, "the config ran past its memory limit (%I bytes)",
-                        (lua_Integer)lim->limit);
+                        (lua_Integer)(lim->limit - lim->base));
     default:
       return luaL_error(L, "the config ran past its time limit (%f s)", lim->seconds);
   }
@@ -439,24 +440,17 @@ static int sandbox_body(lua_State *L) {
   return 2;
 }
 
-/* Evaluate the encoded request `rq` in a fresh state; the answer goes to out. */
-static void run_request(const char *rq, size_t rqn, buf *out, int in_child) {
-  limits lim = { 0 };
-  lim.max_count = 1;
-  lim.seconds = 1;
-  lua_State *L = lua_newstate(budget_alloc, &lim);
-  if (!L) {
-    answer_error(out, "crash", "cannot create a Lua state", 24);
-    return;
-  }
-  /* only these libraries: no io, os, package, debug, coroutine, utf8 */
+/* A fresh state with only the base, string, table and math libraries (no
+ * io, os, package, debug, coroutine, utf8), less what a config never gets;
+ * the prelude keeps `load` for the config's text, in "t" mode only. */
+static lua_State *new_sandbox_state(limits *lim) {
+  lua_State *L = lua_newstate(budget_alloc, lim);
+  if (!L) return NULL;
   luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
   luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
   lua_settop(L, 0);
-  /* functions of the base library a config never gets (the prelude keeps
-   * load for the config's text, in "t" mode only) */
   static const char *const drop[] = { "dofile", "loadfile", "collectgarbage", "xpcall",
                                       "print", "warn", "require", NULL };
   for (int i = 0; drop[i]; i++) {
@@ -467,7 +461,92 @@ static void run_request(const char *rq, size_t rqn, buf *out, int in_child) {
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
+  return L;
+}
 
+/* The child process's own limits, the backstop for what runs in C without
+ * a hook: CPU seconds (SIGXCPU at the limit rounded up, SIGKILL a second
+ * later), no core files, no file written, and (not under AddressSanitizer,
+ * which reserves terabytes of shadow) an address space of what is mapped
+ * now plus twice the memory budget. */
+static void set_process_limits(double seconds, size_t memory) {
+  struct rlimit rl;
+  rlim_t cpu = (rlim_t)ceil(seconds);
+  rl.rlim_cur = cpu;
+  rl.rlim_max = cpu + 1;
+  setrlimit(RLIMIT_CPU, &rl);
+  rl.rlim_cur = rl.rlim_max = 0;
+  setrlimit(RLIMIT_CORE, &rl);
+  setrlimit(RLIMIT_FSIZE, &rl);
+#ifndef LURN_ASAN
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (f) {
+    if (fscanf(f, "%lu", &pages) != 1) pages = 0;
+    fclose(f);
+  }
+  if (pages) {
+    rl.rlim_cur = rl.rlim_max =
+        (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + 2 * (rlim_t)memory + (64u << 20);
+    setrlimit(RLIMIT_AS, &rl);
+  }
+#else
+  (void)memory;
+#endif
+}
+
+/* The answer for how sandbox_body ended (status; its results on top). */
+static void write_answer(lua_State *L, int status, int req, const limits *lim, buf *out) {
+  char msg[200];
+  if (lim->killed) {
+    if (lim->killed == KILL_INSTRUCTIONS)
+      snprintf(msg, sizeof msg, "instruction limit: stopped after %lld instructions (limit %lld)",
+               lim->count, lim->max_count);
+    else if (lim->killed == KILL_MEMORY)
+      snprintf(msg, sizeof msg, "memory limit: the config's Lua state needed more than %zu bytes",
+               lim->limit - lim->base);
+    else
+      snprintf(msg, sizeof msg, "time limit: still running after %g s", lim->seconds);
+    answer_error(out, "limit", msg, strlen(msg));
+  } else if (status != LUA_OK) {
+    size_t n; /* on error the one result is the error object; never its __tostring */
+    const char *e = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    if (!e) {
+      snprintf(msg, sizeof msg, "(error object is a %s value)", luaL_typename(L, -1));
+      answer_error(out, "error", msg, strlen(msg));
+    } else {
+      answer_error(out, status == LUA_ERRMEM ? "limit" : "error", e, n);
+    }
+  } else if (!lua_toboolean(L, -2)) {
+    size_t n = 0;
+    const char *e = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : "?";
+    answer_error(out, "syntax", e, n);
+  } else {
+    out->n = 0;
+    buf_addc(out, 'O');
+    lua_getfield(L, req, "mode");
+    int allow_fn = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "config") == 0;
+    lua_pop(L, 1);
+    /* reading the answer allocates only the buffer (outside the state) */
+    const char *err = encode_value(L, -1, out, allow_fn);
+    if (err) {
+      snprintf(msg, sizeof msg, "the config returned %s; a config holds only numbers, strings, "
+               "booleans and tables of them (and a model.spec function)", err);
+      answer_error(out, "error", msg, strlen(msg));
+    }
+  }
+}
+
+/* Evaluate the encoded request `rq` in a fresh state; the answer goes to out. */
+static void run_request(const char *rq, size_t rqn, buf *out, int in_child) {
+  limits lim = { 0 };
+  lim.max_count = 1;
+  lim.seconds = 1;
+  lua_State *L = new_sandbox_state(&lim);
+  if (!L) {
+    answer_error(out, "crash", "cannot create a Lua state", 24);
+    return;
+  }
   reader r = { rq, rqn, 0, 0 };
   if (!decode(L, &r, 0) || r.pos != rqn || !lua_istable(L, -1)) {
     lua_close(L);
@@ -478,83 +557,17 @@ static void run_request(const char *rq, size_t rqn, buf *out, int in_child) {
   lim.max_count = (long long)field_int(L, req, "instructions", 20000000);
   lim.seconds = field_num(L, req, "seconds", 5);
   size_t memory = (size_t)field_int(L, req, "memory", 64 << 20);
+  if (in_child) set_process_limits(lim.seconds, memory);
 
-  if (in_child) {
-    /* The process's own limits, the backstop for what runs in C without a
-     * hook: CPU seconds (SIGXCPU, then SIGKILL), no core files, no files
-     * written, and (not under AddressSanitizer, which reserves terabytes of
-     * shadow) an address space of what is mapped now plus twice the budget. */
-    struct rlimit rl;
-    rlim_t cpu = (rlim_t)ceil(lim.seconds);
-    rl.rlim_cur = cpu;
-    rl.rlim_max = cpu + 1;
-    setrlimit(RLIMIT_CPU, &rl);
-    rl.rlim_cur = rl.rlim_max = 0;
-    setrlimit(RLIMIT_CORE, &rl);
-    setrlimit(RLIMIT_FSIZE, &rl);
-#ifndef LURN_ASAN
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (f) {
-      if (fscanf(f, "%lu", &pages) != 1) pages = 0;
-      fclose(f);
-    }
-    if (pages) {
-      rl.rlim_cur = rl.rlim_max =
-          (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + 2 * (rlim_t)memory + (64u << 20);
-      setrlimit(RLIMIT_AS, &rl);
-    }
-#endif
-  }
-
+  lim.base = lim.used; /* the request itself is not the config's */
   lim.limit = lim.used + memory;
   lim.deadline = now() + lim.seconds;
   lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
-
   lua_pushcfunction(L, sandbox_body);
   lua_pushvalue(L, req);
   int status = lua_pcall(L, 1, 2, 0);
   lua_sethook(L, NULL, 0, 0);
-  if (lim.killed) {
-    char msg[160];
-    if (lim.killed == KILL_INSTRUCTIONS)
-      snprintf(msg, sizeof msg, "instruction limit: stopped after %lld instructions (limit %lld)",
-               lim.count, lim.max_count);
-    else if (lim.killed == KILL_MEMORY)
-      snprintf(msg, sizeof msg, "memory limit: the config's Lua state needed more than %zu bytes",
-               memory);
-    else
-      snprintf(msg, sizeof msg, "time limit: still running after %g s", lim.seconds);
-    answer_error(out, "limit", msg, strlen(msg));
-  } else if (status != LUA_OK) {
-    size_t n; /* on error the one result is the error object; never its __tostring */
-    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-    if (!msg) {
-      char tmp[80];
-      snprintf(tmp, sizeof tmp, "(error object is a %s value)", luaL_typename(L, -1));
-      answer_error(out, "error", tmp, strlen(tmp));
-    } else {
-      answer_error(out, status == LUA_ERRMEM ? "limit" : "error", msg, n);
-    }
-  } else if (!lua_toboolean(L, -2)) {
-    size_t n = 0;
-    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : "?";
-    answer_error(out, "syntax", msg, n);
-  } else {
-    out->n = 0;
-    buf_addc(out, 'O');
-    lua_getfield(L, req, "mode");
-    int allow_fn = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "config") == 0;
-    lua_pop(L, 1);
-    /* reading the answer allocates only the buffer (outside the state) */
-    const char *err = encode_value(L, -1, out, allow_fn);
-    if (err) {
-      char msg[200];
-      snprintf(msg, sizeof msg, "the config returned %s; a config holds only numbers, strings, "
-               "booleans and tables of them (and a model.spec function)", err);
-      answer_error(out, "error", msg, strlen(msg));
-    }
-  }
+  write_answer(L, status, req, &lim, out);
   lua_close(L);
 }
 
@@ -583,21 +596,14 @@ int lurn_sandbox_main(void) {
 
 /* ---- the host: spawn the child, feed it, read it, bound it ------------------------ */
 
-/* Run exe --config-sandbox on the request; the answer in out, or an error
- * answer describing how the child ended. */
-static void run_child(const char *exe, const char *rq, size_t rqn, double seconds, buf *out) {
-  int in_pipe[2] = { -1, -1 }, out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
-  char msg[300];
-  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
-    snprintf(msg, sizeof msg, "cannot create pipes: %s", strerror(errno));
-    answer_error(out, "crash", msg, strlen(msg));
-    goto close_all;
-  }
+/* Start `exe --config-sandbox` with its stdin, stdout and stderr on the
+ * pipes (the child's ends are fd[0], fd[3], fd[5]). Returns 0 or errno. */
+static int spawn_child(const char *exe, const int fd[6], pid_t *pid) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  posix_spawn_file_actions_adddup2(&fa, fd[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, fd[3], 1);
+  posix_spawn_file_actions_adddup2(&fa, fd[5], 2);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
   posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* no descriptor of the host leaks in */
 #endif
@@ -616,118 +622,155 @@ static void run_child(const char *exe, const char *rq, size_t rqn, double second
   static const char *const keep[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", NULL };
   for (int i = 0; keep[i]; i++) {
     size_t kl = strlen(keep[i]);
-    for (char **e = environ; *e; e++)
+    for (char **e = environ; *e && ne < 7; e++)
       if (strncmp(*e, keep[i], kl) == 0 && (*e)[kl] == '=') envp[ne++] = *e;
   }
   envp[ne] = NULL;
   char *argv[] = { (char *)exe, "--config-sandbox", NULL };
-  pid_t pid;
-  int rc = posix_spawn(&pid, exe, &fa, &attr, argv, envp);
+  int rc = posix_spawn(pid, exe, &fa, &attr, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    snprintf(msg, sizeof msg, "cannot start the sandbox process %s: %s", exe, strerror(rc));
-    answer_error(out, "crash", msg, strlen(msg));
-    goto close_all;
-  }
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  in_pipe[0] = out_pipe[1] = err_pipe[1] = -1;
-  fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+  return rc;
+}
 
-  /* a child that dies early must not take the host with SIGPIPE */
-  struct sigaction ign = { 0 }, old;
-  ign.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ign, &old);
+enum { PUMP_DONE, PUMP_KILLED, PUMP_TOO_BIG };
 
-  buf err = { 0 };
+/* Feed the request to fd[1], read fd[2] into out and fd[4] into err (its
+ * first 4 KB), until the child closes both or the deadline passes (then
+ * SIGKILL). Closes the host's ends it is done with. */
+static int pump(pid_t pid, int fd[6], const char *rq, size_t rqn, double deadline, buf *out,
+                buf *err) {
   size_t sent = 0;
-  int killed = 0, too_big = 0;
-  /* the in-state deadline fires first, the CPU limit (ceil(seconds)) next */
-  double deadline = now() + 2 * seconds + 1.0;
-  while (out_pipe[0] >= 0 || err_pipe[0] >= 0) {
-    struct pollfd fds[3];
-    int nf = 0, wi = -1, oi = -1, ei = -1;
-    if (in_pipe[1] >= 0) { fds[nf] = (struct pollfd){ in_pipe[1], POLLOUT, 0 }; wi = nf++; }
-    if (out_pipe[0] >= 0) { fds[nf] = (struct pollfd){ out_pipe[0], POLLIN, 0 }; oi = nf++; }
-    if (err_pipe[0] >= 0) { fds[nf] = (struct pollfd){ err_pipe[0], POLLIN, 0 }; ei = nf++; }
+  fcntl(fd[1], F_SETFL, O_NONBLOCK);
+  while (fd[2] >= 0 || fd[4] >= 0) {
+    struct pollfd p[3];
+    int slot[3] = { 1, 2, 4 }, nf = 0, at[3];
+    for (int j = 0; j < 3; j++) {
+      at[j] = -1;
+      if (fd[slot[j]] < 0) continue;
+      p[nf] = (struct pollfd){ fd[slot[j]], j == 0 ? POLLOUT : POLLIN, 0 };
+      at[j] = nf++;
+    }
     double left = deadline - now();
     if (left <= 0) {
       kill(pid, SIGKILL);
-      killed = 1;
-      break;
+      return PUMP_KILLED;
     }
-    int pr = poll(fds, (nfds_t)nf, (int)(left * 1000) + 1);
-    if (pr < 0 && errno != EINTR) break;
+    int pr = poll(p, (nfds_t)nf, (int)(left * 1000) + 1);
+    if (pr < 0 && errno != EINTR) { /* cannot watch it: do not let it run on */
+      kill(pid, SIGKILL);
+      return PUMP_KILLED;
+    }
     if (pr <= 0) continue;
-    if (wi >= 0 && fds[wi].revents) {
-      ssize_t k = (fds[wi].revents & POLLOUT) ? write(in_pipe[1], rq + sent, rqn - sent) : -1;
+    if (at[0] >= 0 && p[at[0]].revents) {
+      ssize_t k = (p[at[0]].revents & POLLOUT) ? write(fd[1], rq + sent, rqn - sent) : -1;
       if (k > 0) sent += (size_t)k;
       if (k < 0 && errno == EAGAIN) k = 0;
       if (k < 0 || sent == rqn) {
-        close(in_pipe[1]);
-        in_pipe[1] = -1;
+        close(fd[1]);
+        fd[1] = -1;
       }
     }
-    int idx[2] = { oi, ei };
-    int *fdp[2] = { &out_pipe[0], &err_pipe[0] };
-    buf *dst[2] = { out, &err };
-    for (int j = 0; j < 2; j++) {
-      if (idx[j] < 0 || !fds[idx[j]].revents) continue;
+    for (int j = 1; j < 3; j++) {
+      if (at[j] < 0 || !p[at[j]].revents) continue;
       char chunk[65536];
-      ssize_t k = read(*fdp[j], chunk, sizeof chunk);
+      buf *dst = j == 1 ? out : err;
+      ssize_t k = read(fd[slot[j]], chunk, sizeof chunk);
       if (k > 0) {
-        if (j == 1 && err.n > 4096) continue; /* keep the start of stderr only */
-        buf_add(dst[j], chunk, (size_t)k);
-        if (dst[j]->full) {
+        if (j == 2 && err->n > 4096) continue; /* keep the start of stderr only */
+        buf_add(dst, chunk, (size_t)k);
+        if (dst->full) {
           kill(pid, SIGKILL);
-          too_big = 1;
+          return PUMP_TOO_BIG;
         }
       } else if (k == 0 || errno != EINTR) {
-        close(*fdp[j]);
-        *fdp[j] = -1;
+        close(fd[slot[j]]);
+        fd[slot[j]] = -1;
       }
     }
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  sigaction(SIGPIPE, &old, NULL);
+  return PUMP_DONE;
+}
 
-  if (killed) {
+/* The error answer for a child that did not answer: how it ended. */
+static void describe_end(int how, int status, double seconds, const buf *err, buf *out) {
+  char msg[300];
+  if (how == PUMP_KILLED) {
     snprintf(msg, sizeof msg, "wall-clock limit: the config's process was still running after "
              "%g s and was killed", 2 * seconds + 1.0);
     answer_error(out, "limit", msg, strlen(msg));
-  } else if (too_big) {
+  } else if (how == PUMP_TOO_BIG) {
     snprintf(msg, sizeof msg, "the config's process wrote more than %u bytes", MAX_ANSWER);
     answer_error(out, "limit", msg, strlen(msg));
   } else if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
-    if (sig == SIGXCPU || sig == SIGKILL)
+    int cpu = sig == SIGXCPU || sig == SIGKILL; /* SIGKILL: the hard CPU limit */
+    if (cpu)
       snprintf(msg, sizeof msg, "CPU-time limit: the config's process used more than %g s of "
                "CPU and was stopped (signal %d)", ceil(seconds), sig);
     else
       snprintf(msg, sizeof msg, "the config's Lua state crashed (signal %d, %s); lurn is "
                "unaffected", sig, strsignal(sig));
-    answer_error(out, sig == SIGXCPU || sig == SIGKILL ? "limit" : "crash", msg, strlen(msg));
+    answer_error(out, cpu ? "limit" : "crash", msg, strlen(msg));
   } else if (WEXITSTATUS(status) != 0 || out->n == 0) {
-    /* e.g. an allocation refused by the address-space limit outside Lua */
-    size_t n = err.n;
-    while (n && (err.p[n - 1] == '\n')) n--;
+    /* e.g. an allocation refused by the address-space limit outside Lua:
+     * the last line the child wrote on stderr says what */
+    size_t n = err->n;
+    while (n && err->p[n - 1] == '\n') n--;
     size_t start = n;
-    while (start && err.p[start - 1] != '\n') start--;
+    while (start && err->p[start - 1] != '\n') start--;
     snprintf(msg, sizeof msg, "the config's process ended with status %d%s%.*s",
              WEXITSTATUS(status), n ? ": " : "", (int)(n - start > 160 ? 160 : n - start),
-             n ? err.p + start : "");
+             n ? err->p + start : "");
     answer_error(out, "crash", msg, strlen(msg));
   }
-  free(err.p);
-close_all:
-  for (int j = 0; j < 2; j++) {
-    if (in_pipe[j] >= 0) close(in_pipe[j]);
-    if (out_pipe[j] >= 0) close(out_pipe[j]);
-    if (err_pipe[j] >= 0) close(err_pipe[j]);
+}
+
+/* Run exe --config-sandbox on the request; the answer in out, or an error
+ * answer describing how the child ended. The in-state deadline fires
+ * first, the child's CPU limit (ceil(seconds)) next, the host's wall clock
+ * (2 seconds + 1) last. */
+static void run_child(const char *exe, const char *rq, size_t rqn, double seconds, buf *out) {
+  /* fd: stdin (child's read end, host's write end), stdout (r, w), stderr (r, w) */
+  int fd[6] = { -1, -1, -1, -1, -1, -1 };
+  char msg[300];
+  int rc = 0;
+  for (int j = 0; j < 3 && !rc; j++) rc = pipe2(fd + 2 * j, O_CLOEXEC) ? errno : 0;
+  pid_t pid = 0;
+  if (!rc) {
+    rc = spawn_child(exe, fd, &pid);
+    if (rc) {
+      snprintf(msg, sizeof msg, "cannot start the sandbox process %s: %s", exe, strerror(rc));
+      answer_error(out, "crash", msg, strlen(msg));
+    }
+  } else {
+    snprintf(msg, sizeof msg, "cannot create pipes: %s", strerror(rc));
+    answer_error(out, "crash", msg, strlen(msg));
   }
+  if (!rc) {
+    /* the host keeps the write end of stdin and the read ends of the others */
+    close(fd[0]);
+    close(fd[3]);
+    close(fd[5]);
+    fd[0] = fd[3] = fd[5] = -1;
+    int host[6] = { -1, fd[1], fd[2], -1, fd[4], -1 };
+    /* a child that dies early must not take the host with SIGPIPE */
+    struct sigaction ign = { 0 }, old;
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old);
+    buf err = { 0 };
+    int how = pump(pid, host, rq, rqn, now() + 2 * seconds + 1.0, out, &err);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    sigaction(SIGPIPE, &old, NULL);
+    describe_end(how, status, seconds, &err, out);
+    free(err.p);
+    fd[1] = host[1];
+    fd[2] = host[2];
+    fd[4] = host[4];
+  }
+  for (int j = 0; j < 6; j++)
+    if (fd[j] >= 0) close(fd[j]);
 }
 
 /* sandbox_eval(req, fn_marker) */
