@@ -8,13 +8,13 @@
 --
 -- An instance leads nowhere shared: its metatable is private to this file
 -- and protected (getmetatable(m) gives a read-only { __name = "nn.Linear" },
--- setmetatable(m, ...) fails), and the class table is only the __index of
--- that metatable, so m.__index, m.__class and m.__parent are nil. Code that
--- holds a module can change that module (m.forward = f), never the class of
--- every module in the process, and cannot plant a __gc in a shared
--- metatable. The library reaches an object's class with class.of(m).
+-- setmetatable(m, ...) fails), and methods are found through a read-only
+-- view of the class that hides __class and __parent, so m.__index,
+-- m.__class and m.__parent are nil. Code that holds a module can change that
+-- module (m.forward = f), never the class of every module in the process,
+-- and cannot plant a __gc in a shared metatable. The library reaches an
+-- object's class with class.of(m).
 local classes = setmetatable({}, { __mode = "k" })  -- instance metatable -> class
-local parents = setmetatable({}, { __mode = "k" })  -- class -> parent class
 
 local function frozen(t, what)
   return setmetatable({}, {
@@ -24,12 +24,27 @@ local function frozen(t, what)
   })
 end
 
+-- the class's fields an instance does not see: the way back to the classes
+local hidden = { __class = true, __parent = true }
+
 local function class(name, parent)
-  local c = { __name = name }
+  -- c.__class and c.__parent stay on the class table (the library walks
+  -- them: nn.constructors, tests); instances look methods up through a
+  -- view that hides them
+  local c = { __name = name, __parent = parent }
+  c.__class = c
+  local view = setmetatable({}, {
+    __index = function(_, k)
+      if hidden[k] then return nil end
+      return c[k]
+    end,
+    __newindex = function() error("the methods of a " .. name .. " are read-only", 2) end,
+    __metatable = false,
+  })
   -- Lua reads metamethods raw from an object's metatable: __tostring
   -- dispatches to the instance's `__tostring__`
   local mt = {
-    __index = c,
+    __index = view,
     __name = name,
     __tostring = function(self)
       if self.__tostring__ then return self:__tostring__() end
@@ -38,7 +53,6 @@ local function class(name, parent)
     __metatable = frozen({ __name = name }, "the metatable of a " .. name),
   }
   classes[mt] = c
-  parents[c] = parent
   setmetatable(c, {
     __index = parent,
     __call = function(_, ...)
@@ -58,7 +72,7 @@ local function of(obj)
 end
 
 --- The parent class of class c, or nil.
-local function parent_of(c) return parents[c] end
+local function parent_of(c) return rawget(c, "__parent") end
 
 --- is_instance(obj, cls): obj's class is cls or derives from it.
 local function is_instance(obj, cls)
@@ -66,7 +80,7 @@ local function is_instance(obj, cls)
   local c = of(obj)
   while c do
     if c == cls then return true end
-    c = parents[c]
+    c = rawget(c, "__parent")
   end
   return false
 end
