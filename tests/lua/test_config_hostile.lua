@@ -358,6 +358,29 @@ end
 -- planted files (finding 1) are in tests/sh/test_config_cli.sh, class
 -- isolation (finding 2) in tests/lua/test_class_isolation.lua
 
+function TestHostile:test_no_descriptor_or_process_left()
+  -- every evaluation closes its pipes and reaps its child, whatever the end
+  local sh = io.popen("echo $PPID")   -- the shell's parent: this process
+  local pid = sh:read("l")
+  sh:close()
+  local function count(cmd)
+    local p = io.popen(cmd:format(pid))
+    local n = tonumber(p:read("a"):match("%d+"))
+    p:close()
+    return n
+  end
+  local fds = "ls /proc/%s/fd | wc -l"
+  -- /proc/<pid>/stat: pid (comm) state ppid ...
+  local zombies = "cat /proc/[0-9]*/stat 2>/dev/null | awk -v p=%s '$4 == p && $3 == \"Z\"' | wc -l"
+  local before = count(fds)
+  for i = 1, 5 do
+    pcall(config.load, write("cfg/fd" .. i .. ".lua", ({ "return {}", "while true do end",
+      "error('x')", "return {", "local t = {} while true do t[#t + 1] = {} end" })[i]))
+  end
+  lu.assertEquals(count(fds), before)
+  lu.assertEquals(count(zombies), 0)
+end
+
 function TestHostile:test_count()
   -- the suite's size, as issue 17 asks (>= 25 hostile configs)
   local n = 0
