@@ -364,6 +364,9 @@ function TestHostile:test_no_descriptor_or_process_left()
   local pid = sh:read("l")
   sh:close()
   local function count(cmd)
+    -- file handles earlier tests dropped close when collected: not ours
+    collectgarbage("collect")
+    collectgarbage("collect")
     local p = io.popen(cmd:format(pid))
     local n = tonumber(p:read("a"):match("%d+"))
     p:close()
@@ -377,7 +380,14 @@ function TestHostile:test_no_descriptor_or_process_left()
     pcall(config.load, write("cfg/fd" .. i .. ".lua", ({ "return {}", "while true do end",
       "error('x')", "return {", "local t = {} while true do t[#t + 1] = {} end" })[i]))
   end
-  lu.assertEquals(count(fds), before)
+  -- a leak stays; anything else of the process that comes and goes settles
+  local after = count(fds)
+  for _ = 1, 5 do
+    if after <= before then break end
+    os.execute("sleep 0.2")
+    after = count(fds)
+  end
+  lu.assertTrue(after <= before, ("%d descriptors before, %d after"):format(before, after))
   lu.assertEquals(count(zombies), 0)
 end
 
