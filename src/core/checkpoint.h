@@ -23,10 +23,13 @@
  * a crash or a failure never leaves a half-written file at <path>: the old
  * file stays as it was and the temporary file is removed.
  *
- * Loading validates everything before trusting any of it (sizes, JSON, every
- * entry, offsets, checksums, version) and fails with a message that starts
- * with the path and says what is wrong. Nothing in the file is ever executed.
- * Memory: the whole data section is read into one allocation.
+ * Loading validates everything before trusting any of it (file type, sizes,
+ * UTF-8, nesting, unique keys, JSON, every entry, offsets, checksums,
+ * version) and fails with a message that starts with the path and says what
+ * is wrong. Nothing in the file is ever executed. Time is linear in the file
+ * (n log n in its entries); memory is the data section (one allocation) plus
+ * the parsed header, a small multiple of its <= 100 MB. A FIFO or device is
+ * refused without blocking. docs/security.md states these promises.
  */
 #ifndef LURN_CHECKPOINT_H
 #define LURN_CHECKPOINT_H
@@ -89,6 +92,20 @@ void lurn_checkpoint_free(lurn_checkpoint *ck);
 
 const char *lurn_ck_dtype_name(lurn_ck_dtype d);
 int lurn_ck_dtype_size(lurn_ck_dtype d);
+
+/* A pre-scan of JSON text, run before cJSON parses anything from a file:
+ * the text is valid UTF-8 (no overlong forms or surrogates), strings hold
+ * no raw control characters and no \u0000 escape (C strings would be cut
+ * there), brackets nest at most max_depth deep and no array holds more than
+ * max_array values. It does not check the grammar (cJSON does). Returns 0,
+ * or -1 with pb->pos (0-based byte) and pb->what (a static phrase). Linear
+ * time, no allocation. */
+typedef struct lurn_json_problem {
+  size_t pos;
+  const char *what;
+} lurn_json_problem;
+int lurn_json_scan(const char *text, size_t n, int max_depth, int64_t max_array,
+                   lurn_json_problem *pb);
 
 /* 64-bit FNV-1a. Start with h = LURN_FNV1A64_INIT; feed pieces in order. */
 #define LURN_FNV1A64_INIT 0xcbf29ce484222325ULL
