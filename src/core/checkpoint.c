@@ -111,6 +111,22 @@ static int cmp_str_ptr(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static size_t utf8_seq(const unsigned char *s, size_t n);
+
+int lurn_utf8_valid(const char *str, size_t n) {
+  const unsigned char *s = (const unsigned char *)str;  // [n]
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_seq(s + i, n - i);
+    if (!k) return 0;
+    i += k;
+  }
+  return 1;
+}
+
+/* A header that is not valid UTF-8 would be refused by the loader (and by
+ * other safetensors readers): never write one. */
+static int utf8_valid(const char *s) { return lurn_utf8_valid(s, strlen(s)); }
+
 /* Arguments first, before anything is allocated or opened. */
 static int check_save_args(const char *path, const lurn_ck_tensor *t, int nt,
                            const lurn_ck_meta *meta, int nmeta, lurn_status *st) {
@@ -122,6 +138,8 @@ static int check_save_args(const char *path, const lurn_ck_tensor *t, int nt,
     if (!nm || !*nm) return lurn_fail(st, LURN_EARG, "save_checkpoint: tensor %d has no name", i + 1);
     if (strcmp(nm, "__metadata__") == 0)
       return lurn_fail(st, LURN_EARG, "save_checkpoint: '__metadata__' cannot name a tensor");
+    if (!utf8_valid(nm))
+      return lurn_fail(st, LURN_EARG, "save_checkpoint: tensor name %d is not valid UTF-8", i + 1);
     if ((int)t[i].dtype < LURN_CK_F32 || (int)t[i].dtype > LURN_CK_U8)
       return lurn_fail(st, LURN_EARG, "save_checkpoint: tensor '%s' has an unknown dtype", nm);
     if (t[i].ndim < 0 || t[i].ndim > LURN_MAXDIM)
@@ -140,6 +158,11 @@ static int check_save_args(const char *path, const lurn_ck_tensor *t, int nt,
     if (!meta[i].key || !meta[i].value)
       return lurn_fail(st, LURN_EARG, "save_checkpoint: metadata entry %d lacks a key or value",
                        i + 1);
+    if (!utf8_valid(meta[i].key))
+      return lurn_fail(st, LURN_EARG, "save_checkpoint: metadata key %d is not valid UTF-8", i + 1);
+    if (!utf8_valid(meta[i].value))
+      return lurn_fail(st, LURN_EARG, "save_checkpoint: metadata '%s' is not valid UTF-8",
+                       meta[i].key);
     if (strncmp(meta[i].key, "lurn.", 5) == 0)
       return lurn_fail(st, LURN_EARG, "save_checkpoint: metadata key '%s' is reserved (\"lurn.\" "
                        "keys belong to the format)", meta[i].key);

@@ -107,6 +107,9 @@ typedef struct lurn_json_problem {
 int lurn_json_scan(const char *text, size_t n, int max_depth, int64_t max_array,
                    lurn_json_problem *pb);
 
+/* 1 if s[0..n) is valid UTF-8 (as lurn_json_scan checks it), else 0. */
+int lurn_utf8_valid(const char *s, size_t n);
+
 /* 64-bit FNV-1a. Start with h = LURN_FNV1A64_INIT; feed pieces in order. */
 #define LURN_FNV1A64_INIT 0xcbf29ce484222325ULL
 uint64_t lurn_fnv1a64(const void *data, size_t n, uint64_t h);

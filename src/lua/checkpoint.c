@@ -30,17 +30,21 @@
  *       reads back to the same double (never more than %.17g), with ".0"
  *       added to integral floats. Functions, userdata, threads, cycles, NaN
  *       and Inf, integers beyond +-2^53 (JSON readers store doubles), NUL
- *       bytes in strings and mixed keys are errors naming the key path, e.g.
+ *       bytes and invalid UTF-8 in strings, and mixed keys are errors
+ *       naming the key path, e.g.
  *       "json_encode: cannot encode a function at value.optim.schedule".
  *   core.json_decode(string) -> value
  *       Objects and arrays become tables, integral numbers within +-2^53
  *       become integers, null becomes core.json_null. Invalid JSON is an
- *       error with the byte, line and column.
+ *       error with the byte, line and column; so are invalid UTF-8, a
+ *       \u0000 escape, nesting deeper than 200 and a key given twice in
+ *       one object (never a silent choice of one of them).
  *   core.json_null   the light userdata standing for JSON null (encodes back
  *                    to null)
  */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +87,9 @@ static int l_save_checkpoint(lua_State *L) {
       luaL_error(L, "save_checkpoint: '%s' is a %s, not a tensor", lua_tostring(L, -2),
                  luaL_typename(L, -1));
     if (!t->storage) luaL_error(L, "save_checkpoint: tensor '%s' is released", lua_tostring(L, -2));
+    size_t kl;
+    const char *k = lua_tolstring(L, -2, &kl);
+    if (strlen(k) != kl) luaL_error(L, "save_checkpoint: tensor name '%s...' holds a NUL byte", k);
     nt++;
     lua_pop(L, 1);
   }
@@ -95,6 +102,10 @@ static int l_save_checkpoint(lua_State *L) {
       if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "save_checkpoint: metadata '%s' is a %s, not a string (use json_encode "
                    "for structured values)", lua_tostring(L, -2), luaL_typename(L, -1));
+      size_t kl, vl;
+      const char *k = lua_tolstring(L, -2, &kl), *v = lua_tolstring(L, -1, &vl);
+      if (strlen(k) != kl) luaL_error(L, "save_checkpoint: metadata key '%s...' holds a NUL byte", k);
+      if (strlen(v) != vl) luaL_error(L, "save_checkpoint: metadata '%s' holds a NUL byte", k);
       nm++;
       lua_pop(L, 1);
     }
@@ -285,6 +296,9 @@ static void path_pop(jbuf *b, size_t old) {
 
 static void encode_string(lua_State *L, jbuf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
+  // The decoder (and every checkpoint reader) refuses invalid UTF-8: fail
+  // when saving, not when the file is read back.
+  if (!lurn_utf8_valid(s, n)) json_fail(L, b, "cannot encode a string that is not valid UTF-8");
   JPUTS(L, b, "\"");
   size_t run = 0;  // start of the current run of bytes needing no escape
   for (size_t i = 0; i < n; i++) {
@@ -475,6 +489,11 @@ static void push_json(lua_State *L, const cJSON *j) {
   if (cJSON_IsObject(j)) {
     lua_createtable(L, 0, cJSON_GetArraySize(j));
     for (const cJSON *c = j->child; c; c = c->next) {
+      // A key given twice is ambiguous (which one wins differs between
+      // readers): an error, not a silent choice.
+      if (lua_getfield(L, -1, c->string) != LUA_TNIL)
+        luaL_error(L, "json_decode: duplicate key \"%s\"", c->string);
+      lua_pop(L, 1);
       push_json(L, c);
       lua_setfield(L, -2, c->string);
     }
@@ -515,6 +534,18 @@ static int l_json_decode(lua_State *L) {
   cJSON **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
   luaL_setmetatable(L, JSONTREE_MT);
+  // Before cJSON: valid UTF-8, no \u0000 (a C string would be cut there),
+  // nesting bounded (src/core/checkpoint.h).
+  lurn_json_problem pb = {0, NULL};
+  if (lurn_json_scan(s, n, JSON_MAX_DEPTH, INT64_MAX, &pb) != 0) {
+    int line = 1, col = 1;
+    for (size_t i = 0; i < pb.pos && i < n; i++) {
+      if (s[i] == '\n') line++, col = 1;
+      else col++;
+    }
+    return luaL_error(L, "json_decode: invalid JSON at byte %d (line %d, column %d): %s",
+                      (int)pb.pos + 1, line, col, pb.what);
+  }
   const char *end = NULL;
   *box = cJSON_ParseWithLengthOpts(s, n, &end, 0);
   size_t pos = end && end >= s ? (size_t)(end - s) : 0;
