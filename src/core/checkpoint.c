@@ -255,46 +255,27 @@ static char *build_header(const lurn_ck_tensor *t, int nt, const lurn_ck_meta *m
   return hdr;
 }
 
-int lurn_checkpoint_save(const char *path, const lurn_ck_tensor *tensors, int ntensors,
-                         const lurn_ck_meta *meta, int nmeta, lurn_status *st) {
-  int rc = check_save_args(path, tensors, ntensors, meta, nmeta, st);
-  if (rc) return rc;
-
-  int64_t data_bytes = 0;
-  uint64_t data_sum = LURN_FNV1A64_INIT;
-  for (int i = 0; i < ntensors; i++) {
-    int64_t nb = tensor_bytes(tensors[i].dtype, tensors[i].ndim, tensors[i].shape);
-    if (nb > MAX_EXACT - data_bytes)
-      return lurn_fail(st, LURN_EARG, "save_checkpoint: tensors too large for one file");
-    data_sum = lurn_fnv1a64(tensors[i].data, (size_t)nb, data_sum);
-    data_bytes += nb;
-  }
-  int64_t hlen = 0;
-  char *hdr = build_header(tensors, ntensors, meta, nmeta, data_bytes, data_sum, &hlen, st);
-  if (!hdr) return st ? st->code : LURN_ENOMEM;
-
+/* Write the pieces to "<path>.tmp.<pid>", fsync, rename over path, fsync the
+ * directory. On failure the temporary file is removed and the old file at
+ * path is untouched. The directory fsync makes the rename durable before a
+ * caller goes on (train.fit deletes an older checkpoint only after the new
+ * one and the pointer to it are on disk). */
+static int write_atomic(const char *path, const void *const *bufs, const size_t *lens, int nbufs,
+                        lurn_status *st) {
   size_t tmplen = strlen(path) + 32;
   char *tmp = malloc(tmplen);
-  if (!tmp) {
-    free(hdr);
-    return lurn_fail(st, LURN_ENOMEM, "save_checkpoint: out of memory");
-  }
+  if (!tmp) return lurn_fail(st, LURN_ENOMEM, "%s: out of memory", path);
   snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
 
   const char *what = "create";
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
   int err = 0;
   if (fd < 0) {
     err = errno;
   } else {
-    unsigned char lenbuf[8];
-    for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
     what = "write";
-    int bad = write_all(fd, lenbuf, 8) || write_all(fd, hdr, (size_t)hlen);
-    for (int i = 0; !bad && i < ntensors; i++) {
-      int64_t nb = tensor_bytes(tensors[i].dtype, tensors[i].ndim, tensors[i].shape);
-      bad = write_all(fd, tensors[i].data, (size_t)nb);
-    }
+    int bad = 0;
+    for (int i = 0; !bad && i < nbufs; i++) bad = write_all(fd, bufs[i], lens[i]);
     // fsync before rename: otherwise a crash soon after the rename can leave
     // the new name pointing at a file whose data never reached the disk.
     if (!bad) what = "fsync", bad = fsync(fd) != 0;
@@ -320,7 +301,7 @@ int lurn_checkpoint_save(const char *path, const lurn_ck_tensor *tensors, int nt
       free(dir);
     }
   }
-  free(hdr);
+  int rc = LURN_OK;
   if (err) {
     rc = lurn_fail(st, LURN_EIO, "%s: cannot %s %s (%s); the previous file is unchanged", path,
                    what, strcmp(what, "rename") == 0 ? "the temporary file over it" : tmp,
@@ -328,6 +309,51 @@ int lurn_checkpoint_save(const char *path, const lurn_ck_tensor *tensors, int nt
   }
   free(tmp);
   return rc;
+}
+
+int lurn_checkpoint_save(const char *path, const lurn_ck_tensor *tensors, int ntensors,
+                         const lurn_ck_meta *meta, int nmeta, lurn_status *st) {
+  int rc = check_save_args(path, tensors, ntensors, meta, nmeta, st);
+  if (rc) return rc;
+
+  int64_t data_bytes = 0;
+  uint64_t data_sum = LURN_FNV1A64_INIT;
+  for (int i = 0; i < ntensors; i++) {
+    int64_t nb = tensor_bytes(tensors[i].dtype, tensors[i].ndim, tensors[i].shape);
+    if (nb > MAX_EXACT - data_bytes)
+      return lurn_fail(st, LURN_EARG, "save_checkpoint: tensors too large for one file");
+    data_sum = lurn_fnv1a64(tensors[i].data, (size_t)nb, data_sum);
+    data_bytes += nb;
+  }
+  int64_t hlen = 0;
+  char *hdr = build_header(tensors, ntensors, meta, nmeta, data_bytes, data_sum, &hlen, st);
+  if (!hdr) return st ? st->code : LURN_ENOMEM;
+
+  // The pieces of the file, in order: length field, header, each tensor.
+  unsigned char lenbuf[8];
+  for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+  const void **bufs = malloc(sizeof *bufs * (size_t)(ntensors + 2));
+  size_t *lens = malloc(sizeof *lens * (size_t)(ntensors + 2));
+  if (!bufs || !lens) {
+    free(bufs), free(lens), free(hdr);
+    return lurn_fail(st, LURN_ENOMEM, "save_checkpoint: out of memory");
+  }
+  bufs[0] = lenbuf, lens[0] = 8;
+  bufs[1] = hdr, lens[1] = (size_t)hlen;
+  for (int i = 0; i < ntensors; i++) {
+    bufs[i + 2] = tensors[i].data;
+    lens[i + 2] = (size_t)tensor_bytes(tensors[i].dtype, tensors[i].ndim, tensors[i].shape);
+  }
+  rc = write_atomic(path, bufs, lens, ntensors + 2, st);
+  free(bufs), free(lens), free(hdr);
+  return rc;
+}
+
+int lurn_file_write_atomic(const char *path, const void *buf, size_t n, lurn_status *st) {
+  if (!path || !*path) return lurn_fail(st, LURN_EARG, "write_file_atomic: empty path");
+  const void *bufs[1] = {buf};
+  size_t lens[1] = {n};
+  return write_atomic(path, bufs, lens, 1, st);
 }
 
 /* ========================================================================= */

@@ -66,6 +66,10 @@ typedef struct lurn_ck_meta {
 int lurn_checkpoint_save(const char *path, const lurn_ck_tensor *tensors, int ntensors,
                          const lurn_ck_meta *meta, int nmeta, lurn_status *st);
 
+/* Write n bytes to path the same way: "<path>.tmp.<pid>", fsync, rename,
+ * directory fsync (train.fit's `latest` pointer). */
+int lurn_file_write_atomic(const char *path, const void *buf, size_t n, lurn_status *st);
+
 typedef struct lurn_checkpoint {
   int version;                       /* format version; 0 for a plain safetensors file */
   int ntensors;

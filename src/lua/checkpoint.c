@@ -41,9 +41,26 @@
  *       one object (never a silent choice of one of them).
  *   core.json_null   the light userdata standing for JSON null (encodes back
  *                    to null)
+ *
+ *   Run-directory helpers for lurn.train (which removes only files it can
+ *   prove it wrote: docs/security.md):
+ *   core.write_file_atomic(path, text)  "<path>.tmp.<pid>", fsync, rename, dir fsync
+ *   core.file_kind(path)   "file", "directory", "symlink", "fifo", "socket",
+ *                          "device" (lstat: a final symlink is not followed), or nil
+ *   core.list_dir(path)    {name, ...} or nil, message
+ *   core.pid_alive(pid)    false only when no such process exists
+ *   core.realpath(path)    canonical absolute path, or nil, message
  */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -568,7 +585,89 @@ static int l_json_decode(lua_State *L) {
   return 1;
 }
 
+/* ========================================================================= */
+/*  Run-directory helpers (lurn.train: pointer file, pruning, stale temps)     */
+/* ========================================================================= */
+
+static int l_write_file_atomic(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t n;
+  const char *text = luaL_checklstring(L, 2, &n);
+  lurn_status st = {0};
+  if (lurn_file_write_atomic(path, text, n, &st)) lurn_raise(L, &st);
+  return 0;
+}
+
+/* What is at path, without following a final symlink: "file", "directory",
+ * "symlink", "fifo", "socket", "device", or nil if nothing is there. */
+static int l_file_kind(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat sb;
+  if (lstat(path, &sb) != 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const char *k = S_ISREG(sb.st_mode)    ? "file"
+                  : S_ISDIR(sb.st_mode)  ? "directory"
+                  : S_ISLNK(sb.st_mode)  ? "symlink"
+                  : S_ISFIFO(sb.st_mode) ? "fifo"
+                  : S_ISSOCK(sb.st_mode) ? "socket"
+                                         : "device";
+  lua_pushstring(L, k);
+  return 1;
+}
+
+/* The names in a directory (no "." and ".."), unsorted; nil, message if it
+ * cannot be read. */
+static int l_list_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (!d) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: cannot list (%s)", path, strerror(errno));
+    return 2;
+  }
+  lua_newtable(L);
+  lua_Integer i = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++i);
+  }
+  closedir(d);
+  return 1;
+}
+
+/* Is process pid alive? true, false (no such process), or true when it
+ * cannot be told (another user's process): callers delete only on false. */
+static int l_pid_alive(lua_State *L) {
+  lua_Integer pid = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, pid > 0 && pid <= INT32_MAX, 1, "not a process id");
+  lua_pushboolean(L, kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+  return 1;
+}
+
+/* The canonical absolute path (symlinks resolved), or nil, message. */
+static int l_realpath(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char *r = realpath(path, NULL);
+  if (!r) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, r);
+  free(r);
+  return 1;
+}
+
 static const luaL_Reg checkpoint_funcs[] = {
+    {"write_file_atomic", l_write_file_atomic},
+    {"file_kind", l_file_kind},
+    {"list_dir", l_list_dir},
+    {"pid_alive", l_pid_alive},
+    {"realpath", l_realpath},
     {"save_checkpoint", l_save_checkpoint},
     {"load_checkpoint", l_load_checkpoint},
     {"json_encode", l_json_encode},
