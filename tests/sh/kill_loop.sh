@@ -82,6 +82,6 @@ if [ $fail = 0 ]; then
   [ -z "$left" ] || bad "temporary files left behind" "$left"
 fi
 printf 'kill loop: %d kills (keep %d, seed %d, %d steps, %.1f s): %d left temporary files, %d an extra old checkpoint; %s\n' \
-  "$done_kills" "$keep" "$seed" "$max" "$(echo "$t1 - $t0" | bc)" "$mid_write" "$extra" \
+  "$done_kills" "$keep" "$seed" "$max" "$(awk "BEGIN{print $t1 - $t0}")" "$mid_write" "$extra" \
   "$([ $fail = 0 ] && echo "every resume matched the uninterrupted run" || echo "$fail FAILED")"
 [ $fail = 0 ]
