@@ -29,6 +29,10 @@
 /* safetensors refuses headers over 100 MB; so do we (it also bounds what a
  * corrupt length field can make us allocate). */
 #define MAX_HEADER_BYTES (100LL * 1000 * 1000)
+/* cJSON spends ~80 bytes on every value, so a header of 100 MB of "0,"
+ * would become a 4 GB tree: at most 2^22 values (keys included) bound it
+ * near 0.5 GB, room for some 250,000 tensor entries. */
+#define MAX_HEADER_VALUES ((int64_t)1 << 22)
 /* Sizes and offsets travel as JSON numbers (doubles): keep them exact. */
 #define MAX_EXACT ((int64_t)1 << 53)
 
@@ -366,9 +370,9 @@ int lurn_file_write_atomic(const char *path, const void *buf, size_t n, lurn_sta
  *   - time: every pass is linear in the file or n log n in its entries
  *     (duplicate keys are found by sorting, never pairwise);
  *   - memory: the header (<= 100 MB) is scanned before cJSON parses it:
- *     at most 3 levels deep and 8 values per array, so the parsed tree is
- *     a small multiple of the header; the data section is one allocation
- *     the size of the file's remainder;
+ *     at most 3 levels deep, 8 values per array and 2^22 values in all, so
+ *     the parsed tree stays near 0.5 GB at worst; the data section is one
+ *     allocation the size of the file's remainder;
  *   - no blocking: the file is opened O_NONBLOCK and must be a regular file
  *     (a FIFO or a device is refused before a byte is read).
  */
@@ -455,13 +459,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 }
 
 int lurn_json_scan(const char *text, size_t n, int max_depth, int64_t max_array,
-                   lurn_json_problem *pb) {
+                   int64_t max_values, lurn_json_problem *pb) {
   const unsigned char *s = (const unsigned char *)text;  // [n]
   // Per open bracket: is it an array, and how many values it has so far.
   enum { STACK = 256 };
   char is_arr[STACK];
   int64_t count[STACK];
   int depth = 0, expect = 0;  // expect: a value may start here (after '[' or ',')
+  int64_t values = 0;         // strings (keys too), numbers, literals, containers
   if (max_depth > STACK) max_depth = STACK;
 #define SCAN_FAIL(at, msg) do { pb->pos = (at); pb->what = (msg); return -1; } while (0)
   for (size_t i = 0; i < n;) {
@@ -473,6 +478,13 @@ int lurn_json_scan(const char *text, size_t n, int max_depth, int64_t max_array,
     if (expect && c != ']' && ++count[depth - 1] > max_array)
       SCAN_FAIL(i, "an array with too many values");
     expect = 0;
+    // The first byte of a token: count it (a number or literal counts once,
+    // at its first character: the previous byte is not part of it).
+    if (c == '"' || c == '{' || c == '[' ||
+        ((c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n') &&
+         (i == 0 || strchr(" \n\t\r,:[{", s[i - 1])))) {
+      if (++values > max_values) SCAN_FAIL(i, "too many values");
+    }
     if (c == '"') {
       // A string: valid UTF-8, no raw control characters, no \u0000 (C
       // strings would cut the name or value there).
@@ -614,9 +626,10 @@ static int parse_header(loader *ld, lurn_status *st) {
                      "object)", path);
   // Before cJSON: the text is UTF-8, holds no NUL, and has the safetensors
   // nesting ({name: {dtype, shape: [...], data_offsets: [...]}}): at most 3
-  // levels and 8 values per array, which bounds the parsed tree's size.
+  // levels, 8 values per array and MAX_HEADER_VALUES values in all, which
+  // bounds the parsed tree's size.
   lurn_json_problem pb = {0, NULL};
-  if (lurn_json_scan(hdr, (size_t)hlen, 3, LURN_MAXDIM, &pb) != 0)
+  if (lurn_json_scan(hdr, (size_t)hlen, 3, LURN_MAXDIM, MAX_HEADER_VALUES, &pb) != 0)
     return lurn_fail(st, LURN_EFORMAT, "%s: bad header at byte %zu: %s", path, pb.pos + 1,
                      pb.what);
   const char *endp = NULL;

@@ -28,7 +28,7 @@
  * version) and fails with a message that starts with the path and says what
  * is wrong. Nothing in the file is ever executed. Time is linear in the file
  * (n log n in its entries); memory is the data section (one allocation) plus
- * the parsed header, a small multiple of its <= 100 MB. A FIFO or device is
+ * the parsed header (at most 2^22 values, near 0.5 GB). A FIFO or device is
  * refused without blocking. docs/security.md states these promises.
  */
 #ifndef LURN_CHECKPOINT_H
@@ -100,8 +100,10 @@ int lurn_ck_dtype_size(lurn_ck_dtype d);
 /* A pre-scan of JSON text, run before cJSON parses anything from a file:
  * the text is valid UTF-8 (no overlong forms or surrogates), strings hold
  * no raw control characters and no \u0000 escape (C strings would be cut
- * there), brackets nest at most max_depth deep and no array holds more than
- * max_array values. It does not check the grammar (cJSON does). Returns 0,
+ * there), brackets nest at most max_depth deep, no array holds more than
+ * max_array values and the text holds at most max_values values (strings,
+ * keys included, numbers, literals, objects, arrays: what a parser would
+ * allocate). It does not check the grammar (cJSON does). Returns 0,
  * or -1 with pb->pos (0-based byte) and pb->what (a static phrase). Linear
  * time, no allocation. */
 typedef struct lurn_json_problem {
@@ -109,7 +111,7 @@ typedef struct lurn_json_problem {
   const char *what;
 } lurn_json_problem;
 int lurn_json_scan(const char *text, size_t n, int max_depth, int64_t max_array,
-                   lurn_json_problem *pb);
+                   int64_t max_values, lurn_json_problem *pb);
 
 /* 1 if s[0..n) is valid UTF-8 (as lurn_json_scan checks it), else 0. */
 int lurn_utf8_valid(const char *s, size_t n);

@@ -554,7 +554,7 @@ static int l_json_decode(lua_State *L) {
   // Before cJSON: valid UTF-8, no \u0000 (a C string would be cut there),
   // nesting bounded (src/core/checkpoint.h).
   lurn_json_problem pb = {0, NULL};
-  if (lurn_json_scan(s, n, JSON_MAX_DEPTH, INT64_MAX, &pb) != 0) {
+  if (lurn_json_scan(s, n, JSON_MAX_DEPTH, INT64_MAX, INT64_MAX, &pb) != 0) {
     int line = 1, col = 1;
     for (size_t i = 0; i < pb.pos && i < n; i++) {
       if (s[i] == '\n') line++, col = 1;
