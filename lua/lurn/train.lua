@@ -260,8 +260,9 @@ end
 
 -- Files train.fit may delete in a run directory, and only these: its own
 -- periodic checkpoints (by name pattern, in that directory, regular files,
--- not symlinks) and the temporary files of its writes whose process is
--- gone ("<name>.tmp.<pid>", left by a kill during a write).
+-- not symlinks) and the temporary files of lurn's writes whose process is
+-- gone ("<name>.ckpt.tmp.<pid>" or "latest.tmp.<pid>", left by a kill
+-- during a write: core.save_checkpoint names its temporary files so).
 local function remove_periodic(dir, name)
   if not name:match(checkpoint.PERIODIC_PATTERN) then return end
   local path = dir .. "/" .. name
@@ -273,7 +274,7 @@ local function remove_stale_temps(dir)
     local base, pid = name:match("^(.+)%.tmp%.(%d+)$")
     pid = pid and math.tointeger(tonumber(pid))
     if base and pid and pid > 0 and pid <= 0x7fffffff and
-        (base:match(checkpoint.PERIODIC_PATTERN) or base == "best.ckpt" or base == "latest") and
+        (base:match("^[%w_%-][%w_%-.]*%.ckpt$") or base == "latest") and
         not core.pid_alive(pid) and core.file_kind(dir .. "/" .. name) == "file" then
       os.remove(dir .. "/" .. name)
     end

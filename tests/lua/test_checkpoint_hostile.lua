@@ -232,9 +232,11 @@ function TestHostileState:test_stale_temps_removed()
   local pid_max = tonumber(read("/proc/sys/kernel/pid_max"))
   local dead = ("%d"):format(pid_max + 1)      -- no process can have it
   local names = {
-    gone = { "step-00000002.ckpt.tmp." .. dead, "best.ckpt.tmp." .. dead, "latest.tmp." .. dead },
+    gone = { "step-00000002.ckpt.tmp." .. dead, "best.ckpt.tmp." .. dead, "latest.tmp." .. dead,
+      "last.ckpt.tmp." .. dead },
     kept = { "step-00000002.ckpt.tmp.1",          -- pid 1 is alive
-      "notes.txt.tmp." .. dead },                 -- not a name lurn writes
+      "notes.txt.tmp." .. dead,                   -- not a name lurn writes
+      "x.ckpt.tmp." .. dead .. ".txt" },          -- not a temporary name
   }
   for _, n in ipairs(names.gone) do write(dir .. "/" .. n, "partial") end
   for _, n in ipairs(names.kept) do write(dir .. "/" .. n, "keep") end
@@ -330,4 +332,6 @@ function TestHostileState:test_messages()
   lu.assertFalse(exists(path))
 end
 
-os.exit(lu.LuaUnit.run())
+local rc = lu.LuaUnit.run()
+os.execute(("rm -rf %q"):format(tmpdir))
+os.exit(rc)
