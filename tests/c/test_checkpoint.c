@@ -601,6 +601,25 @@ static void test_damaged_format_key(void) {
   free(b);
 }
 
+/* A symlink planted at the temporary name is not written through. */
+static void test_tmp_symlink_not_followed(void) {
+  const char *p = tpath("planted.safetensors"), *target = tpath("planted_target");
+  spit(target, "precious", 8);
+  char tmpname[600];
+  snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", p, (long)getpid());
+  CHECK(symlink(target, tmpname) == 0);
+  float d[1] = {1};
+  lurn_ck_tensor t = {"a", LURN_CK_F32, 1, {1}, d, 0};
+  lurn_status st = {0};
+  CHECK(lurn_checkpoint_save(p, &t, 1, NULL, 0, &st) == LURN_EIO);
+  CHECK_MSG(st, "cannot create");
+  long n = 0;
+  unsigned char *b = slurp(target, &n);
+  CHECK(n == 8 && memcmp(b, "precious", 8) == 0);
+  free(b);
+  unlink(tmpname);
+}
+
 static void cleanup(void) {
   DIR *d = opendir(dir);
   struct dirent *e;
@@ -647,6 +666,7 @@ int main(void) {
   RUN(test_strings_checked);
   RUN(test_shape_overflow);
   RUN(test_damaged_format_key);
+  RUN(test_tmp_symlink_not_followed);
   cleanup();
   return check_summary();
 }
