@@ -16,11 +16,13 @@
 #   - `latest` names a file that loads and equals, by value, the reference
 #     run's checkpoint of the same step (weights, Adam moments, rng, data
 #     cursor, schedule, history, counters);
-#   - at most KEEP + 1 periodic files exist (one more than KEEP only while
-#     a kill fell between `latest` and the deletion of the old file).
+#   - every periodic file is one the run still tracks: listed among the
+#     kept names of the checkpoint `latest` names (more than KEEP only while
+#     kills fell between `latest` and the deletion of old files; the next
+#     save deletes them), or the one file written before `latest` moved.
 # Finally the run is resumed to the end: its last checkpoint equals the
 # reference's, exactly KEEP periodic files remain and no temporary file
-# ("*.tmp.<pid>") is left. The last line: "kill loop: K kills (keep KEEP): ...".
+# ("*.tmp.<pid>") is left. The last line: "kill loop: K kills (keep KEEP, ...): ...".
 set -u
 kills=${1:?usage: kill_loop.sh KILLS KEEP [SEED]}
 keep=${2:?usage: kill_loop.sh KILLS KEEP [SEED]}
@@ -61,9 +63,11 @@ while [ $done_kills -lt "$kills" ] && [ $iter -lt $((kills * 4)) ]; do
   name=$(head -1 "$dir/latest")
   out=$("$LURN" "$run" compare="$dir/$name,$tmp/ref/$name" 2>&1) \
     || { bad "after kill $done_kills: latest ($name) differs from the reference or is broken" "$out"; break; }
-  n=$(ls "$dir" | grep -cE '^step-[0-9]+\.ckpt$')
-  [ "$keep" -gt 0 ] && [ "$n" -gt $((keep + 1)) ] && { bad "after kill $done_kills: $n periodic files with keep $keep" "$(ls "$dir")"; break; }
-  [ "$keep" -gt 0 ] && [ "$n" -gt "$keep" ] && extra=$((extra + 1))
+  if [ "$keep" -gt 0 ]; then
+    over=$("$LURN" "$run" check_dir="$dir" keep="$keep" 2>&1) \
+      || { bad "after kill $done_kills: a periodic file the run no longer tracks" "$over"; break; }
+    [ "$over" -gt 0 ] && extra=$((extra + 1))
+  fi
   [ $finished = 1 ] && break
 done
 t1=$(date +%s.%N)
@@ -81,7 +85,7 @@ if [ $fail = 0 ]; then
   left=$(ls "$dir" | grep '\.tmp\.')
   [ -z "$left" ] || bad "temporary files left behind" "$left"
 fi
-printf 'kill loop: %d kills (keep %d, seed %d, %d steps, %.1f s): %d left temporary files, %d an extra old checkpoint; %s\n' \
+printf 'kill loop: %d kills (keep %d, seed %d, %d steps, %.1f s): after %d a temporary file was present, after %d more periodic files than keep; %s\n' \
   "$done_kills" "$keep" "$seed" "$max" "$(awk "BEGIN{print $t1 - $t0}")" "$mid_write" "$extra" \
   "$([ $fail = 0 ] && echo "every resume matched the uninterrupted run" || echo "$fail FAILED")"
 [ $fail = 0 ]

@@ -4,6 +4,11 @@
 --                  best.ckpt; a run resumes from DIR when DIR/latest exists
 --   keep=K         keep_checkpoints (0 keeps every step: the reference run)
 --   max_steps=N    stop after N optimizer steps in all
+--   check_dir=DIR  instead of training: every periodic file in DIR must be
+--                  one the run still tracks (listed in the kept names of
+--                  the checkpoint `latest` names) or the one file newer than
+--                  it (written, `latest` not yet updated); prints how many
+--                  files exceed KEEP; exit 1 on an orphan
 --   compare=A,B    instead of training: compare two training states by
 --                  value (weights, optimizer buffers and config, rng, step,
 --                  data cursor, schedule, history without wall times, loop
@@ -22,6 +27,30 @@ for _, s in ipairs(arg) do
   local k, v = s:match("^([%w_]+)=(.*)$")
   if not k then error("bad argument '" .. s .. "' (want key=value)") end
   a[k] = v
+end
+
+if a.check_dir then
+  local dir = a.check_dir
+  local s = checkpoint.load(train.latest_checkpoint(dir))
+  local listed = {}
+  for _, n in ipairs(s.train.checkpoints or {}) do listed[n] = true end
+  local files, newer = 0, 0
+  for _, n in ipairs(lurn.core.list_dir(dir)) do
+    local st = n:match("^step%-(%d+)%.ckpt$")
+    if st then
+      files = files + 1
+      if tonumber(st) > s.step then
+        newer = newer + 1
+      elseif not listed[n] then
+        print(("ORPHAN %s: not in the kept list of step %d (%s)"):format(n, s.step,
+          table.concat(s.train.checkpoints, ", ")))
+        os.exit(1)
+      end
+    end
+  end
+  if newer > 1 then print(("ORPHAN: %d files newer than step %d"):format(newer, s.step)); os.exit(1) end
+  print(math.max(0, files - tonumber(a.keep)))
+  return
 end
 
 if a.compare then
