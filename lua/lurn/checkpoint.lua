@@ -488,6 +488,15 @@ function M.load(path)
     if not bytes or #bytes ~= #lurn.rng_state() then
       fail("part 'rng' is not a %d-byte generator state", #lurn.rng_state())
     end
+    -- The generator checks its own state (a spare-value flag of 0 or 1,
+    -- ...): try it here, and put the current state back, so restore never
+    -- fails after it has changed the model (found by fuzz_state).
+    local now = lurn.rng_state()
+    local okr, err = pcall(lurn.set_rng_state, bytes)
+    lurn.set_rng_state(now)
+    if not okr then
+      fail("part 'rng' is not a valid generator state (%s)", tostring(err))
+    end
     s.rng = bytes
   end
   if s.step ~= nil then C.int(s.step, "step", 0) end
@@ -555,7 +564,10 @@ function M.restore(s, targets)
     local ok, err = pcall(targets.schedule.load_state, targets.schedule, s.schedule)
     if not ok then error(prefix .. tostring(err), 0) end
   end
-  if targets.rng then lurn.set_rng_state(s.rng) end
+  if targets.rng then
+    local ok, err = pcall(lurn.set_rng_state, s.rng)
+    if not ok then error(prefix .. tostring(err), 0) end
+  end
   return s
 end
 

@@ -113,6 +113,10 @@ function TestHostileState:test_fields_validated()
     { function(p) p.optimizer.steps["0.weight"] = -2 end, "optimizer.steps['0.weight'] must be an integer >= 0, got -2" },
     { function(p) p.kind.parts[#p.kind.parts + 1] = "evil" end, "kind.parts[" },
     { function(p) p.surprise = { 1 } end, "unexpected metadata entry 'surprise'" },
+    -- found by fuzz_state: a generator state the generator refuses used to
+    -- fail inside restore, unnamed, after the model had been changed
+    { function(p) p.rng = p.rng:sub(1, 64) .. "00000000000000000000000000000401" .. p.rng:sub(97) end,
+      "part 'rng' is not a valid generator state (rng: invalid state: spare flag is" },
   }
   for i, c in ipairs(cases) do
     craft(self.ckpt, bad, c[1])
