@@ -1,7 +1,7 @@
 --- lurn.checkpoint — a whole training state in one file, and back.
 --
 --   checkpoint.save(path, {
---     model = model,            -- an nn module (or a {name = tensor} table): "model/<name>"
+--     model = model,            -- required: an nn module (or a {name = tensor} table): "model/<name>"
 --     optimizer = opt,          -- opt:state(): tensors "optim/<param>/<buffer>", config as JSON
 --     schedule = sched,         -- sched:state()                      (JSON)
 --     rng = true,               -- lurn.rng_state() now, hex           (or a 56-byte string)
@@ -13,7 +13,7 @@
 --     train = {...},            -- the loop's own counters             (JSON)
 --     extra = {...}, tensors = {name = tensor},   -- anything else: JSON / "extra/<name>"
 --   })
---   local s = checkpoint.load(path)   -- validated; the parts as plain data:
+--   local s = checkpoint.load(path)   -- validated in full (the schema below); the parts:
 --     s.model {name = tensor}, s.optimizer {config=, tensors=}, s.schedule, s.rng (bytes),
 --     s.data, s.vocab, s.config, s.history, s.step, s.train, s.extra, s.tensors, s.path
 --   checkpoint.restore(s, {model = m, optimizer = opt, schedule = sched, rng = true})
