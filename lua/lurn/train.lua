@@ -84,6 +84,11 @@ local function check_options(opts)
     error(("train.fit: schedule_every must be 'epoch' or 'step', got '%s'")
       :format(tostring(o.schedule_every)), 3)
   end
+  -- 0 means "off" (as in the config file): no step-based evaluations or
+  -- checkpoints (epoch ends still do both), default logging.
+  for _, k in ipairs { "checkpoint_every", "eval_every", "log_every" } do
+    if o[k] == 0 then o[k] = nil end
+  end
   if o.checkpoint_every and not o.checkpoint_dir then
     error("train.fit: checkpoint_every needs checkpoint_dir", 3)
   end
@@ -95,11 +100,6 @@ local function check_options(opts)
     end
   end
   if o.batch_size == 0 then error("train.fit: batch_size must be at least 1, got 0", 3) end
-  -- 0 means "off" (as in the config file): no step-based evaluations or
-  -- checkpoints (epoch ends still do both), default logging.
-  for _, k in ipairs { "checkpoint_every", "eval_every", "log_every" } do
-    if o[k] == 0 then o[k] = nil end
-  end
   for _, k in ipairs { "train_data", "valid_data" } do
     local d = o[k]
     if d and (type(d) ~= "table" or type(d.size) ~= "function" or type(d.batches) ~= "function") then

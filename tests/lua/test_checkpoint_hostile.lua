@@ -329,6 +329,7 @@ function TestHostileState:test_messages()
   lu.assertEquals(r.step, 6)
   lu.assertEquals(read(dir .. "/latest"), "step-00000006.ckpt\n")
   lu.assertFalse(exists(dir .. "/step-00000002.ckpt"))
+  lu.assertEquals(train.fit(with("checkpoint_every", 0)).step, 6)   -- off: no directory needed
   -- a nil model writes nothing
   local path = tmp("nomodel.ckpt")
   lu.assertErrorMsgContains("checkpoint.save: part 'model' is missing (nil)", checkpoint.save,
