@@ -4,6 +4,7 @@
 #
 #   bash tests/sh/kill_loop.sh KILLS KEEP [SEED]
 #     LURN=path/to/lurn (default build/lurn)
+#     LURN_KILL_TMP=dir (default /dev/shm; see below)
 #
 # The run (tests/sh/kill_run.lua) writes a checkpoint after every step, so
 # kills land in the middle of writes, of the `latest` update and of the
@@ -31,7 +32,13 @@ RANDOM=$seed
 LURN=${LURN:-build/lurn}
 here=$(cd "$(dirname "$0")" && pwd)
 run="$here/kill_run.lua"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# Where the runs write: LURN_KILL_TMP, default /dev/shm (in memory: fast,
+# and a SIGKILL loses nothing the page cache holds, so the order of the file
+# operations is still what is tested). On a disk (LURN_KILL_TMP=/tmp) each
+# fsync takes long enough that far more kills land inside a write or
+# between a write and the next step: the long setting.
+base=${LURN_KILL_TMP:-/dev/shm}; [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
+tmp=$(mktemp -d -p "$base" lurn_kill_XXXXXX); trap 'rm -rf "$tmp"' EXIT
 export LURN_THREADS=${LURN_THREADS:-2}
 max=$((kills * 40 + 150))
 fail=0

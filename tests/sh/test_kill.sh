@@ -5,7 +5,9 @@
 # CI setting: LURN_KILLS (default 10) kills per setting, in the release
 # pass only (the loop tests the order of file operations, not memory; the
 # sanitizer pass runs the same code paths in test_train and test_resume).
-# The long setting, 30 kills each, is `LURN_KILLS=30 bash tests/sh/test_kill.sh`
+# The runs write to /dev/shm (fast; see kill_loop.sh). The long setting, 30
+# kills each on the disk, is
+#   LURN_KILLS=30 LURN_KILL_TMP=/tmp LURN=build/lurn bash tests/sh/test_kill.sh
 # (figures in docs/security.md).
 set -u
 if [ "${LURN_SANITIZE:-0}" = 1 ] && [ -z "${LURN_KILLS:-}" ]; then
