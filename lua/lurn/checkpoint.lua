@@ -1,7 +1,7 @@
 --- lurn.checkpoint — a whole training state in one file, and back.
 --
 --   checkpoint.save(path, {
---     model = model,            -- an nn module (or a {name = tensor} table): "model/<name>"
+--     model = model,            -- required: an nn module (or a {name = tensor} table): "model/<name>"
 --     optimizer = opt,          -- opt:state(): tensors "optim/<param>/<buffer>", config as JSON
 --     schedule = sched,         -- sched:state()                      (JSON)
 --     rng = true,               -- lurn.rng_state() now, hex           (or a 56-byte string)
@@ -13,7 +13,7 @@
 --     train = {...},            -- the loop's own counters             (JSON)
 --     extra = {...}, tensors = {name = tensor},   -- anything else: JSON / "extra/<name>"
 --   })
---   local s = checkpoint.load(path)   -- validated; the parts as plain data:
+--   local s = checkpoint.load(path)   -- validated in full (the schema below); the parts:
 --     s.model {name = tensor}, s.optimizer {config=, tensors=}, s.schedule, s.rng (bytes),
 --     s.data, s.vocab, s.config, s.history, s.step, s.train, s.extra, s.tensors, s.path
 --   checkpoint.restore(s, {model = m, optimizer = opt, schedule = sched, rng = true})
@@ -90,6 +90,12 @@ function M.save(path, parts)
         table.concat(sorted_keys(KNOWN), ", ")), 2)
     end
   end
+  -- A nil model (a misspelt variable, say) must not write a state without
+  -- weights that every resume would then refuse.
+  if parts.model == nil then
+    error("checkpoint.save: part 'model' is missing (nil): a training state holds the model's "
+      .. "weights", 2)
+  end
   local tensors, meta = {}, {}
   local contents = {}
   if parts.model then
@@ -128,11 +134,291 @@ function M.save(path, parts)
   core.save_checkpoint(path, tensors, meta)
 end
 
+-- ---- the schema of a training state -------------------------------------------
+--
+-- Everything read from a file is checked here, before restore or train.fit
+-- use any of it: a crafted file with valid checksums gets an error naming
+-- the file and the field ("m.ckpt: data.pos is 1000000, beyond the 2
+-- batches of data.batches"), never a Lua error from deep inside the loop,
+-- a silent repair or a path it chose. docs/checkpoint-format.md lists the
+-- fields; docs/security.md the promises.
+
+local NULL = core.json_null
+
+local function describe(v)
+  if v == nil then return "missing" end
+  if v == NULL then return "null" end
+  if type(v) == "string" then
+    return ("the string %q"):format(#v > 40 and v:sub(1, 40) .. "..." or v)
+  end
+  if type(v) == "table" then return next(v) == nil and "empty" or "a table" end
+  return tostring(v)
+end
+
+local function is_int(v, min)
+  return math.type(v) == "integer" and v >= (min or math.mininteger)
+end
+
+local function is_finite(v)
+  return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge
+end
+
+-- A JSON array: a table with keys exactly 1..n (json_decode gives an empty
+-- {} for both [] and {}).
+local function is_array(v)
+  if type(v) ~= "table" then return false end
+  local n = 0
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 then return false end
+    n = n + 1
+  end
+  return n == #v
+end
+
+local function is_object(v)
+  if type(v) ~= "table" then return false end
+  for k in pairs(v) do if type(k) ~= "string" then return false end end
+  return true
+end
+
+-- A checker bound to one file: check(cond, field, fmt, ...) fails with
+-- "<path>: <field> <message>".
+local function checker(path)
+  local function fail(field, fmt, ...)
+    error(("%s: %s %s"):format(path, field, fmt:format(...)), 0)
+  end
+  local C = { fail = fail }
+  function C.int(v, field, min)
+    if not is_int(v, min) then
+      fail(field, "must be an integer >= %d, got %s", min, describe(v))
+    end
+  end
+  function C.opt_int(v, field, min) if v ~= nil then C.int(v, field, min) end end
+  function C.number(v, field)
+    if not is_finite(v) then fail(field, "must be a finite number, got %s", describe(v)) end
+  end
+  function C.object(v, field)
+    if not is_object(v) then fail(field, "must be a JSON object, got %s", describe(v)) end
+  end
+  function C.array(v, field)
+    if not is_array(v) then fail(field, "must be a JSON array, got %s", describe(v)) end
+  end
+  -- Only the known keys, so a misspelt or injected field is named.
+  function C.keys(v, field, known)
+    local bad = {}
+    for k in pairs(v) do if not known[k] then bad[#bad + 1] = tostring(k) end end
+    if #bad > 0 then
+      table.sort(bad)
+      fail(field, "has unknown field(s) %s", table.concat(bad, ", "))
+    end
+  end
+  return C
+end
+
+local function set(list)
+  local t = {}
+  for _, k in ipairs(list) do t[k] = true end
+  return t
+end
+
+-- Periodic checkpoint names train.fit writes; the only names it will ever
+-- delete (lurn.train).
+M.PERIODIC_PATTERN = "^step%-%d%d%d%d%d%d%d%d+%.ckpt$"
+
+local PARTS = set { "model", "optimizer", "rng", "schedule", "data", "vocab", "config",
+  "history", "step", "train", "extra" }
+
+local function check_data(C, d)
+  C.object(d, "data")
+  C.keys(d, "data", set { "epoch", "pos", "batches", "size" })
+  C.int(d.epoch, "data.epoch", 1)
+  C.int(d.pos, "data.pos", 0)
+  C.opt_int(d.size, "data.size", 0)
+  if d.batches == nil then
+    if d.pos ~= 0 then C.fail("data.pos", "is %d, but there is no data.batches plan", d.pos) end
+    return
+  end
+  C.array(d.batches, "data.batches")
+  if d.pos > #d.batches then
+    C.fail("data.pos", "is %d, beyond the %d batches of data.batches", d.pos, #d.batches)
+  end
+  for i, b in ipairs(d.batches) do
+    local field = ("data.batches[%d]"):format(i)
+    C.array(b, field)
+    if #b == 0 then C.fail(field, "is empty") end
+    for j, k in ipairs(b) do
+      if not is_int(k, 1) or (d.size and k > d.size) then
+        C.fail(("%s[%d]"):format(field, j), "must be a sample index in 1..%s, got %s",
+          d.size and tostring(d.size) or "n", describe(k))
+      end
+    end
+  end
+end
+
+local function check_train(C, t)
+  C.object(t, "train")
+  C.keys(t, "train", set { "run_loss", "run_n", "best", "best_epoch", "best_step", "bad",
+    "checkpoints", "threads" })
+  C.number(t.run_loss, "train.run_loss")
+  C.int(t.run_n, "train.run_n", 0)
+  C.int(t.bad, "train.bad", 0)
+  C.opt_int(t.threads, "train.threads", 1)
+  if (t.best == nil) ~= (t.best_epoch == nil) or (t.best == nil) ~= (t.best_step == nil) then
+    C.fail("train.best", "best, best_epoch and best_step must be all present or all absent")
+  end
+  if t.best ~= nil then
+    C.number(t.best, "train.best")
+    C.int(t.best_epoch, "train.best_epoch", 1)
+    C.int(t.best_step, "train.best_step", 0)
+  end
+  if t.checkpoints ~= nil then
+    C.array(t.checkpoints, "train.checkpoints")
+    for i, name in ipairs(t.checkpoints) do
+      -- A name from the file never chooses a path: only lurn's own pattern.
+      if type(name) ~= "string" or not name:match(M.PERIODIC_PATTERN) then
+        C.fail(("train.checkpoints[%d]"):format(i), "must be a name like step-00000010.ckpt, "
+          .. "got %s", describe(name))
+      end
+    end
+  end
+end
+
+local function check_history(C, h)
+  C.array(h, "history")
+  for i, r in ipairs(h) do
+    local field = ("history[%d]"):format(i)
+    C.object(r, field)
+    for k, v in pairs(r) do
+      if type(v) ~= "string" and type(v) ~= "boolean" then C.number(v, field .. "." .. k) end
+    end
+    C.opt_int(r.epoch, field .. ".epoch", 1)
+    C.opt_int(r.step, field .. ".step", 0)
+  end
+end
+
+local function check_schedule(C, s)
+  C.object(s, "schedule")
+  C.keys(s, "schedule", set { "name", "t", "base_lrs", "best", "num_bad", "cooldown_counter" })
+  if type(s.name) ~= "string" then C.fail("schedule.name", "must be a string, got %s", describe(s.name)) end
+  C.int(s.t, "schedule.t", 0)
+  if s.base_lrs ~= nil then
+    C.array(s.base_lrs, "schedule.base_lrs")
+    for i, v in ipairs(s.base_lrs) do C.number(v, ("schedule.base_lrs[%d]"):format(i)) end
+  end
+  if s.best ~= nil and s.best ~= NULL then C.number(s.best, "schedule.best") end
+  C.opt_int(s.num_bad, "schedule.num_bad", 0)
+  C.opt_int(s.cooldown_counter, "schedule.cooldown_counter", 0)
+end
+
+local function check_vocab(C, v)
+  C.object(v, "vocab")
+  C.keys(v, "vocab", set { "tokens" })
+  C.array(v.tokens, "vocab.tokens")
+  local seen = {}
+  for i, tok in ipairs(v.tokens) do
+    if type(tok) ~= "string" then
+      C.fail(("vocab.tokens[%d]"):format(i), "must be a string, got %s", describe(tok))
+    end
+    if seen[tok] then
+      C.fail(("vocab.tokens[%d]"):format(i), "repeats token %q (also at %d)", tok, seen[tok])
+    end
+    seen[tok] = i
+  end
+end
+
+-- The per-parameter buffers each optimizer's update rule keeps
+-- (src/lua/optim.c); `when` says which hyperparameter makes one exist.
+local BUFFERS = {
+  sgd = { momentum_buffer = function(c) return (c.momentum or 0) ~= 0 end },
+  adam = { exp_avg = true, exp_avg_sq = true, max_exp_avg_sq = function(c) return c.amsgrad == true end },
+  rmsprop = { square_avg = true, grad_avg = function(c) return c.centered == true end,
+    momentum_buffer = function(c) return (c.momentum or 0) > 0 end },
+  adagrad = { sum = true },
+}
+BUFFERS.adamw = BUFFERS.adam
+local STEP_FN = { sgd = "sgd_step", adam = "adam_step", adamw = "adamw_step",
+  rmsprop = "rmsprop_step", adagrad = "adagrad_step" }
+
+-- The optimizer part and its tensors: the kind, every group's
+-- hyperparameters (checked by the update rule itself, on a scratch
+-- parameter), every parameter's step count, and every buffer its rule
+-- needs with the parameter's shape: a missing moment would be recreated as
+-- zeros and the resume would no longer be exact.
+local function check_optimizer(C, o, tensors, model)
+  C.object(o, "optimizer")
+  C.keys(o, "optimizer", set { "kind", "groups", "steps" })
+  local kind = o.kind
+  if not BUFFERS[kind] then
+    C.fail("optimizer.kind", "must be one of adam, adamw, adagrad, rmsprop, sgd, got %s",
+      describe(kind))
+  end
+  C.array(o.groups, "optimizer.groups")
+  if #o.groups == 0 then C.fail("optimizer.groups", "is empty") end
+  local group_of = {}
+  local known = {}
+  for k in pairs(core.optim_defaults(kind)) do known[k] = true end
+  for gi, g in ipairs(o.groups) do
+    local field = ("optimizer.groups[%d]"):format(gi)
+    C.object(g, field)
+    C.keys(g, field, set { "config", "params" })
+    C.object(g.config, field .. ".config")
+    C.keys(g.config, field .. ".config", known)
+    local ok, err = pcall(core[STEP_FN[kind]], core.zeros(1), core.zeros(1), {}, g.config)
+    if not ok then C.fail(field .. ".config", "is invalid: %s", tostring(err)) end
+    C.array(g.params, field .. ".params")
+    for i, name in ipairs(g.params) do
+      if type(name) ~= "string" then
+        C.fail(("%s.params[%d]"):format(field, i), "must be a string, got %s", describe(name))
+      end
+      if group_of[name] then
+        C.fail(("%s.params[%d]"):format(field, i), "repeats parameter '%s'", name)
+      end
+      group_of[name] = g
+    end
+  end
+  C.object(o.steps or {}, "optimizer.steps")
+  for name, n in pairs(o.steps or {}) do
+    if not group_of[name] then
+      C.fail(("optimizer.steps['%s']"):format(name), "names no parameter of optimizer.groups")
+    end
+    C.int(n, ("optimizer.steps['%s']"):format(name), 0)
+  end
+  for key, t in pairs(tensors) do
+    local name, buf = key:match("^(.*)/([^/]+)$")
+    local field = ("tensor 'optim/%s'"):format(key)
+    if not name or not group_of[name] then C.fail(field, "belongs to no optimizer parameter") end
+    if not (o.steps and o.steps[name]) then
+      C.fail(field, "belongs to parameter '%s', which has no step count", name)
+    end
+    local rule = BUFFERS[kind][buf]
+    if not rule or (type(rule) == "function" and not rule(group_of[name].config)) then
+      C.fail(field, "is not a buffer of %s with this group's hyperparameters", kind)
+    end
+    if t:dtype() ~= "float32" then C.fail(field, "must be float32, got %s", t:dtype()) end
+    local p = model and model[name]
+    if p and t:shape() ~= p:shape() then
+      C.fail(field, "has shape %s, parameter '%s' has %s", tostring(t:shape()), name,
+        tostring(p:shape()))
+    end
+  end
+  for name, n in pairs(o.steps or {}) do
+    if n > 0 then
+      for buf, rule in pairs(BUFFERS[kind]) do
+        if (rule == true or rule(group_of[name].config)) and not tensors[name .. "/" .. buf] then
+          C.fail(("tensor 'optim/%s/%s'"):format(name, buf), "is missing (parameter '%s' has "
+            .. "taken %d steps with %s)", name, n, kind)
+        end
+      end
+    end
+  end
+end
+
 --- Read and validate a training state; the parts as plain data (header).
 function M.load(path)
   if type(path) ~= "string" then error("checkpoint.load: path must be a string", 2) end
   local tensors, meta = read_file(path)   -- errors name the path and the damage
   local function fail(fmt, ...) error(path .. ": " .. fmt:format(...), 0) end
+  local C = checker(path)
   if not meta.kind then
     fail("not a training state (no 'kind' entry in the metadata; a weights file? use " ..
       "checkpoint.load_weights)")
@@ -145,8 +431,21 @@ function M.load(path)
     fail("training state version %s, this lurn reads version %d", tostring(kind.version),
       M.VERSION)
   end
+  C.keys(kind, "kind", set { "kind", "version", "parts" })
+  C.array(kind.parts or {}, "kind.parts")
   local s = { path = path, tensors = {}, parts = {} }
-  for _, p in ipairs(kind.parts or {}) do s.parts[p] = true end
+  for i, p in ipairs(kind.parts or {}) do
+    if not PARTS[p] then C.fail(("kind.parts[%d]"):format(i), "names no part: %s", describe(p)) end
+    if s.parts[p] then C.fail(("kind.parts[%d]"):format(i), "repeats part '%s'", p) end
+    s.parts[p] = true
+  end
+  -- Every metadata entry is a listed part, and every listed part is there.
+  for key in pairs(meta) do
+    if key ~= "kind" and not (PARTS[key] and key ~= "model") then
+      fail("unexpected metadata entry '%s'", key)
+    end
+    if key ~= "kind" and not s.parts[key] then fail("part '%s' is present but not listed in kind.parts", key) end
+  end
   for _, k in ipairs(JSON_PARTS) do
     if meta[k] ~= nil then
       local okk, v = pcall(core.json_decode, meta[k])
@@ -162,6 +461,7 @@ function M.load(path)
     local rest = name:match("^model/(.+)$")
     if rest then
       if not s.model then fail("tensor '%s' but no model part", name) end
+      if t:dtype() ~= "float32" then C.fail(("tensor '%s'"):format(name), "must be float32, got %s", t:dtype()) end
       s.model[rest] = t
     else
       rest = name:match("^optim/(.+)$")
@@ -176,7 +476,8 @@ function M.load(path)
   end
   if meta.optimizer then
     local okk, cfg = pcall(core.json_decode, meta.optimizer)
-    if not okk or type(cfg) ~= "table" then fail("part 'optimizer' is not a JSON object") end
+    if not okk then fail("part 'optimizer' is not valid JSON (%s)", tostring(cfg)) end
+    check_optimizer(C, cfg, opt_tensors, s.model)
     s.optimizer = { config = cfg, tensors = opt_tensors }
   elseif next(opt_tensors) then
     fail("optimizer tensors but no optimizer part")
@@ -187,8 +488,23 @@ function M.load(path)
     if not bytes or #bytes ~= #lurn.rng_state() then
       fail("part 'rng' is not a %d-byte generator state", #lurn.rng_state())
     end
+    -- The generator checks its own state (a spare-value flag of 0 or 1,
+    -- ...): try it here, and put the current state back, so restore never
+    -- fails after it has changed the model (found by fuzz_state).
+    local now = lurn.rng_state()
+    local okr, err = pcall(lurn.set_rng_state, bytes)
+    lurn.set_rng_state(now)
+    if not okr then
+      fail("part 'rng' is not a valid generator state (%s)", tostring(err))
+    end
     s.rng = bytes
   end
+  if s.step ~= nil then C.int(s.step, "step", 0) end
+  if s.data ~= nil then check_data(C, s.data) end
+  if s.train ~= nil then check_train(C, s.train) end
+  if s.history ~= nil then check_history(C, s.history) end
+  if s.schedule ~= nil then check_schedule(C, s.schedule) end
+  if s.vocab ~= nil then check_vocab(C, s.vocab) end
   return s
 end
 
@@ -248,7 +564,10 @@ function M.restore(s, targets)
     local ok, err = pcall(targets.schedule.load_state, targets.schedule, s.schedule)
     if not ok then error(prefix .. tostring(err), 0) end
   end
-  if targets.rng then lurn.set_rng_state(s.rng) end
+  if targets.rng then
+    local ok, err = pcall(lurn.set_rng_state, s.rng)
+    if not ok then error(prefix .. tostring(err), 0) end
+  end
   return s
 end
 

@@ -36,6 +36,7 @@ local util = require "lurn.util"
 local optim = require "lurn.optim"
 local checkpoint = require "lurn.checkpoint"
 local seqm = require "lurn.nn.seq"
+local core = require "lurn.core"
 
 local M = {}
 
@@ -83,6 +84,11 @@ local function check_options(opts)
     error(("train.fit: schedule_every must be 'epoch' or 'step', got '%s'")
       :format(tostring(o.schedule_every)), 3)
   end
+  -- 0 means "off" (as in the config file): no step-based evaluations or
+  -- checkpoints (epoch ends still do both), default logging.
+  for _, k in ipairs { "checkpoint_every", "eval_every", "log_every" } do
+    if o[k] == 0 then o[k] = nil end
+  end
   if o.checkpoint_every and not o.checkpoint_dir then
     error("train.fit: checkpoint_every needs checkpoint_dir", 3)
   end
@@ -91,6 +97,14 @@ local function check_options(opts)
     local v = o[k]
     if v ~= nil and (math.type(v) ~= "integer" or v < 0) then
       error(("train.fit: %s must be a non-negative integer, got %s"):format(k, tostring(v)), 3)
+    end
+  end
+  if o.batch_size == 0 then error("train.fit: batch_size must be at least 1, got 0", 3) end
+  for _, k in ipairs { "train_data", "valid_data" } do
+    local d = o[k]
+    if d and (type(d) ~= "table" or type(d.size) ~= "function" or type(d.batches) ~= "function") then
+      error(("train.fit: %s must be a data.Dataset (with size and batches methods), got %s")
+        :format(k, type(d) == "table" and "a table without them" or type(d)), 3)
     end
   end
   return o
@@ -229,23 +243,49 @@ local function file_exists(path)
   return f ~= nil
 end
 
--- Write a small text file atomically (the `latest` pointer).
-local function write_atomic(path, text)
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "wb"))
-  f:write(text)
-  f:close()
-  assert(os.rename(tmp, path))
-end
-
 --- The newest checkpoint in a run directory (its `latest` file), or nil.
+-- The pointer is read from a file, so it may only name a periodic
+-- checkpoint in that directory (step-<n>.ckpt), never another path.
 function M.latest_checkpoint(dir)
   local f = io.open(dir .. "/latest", "rb")
   if not f then return nil end
   local name = f:read("l")
   f:close()
-  if not name or name == "" or name:find("/", 1, true) then return nil end
+  if not name or not name:match(checkpoint.PERIODIC_PATTERN) then
+    error(("%s/latest: names %s, not a checkpoint train.fit writes (step-<n>.ckpt)")
+      :format(dir, name and ("%q"):format(name:sub(1, 60)) or "nothing"), 0)
+  end
   return dir .. "/" .. name
+end
+
+-- Files train.fit may delete in a run directory, and only these: its own
+-- periodic checkpoints (by name pattern, in that directory, regular files,
+-- not symlinks) and the temporary files of lurn's writes whose process is
+-- gone ("<name>.ckpt.tmp.<pid>" or "latest.tmp.<pid>", left by a kill
+-- during a write: core.save_checkpoint names its temporary files so).
+local function remove_periodic(dir, name)
+  if not name:match(checkpoint.PERIODIC_PATTERN) then return end
+  local path = dir .. "/" .. name
+  if core.file_kind(path) == "file" then os.remove(path) end
+end
+
+local function remove_stale_temps(dir)
+  for _, name in ipairs(core.list_dir(dir) or {}) do
+    local base, pid = name:match("^(.+)%.tmp%.(%d+)$")
+    pid = pid and math.tointeger(tonumber(pid))
+    if base and pid and pid > 0 and pid <= 0x7fffffff and
+        (base:match("^[%w_%-][%w_%-.]*%.ckpt$") or base == "latest") and
+        not core.pid_alive(pid) and core.file_kind(dir .. "/" .. name) == "file" then
+      os.remove(dir .. "/" .. name)
+    end
+  end
+end
+
+-- Is the directory of checkpoint file `path` the directory `dir`?
+local function same_dir(path, dir)
+  local a = core.realpath((path:match("^(.*)/[^/]*$") or "."))
+  local b = core.realpath(dir)
+  return a ~= nil and a == b
 end
 
 local function is_nonfinite(x) return x ~= x or x == math.huge or x == -math.huge end
@@ -287,6 +327,9 @@ function M.fit(opts)
         error(("%s: not written by train.fit (no '%s' part)"):format(path, part), 2)
       end
     end
+    if s.data.size == nil then
+      error(("%s: not written by train.fit (no data.size)"):format(path), 2)
+    end
     if s.data.size ~= data:size() then
       error(("%s: written for a training set of %d samples, this one has %d")
         :format(path, s.data.size, data:size()), 2)
@@ -298,6 +341,9 @@ function M.fit(opts)
     checkpoint.restore(s, { model = model, optimizer = opt, schedule = sched, rng = true })
     D, S, step, history = s.data, s.train, s.step, s.history
     S.checkpoints = S.checkpoints or {}
+    -- The list names files next to the checkpoint resumed from; resuming
+    -- into another directory must not prune that one's files by name.
+    if not (o.checkpoint_dir and same_dir(path, o.checkpoint_dir)) then S.checkpoints = {} end
     if S.threads ~= lurn.threads() then
       progress.line(("note: resuming with %d thread(s), the checkpoint was written with %d; "
         .. "results may differ from an uninterrupted run in the last bits")
@@ -317,6 +363,7 @@ function M.fit(opts)
   local function save(name)
     if not made_dir then
       lurn.mkdir(o.checkpoint_dir)
+      remove_stale_temps(o.checkpoint_dir)
       made_dir = true
     end
     local path = o.checkpoint_dir .. "/" .. name
@@ -327,16 +374,22 @@ function M.fit(opts)
     return path
   end
   -- A periodic checkpoint: step-<n>.ckpt, the `latest` pointer, pruning.
+  -- In this order, each step durable before the next: the new file, then
+  -- `latest` naming it, then the old files. A kill at any moment leaves
+  -- `latest` naming a whole file. The list saved in the file still holds
+  -- the old names (not yet deleted), so a resume after a kill between the
+  -- last two steps finishes the pruning.
   local function save_periodic()
     if not o.checkpoint_dir or last_saved == step then return end
     local name = ("step-%08d.ckpt"):format(step)
     local list = S.checkpoints
     if list[#list] ~= name then list[#list + 1] = name end
-    while o.keep_checkpoints > 0 and #list > o.keep_checkpoints do
-      os.remove(o.checkpoint_dir .. "/" .. table.remove(list, 1))
-    end
     local path = save(name)
-    write_atomic(o.checkpoint_dir .. "/latest", name .. "\n")
+    core.write_file_atomic(o.checkpoint_dir .. "/latest", name .. "\n")
+    while o.keep_checkpoints > 0 and #list > o.keep_checkpoints do
+      local old = table.remove(list, 1)
+      if old ~= name then remove_periodic(o.checkpoint_dir, old) end
+    end
     last_saved = step
     if o.on_checkpoint then o.on_checkpoint(path, step) end
   end

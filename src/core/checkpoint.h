@@ -23,10 +23,13 @@
  * a crash or a failure never leaves a half-written file at <path>: the old
  * file stays as it was and the temporary file is removed.
  *
- * Loading validates everything before trusting any of it (sizes, JSON, every
- * entry, offsets, checksums, version) and fails with a message that starts
- * with the path and says what is wrong. Nothing in the file is ever executed.
- * Memory: the whole data section is read into one allocation.
+ * Loading validates everything before trusting any of it (file type, sizes,
+ * UTF-8, nesting, unique keys, JSON, every entry, offsets, checksums,
+ * version) and fails with a message that starts with the path and says what
+ * is wrong. Nothing in the file is ever executed. Time is linear in the file
+ * (n log n in its entries); memory is the data section (one allocation) plus
+ * the parsed header (at most 2^22 values, near 0.5 GB). A FIFO or device is
+ * refused without blocking. docs/security.md states these promises.
  */
 #ifndef LURN_CHECKPOINT_H
 #define LURN_CHECKPOINT_H
@@ -63,6 +66,10 @@ typedef struct lurn_ck_meta {
 int lurn_checkpoint_save(const char *path, const lurn_ck_tensor *tensors, int ntensors,
                          const lurn_ck_meta *meta, int nmeta, lurn_status *st);
 
+/* Write n bytes to path the same way: "<path>.tmp.<pid>", fsync, rename,
+ * directory fsync (train.fit's `latest` pointer). */
+int lurn_file_write_atomic(const char *path, const void *buf, size_t n, lurn_status *st);
+
 typedef struct lurn_checkpoint {
   int version;                       /* format version; 0 for a plain safetensors file */
   int ntensors;
@@ -89,6 +96,25 @@ void lurn_checkpoint_free(lurn_checkpoint *ck);
 
 const char *lurn_ck_dtype_name(lurn_ck_dtype d);
 int lurn_ck_dtype_size(lurn_ck_dtype d);
+
+/* A pre-scan of JSON text, run before cJSON parses anything from a file:
+ * the text is valid UTF-8 (no overlong forms or surrogates), strings hold
+ * no raw control characters and no \u0000 escape (C strings would be cut
+ * there), brackets nest at most max_depth deep, no array holds more than
+ * max_array values and the text holds at most max_values values (strings,
+ * keys included, numbers, literals, objects, arrays: what a parser would
+ * allocate). It does not check the grammar (cJSON does). Returns 0,
+ * or -1 with pb->pos (0-based byte) and pb->what (a static phrase). Linear
+ * time, no allocation. */
+typedef struct lurn_json_problem {
+  size_t pos;
+  const char *what;
+} lurn_json_problem;
+int lurn_json_scan(const char *text, size_t n, int max_depth, int64_t max_array,
+                   int64_t max_values, lurn_json_problem *pb);
+
+/* 1 if s[0..n) is valid UTF-8 (as lurn_json_scan checks it), else 0. */
+int lurn_utf8_valid(const char *s, size_t n);
 
 /* 64-bit FNV-1a. Start with h = LURN_FNV1A64_INIT; feed pieces in order. */
 #define LURN_FNV1A64_INIT 0xcbf29ce484222325ULL

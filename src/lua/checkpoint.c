@@ -30,17 +30,38 @@
  *       reads back to the same double (never more than %.17g), with ".0"
  *       added to integral floats. Functions, userdata, threads, cycles, NaN
  *       and Inf, integers beyond +-2^53 (JSON readers store doubles), NUL
- *       bytes in strings and mixed keys are errors naming the key path, e.g.
+ *       bytes and invalid UTF-8 in strings, and mixed keys are errors
+ *       naming the key path, e.g.
  *       "json_encode: cannot encode a function at value.optim.schedule".
  *   core.json_decode(string) -> value
  *       Objects and arrays become tables, integral numbers within +-2^53
  *       become integers, null becomes core.json_null. Invalid JSON is an
- *       error with the byte, line and column.
+ *       error with the byte, line and column; so are invalid UTF-8, a
+ *       \u0000 escape, nesting deeper than 200 and a key given twice in
+ *       one object (never a silent choice of one of them).
  *   core.json_null   the light userdata standing for JSON null (encodes back
  *                    to null)
+ *
+ *   Run-directory helpers for lurn.train (which removes only files it can
+ *   prove it wrote: docs/security.md):
+ *   core.write_file_atomic(path, text)  "<path>.tmp.<pid>", fsync, rename, dir fsync
+ *   core.file_kind(path)   "file", "directory", "symlink", "fifo", "socket",
+ *                          "device" (lstat: a final symlink is not followed), or nil
+ *   core.list_dir(path)    {name, ...} or nil, message
+ *   core.pid_alive(pid)    false only when no such process exists
+ *   core.realpath(path)    canonical absolute path, or nil, message
  */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +104,9 @@ static int l_save_checkpoint(lua_State *L) {
       luaL_error(L, "save_checkpoint: '%s' is a %s, not a tensor", lua_tostring(L, -2),
                  luaL_typename(L, -1));
     if (!t->storage) luaL_error(L, "save_checkpoint: tensor '%s' is released", lua_tostring(L, -2));
+    size_t kl;
+    const char *k = lua_tolstring(L, -2, &kl);
+    if (strlen(k) != kl) luaL_error(L, "save_checkpoint: tensor name '%s...' holds a NUL byte", k);
     nt++;
     lua_pop(L, 1);
   }
@@ -95,6 +119,10 @@ static int l_save_checkpoint(lua_State *L) {
       if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "save_checkpoint: metadata '%s' is a %s, not a string (use json_encode "
                    "for structured values)", lua_tostring(L, -2), luaL_typename(L, -1));
+      size_t kl, vl;
+      const char *k = lua_tolstring(L, -2, &kl), *v = lua_tolstring(L, -1, &vl);
+      if (strlen(k) != kl) luaL_error(L, "save_checkpoint: metadata key '%s...' holds a NUL byte", k);
+      if (strlen(v) != vl) luaL_error(L, "save_checkpoint: metadata '%s' holds a NUL byte", k);
       nm++;
       lua_pop(L, 1);
     }
@@ -285,6 +313,9 @@ static void path_pop(jbuf *b, size_t old) {
 
 static void encode_string(lua_State *L, jbuf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
+  // The decoder (and every checkpoint reader) refuses invalid UTF-8: fail
+  // when saving, not when the file is read back.
+  if (!lurn_utf8_valid(s, n)) json_fail(L, b, "cannot encode a string that is not valid UTF-8");
   JPUTS(L, b, "\"");
   size_t run = 0;  // start of the current run of bytes needing no escape
   for (size_t i = 0; i < n; i++) {
@@ -475,6 +506,11 @@ static void push_json(lua_State *L, const cJSON *j) {
   if (cJSON_IsObject(j)) {
     lua_createtable(L, 0, cJSON_GetArraySize(j));
     for (const cJSON *c = j->child; c; c = c->next) {
+      // A key given twice is ambiguous (which one wins differs between
+      // readers): an error, not a silent choice.
+      if (lua_getfield(L, -1, c->string) != LUA_TNIL)
+        luaL_error(L, "json_decode: duplicate key \"%s\"", c->string);
+      lua_pop(L, 1);
       push_json(L, c);
       lua_setfield(L, -2, c->string);
     }
@@ -515,6 +551,18 @@ static int l_json_decode(lua_State *L) {
   cJSON **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
   luaL_setmetatable(L, JSONTREE_MT);
+  // Before cJSON: valid UTF-8, no \u0000 (a C string would be cut there),
+  // nesting bounded (src/core/checkpoint.h).
+  lurn_json_problem pb = {0, NULL};
+  if (lurn_json_scan(s, n, JSON_MAX_DEPTH, INT64_MAX, INT64_MAX, &pb) != 0) {
+    int line = 1, col = 1;
+    for (size_t i = 0; i < pb.pos && i < n; i++) {
+      if (s[i] == '\n') line++, col = 1;
+      else col++;
+    }
+    return luaL_error(L, "json_decode: invalid JSON at byte %d (line %d, column %d): %s",
+                      (int)pb.pos + 1, line, col, pb.what);
+  }
   const char *end = NULL;
   *box = cJSON_ParseWithLengthOpts(s, n, &end, 0);
   size_t pos = end && end >= s ? (size_t)(end - s) : 0;
@@ -537,7 +585,89 @@ static int l_json_decode(lua_State *L) {
   return 1;
 }
 
+/* ========================================================================= */
+/*  Run-directory helpers (lurn.train: pointer file, pruning, stale temps)     */
+/* ========================================================================= */
+
+static int l_write_file_atomic(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t n;
+  const char *text = luaL_checklstring(L, 2, &n);
+  lurn_status st = {0};
+  if (lurn_file_write_atomic(path, text, n, &st)) lurn_raise(L, &st);
+  return 0;
+}
+
+/* What is at path, without following a final symlink: "file", "directory",
+ * "symlink", "fifo", "socket", "device", or nil if nothing is there. */
+static int l_file_kind(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat sb;
+  if (lstat(path, &sb) != 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const char *k = S_ISREG(sb.st_mode)    ? "file"
+                  : S_ISDIR(sb.st_mode)  ? "directory"
+                  : S_ISLNK(sb.st_mode)  ? "symlink"
+                  : S_ISFIFO(sb.st_mode) ? "fifo"
+                  : S_ISSOCK(sb.st_mode) ? "socket"
+                                         : "device";
+  lua_pushstring(L, k);
+  return 1;
+}
+
+/* The names in a directory (no "." and ".."), unsorted; nil, message if it
+ * cannot be read. */
+static int l_list_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (!d) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: cannot list (%s)", path, strerror(errno));
+    return 2;
+  }
+  lua_newtable(L);
+  lua_Integer i = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++i);
+  }
+  closedir(d);
+  return 1;
+}
+
+/* Is process pid alive? true, false (no such process), or true when it
+ * cannot be told (another user's process): callers delete only on false. */
+static int l_pid_alive(lua_State *L) {
+  lua_Integer pid = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, pid > 0 && pid <= INT32_MAX, 1, "not a process id");
+  lua_pushboolean(L, kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+  return 1;
+}
+
+/* The canonical absolute path (symlinks resolved), or nil, message. */
+static int l_realpath(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char *r = realpath(path, NULL);
+  if (!r) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, r);
+  free(r);
+  return 1;
+}
+
 static const luaL_Reg checkpoint_funcs[] = {
+    {"write_file_atomic", l_write_file_atomic},
+    {"file_kind", l_file_kind},
+    {"list_dir", l_list_dir},
+    {"pid_alive", l_pid_alive},
+    {"realpath", l_realpath},
     {"save_checkpoint", l_save_checkpoint},
     {"load_checkpoint", l_load_checkpoint},
     {"json_encode", l_json_encode},

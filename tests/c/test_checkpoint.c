@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -98,10 +99,12 @@ static void expect_fail(const char *p, int flags, int code, const char *sub) {
  * `json` contains the value "fnv1a64:0000000000000000" for
  * lurn.header_checksum and "%s" where the data checksum goes. */
 static void craft(const char *p, const char *json, const void *data, long dlen) {
-  char dsum[32], hdr[4096];
+  char dsum[32];
   snprintf(dsum, sizeof dsum, "fnv1a64:%016llx",
            (unsigned long long)lurn_fnv1a64(data, (size_t)dlen, LURN_FNV1A64_INIT));
-  int n = snprintf(hdr, sizeof hdr, json, dsum);
+  size_t cap = strlen(json) + 64;
+  char *hdr = malloc(cap);
+  int n = snprintf(hdr, cap, json, dsum);
   while ((8 + n) % 8) hdr[n++] = ' ';
   uint64_t h = lurn_fnv1a64(hdr, (size_t)n, LURN_FNV1A64_INIT);
   char *digits = strstr(hdr, "\"fnv1a64:0000000000000000\"") + 9;
@@ -114,6 +117,7 @@ static void craft(const char *p, const char *json, const void *data, long dlen) 
   memcpy(buf + 8 + n, data, (size_t)dlen);
   spit(p, buf, 8 + n + dlen);
   free(buf);
+  free(hdr);
 }
 
 #define MD(extra)                                                                     \
@@ -466,6 +470,156 @@ static void test_fnv(void) {
   CHECK(lurn_fnv1a64("bar", 3, lurn_fnv1a64("foo", 3, LURN_FNV1A64_INIT)) == 0x85944171f73967e8ULL);
 }
 
+
+/* ---- hostile files (issue 12): each of these failed on 53da342 ------------------ */
+
+/* A FIFO is refused at once: open() used to wait for a writer forever. The
+ * alarm turns a hang into a failure instead of a stuck suite. */
+static void test_fifo_refused(void) {
+  const char *p = tpath("fifo.safetensors");
+  CHECK(mkfifo(p, 0600) == 0);
+  alarm(20);
+  expect_fail(p, LURN_CK_ALLOW_PLAIN, LURN_EIO, "not a regular file (a FIFO)");
+  alarm(0);
+  unlink(p);
+}
+
+/* 100,000 tensor entries and a duplicate name at the end: the duplicate
+ * check used to compare every pair (44 s); now it sorts. */
+static void test_many_entries(void) {
+  const char *p = tpath("many.safetensors");
+  const int n = 100000;
+  size_t cap = (size_t)n * 64 + 1024;
+  char *json = malloc(cap);
+  size_t k = (size_t)snprintf(json, cap, "%s", MD("\"lurn.data_bytes\":\"0\""));
+  for (int i = 0; i < n; i++)
+    k += (size_t)snprintf(json + k, cap - k, ",\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],"
+                          "\"data_offsets\":[0,0]}", i == n - 1 ? 17 : i);
+  snprintf(json + k, cap - k, "}");
+  craft(p, json, "", 0);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  alarm(20);
+  expect_fail(p, 0, LURN_EFORMAT, "duplicate tensor name 't17'");
+  alarm(0);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  printf("     100000 entries checked in %.3f s\n",
+         (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+  // the same without the duplicate loads
+  char *last = strstr(json + k - 80, "\"t17\"");
+  CHECK(last != NULL);
+  if (last) memcpy(last, "\"tZZ\"", 5);
+  craft(p, json, "", 0);
+  lurn_checkpoint ck;
+  lurn_status st = {0};
+  CHECK(lurn_checkpoint_load(p, 0, &ck, &st) == LURN_OK && ck.ntensors == n);
+  lurn_checkpoint_free(&ck);
+  free(json);
+}
+
+static void test_second_metadata(void) {
+  const char *p = tpath("meta2.safetensors");
+  float d[1] = {1};
+  craft(p, MD("\"lurn.data_bytes\":\"4\"") ",\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
+        "\"data_offsets\":[0,4]},\"__metadata__\":{\"config\":\"{}\"}}", d, 4);
+  expect_fail(p, 0, LURN_EFORMAT, "bad header: more than one __metadata__");
+  // a key twice inside __metadata__ or inside an entry
+  craft(p, MD("\"lurn.data_bytes\":\"4\",\"x\":\"1\",\"x\":\"2\"") ",\"a\":{\"dtype\":\"F32\","
+        "\"shape\":[1],\"data_offsets\":[0,4]}}", d, 4);
+  expect_fail(p, 0, LURN_EFORMAT, "bad header: duplicate key 'x' in __metadata__");
+  craft(p, MD("\"lurn.data_bytes\":\"4\"") ",\"a\":{\"dtype\":\"F32\",\"dtype\":\"I32\","
+        "\"shape\":[1],\"data_offsets\":[0,4]}}", d, 4);
+  expect_fail(p, 0, LURN_EFORMAT, "bad header: duplicate key 'dtype' in tensor 'a'");
+}
+
+static void test_strings_checked(void) {
+  const char *p = tpath("utf8.safetensors");
+  float d[1] = {1};
+  // invalid UTF-8 (a lone continuation byte, an overlong '/', a surrogate)
+  const char *bad[] = {"a\x80", "\xc0\xaf", "\xed\xa0\x80"};
+  for (int i = 0; i < 3; i++) {
+    char json[512];
+    snprintf(json, sizeof json, "%s,\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":"
+             "[0,4]}}", MD("\"lurn.data_bytes\":\"4\""), bad[i]);
+    craft(p, json, d, 4);
+    expect_fail(p, 0, LURN_EFORMAT, "invalid UTF-8");
+  }
+  // a NUL in a name: the name used to be cut at it ("a\u0000b" -> "a")
+  craft(p, MD("\"lurn.data_bytes\":\"4\"") ",\"a\\u0000b\":{\"dtype\":\"F32\",\"shape\":[1],"
+        "\"data_offsets\":[0,4]}}", d, 4);
+  expect_fail(p, 0, LURN_EFORMAT, "NUL character (\\u0000) in a string");
+  // and in a metadata value
+  craft(p, MD("\"lurn.data_bytes\":\"4\",\"config\":\"{}\\u0000x\"") ",\"a\":{\"dtype\":\"F32\","
+        "\"shape\":[1],\"data_offsets\":[0,4]}}", d, 4);
+  expect_fail(p, 0, LURN_EFORMAT, "NUL character");
+  // saving refuses what loading would refuse
+  lurn_ck_tensor t = {"caf\xe9", LURN_CK_F32, 1, {1}, d, 0};
+  lurn_status st = {0};
+  CHECK(lurn_checkpoint_save(p, &t, 1, NULL, 0, &st) == LURN_EARG);
+  CHECK_MSG(st, "tensor name 1 is not valid UTF-8");
+  // nesting beyond the safetensors shape, and over-long arrays, before cJSON
+  craft(p, MD("\"lurn.data_bytes\":\"4\"") ",\"a\":{\"dtype\":\"F32\",\"shape\":[[[1]]],"
+        "\"data_offsets\":[0,4]}}", d, 4);
+  expect_fail(p, 0, LURN_EFORMAT, "nested too deeply");
+  craft(p, MD("\"lurn.data_bytes\":\"4\"") ",\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,"
+        "1,1,1],\"data_offsets\":[0,4]}}", d, 4);
+  expect_fail(p, 0, LURN_EFORMAT, "an array with too many values");
+}
+
+/* [0, 2^52, 2^52] holds no bytes, so byte counts agree, but the strides of
+ * such a tensor overflow: the shape itself is refused. */
+static void test_shape_overflow(void) {
+  const char *p = tpath("huge.safetensors");
+  craft(p, MD("\"lurn.data_bytes\":\"0\"") ",\"a\":{\"dtype\":\"F32\",\"shape\":[0,"
+        "4503599627370496,4503599627370496],\"data_offsets\":[0,0]}}", "", 0);
+  expect_fail(p, 0, LURN_EFORMAT,
+              "tensor 'a' has shape [0,4503599627370496,4503599627370496], too large");
+  // a zero with sizes whose product fits is fine
+  craft(p, MD("\"lurn.data_bytes\":\"0\"") ",\"a\":{\"dtype\":\"F32\",\"shape\":[0,1000,1000],"
+        "\"data_offsets\":[0,0]}}", "", 0);
+  lurn_checkpoint ck;
+  lurn_status st = {0};
+  CHECK(lurn_checkpoint_load(p, 0, &ck, &st) == LURN_OK && ck.ntensors == 1);
+  lurn_checkpoint_free(&ck);
+}
+
+/* A lurn checkpoint whose lurn.format key is damaged must not pass as a
+ * plain safetensors file (which has no checksums to check). */
+static void test_damaged_format_key(void) {
+  const char *p = tpath("damaged_key.safetensors");
+  save_fixture(p);
+  long n = 0;
+  unsigned char *b = slurp(p, &n);
+  char *at = strstr((char *)b + 8, "\"lurn.format\"");
+  CHECK(at != NULL);
+  if (at) at[11] = 'T';  // "lurn.formaT"
+  // and a flipped data byte, which the skipped checksum would have missed
+  b[n - 10] ^= 0x01;
+  spit(p, b, n);
+  expect_fail(p, LURN_CK_ALLOW_PLAIN, LURN_EFORMAT, "damaged lurn checkpoint (lurn.format is "
+              "missing from __metadata__, which has other lurn entries)");
+  free(b);
+}
+
+/* A symlink planted at the temporary name is not written through. */
+static void test_tmp_symlink_not_followed(void) {
+  const char *p = tpath("planted.safetensors"), *target = tpath("planted_target");
+  spit(target, "precious", 8);
+  char tmpname[600];
+  snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", p, (long)getpid());
+  CHECK(symlink(target, tmpname) == 0);
+  float d[1] = {1};
+  lurn_ck_tensor t = {"a", LURN_CK_F32, 1, {1}, d, 0};
+  lurn_status st = {0};
+  CHECK(lurn_checkpoint_save(p, &t, 1, NULL, 0, &st) == LURN_EIO);
+  CHECK_MSG(st, "cannot create");
+  long n = 0;
+  unsigned char *b = slurp(target, &n);
+  CHECK(n == 8 && memcmp(b, "precious", 8) == 0);
+  free(b);
+  unlink(tmpname);
+}
+
 static void cleanup(void) {
   DIR *d = opendir(dir);
   struct dirent *e;
@@ -506,6 +660,13 @@ int main(void) {
   RUN(test_not_a_checkpoint);
   RUN(test_save_errors);
   RUN(test_failed_save_keeps_old_file);
+  RUN(test_fifo_refused);
+  RUN(test_many_entries);
+  RUN(test_second_metadata);
+  RUN(test_strings_checked);
+  RUN(test_shape_overflow);
+  RUN(test_damaged_format_key);
+  RUN(test_tmp_symlink_not_followed);
   cleanup();
   return check_summary();
 }

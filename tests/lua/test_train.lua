@@ -224,7 +224,7 @@ function TestCheckpoint:test_mismatched_optimizer_and_parts()
   lu.assertErrorMsgContains("checkpoint.save: unknown part 'modle'", checkpoint.save, path,
     { modle = model })
   lu.assertErrorMsgContains("checkpoint.save: part 'config': json_encode: cannot encode a "
-    .. "function at value.f", checkpoint.save, path, { config = { f = print } })
+    .. "function at value.f", checkpoint.save, path, { model = model, config = { f = print } })
 end
 
 -- Weights only, with a prefix stripped / prepended (the PyTorch route).
