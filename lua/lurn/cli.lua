@@ -79,6 +79,21 @@ function M.info()
   return 0
 end
 
+--- A chunk typed at the prompt, with a leading `local` made a session
+-- variable: each line is its own chunk, so a true local would be gone at the
+-- next line ("local x = 1" then "x + 1" must work). Locals with attributes
+-- (<const>, <close>) keep their meaning and stay local to the line.
+function M.prompt_chunk(code)
+  local names, rest = code:match("^%s*local%s+([%a_][%w_%s,]*)(.*)$")
+  if names and not names:match("^function%f[^%w_]") and not rest:match("^%s*<") then
+    if rest:match("^%s*=") then return names .. rest end
+    return names:gsub("%s+$", "") .. " = nil" .. rest
+  end
+  local fname, body = code:match("^%s*local%s+function%s+([%a_][%w_]*)(.*)$")
+  if fname then return "function " .. fname .. body end
+  return code
+end
+
 --- The interactive prompt: like the stock `lua` one, results printed.
 function M.repl()
   local host = package.loaded["lurn.host"]
@@ -93,7 +108,7 @@ function M.repl()
     local line = read("> ")
     if not line then break end
     -- "=expr" and plain expressions print their values, like lua 5.4's prompt
-    local code = line:gsub("^=", "return ")
+    local code = M.prompt_chunk((line:gsub("^=", "return ")))
     local chunk = load("return " .. code, "=stdin", "t", env)
     if not chunk then
       chunk = load(code, "=stdin", "t", env)
@@ -268,6 +283,10 @@ function M.main(argv)
     if not path then
       eprint("lurn: run needs a script")
       return 2
+    end
+    if path == "--help" or path == "-h" then
+      print("usage: lurn run script.lua [args]   run a Lua script (arg is set, lurn is preloaded)")
+      return 0
     end
     return run_file(path, args)
   end

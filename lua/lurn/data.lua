@@ -15,7 +15,14 @@ local lurn = require "lurn"
 
 local M = {}
 
---- Split a text into tokens: lower-cased, words and punctuation apart.
+--- Split a text into tokens: runs of letters, digits and apostrophes, so
+-- punctuation is dropped ("Don't stop!" gives "don't", "stop"); lower-cased
+-- unless `opts.keep_case`; `<br />` tags count as spaces.
+-- `opts.whitespace = true` splits on white space only (punctuation kept).
+-- @tparam string text
+-- @tparam[opt] table opts `{keep_case = false, whitespace = false}`
+-- @treturn {string,...} the tokens
+-- @usage data.tokenize("Don't stop, <br/>NOW!")  --> {"don't", "stop", "now"}
 function M.tokenize(text, opts)
   opts = opts or {}
   if not opts.keep_case then text = text:lower() end

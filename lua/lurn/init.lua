@@ -3,8 +3,11 @@
 -- `require "lurn"` gives the tensor functions of the C module `lurn.core`
 -- (tensor, zeros, ones, full, arange, eye, rand, randn, cat, mm, seed,
 -- threads, info, ...) plus the library's submodules, loaded on first use:
--- lurn.nn, lurn.optim, lurn.data, lurn.train, lurn.config, lurn.metrics,
--- lurn.gradcheck.
+-- lurn.nn, lurn.optim, lurn.data, lurn.text, lurn.train, lurn.checkpoint,
+-- lurn.gradcheck, lurn.help (and lurn.cli, lurn.util, lurn.class,
+-- lurn.errors). Any other lua/lurn/<name>.lua (or <name>/init.lua) is
+-- loaded the same way, so `lurn.x` works for every module the tree has.
+-- @module lurn
 
 -- Under the stock interpreter (`lua5.4` with LUA_PATH/LUA_CPATH set), lurn's
 -- own modules ("lurn.*") are looked up only beside this file, and the C
@@ -47,15 +50,21 @@ for k, v in pairs(core) do M[k] = v end
 M.core = core
 
 local submodules = {
-  nn = true, optim = true, data = true, train = true, config = true, metrics = true,
-  gradcheck = true, json = true, checkpoint = true, cli = true, util = true, plot = true,
-  class = true, text = true, errors = true,
+  nn = true, optim = true, data = true, text = true, train = true, checkpoint = true,
+  gradcheck = true, help = true, cli = true, util = true, class = true, errors = true,
 }
 
 setmetatable(M, {
   __index = function(t, k)
-    if submodules[k] then
-      local mod = require("lurn." .. k)
+    if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then return nil end
+    local name = "lurn." .. k
+    if submodules[k] or package.searchpath(name, package.path) then
+      if not package.searchpath(name, package.path) and not package.loaded[name] then
+        -- one line instead of require's search path of every directory
+        error(("lurn.%s: module '%s' is not installed (no %s.lua under the lurn library)")
+          :format(k, name, name:gsub("%.", "/")), 2)
+      end
+      local mod = require(name)
       rawset(t, k, mod)
       return mod
     end

@@ -28,6 +28,9 @@ function M.main(args)
       if not v then errors.raise("usage", "%s needs a number", a) end
       opts[a:sub(3)] = v
       i = i + 2
+    elseif a:match("^%-") then
+      io.stderr:write(("lurn gradcheck: unknown option '%s'\n"):format(a), usage, "\n")
+      return 2
     elseif not path then
       path, i = a, i + 1
     else
