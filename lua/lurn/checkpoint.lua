@@ -38,7 +38,9 @@ local core = require "lurn.core"
 
 local M = {}
 
+--- The `kind` a training state's metadata carries ("lurn-training-state").
 M.KIND = "lurn-training-state"
+--- The training-state version this lurn writes and reads (1).
 M.VERSION = 1
 
 -- Parts stored as JSON metadata, in a fixed order.

@@ -39,6 +39,11 @@ end
 -- ---------------------------------------------------------------------------
 -- Vocab: token <-> 0-based id. Id 0 is "<pad>", id 1 is "<unk>".
 
+--- data.Vocab: tokens and their 0-based ids (0 = "<pad>", 1 = "<unk>").
+-- Built with `Vocab.build(texts_or_token_lists, {min_count =, max_size =})` or
+-- `Vocab.from_counts(counts, opts)`; `v:size()`, `v:id(token)`, `v:token(id)`, `v:encode(tokens)`.
+-- @usage local v = data.Vocab.build { "a b", "b c" }
+-- print(v:size())   -- 5: <pad>, <unk>, b, a, c
 local Vocab = {}
 Vocab.__index = Vocab
 Vocab.__name = "data.Vocab"
@@ -140,6 +145,12 @@ end
 -- Dataset: encoded sequences with labels (a class id per sample, or a
 -- target sequence per sample for tagging / language models).
 
+--- data.Dataset{texts =, labels =, vocab =}: encoded sequences with labels.
+-- `ds:batches{size =, shuffle =, bucket =, drop_last =}` iterates batches
+-- `{ids = [T, B] int32, lengths = [B], labels = [B], index}`; `ds:make_batch(indices)`
+-- builds one; `ds:size()` counts the samples.
+-- @usage local ds = data.Dataset { texts = { "a b", "b" }, labels = { 0, 1 }, vocab = data.Vocab.build { "a b" } }
+-- for batch in ds:batches { size = 2 } do print(batch.ids) end
 local Dataset = {}
 Dataset.__index = Dataset
 Dataset.__name = "data.Dataset"

@@ -62,6 +62,14 @@ local function set_at(t, idx, v)
   t:set(table.unpack(a))
 end
 
+--- Check a module's backward against central finite differences.
+-- @tparam nn.Module module any module with forward, backward and parameters
+-- @tparam Tensor|table input its input (a tensor, or a Seq {data =, lengths =})
+-- @tparam[opt] table opts `eps = 1e-2`, `tol = 1e-2` (per tensor), `elem_tol = 5e-2`
+--   (per element), `floor = 1e-2`, `max_per_tensor = 64`, `skip_kinks = false`, `kink_tol = tol`
+-- @treturn table `{ok, max_error, max_element_error, checked, skipped, errors, worst, summary}`
+-- @usage local r = lurn.gradcheck.check(nn.GRU(3, 4), lurn.randn(5, 2, 3))
+-- assert(r.ok, r.summary)
 function M.check(module, input, opts)
   opts = opts or {}
   local eps = opts.eps or 1e-2

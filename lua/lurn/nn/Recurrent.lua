@@ -311,12 +311,70 @@ end
 
 local M = { Recurrent = Recurrent }
 
+--- nn.LSTM(input_size, hidden [, opts]): a whole-sequence LSTM, PyTorch's torch.nn.LSTM.
+-- Input: a Seq {data = [T, B, input_size], lengths} or a tensor [T, B, input_size];
+-- `m:forward(x, {h0 =, c0 =})` takes initial states [layers*dirs, B, hidden];
+-- after it `m.h_n`, `m.c_n` hold the final states; `m:backward(dy, {h_n =, c_n =})`
+-- adds gradients at the final states and leaves the initial states' in
+-- `m.grad_h0`, `m.grad_c0`. Weights: weight_ih_l0 [4H, I], weight_hh_l0 [4H, H],
+-- bias_ih_l0, bias_hh_l0 [4H] (gates i, f, g, o), then _reverse, then l1 ...
+-- Options (default first):
+--   layers = 1            stacked layers
+--   bidirectional = false outputs of both directions concatenated (H*2)
+--   dropout = 0           between layers, on each layer's output but the last
+--   input_dropout = 0     variational: one mask per sequence on the input
+--   output_dropout = 0    variational: one mask per sequence on the output
+--   output = "all"        "all": a Seq [T, B, H*dirs]; "last": [B, H*dirs]
+--   stateful = false      carry final states into the next forward (truncated BPTT)
+--   init = "default"      U(-1/sqrt(H), 1/sqrt(H)) like PyTorch, or "orthogonal"
+--   bias = true
+--   forget_bias = nil     the forget gate's total bias (b_ih = value, b_hh = 0)
+-- @tparam integer input_size
+-- @tparam integer hidden
+-- @tparam[opt] table opts the options above
+-- @usage local m = nn.LSTM(16, 32, {layers = 2, bidirectional = true})
+-- local y = m:forward(lurn.randn(5, 3, 16))   -- y.data [5, 3, 64]; m.h_n, m.c_n [4, 3, 32]
 M.LSTM = class("nn.LSTM", Recurrent)
 function M.LSTM:__init(i, h, opts) Recurrent.__init(self, "lstm", "nn.LSTM", i, h, opts) end
 
+--- nn.GRU(input_size, hidden [, opts]): a whole-sequence GRU, PyTorch's torch.nn.GRU.
+-- Like nn.LSTM without the cell state: `{h0 =}` in, `m.h_n` out, `m.grad_h0`;
+-- weights weight_ih_l0 [3H, I], weight_hh_l0 [3H, H] (gates r, z, n).
+-- Options (default first):
+--   layers = 1            stacked layers
+--   bidirectional = false outputs of both directions concatenated (H*2)
+--   dropout = 0           between layers, on each layer's output but the last
+--   input_dropout = 0     variational: one mask per sequence on the input
+--   output_dropout = 0    variational: one mask per sequence on the output
+--   output = "all"        "all": a Seq [T, B, H*dirs]; "last": [B, H*dirs]
+--   stateful = false      carry final states into the next forward (truncated BPTT)
+--   init = "default"      U(-1/sqrt(H), 1/sqrt(H)) like PyTorch, or "orthogonal"
+--   bias = true
+-- @tparam integer input_size
+-- @tparam integer hidden
+-- @tparam[opt] table opts the options above
+-- @usage local m = nn.GRU(16, 32, {output = "last"})
+-- local h = m:forward(lurn.randn(5, 3, 16))   -- [3, 32]
 M.GRU = class("nn.GRU", Recurrent)
 function M.GRU:__init(i, h, opts) Recurrent.__init(self, "gru", "nn.GRU", i, h, opts) end
 
+--- nn.RNN(input_size, hidden [, opts]): a whole-sequence Elman RNN, PyTorch's torch.nn.RNN.
+-- Like nn.GRU with one gate block: weight_ih_l0 [H, I], weight_hh_l0 [H, H].
+-- Options (default first):
+--   layers = 1            stacked layers
+--   bidirectional = false outputs of both directions concatenated (H*2)
+--   dropout = 0           between layers, on each layer's output but the last
+--   input_dropout = 0     variational: one mask per sequence on the input
+--   output_dropout = 0    variational: one mask per sequence on the output
+--   output = "all"        "all": a Seq [T, B, H*dirs]; "last": [B, H*dirs]
+--   stateful = false      carry final states into the next forward (truncated BPTT)
+--   init = "default"      U(-1/sqrt(H), 1/sqrt(H)) like PyTorch, or "orthogonal"
+--   bias = true
+--   nonlinearity = "tanh" or "relu"
+-- @tparam integer input_size
+-- @tparam integer hidden
+-- @tparam[opt] table opts the options above
+-- @usage local m = nn.RNN(4, 8, {nonlinearity = "relu"})
 M.RNN = class("nn.RNN", Recurrent)
 function M.RNN:__init(i, h, opts)
   local nl = opts and opts.nonlinearity or "tanh"
