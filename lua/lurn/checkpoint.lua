@@ -223,7 +223,7 @@ local function set(list)
   return t
 end
 
--- Periodic checkpoint names train.fit writes; the only names it will ever
+--- Periodic checkpoint names train.fit writes; the only names it will ever
 -- delete (lurn.train).
 M.PERIODIC_PATTERN = "^step%-%d%d%d%d%d%d%d%d+%.ckpt$"
 

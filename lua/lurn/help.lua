@@ -15,9 +15,10 @@ local M = {}
 local modules = { "nn", "optim", "data", "train", "checkpoint", "gradcheck", "text" }
 
 local function files_of(mod)
-  local dir = package.searchpath("lurn.nn", package.path):match("^(.*)/nn/init%.lua$")
+  local lurn = require "lurn"
+  local dir = lurn.module_file("lurn.nn"):match("^(.*)/nn/init%.lua$")
   local files = {}
-  local single = package.searchpath("lurn." .. mod, package.path)
+  local single = lurn.module_file("lurn." .. mod)
   if single then files[#files + 1] = single end
   if mod == "nn" then
     local p = io.popen("ls " .. dir .. "/nn/*.lua 2>/dev/null")

@@ -54,12 +54,28 @@ local submodules = {
   gradcheck = true, help = true, cli = true, util = true, class = true, errors = true,
 }
 
+-- lurn's modules are found beside this file (the host and the searcher
+-- above do not use package.path for them), or on package.path.
+local libdir = debug.getinfo(1, "S").source:match("^@(.*)/lurn/init%.lua$")
+--- The file of lurn module `name` ("lurn.nn"), or nil.
+function M.module_file(name)
+  local rel = name:gsub("%.", "/")
+  if libdir then
+    for _, f in ipairs { libdir .. "/" .. rel .. ".lua", libdir .. "/" .. rel .. "/init.lua" } do
+      local h = io.open(f, "r")
+      if h then h:close(); return f end
+    end
+  end
+  return (package.searchpath(name, package.path))
+end
+
 setmetatable(M, {
   __index = function(t, k)
     if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then return nil end
     local name = "lurn." .. k
-    if submodules[k] or package.searchpath(name, package.path) then
-      if not package.searchpath(name, package.path) and not package.loaded[name] then
+    local file = package.loaded[name] or M.module_file(name)
+    if submodules[k] or file then
+      if not file then
         -- one line instead of require's search path of every directory
         error(("lurn.%s: module '%s' is not installed (no %s.lua under the lurn library)")
           :format(k, name, name:gsub("%.", "/")), 2)

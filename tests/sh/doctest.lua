@@ -5,7 +5,9 @@
 -- Every fenced block whose info string starts with lua, sh or python is
 -- executed; blocks without a language (transcripts, output) are text.
 -- The words after the language mark a block that cannot run as printed,
--- always with the reason, which is printed:
+-- always with the reason, which is printed. An sh block that starts with
+-- "$ " is a transcript: its "$ " lines run, the output lines are not
+-- compared, and "# exit N" at the end of a command is the status it must give.
 --
 --   ```lua fragment: needs a trained `model`     compiled only (load / bash -n / compile())
 --   ```sh skip: builds and trains for minutes      not run (lua still compiled), counted as skipped
@@ -83,7 +85,23 @@ local function blocks_of(page)
     end
   end
   if cur then error(page .. ":" .. cur.line .. ": code block is never closed") end
-  for _, b in ipairs(out) do b.code = table.concat(b.code, "\n") .. "\n" end
+  for _, b in ipairs(out) do
+    -- a shell transcript ("$ command" lines, then its output): run the
+    -- commands; "# exit N" after one says the status it must end with
+    if b.lang == "sh" and (b.code[1] or ""):match("^%$ ") then
+      local cmds = {}
+      for _, l in ipairs(b.code) do
+        local c = l:match("^%$ (.*)$")
+        if c then
+          local want = tonumber(c:match("#%s*exit (%d+)%s*$") or "0")
+          cmds[#cmds + 1] = ("{ %s\n} >/dev/null; rc=$?; [ $rc -eq %d ] || { echo %s; echo \"exit $rc, expected %d\"; exit 1; }")
+            :format(c, want, sh_quote("$ " .. c), want)
+        end
+      end
+      b.code = cmds
+    end
+    b.code = table.concat(b.code, "\n") .. "\n"
+  end
   return out
 end
 
@@ -186,7 +204,7 @@ for _, page in ipairs(pages) do
           if b.lang == "lua" then
             cmd = env .. sh_quote(lurn_exe) .. " .wrapper.lua " .. sh_quote(file)
           elseif b.lang == "sh" then
-            cmd = env .. "bash -e -o pipefail " .. sh_quote(file)
+            cmd = env .. "bash -o pipefail " .. sh_quote(file)
           else
             cmd = env .. sh_quote(python) .. " " .. sh_quote(file)
           end
