@@ -1,7 +1,7 @@
 --- lurn.sweep.report — a sweep's records and its ranked summary.
 --
 --   local report = require "lurn.sweep.report"
---   report.append(dir, record)        -- a line of sweep.jsonl (flushed at once)
+--   report.append(dir, record[, name]) -- a line of sweep.jsonl (or name), written at once
 --   report.read(dir) -> header, {trial number -> last record}, records
 --   report.rank(trials, metric, mode) -> groups, best first
 --   report.write(dir, groups, opts)   -- summary.csv and summary.md
@@ -18,8 +18,8 @@ local M = {}
 
 local function path(dir, name) return dir .. "/" .. name end
 
-function M.append(dir, record)
-  local f = assert(io.open(path(dir, "sweep.jsonl"), "ab"))
+function M.append(dir, record, name)
+  local f = assert(io.open(path(dir, name or "sweep.jsonl"), "ab"))
   f:write(json.object(record, { "event", "trial", "status" }), "\n")
   f:close()
 end
