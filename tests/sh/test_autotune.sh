@@ -5,19 +5,28 @@
 # line stay fixed and are listed, the search is deterministic for a seed,
 # and a budget too small for one trial and the final training is refused.
 #
-# CI budget: 8s, with a small space (the embedding and batch size fixed,
-# which also shows fixed keys staying fixed). The documented long setting
-# (docs/cli.md, "Sweeps and
-# autotune"): LURN_AUTOTUNE_BUDGET=2m bash tests/sh/test_autotune.sh
+# CI: a small space (the embedding and batch size fixed, which also shows
+# fixed keys staying fixed; model.hidden=16,32 replacing the default range)
+# and a budget of 4 times what one full training takes here (at least 6s),
+# so that a loaded machine does not make it too small. Under the sanitizers
+# the budget run and the determinism pair are left out (the trials are
+# lurn train runs, which the other tests run there; the timings are not
+# the product's). The documented long setting (docs/cli.md, "Sweeps and
+# autotune"), the whole default space:
+#   LURN_AUTOTUNE_BUDGET=2m bash tests/sh/test_autotune.sh
 . "$(dirname "$0")/cli_lib.sh"
 cd "$tmp"
 make_data 240
 write_config
-budget=${LURN_AUTOTUNE_BUDGET:-8s}
-# the long setting searches the whole default space
-fixed=${LURN_AUTOTUNE_BUDGET:+train.epochs=4}
-fixed=${fixed:-train.epochs=4 model.embed=8 train.batch_size=32}
-
+sanitize=${LURN_SANITIZE:-0}
+if [ -n "${LURN_AUTOTUNE_BUDGET:-}" ]; then
+  budget=$LURN_AUTOTUNE_BUDGET; fixed="train.epochs=4"
+else
+  fixed="train.epochs=4 model.embed=8 train.batch_size=32 model.hidden=16,32"
+  t=$EPOCHREALTIME
+  "$LURN" train order.lua train.epochs=4 model.embed=8 train.batch_size=32 model.hidden=32 --out probe --quiet >/dev/null 2>&1
+  budget=$(awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { x = int(4 * (b - a)) + 1; print (x < 6 ? 6 : x) "s" }')
+fi
 seconds() {  # 90s / 2m / 1h / 120 -> seconds
   case "$1" in *m) echo $(( ${1%m} * 60 )) ;; *h) echo $(( ${1%h} * 3600 )) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac
 }
@@ -27,10 +36,11 @@ summary() {  # run_dir lua-expression-over-s
 }
 
 # ---- within the budget, and reproducible ---------------------------------------------
+if [ "$sanitize" != 1 ]; then
 out=$("$LURN" autotune order.lua --budget "$budget" $fixed --out at 2>&1); rc=$?
 expect_rc "autotune --budget $budget" 0 $rc "$out"
 echo "$out" | sed 's/^/     | /'
-expect "it lists the fixed keys" "fixed on the command line: $fixed" "$out"
+expect "it lists the fixed keys" "fixed on the command line: ${fixed% model.hidden=*}" "$out"
 expect "it plans from the first trial" "plan: about " "$out"
 expect "it prints the best config" "best config (trial " "$out"
 expect "it prints the score" "score: valid_accuracy " "$out"
@@ -58,15 +68,20 @@ a=$(summary at/final 's.test.accuracy'); b=$(summary again 's.test.accuracy')
 out=$("$LURN" -e 'local c = require("lurn.config").load(arg[1]); print(c.train.epochs, c.data.test, c.threads)' at/best.lua 2>&1)
 expect "best.lua: the full epochs, the test file, the thread count" "4	data/test.txt	2" "$out"
 
+fi
+
 # ---- fixed keys stay fixed; the same seed gives the same search --------------------
-for d in s1 s2; do
+runs="s1 s2"; [ "$sanitize" = 1 ] && runs=s1
+for d in $runs; do
   out=$("$LURN" autotune order.lua --budget 2m --trials 3 --seed 7 model.hidden=8 model.embed=8 train.batch_size=32 train.epochs=4 --out $d 2>&1); rc=$?
   expect_rc "autotune --trials 3 --seed 7 ($d)" 0 $rc "$out"
 done
 case "$(grep '^searching:' <<<"$out")" in *model.hidden*) bad "a fixed key is not searched" "$out" ;; *) ok "a fixed key is not searched" ;; esac
 expect "... and is listed" "fixed on the command line: model.hidden=8 model.embed=8 train.batch_size=32 train.epochs=4" "$out"
-expect "... and kept in best.lua" "hidden = 8" "$(cat s2/best.lua)"
-if diff <(grep -v '^--' s1/best.lua) <(grep -v '^--' s2/best.lua) >/dev/null \
+expect "... and kept in best.lua" "hidden = 8" "$(cat s1/best.lua)"
+if [ "$sanitize" = 1 ]; then
+  ok "(determinism: release pass only)"
+elif diff <(grep -v '^--' s1/best.lua) <(grep -v '^--' s2/best.lua) >/dev/null \
    && [ "$(summary s1/final 's.best.value')" = "$(summary s2/final 's.best.value')" ]; then
   ok "deterministic for a seed: the same best config and score"
 else

@@ -224,12 +224,16 @@ function M.main(args, ctx)
     end)
     return list
   end
-  -- the final training's estimated cost: the current leader's, with a margin
+  -- the final training's estimated cost, with a margin: the dearest of the
+  -- three leading configs' (a new trial may overtake the leader, and the
+  -- final training is the leader's)
   local function final_cost()
-    local lead = ranked(1)[1]
     local worst = 0
-    for _, t in ipairs(trials) do if t.e then worst = math.max(worst, cost(t, epochs)) end end
-    return lead and cost(lead, epochs) * 1.15 or worst
+    for j, t in ipairs(ranked(1)) do
+      if j > 3 then break end
+      worst = math.max(worst, cost(t, epochs))
+    end
+    return worst * 1.15
   end
   -- promotions still to come if rung 0 ends with n configs (means; rungs > 1)
   local function promotions_cost(n)
@@ -340,15 +344,29 @@ function M.main(args, ctx)
     if stopped_at then break end
   end
 
-  -- the winner: the best at the highest rung reached, whose final training fits
-  local winner
+  -- the winner: the best at the highest rung reached whose final training
+  -- fits in what is left (else the cheapest to train: the budget comes first)
+  local winner, cheapest
   for i = #rungs, 1, -1 do
     for _, t in ipairs(ranked(i)) do
-      if not winner and (elapsed() + cost(t, epochs) * 1.1 <= budget or i == 1) then winner = t end
+      if not winner and elapsed() + cost(t, epochs) * 1.1 <= budget then winner = t end
+      if not cheapest or cost(t, epochs) < cost(cheapest, epochs) then cheapest = t end
     end
     if winner then break end
   end
+  winner = winner or cheapest
   if not winner then errors.raise("data", "no trial completed; see the logs in %s", dir) end
+  for i = #rungs, 1, -1 do
+    local lead = ranked(i)[1]
+    if lead then
+      if lead ~= winner then
+        say("note: trial %d scored best, but its final training (about %s) would not fit in "
+          .. "the %s left; trial %d's does", lead.n, report.duration(cost(lead, epochs)),
+          report.duration(budget - elapsed()), winner.n)
+      end
+      break
+    end
+  end
 
   -- best.lua: the winner's whole config, for train.epochs, at this thread count
   local resolved = config.load(winner.dir .. "/config.resolved.lua",
