@@ -49,7 +49,8 @@ end
 
 -- the checked value of key=text (lurn.config parses and checks it)
 local function checked(cfg, key, text)
-  local out = config.apply(cfg, { key .. "=" .. text }, { check_paths = false })
+  -- one value alone: the rules between keys are checked per trial (space.check)
+  local out = config.apply(cfg, { key .. "=" .. text }, { check_paths = false, check_cross = false })
   local v = out
   for p in key:gmatch("[^.]+") do v = v[p] end
   return v
