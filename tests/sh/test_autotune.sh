@@ -97,6 +97,10 @@ expect "the promoted trial resumed its run" "lurn --threads 2 train --resume s1/
 out=$("$LURN" autotune order.lua --budget 1s train.epochs=4 --out tiny 2>&1); rc=$?
 expect_rc "a budget too small" 2 $rc "$out"
 expect "... says so, and what would do" "--budget 1s is too small: one trial of 1 epoch(s) took" "$out"
+out=$("$LURN" autotune order.lua --budget 1m data.format=csv --out badfmt 2>&1); rc=$?
+expect_rc "a first trial that fails on the data" 3 $rc "$out"
+expect "... is reported with its log" "trial 1  FAILED (exit 3): lurn train: data/train.txt:1: no text column" "$out"
+expect "... and stops the search" "the first trial failed (exit 3, log badfmt/trial-001.log)" "$out"
 out=$("$LURN" autotune order.lua 2>&1); rc=$?
 expect_rc "no --budget" 2 $rc "$out"
 out=$("$LURN" autotune order.lua --budget soon 2>&1); rc=$?

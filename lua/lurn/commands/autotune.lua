@@ -278,7 +278,7 @@ function M.main(args, ctx)
       record(rec)
       say("trial %d  %s (exit %d): %s\n  log: %s", t.n, rec.status:upper(), code,
         rec.reason:gsub("\n", "\n  "), t.dir .. ".log")
-      t.failed = true
+      t.failed, t.exit_code = true, code
       return false
     end
     local score = summary.best and summary.best.value
@@ -312,8 +312,11 @@ function M.main(args, ctx)
     train_to(t, 1, false)
     if n == 1 then
       if t.failed then
-        errors.raise("data", "the first trial failed (log %s.log); fix the config before tuning it",
-          t.dir)
+        -- its exit status says what kind of error (2 config, 3 data, 5 diverged)
+        local kind = "data"
+        for k, v in pairs(errors.EXIT) do if v == t.exit_code and k ~= "usage" then kind = k end end
+        errors.raise(kind, "the first trial failed (exit %d, log %s.log); fix the config before "
+          .. "tuning it", t.exit_code, t.dir)
       end
       local need = elapsed() + cost(t, epochs)
       if need > budget * SAFETY then
