@@ -154,7 +154,7 @@ usage: lurn [--threads N] [command] [args]
 Environment: LURN_THREADS (default: all cores), LURN_LUA_DIR (library path).
 Exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error,
 4 checkpoint error, 5 diverged (NaN/Inf), 130 interrupted (checkpoint saved).
-docs/cli.md walks through config -> train -> eval -> predict.]]
+docs/cli.md walks through config -> train -> eval -> predict -> sweep.]]
 
 --- Subcommands provided by other modules: name -> {module, summary}.
 -- Each module exports `main(args) -> status`.
