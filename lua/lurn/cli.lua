@@ -154,7 +154,7 @@ usage: lurn [--threads N] [command] [args]
 Environment: LURN_THREADS (default: all cores), LURN_LUA_DIR (library path).
 Exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error,
 4 checkpoint error, 5 diverged (NaN/Inf), 130 interrupted (checkpoint saved).
-docs/cli.md walks through config -> train -> eval -> predict.]]
+docs/cli.md walks through config -> train -> eval -> predict -> sweep.]]
 
 --- Subcommands provided by other modules: name -> {module, summary}.
 -- Each module exports `main(args) -> status`.
@@ -187,7 +187,8 @@ local function register_commands()
     { "eval", "lurn.commands.eval", "evaluate a run directory or checkpoint" },
     { "predict", "lurn.commands.predict", "predict labels for texts with a checkpoint" },
     { "inspect", "lurn.commands.inspect", "show a checkpoint: config, modules, parameters, metrics" },
-    { "sweep", "lurn.commands.sweep", "run a config over a grid of overrides" },
+    { "sweep", "lurn.commands.sweep", "train a config over a grid or a random sample of overrides" },
+    { "autotune", "lurn.commands.autotune", "search hyperparameters within a time budget" },
     { "gradcheck", "lurn.commands.gradcheck", "finite-difference check of a module's gradients" },
     { "export", "lurn.commands.export", "write a checkpoint's weights for PyTorch" },
     { "doc", "lurn.commands.doc", "the reference text of a name (lurn doc nn.LSTM)" },

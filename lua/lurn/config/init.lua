@@ -8,6 +8,7 @@
 --   config.diff(a, b)    -- { {key =, old =, new =}, ... } in schema order
 --   config.model_spec(cfg, data) -- the model's spec; data = {vocab_size, num_classes, labels}
 --   config.changes_text(info.changed) -- "  optim.lr: 0.001 -> 0.003" lines
+--   config.apply(cfg, overrides) -- cfg with overrides applied and checked (no file read)
 --
 -- A config is a Lua file returning a table. It is evaluated in a fresh Lua
 -- state of its own (a child process of the lurn binary, with CPU, memory and
@@ -694,6 +695,24 @@ function M.load(path, overrides, opts)
   local extends = {}
   for i = 1, #files - 1 do extends[#extends + 1] = files[i].display end
   return cfg, { file = path, source = top.text, extends = extends, changed = changed }
+end
+
+--- A resolved config with overrides applied, without reading any file
+-- again: a new table and the list of changes ({key, old, new}). The values
+-- are parsed and checked exactly as config.load's overrides, the rules
+-- between keys too, and (unless opts.check_paths == false) the data files;
+-- errors are raised the same way. lurn sweep checks every trial's overrides
+-- with it before the first trial runs (and each value alone with
+-- opts.check_cross = false: a rule between keys holds for whole trials).
+function M.apply(cfg, overrides, opts)
+  opts = opts or {}
+  local out = deepcopy(cfg)
+  local changed = apply_overrides(out, overrides)
+  local report = new_report(opts.file, nil)
+  if opts.check_cross ~= false then check_cross(out, report) end
+  if #report.lines > 0 then raise("config", report.lines) end
+  if opts.check_paths ~= false then check_paths(out, report) end
+  return out, changed
 end
 
 ---------------------------------------------------------------------------
