@@ -77,6 +77,10 @@ function TestConfig:test_unknown_key_line_suggestion_valid_keys()
   contains(msg, ":2: optim.lr must be a number, got string \"fast\"",
     ":3: unknown key 'model.hiden' (did you mean 'model.hidden'?)")
   lu.assertTrue(msg:find("optim.lr") < msg:find("model.hiden"))
+  -- a misspelt section holding one key: the whole dotted path is named
+  msg = load_err(write("sec.lua", "return {\n  trian = { epochs = 3 } }"))
+  contains(msg, ":2: unknown key 'trian.epochs' (did you mean 'train.epochs'?)",
+    "valid keys at the top level: name, seed")
 end
 
 function TestConfig:test_types_ranges_choices()
@@ -154,7 +158,8 @@ function TestConfig:test_override_errors()
     { "model.bidirectional=1", "model.bidirectional must be a boolean, got integer 1" },
     { "optim.lr=1e-3x", "optim.lr expects a number, got '1e-3x'" },
     { "model=3", "'model' is a section; set one of its keys: model.type, model.embed" },
-    { "trian.epochs=3", "unknown key 'trian' (did you mean 'train'?); valid keys at the top level" },
+    { "trian.epochs=3", "unknown key 'trian.epochs' (did you mean 'train.epochs'?); valid keys at the top level" },
+    { "trian=3", "unknown key 'trian' (did you mean 'train'?); valid keys at the top level" },
     { "epochs", "an override is key=value, e.g. train.epochs=3" },
     { "model.spec=3", "model.spec is a model spec; set it in the config file" },
     { "name='unfinished", "unfinished string" },

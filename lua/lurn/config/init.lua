@@ -223,7 +223,23 @@ local function suggestion(parts, section)
   return nil
 end
 
-local function unknown_key(report, parts, section)
+-- rest: the key's own path below the unknown part, when known (an override
+-- trian.epochs=3, or trian = {epochs = 3}): then the whole dotted path is
+-- named and matched against the schema's leaves (did you mean train.epochs).
+local function unknown_key(report, parts, section, rest)
+  if rest and #rest > 0 then
+    local full = { table.unpack(parts) }
+    for _, r in ipairs(rest) do full[#full + 1] = r end
+    local all = {}
+    for _, leaf in ipairs(schema.leaves()) do all[leaf.key] = true end
+    local best = util.closest(join(full), all)
+    if best and util.levenshtein(join(full), best) <= math.max(2, #parts[#parts] // 3) then
+      local where = #parts > 1 and ("'" .. join(parts, #parts - 1) .. "'") or "the top level"
+      add(report, parts, ("unknown key '%s' (did you mean '%s'?); valid keys at %s: %s"):format(
+        join(full), best, where, table.concat(section.order, ", ")))
+      return
+    end
+  end
   local key = join(parts)
   local sug = suggestion(parts, section)
   local where = #parts > 1 and ("'" .. join(parts, #parts - 1) .. "'") or "the top level"
@@ -348,7 +364,9 @@ local function check_section(report, t, sec, parts)
           :format(join(parts) ~= "" and join(parts) or "the config", tostring(k),
             table.concat(sec.order, ", ")))
       else
-        unknown_key(report, p, sec)
+        local only = type(v) == "table" and not sandbox.is_function(v) and next(v)
+        local rest = only and type(only) == "string" and next(v, only) == nil and { only } or nil
+        unknown_key(report, p, sec, rest)
       end
     elseif e.type == "section" then
       if type(v) ~= "table" or sandbox.is_function(v) then
@@ -590,7 +608,7 @@ local function apply_overrides(cfg, overrides)
         e = sec.fields[p]
         if not e then
           local r = { lines = {} }
-          unknown_key(r, { table.unpack(parts, 1, i) }, sec)
+          unknown_key(r, { table.unpack(parts, 1, i) }, sec, { table.unpack(parts, i + 1) })
           bad(r.lines[1])
           break
         end
