@@ -55,17 +55,25 @@
 #include "blas.h"
 
 /* The pointwise loops below are `omp simd` loops over the hidden units, and
- * they are compute-bound (5 transcendentals per LSTM unit). Three local
- * assumptions make GCC turn the clamps into vector min/max and vectorise
- * everything, without -ffast-math for the whole build (and without its
- * reassociation, which would undo fast_expf's rounding trick):
+ * they are compute-bound (5 transcendentals per LSTM unit). Two local
+ * assumptions let GCC vectorise them without -ffast-math for the whole
+ * build (and without its reassociation, which would undo fast_expf's
+ * rounding trick):
  *   no-trapping-math   lurn never inspects FP exception flags;
- *   finite-math-only   inputs and weights are finite by contract (rnn.h),
- *   no-signed-zeros    and the clamps keep every intermediate finite.
+ *   no-signed-zeros    no result depends on the sign of a zero.
+ * NOT finite-math-only: a NaN or Inf in an input, weight or state must
+ * reach the outputs and gradients (issue 12), so every clamp below is
+ * written so that a NaN falls through it (`x < lo ? lo : x` is false for
+ * NaN), which GCC compiles to the IEEE max/min instructions (same speed as
+ * the finite-math min/max: see docs/performance.md, "NaN and Inf").
  * 256-bit vectors where AVX has them: 1.4x faster pointwise passes than
  * the default 128 even on Zen 1, which splits them (measured, B=16 H=64
  * LSTM rows in L1: 9.2 -> 6.7 ns per unit). */
+#ifdef LURN_BENCH_FINITE_MATH   /* the old build, for bench/bench_pointwise.c only */
 #pragma GCC optimize("no-trapping-math", "finite-math-only", "no-signed-zeros")
+#else
+#pragma GCC optimize("no-trapping-math", "no-signed-zeros")
+#endif
 #if defined(__x86_64__) && defined(__AVX__)
 #pragma GCC target("prefer-vector-width=256")
 #endif
@@ -73,13 +81,15 @@
 /* ---- fast, accurate nonlinearities ---------------------------------------
  * Written so GCC vectorises them inside `omp simd` loops (no libm calls).
  * Both are bounded for any finite input, so long sequences and large
- * pre-activations never produce Inf or NaN. */
+ * pre-activations never produce Inf or NaN; +-Inf saturates as the exact
+ * functions do (sigmoid(+-Inf) = 1 / ~0, tanh(+-Inf) = +-1), and a NaN in
+ * gives a NaN out. */
 
 /* e^x, within about 2 ulp; x clamped to [-87, 88] (no overflow, no
  * denormals). Cephes' expf: x = k*ln2 + r, |r| <= ln2/2, e^r by polynomial.
  * k is rounded by adding 1.5*2^23 (its low mantissa bits are then k), not
  * by floorf, which GCC will not vectorise without -ffast-math. */
-typedef union { float f; int32_t i; } f32bits;
+typedef union { float f; uint32_t i; } f32bits;
 static inline float fast_expf(float x) {
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
@@ -95,7 +105,8 @@ static inline float fast_expf(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   f32bits scale;
-  scale.i = (k.i - 0x4B400000 + 127) << 23;   /* 2^k */
+  /* 2^k; unsigned, so a NaN's bits (any k) shift without overflow */
+  scale.i = (k.i - 0x4B400000u + 127u) << 23;
   return p * scale.f;
 }
 
@@ -396,7 +407,7 @@ ROW_INLINE void rnn_fwd_row(int relu, int64_t n, const float *pre, const float *
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
       float a = pre[j] + bias[j];
-      a = a > 0.0f ? a : 0.0f;
+      a = a < 0.0f ? 0.0f : a;   /* relu(NaN) = NaN */
       if (keep) g[j] = a;
       ho[j] = a;
     }
@@ -469,7 +480,10 @@ static void rnn_bwd_row(int relu, int64_t n, float *g, const float *dy, float *d
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
       float d = dh[j] + dy[j];
-      g[j] = g[j] > 0.0f ? d : 0.0f;
+      /* relu' = 1 above 0, 0 at 0 (relu's output is never below 0); a NaN
+       * activation stays NaN, so NaN never turns into a finite gradient.
+       * (Not g * 0: GCC folds that to 0 under no-signed-zeros.) */
+      g[j] = g[j] > 0.0f ? d : (g[j] == 0.0f ? 0.0f : g[j]);
       dh[j] = 0.0f;
     }
   } else {

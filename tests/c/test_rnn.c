@@ -13,7 +13,9 @@
  *   also      accumulation (+=) into the parameter gradients, untouched
  *             gaps of strided rows, inference == training forward, a T=2000
  *             run with large weights (finite everywhere), repeatability,
- *             and the error messages.
+ *             NaN and Inf in inputs and weights (they reach the outputs
+ *             and gradients as exact arithmetic says), and the error
+ *             messages.
  */
 #include <math.h>
 #include <stdint.h>
@@ -126,7 +128,7 @@ static void ref_forward(const problem *p, double *y, double *hn, double *cn) {
           hnew[j] = tanh(ai[j] + ah[j]);
         } else if (p->cell == LURN_RNN_RELU) {
           double a = ai[j] + ah[j];
-          hnew[j] = a > 0 ? a : 0;
+          hnew[j] = a < 0 ? 0 : a;   /* relu(NaN) = NaN, as in PyTorch */
         } else if (p->cell == LURN_LSTM) {
           double i = dsig(ai[j] + ah[j]), f = dsig(ai[H + j] + ah[H + j]);
           double g = tanh(ai[2 * H + j] + ah[2 * H + j]), o = dsig(ai[3 * H + j] + ah[3 * H + j]);
@@ -652,6 +654,102 @@ static void test_long_sequence_stable(void) {
   }
 }
 
+/* ---- NaN and Inf (issue 12, item 8) ----------------------------------------
+ * A non-finite input or weight must not vanish inside the kernels: the
+ * forward must equal the double reference element by element, NaN where it
+ * has NaN and the same infinity where it has one (an Inf pre-activation
+ * saturates a gate exactly as the math does), and the gradients that the
+ * bad value feeds must be non-finite, so the training guard sees them. */
+
+/* 1 when kernel value k matches reference value r under IEEE rules. */
+static int nf_match(double k, double r, double tol) {
+  if (isnan(r)) return isnan(k);
+  if (isinf(r)) return k == r;
+  return isfinite(k) && fabs(k - r) <= tol;
+}
+
+static int any_nonfinite(const float *v, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (!isfinite(v[k])) return 1;
+  return 0;
+}
+
+static void test_nonfinite(void) {
+  enum { X_NAN, X_INF, WHH_NAN, WIH_NINF, NKIND };
+  static const char *kinds[NKIND] = {"x NaN", "x +Inf", "w_hh NaN", "w_ih -Inf"};
+  int cases = 0, nan_out = 0;
+  for (int cell = 0; cell < 4; cell++)
+    for (int bi = 0; bi < 2; bi++)
+      for (int kind = 0; kind < NKIND; kind++) {
+        const int B = bi ? 17 : 3;   /* 17: the fused input path; 3: the projection GEMM */
+        problem p;
+        problem_init(&p, (lurn_cell)cell, 5, B, 6, 20, kind & 1, 0, 1, 1,
+                     cell == LURN_RNN_RELU ? 0.2 : 0.5);
+        const int T = p.T, I = p.I, H = p.H, GH = gates_of(p.cell) * H;
+        if (kind == X_NAN) p.x[(2 * B + 1) * I + 0] = NAN;        /* t=2, sample 1 */
+        if (kind == X_INF) p.x[(1 * B + 0) * I + 1] = INFINITY;   /* t=1, sample 0 */
+        if (kind == WHH_NAN) p.whh[5] = NAN;
+        if (kind == WIH_NINF) p.wih[3] = -INFINITY;
+        double *y = malloc(sizeof(double) * (size_t)(T * B * H));
+        double *hn = malloc(sizeof(double) * (size_t)(B * H)), *cn = malloc(sizeof(double) * (size_t)(B * H));
+        ref_forward(&p, y, hn, cn);
+        run r;
+        run_init(&r, &p, 0);
+        lurn_status st = {0};
+        int ok = run_forward(&r, &p, 1, &st) == LURN_OK, fwd = 1, ynan = 0;
+        for (int row = 0; row < T * B; row++)
+          for (int j = 0; j < H; j++) {
+            fwd &= nf_match(r.y[row * r.ldy + j], y[row * H + j], 1e-4);
+            ynan |= isnan(r.y[row * r.ldy + j]);
+          }
+        for (int k = 0; k < B * H; k++) {
+          fwd &= nf_match(r.hn[k], hn[k], 1e-4);
+          if (p.cell == LURN_LSTM) fwd &= nf_match(r.cn[k], cn[k], 1e-4);
+        }
+        /* inference mode: the same values (NaN where training has NaN) */
+        float *y1 = falloc((size_t)(T * B * H));
+        memcpy(y1, r.y, sizeof(float) * (size_t)(T * B * H));
+        ok &= run_forward(&r, &p, 0, &st) == LURN_OK;
+        for (int k = 0; k < T * B * H; k++) fwd &= nf_match(r.y[k], y1[k], 0.0);
+        free(y1);
+        ok &= run_forward(&r, &p, 1, &st) == LURN_OK && run_backward(&r, &p, &st) == LURN_OK;
+        /* the gradients the bad value feeds are non-finite; samples it
+         * never touches keep finite dx */
+        int bwd = 1;
+        const size_t nx = (size_t)(T * B * I);
+        if (kind == X_NAN) {
+          bwd &= any_nonfinite(r.dwih, (size_t)(GH * I)) && any_nonfinite(r.dwhh, (size_t)(GH * H)) &&
+                 any_nonfinite(r.dbih, (size_t)GH);
+          for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++) {
+              int bad = any_nonfinite(r.dx + (t * B + b) * I, (size_t)I);
+              if (b != 1) bwd &= !bad;
+              else if (t <= 2) bwd &= bad;   /* at and before the NaN */
+            }
+        } else if (kind == X_INF) {
+          bwd &= any_nonfinite(r.dwih, (size_t)(GH * I));
+        } else if (kind == WHH_NAN) {
+          bwd &= any_nonfinite(r.dwhh, (size_t)(GH * H)) && any_nonfinite(r.dx, nx) &&
+                 any_nonfinite(r.dh0, (size_t)(B * H));
+        } else {
+          bwd &= any_nonfinite(r.dx, nx);
+        }
+        if (!ok || !fwd || !bwd)
+          fprintf(stderr, "  %s, %s: ok %d, forward matches reference %d, gradients %d\n",
+                  case_name(&p), kinds[kind], ok, fwd, bwd);
+        CHECK(ok && fwd && bwd);
+        cases++;
+        nan_out += ynan;
+        run_free(&r);
+        free(y); free(hn); free(cn);
+        problem_free(&p);
+      }
+  /* the NaN cases really produced NaN outputs (x NaN and w_hh NaN, every cell and path) */
+  CHECK(nan_out >= 16);
+  printf("     %d non-finite cases: forward = reference under IEEE rules, %d with NaN outputs\n",
+         cases, nan_out);
+}
+
 /* Same inputs, same thread count: the same bits. Also 1 vs 2 threads for the
  * pointwise part is reported (BLIS decides the GEMMs' split). */
 static void test_repeatable(void) {
@@ -768,6 +866,7 @@ int main(void) {
   RUN(test_threaded_wide);
   RUN(test_empty);
   RUN(test_long_sequence_stable);
+  RUN(test_nonfinite);
   RUN(test_repeatable);
   RUN(test_errors);
   return check_summary();
