@@ -290,6 +290,22 @@ end
 
 local function is_nonfinite(x) return x ~= x or x == math.huge or x == -math.huge end
 
+local function reversed(list)
+  local out = {}
+  for i = #list, 1, -1 do out[#out + 1] = list[i] end
+  return out
+end
+
+-- For a non-finite loss: "; non-finite value in parameter 'x' at element k"
+-- naming the first parameter whose weights hold NaN/Inf, or "".
+local function nonfinite_value(params)
+  local values = {}
+  for i, p in ipairs(params) do values[i] = p.value end
+  local i, e = lurn.core.check_finite(values)
+  if not i then return "" end
+  return ("; non-finite value in parameter '%s' at element %d"):format(params[i].name, e)
+end
+
 function M.fit(opts)
   if type(opts) ~= "table" then error("train.fit: expected a table of options", 2) end
   local o = check_options(opts)
@@ -468,12 +484,15 @@ function M.fit(opts)
       end
       local loss = loss_fn:forward(out, target)
       if is_nonfinite(loss) then
-        error(("train.fit: loss is %s at %s"):format(loss ~= loss and "nan" or tostring(loss),
-          where), 0)
+        error(("train.fit: loss is %s at %s%s"):format(loss ~= loss and "nan" or tostring(loss),
+          where, nonfinite_value(params)), 0)
       end
       model:zero_grad()
       model:backward(loss_fn:backward())
-      local bad = optim.check_finite(params)
+      -- backward runs from the loss towards the input, so the non-finite
+      -- gradient nearest the loss (the last parameter holding one) is the
+      -- one that went non-finite first; the others inherited it
+      local bad = optim.check_finite(reversed(params))
       if bad then error(("train.fit: %s at %s"):format(bad, where), 0) end
       local norm
       if o.clip then norm = optim.clip_grad_norm(params, o.clip) end

@@ -309,7 +309,8 @@ function TestTrain:test_nonfinite_gradient_names_step_and_parameter()
       return g
     end,
   }
-  lu.assertErrorMsgContains("train.fit: non-finite gradient in '0.weight' at element",
+  -- the NaN enters at the loss: the Linear's gradient went non-finite first
+  lu.assertErrorMsgContains("train.fit: non-finite gradient in '2.bias' at element",
     train.fit, { model = model, loss = bad_loss, optimizer = optim.SGD(model:parameters(),
       { lr = 0.1 }), train_data = dataset(40, 1), batch_size = 8, log = quiet })
   calls = 0
