@@ -1,13 +1,30 @@
-/* blas.c — the BLIS wrapper and thread control (see blas.h). */
+/* blas.c — the BLIS wrapper, kernel selection and thread control (see blas.h). */
+#define _GNU_SOURCE   /* setenv, fork */
 #include "blas.h"
 
 #include <blis.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define LURN_X86 1
+#endif
+
+static void kernels_select(void);
+static pthread_once_t g_select_once = PTHREAD_ONCE_INIT;
+/* Every entry point that may start BLIS calls this first: the kernel set
+ * must be chosen before BLIS reads BLIS_ARCH_TYPE (once, at its init). */
+static void kernels_init(void) { pthread_once(&g_select_once, kernels_select); }
 
 static int g_threads = 0;   /* 0: not set yet */
 
@@ -23,6 +40,7 @@ void lurn_sgemm(int64_t m, int64_t n, int64_t k, float alpha,
                 const float *b, int64_t rs_b, int64_t cs_b, float beta,
                 float *c, int64_t rs_c, int64_t cs_c) {
   if (m <= 0 || n <= 0) return;
+  kernels_init();
   if (g_threads == 0) lurn_set_threads(0);
   if (k <= 0) {
     /* An empty inner dimension: C := beta*C. BLIS handles it, but make the
@@ -53,6 +71,7 @@ int lurn_num_cores(void) {
 }
 
 int lurn_set_threads(int n) {
+  kernels_init();
   if (n <= 0) n = lurn_num_cores();
   g_threads = n;
   bli_thread_set_num_threads((dim_t)n);
@@ -68,8 +87,278 @@ int lurn_get_threads(void) {
 }
 
 const char *lurn_blis_version(void) { return bli_info_get_version_str(); }
-const char *lurn_blis_arch(void) { return bli_arch_string(bli_arch_query_id()); }
+const char *lurn_blis_arch(void) {
+  kernels_init();
+  bli_init();
+  return bli_arch_string(bli_arch_query_id());
+}
 int lurn_blis_openmp(void) { return (int)bli_info_get_enable_openmp(); }
+
+/* ---- kernel selection ---------------------------------------------------------
+ * BLIS 0.9.0 picks its kernel set from CPUID tables of the CPUs it knew in
+ * 2022: a newer CPU falls back to "generic" (Zen 5: 69 GFLOP/s where skx
+ * reaches 339), and an AVX-512 Xeon it cannot place (this Ice Lake server)
+ * gets "haswell" (94 GFLOP/s where skx reaches 147, docs/performance.md).
+ * Before BLIS starts, lurn asks BLIS what it would pick (in a forked child,
+ * since BLIS fixes its choice once per process), ranks the sets this CPU
+ * can run from CPUID feature bits and the OS's saved register state (never
+ * from model names), and when BLIS's pick ranks lower, sets BLIS_ARCH_TYPE
+ * (BLIS reads its numeric arch_t id) to the better one. Between skx and the
+ * AVX2 sets the deciding fact is whether 512-bit FMAs run at twice the rate
+ * of 256-bit ones (two 512-bit FMA units; Zen 4 and some Xeons split them),
+ * so that is measured, in about a millisecond. A BLIS_ARCH_TYPE set by the
+ * user is left alone. */
+
+typedef struct {
+  int blis_pick;        /* BLIS's own choice (arch_t), -1 unknown */
+  int chosen;           /* the set in use (arch_t), -1 until BLIS starts */
+  double fma512, fma256;   /* GFLOP/s of the FMA probe, 0 if not run */
+  char why[200];
+} kernel_choice;
+static kernel_choice g_kc = {-1, -1, 0, 0, ""};
+
+/* What the CPU (and the OS) can run. */
+typedef struct { int ssse3, avx, fma, fma4, avx2, avx512; } cpu_feats;
+
+static cpu_feats cpu_features(void) {
+  cpu_feats f = {0, 0, 0, 0, 0, 0};
+#ifdef LURN_X86
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  f.ssse3 = (c & bit_SSE3) && (c & bit_SSSE3);
+  unsigned long long xcr0 = 0;
+  if (c & bit_OSXSAVE) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = ((unsigned long long)hi << 32) | lo;
+  }
+  const int ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6;   /* SSE+AVX (+opmask, ZMM) */
+  f.avx = (c & bit_AVX) && ymm;
+  f.fma = (c & bit_FMA) && ymm;
+  if (__get_cpuid(0x80000001, &a, &b, &c, &d)) f.fma4 = (c & bit_FMA4) && f.avx;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+    f.avx2 = (b & bit_AVX2) && ymm;
+    f.avx512 = (b & bit_AVX512F) && (b & bit_AVX512DQ) && (b & bit_AVX512BW) &&
+               (b & bit_AVX512VL) && zmm && f.avx2 && f.fma;
+  }
+#endif
+  return f;
+}
+
+/* Rank of a BLIS kernel set: 4 AVX-512, 3 AVX2+FMA, 2 AVX (and AMD's FMA4
+ * family), 1 SSSE3, 0 generic or not x86. */
+static int arch_rank(int id) {
+  switch (id) {
+    case BLIS_ARCH_SKX: case BLIS_ARCH_KNL: return 4;
+    case BLIS_ARCH_HASWELL: case BLIS_ARCH_ZEN3: case BLIS_ARCH_ZEN2: case BLIS_ARCH_ZEN: return 3;
+    case BLIS_ARCH_SANDYBRIDGE: case BLIS_ARCH_EXCAVATOR: case BLIS_ARCH_STEAMROLLER:
+    case BLIS_ARCH_PILEDRIVER: case BLIS_ARCH_BULLDOZER: return 2;
+    case BLIS_ARCH_PENRYN: return 1;
+    default: return 0;
+  }
+}
+
+int lurn_arch_runs(int id) {
+  const cpu_feats f = cpu_features();
+  switch (arch_rank(id)) {
+    case 4: return id == BLIS_ARCH_SKX && f.avx512;
+    case 3: return f.avx2 && f.fma;
+    case 2: return id == BLIS_ARCH_SANDYBRIDGE ? f.avx : f.fma4;   /* AMD's bulldozer family: FMA4 */
+    case 1: return f.ssse3;
+    default: return id == BLIS_ARCH_GENERIC;
+  }
+}
+
+#ifdef LURN_X86
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* GFLOP/s of 12 independent FMA chains of 512- (256-) bit vectors: enough
+ * chains to fill two FMA pipes of latency 4-6. */
+__attribute__((target("avx512f"), noinline)) static double fma_probe512(int iters) {
+  __m512 acc[12], m = _mm512_set1_ps(0.999f), a = _mm512_set1_ps(1e-3f);
+  for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps((float)i);
+  double t0 = now_s();
+  for (int it = 0; it < iters; it++)
+    for (int i = 0; i < 12; i++) acc[i] = _mm512_fmadd_ps(acc[i], m, a);
+  double t = now_s() - t0;
+  volatile float sink = 0.0f;
+  for (int i = 0; i < 12; i++) sink += _mm512_reduce_add_ps(acc[i]);
+  (void)sink;
+  return t > 0 ? 2.0 * 16 * 12 * (double)iters / t * 1e-9 : 0.0;
+}
+
+__attribute__((target("avx2,fma"), noinline)) static double fma_probe256(int iters) {
+  __m256 acc[12], m = _mm256_set1_ps(0.999f), a = _mm256_set1_ps(1e-3f);
+  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
+  double t0 = now_s();
+  for (int it = 0; it < iters; it++)
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], m, a);
+  double t = now_s() - t0;
+  float out[8];
+  volatile float sink = 0.0f;
+  for (int i = 0; i < 12; i++) {
+    _mm256_storeu_ps(out, acc[i]);
+    sink += out[0];
+  }
+  (void)sink;
+  return t > 0 ? 2.0 * 8 * 12 * (double)iters / t * 1e-9 : 0.0;
+}
+#endif
+
+/* BLIS's own pick, asked in a child process (BLIS_ARCH_TYPE unset there):
+ * bli_arch_query_id only runs CPUID and reads the environment, so the
+ * child needs nothing a fork could leave locked. -1 if it cannot tell. */
+static int blis_own_pick(void) {
+  int fd[2];
+  if (pipe(fd) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fd[0]);
+    close(fd[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(fd[0]);
+    int id = (int)bli_arch_query_id();
+    ssize_t w = write(fd[1], &id, sizeof id);
+    _exit(w == (ssize_t)sizeof id ? 0 : 1);
+  }
+  close(fd[1]);
+  int id = -1;
+  if (read(fd[0], &id, sizeof id) != (ssize_t)sizeof id) id = -1;
+  close(fd[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0) {}
+  return id;
+}
+
+/* BLIS_ARCH_TYPE as the user wrote it -> an arch_t id: a number, or a set's
+ * name (BLIS itself reads any name as 0, skx). -1 if neither. */
+static int parse_arch(const char *s) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (end != s && *end == '\0') return v >= 0 && v < BLIS_NUM_ARCHS ? (int)v : -1;
+  for (int i = 0; i < BLIS_NUM_ARCHS; i++)
+    if (!strcasecmp(s, bli_arch_string((arch_t)i))) return i;
+  return -1;
+}
+
+static void kernels_select(void) {
+  kernel_choice *k = &g_kc;
+  const char *env = getenv("BLIS_ARCH_TYPE");
+  char note[120] = "";
+  if (env && *env) {
+#ifdef LURN_X86
+    const int id = parse_arch(env);
+    if (id >= 0 && lurn_arch_runs(id)) {
+      char num[8];
+      snprintf(num, sizeof num, "%d", id);
+      snprintf(k->why, sizeof k->why, "BLIS_ARCH_TYPE=%s set by the user", env);
+      setenv("BLIS_ARCH_TYPE", num, 1);   /* a name becomes the number BLIS reads */
+      return;
+    }
+    /* BLIS would read a name as skx, and run a set the CPU lacks until it
+     * dies of SIGILL: say so and choose as if it were unset */
+    snprintf(note, sizeof note, " (BLIS_ARCH_TYPE=%.20s ignored: %s)", env,
+             id < 0 ? "not a BLIS kernel set" : "this CPU cannot run it");
+#else
+    snprintf(k->why, sizeof k->why, "BLIS_ARCH_TYPE=%s set by the user", env);
+    return;
+#endif
+  }
+  unsetenv("BLIS_ARCH_TYPE");
+  if (getenv("LURN_KERNELS_AUTO") && !strcmp(getenv("LURN_KERNELS_AUTO"), "0")) {
+    snprintf(k->why, sizeof k->why, "BLIS's own choice (LURN_KERNELS_AUTO=0)%s", note);
+    return;
+  }
+  k->blis_pick = blis_own_pick();
+  const cpu_feats f = cpu_features();
+  int best = f.avx512 ? BLIS_ARCH_SKX
+           : f.avx2 && f.fma ? BLIS_ARCH_HASWELL
+           : f.avx ? BLIS_ARCH_SANDYBRIDGE
+           : f.ssse3 ? BLIS_ARCH_PENRYN : BLIS_ARCH_GENERIC;
+  const char *blis_name = k->blis_pick >= 0 ? bli_arch_string((arch_t)k->blis_pick) : "unknown";
+  if (k->blis_pick < 0 || arch_rank(best) <= arch_rank(k->blis_pick)) {
+    snprintf(k->why, sizeof k->why, "BLIS's own choice (nothing faster runs on this CPU)%s",
+             note);
+    return;
+  }
+#ifdef LURN_X86
+  if (best == BLIS_ARCH_SKX) {
+    /* best of 5 alternating runs of ~0.1 ms each, after a warm-up run
+     * (a core powers its 512-bit units up only after their first use, for
+     * some microseconds): robust to a preempted run */
+    fma_probe512(20000);
+    for (int r = 0; r < 5; r++) {
+      double a = fma_probe512(20000), b = fma_probe256(20000);
+      if (a > k->fma512) k->fma512 = a;
+      if (b > k->fma256) k->fma256 = b;
+    }
+    if (k->fma512 < 1.4 * k->fma256) {
+      best = BLIS_ARCH_HASWELL;
+      if (arch_rank(best) <= arch_rank(k->blis_pick)) {
+        snprintf(k->why, sizeof k->why,
+                 "BLIS's own choice (AVX-512 FMAs measured only %.2fx the AVX2 rate: skx would "
+                 "not be faster)%s", k->fma512 / k->fma256, note);
+        return;
+      }
+    }
+  }
+#endif
+  char id[8];
+  snprintf(id, sizeof id, "%d", best);
+  setenv("BLIS_ARCH_TYPE", id, 1);
+  if (best == BLIS_ARCH_SKX)
+    snprintf(k->why, sizeof k->why,
+             "lurn's choice: BLIS picked %s, the CPU has AVX-512 and its 512-bit FMAs measured "
+             "%.2fx the 256-bit rate%s", blis_name, k->fma512 / k->fma256, note);
+  else
+    snprintf(k->why, sizeof k->why, "lurn's choice: BLIS picked %s, the CPU runs %s (CPUID)%s",
+             blis_name, bli_arch_string((arch_t)best), note);
+}
+
+const char *lurn_kernels_why(void) {
+  kernels_init();
+  return g_kc.why;
+}
+
+int lurn_kernels_blis_pick(void) {
+  kernels_init();
+  return g_kc.blis_pick;
+}
+
+double lurn_sgemm_peak(int n, int repeats) {
+  if (n < 1) n = 1024;
+  if (repeats < 1) repeats = 1;
+  float *a = aligned_alloc(64, sizeof(float) * (size_t)n * (size_t)n);
+  float *b = aligned_alloc(64, sizeof(float) * (size_t)n * (size_t)n);
+  float *c = aligned_alloc(64, sizeof(float) * (size_t)n * (size_t)n);
+  if (!a || !b || !c) {
+    free(a); free(b); free(c);
+    return 0.0;
+  }
+  for (size_t i = 0; i < (size_t)n * (size_t)n; i++) {
+    a[i] = (float)(i % 7) * 0.1f;
+    b[i] = (float)(i % 5) * 0.1f;
+  }
+  double best = 0.0;
+  for (int r = 0; r <= repeats; r++) {   /* r == 0: warm-up */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* C := A*B, [n, n] each */
+    lurn_sgemm(n, n, n, 1.0f, a, n, 1, b, n, 1, 0.0f, c, n, 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    double gf = 2.0 * (double)n * n * n / t * 1e-9;
+    if (r > 0 && gf > best) best = gf;
+  }
+  free(a); free(b); free(c);
+  return best;
+}
 
 /* ---- packed operands (see blas.h) ---------------------------------------- */
 
@@ -83,15 +372,29 @@ static cntx_t *g_cntx;
 static pthread_once_t g_ukr_once = PTHREAD_ONCE_INIT;
 
 static void ukr_init(void) {
+  kernels_init();
   g_cntx = bli_gks_query_cntx();
-  g_ukr.mr = (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, g_cntx);
-  g_ukr.nr = (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, g_cntx);
-  g_ukr.pmr = (int)bli_cntx_get_blksz_max_dt(BLIS_FLOAT, BLIS_MR, g_cntx);
-  g_ukr.pnr = (int)bli_cntx_get_blksz_max_dt(BLIS_FLOAT, BLIS_NR, g_cntx);
+  int mr = (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, g_cntx);
+  int nr = (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, g_cntx);
+  int pmr = (int)bli_cntx_get_blksz_max_dt(BLIS_FLOAT, BLIS_MR, g_cntx);
+  int pnr = (int)bli_cntx_get_blksz_max_dt(BLIS_FLOAT, BLIS_NR, g_cntx);
+  if (pmr < mr) pmr = mr;
+  if (pnr < nr) pnr = nr;
+  /* A kernel that prefers column-stored C (skx, sandybridge, penryn...)
+   * writes a row-major C tile through a temporary and a copy, at a third
+   * of its speed or less (issue 13). For those, lurn's products run
+   * transposed: C^T = B^T A^T, the weights as the kernel's A operand (panels
+   * of its MR units), the state as its B (panels of NR samples), and the
+   * row-major C seen as column-stored C^T. The logical tile below is then
+   * (NR samples) x (MR units); every layout formula of blas.h holds as is. */
+  g_ukr.trans = bli_cntx_l3_nat_ukr_prefers_cols_dt(BLIS_FLOAT, BLIS_GEMM_UKR, g_cntx) ? 1 : 0;
+  g_ukr.mr = g_ukr.trans ? nr : mr;
+  g_ukr.nr = g_ukr.trans ? mr : nr;
+  g_ukr.pmr = g_ukr.trans ? pnr : pmr;
+  g_ukr.pnr = g_ukr.trans ? pmr : pnr;
   g_ukr.kc = (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_KC, g_cntx);
-  if (g_ukr.pmr < g_ukr.mr) g_ukr.pmr = g_ukr.mr;
-  if (g_ukr.pnr < g_ukr.nr) g_ukr.pnr = g_ukr.nr;
   g_ukr_fn = (sgemm_ukr_fn)bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, g_cntx);
+  g_kc.chosen = (int)bli_arch_query_id();
 }
 
 const lurn_ukr *lurn_ukr_get(void) {
@@ -168,11 +471,21 @@ void lurn_gemm_packed(int64_t m, int64_t n, int64_t k, const float *pa, const fl
       for (int64_t ip = 0; ip < mp; ip++) {
         const float *ap = pa + ip * u->pmr * k + k0 * u->pmr;
         const int64_t mrr = m - ip * mr < mr ? m - ip * mr : mr;
-        /* prefetch hints: the next A micro-panel (or the first again), this B */
-        bli_auxinfo_set_next_ab((void *)(ip + 1 < mp ? ap + u->pmr * k : pa + k0 * u->pmr),
-                                (void *)bp, &aux);
-        g_ukr_fn((dim_t)mrr, (dim_t)nrr, (dim_t)kcb, &one, (float *)ap, (float *)bp, &bk,
-                 c + ip * mr * ldc + jp * nr, (inc_t)ldc, 1, &aux, g_cntx);
+        float *next = (float *)(ip + 1 < mp ? ap + u->pmr * k : pa + k0 * u->pmr);
+        float *ct = c + ip * mr * ldc + jp * nr;
+        if (u->trans) {
+          /* C^T tile [nrr units, mrr samples] := W panel * state panel^T,
+           * column-stored (rs 1, cs ldc); prefetch: this A, the next B */
+          bli_auxinfo_set_next_ab((void *)bp, next, &aux);
+          g_ukr_fn((dim_t)nrr, (dim_t)mrr, (dim_t)kcb, &one, (float *)bp, (float *)ap, &bk, ct,
+                   1, (inc_t)ldc, &aux, g_cntx);
+        } else {
+          /* C tile [mrr, nrr] := state panel * W panel, row-stored;
+           * prefetch: the next A micro-panel (or the first again), this B */
+          bli_auxinfo_set_next_ab(next, (void *)bp, &aux);
+          g_ukr_fn((dim_t)mrr, (dim_t)nrr, (dim_t)kcb, &one, (float *)ap, (float *)bp, &bk, ct,
+                   (inc_t)ldc, 1, &aux, g_cntx);
+        }
       }
     }
   }

@@ -41,9 +41,12 @@ void lurn_sgemm(int64_t m, int64_t n, int64_t k, float alpha,
  * piecewise (the state of a recurrent step, unit by unit) can store them
  * straight into this layout (lurn_pack_a_at). */
 typedef struct lurn_ukr {
-  int mr, nr;      /* micro-tile */
+  int mr, nr;      /* micro-tile: mr rows of A (state), nr columns of B (weights) */
   int pmr, pnr;    /* packed panel widths */
   int kc;          /* k block */
+  int trans;       /* 1: BLIS's kernel prefers column-stored C and runs the
+                    * transposed product (its MR x NR is our nr x mr); the
+                    * layouts above do not change */
 } lurn_ukr;
 
 const lurn_ukr *lurn_ukr_get(void);
@@ -72,7 +75,18 @@ int lurn_num_cores(void);
 
 /* Facts for `lurn info`. */
 const char *lurn_blis_version(void);
-const char *lurn_blis_arch(void);     /* kernel configuration picked on this CPU */
+const char *lurn_blis_arch(void);     /* kernel set in use (see lurn_kernels_why) */
 int lurn_blis_openmp(void);           /* 1 when BLIS was built with OpenMP */
+
+/* Kernel selection (blas.c, "kernel selection"): before BLIS starts, lurn
+ * sets BLIS_ARCH_TYPE to the fastest kernel set this CPU runs when BLIS's
+ * own pick is slower (e.g. generic on a CPU newer than BLIS), unless the
+ * user set BLIS_ARCH_TYPE (or LURN_KERNELS_AUTO=0). */
+const char *lurn_kernels_why(void);   /* one line: who chose the set, and why */
+int lurn_kernels_blis_pick(void);     /* BLIS's own pick (arch_t id), -1 if not asked */
+int lurn_arch_runs(int arch_id);      /* 1 when this CPU can run that BLIS kernel set */
+/* Best GFLOP/s of an [n, n] x [n, n] sgemm over `repeats` runs (after one
+ * warm-up) at the current thread count; 0 if out of memory. */
+double lurn_sgemm_peak(int n, int repeats);
 
 #endif
