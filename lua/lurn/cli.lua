@@ -68,14 +68,27 @@ local function run_string(code)
 end
 
 --- `lurn info`
-function M.info()
-  local i = lurn().info()
+function M.info(bench)
+  local L = lurn()
+  local i = L.info()
   print(("lurn %s"):format(i.version))
   print(("lua         %s"):format(i.lua))
   print(("blis        %s (kernels: %s, %s)"):format(i.blis, i.blis_arch,
     i.blis_openmp and "OpenMP threading" or "no OpenMP"))
+  print(("kernels     %s, tile %s: %s"):format(i.blis_arch, i.kernel_tile, i.kernels_why))
   print(("threads     %d of %d cores"):format(i.threads, i.cores))
   print(("build       %s"):format(i.build_type))
+  if bench then
+    -- the square sgemm peak at 1 thread and at the current count
+    local t = i.threads
+    local counts = t > 1 and { 1, t } or { 1 }
+    for _, n in ipairs(counts) do
+      L.threads(n)
+      print(("peak        %.1f GFLOP/s sgemm 1024^3, %d thread%s (best of 5)"):format(
+        L.sgemm_peak(1024, 5), n, n > 1 and "s" or ""))
+    end
+    L.threads(t)
+  end
   return 0
 end
 
@@ -147,7 +160,8 @@ usage: lurn [--threads N] [command] [args]
   lurn script.lua [args]       run a Lua script (arg is set, lurn is preloaded)
   lurn run script.lua [args]   the same
   lurn -e 'code'               run a chunk of Lua code
-  lurn info                    versions, BLIS kernels, threads, build type
+  lurn info [--bench]          versions, BLIS kernels (and why), threads, build type;
+                               --bench: the measured sgemm peak
   lurn --version               print the version
   lurn help [COMMAND]          this text, or a command's (also lurn COMMAND --help)
 %s
@@ -279,7 +293,13 @@ function M.main(argv)
     print(usage:format(command_list()))
     return 0
   end
-  if cmd == "info" then return M.info() end
+  if cmd == "info" then
+    if args[1] ~= nil and args[1] ~= "--bench" then
+      eprint(("lurn: info: unknown option '%s' (known: --bench)"):format(args[1]))
+      return 2
+    end
+    return M.info(args[1] == "--bench")
+  end
   if cmd == "run" then
     local path = table.remove(args, 1)
     if not path then

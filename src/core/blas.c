@@ -388,6 +388,8 @@ static void ukr_init(void) {
    * row-major C seen as column-stored C^T. The logical tile below is then
    * (NR samples) x (MR units); every layout formula of blas.h holds as is. */
   g_ukr.trans = bli_cntx_l3_nat_ukr_prefers_cols_dt(BLIS_FLOAT, BLIS_GEMM_UKR, g_cntx) ? 1 : 0;
+  const char *force = getenv("LURN_UKR_TRANS");   /* 0 or 1: to compare both (bench/) */
+  if (force && (!strcmp(force, "0") || !strcmp(force, "1"))) g_ukr.trans = force[0] == '1';
   g_ukr.mr = g_ukr.trans ? nr : mr;
   g_ukr.nr = g_ukr.trans ? mr : nr;
   g_ukr.pmr = g_ukr.trans ? pnr : pmr;

@@ -3,9 +3,13 @@
  *
  *   lurn.threads() -> n        threads used by BLIS and lurn's own loops
  *   lurn.threads(n)            set them (0: number of cores; 1 to 1024)
- *   lurn.info() -> table       lua, blis version, blis_arch (the kernel
- *                              configuration BLIS picked on this CPU),
- *                              blis_openmp, threads, cores, build_type, version
+ *   lurn.info() -> table       lua, blis version, blis_arch (the kernel set
+ *                              in use), kernels_why (who chose it and why),
+ *                              blis_pick (BLIS's own choice, or nil),
+ *                              kernel_tile ("12x32 transposed"), blis_openmp,
+ *                              threads, cores, build_type, version
+ *   lurn.sgemm_peak([n [, repeats]]) -> GFLOP/s   best square sgemm rate
+ *                              (n = 1024, 5 repeats) at the current threads
  *   lurn.clock() -> seconds    a monotonic wall clock (for rates and timings)
  *   lurn.mkdir(path)           create a directory and its parents (mkdir -p);
  *                              an error names the path and the reason
@@ -74,6 +78,15 @@ static int l_info(lua_State *L) {
   lua_setfield(L, -2, "blis");
   lua_pushstring(L, lurn_blis_arch());
   lua_setfield(L, -2, "blis_arch");
+  lua_pushstring(L, lurn_kernels_why());
+  lua_setfield(L, -2, "kernels_why");
+  if (lurn_kernels_blis_pick() >= 0) {
+    lua_pushinteger(L, lurn_kernels_blis_pick());
+    lua_setfield(L, -2, "blis_pick");
+  }
+  const lurn_ukr *u = lurn_ukr_get();
+  lua_pushfstring(L, "%dx%d%s", u->mr, u->nr, u->trans ? " transposed" : "");
+  lua_setfield(L, -2, "kernel_tile");
   lua_pushboolean(L, lurn_blis_openmp());
   lua_setfield(L, -2, "blis_openmp");
   lua_pushinteger(L, lurn_get_threads());
@@ -82,6 +95,14 @@ static int l_info(lua_State *L) {
   lua_setfield(L, -2, "cores");
   lua_pushstring(L, LURN_BUILD_TYPE);
   lua_setfield(L, -2, "build_type");
+  return 1;
+}
+
+static int l_sgemm_peak(lua_State *L) {
+  lua_Integer n = luaL_optinteger(L, 1, 1024), r = luaL_optinteger(L, 2, 5);
+  luaL_argcheck(L, n >= 16 && n <= 8192, 1, "size must be in 16..8192");
+  luaL_argcheck(L, r >= 1 && r <= 1000, 2, "repeats must be in 1..1000");
+  lua_pushnumber(L, lurn_sgemm_peak((int)n, (int)r));
   return 1;
 }
 
@@ -156,6 +177,8 @@ void lurn_open_system(lua_State *L) {
   lua_setfield(L, -2, "threads");
   lua_pushcfunction(L, l_info);
   lua_setfield(L, -2, "info");
+  lua_pushcfunction(L, l_sgemm_peak);
+  lua_setfield(L, -2, "sgemm_peak");
   lua_pushstring(L, LURN_VERSION);
   lua_setfield(L, -2, "version");
 }
