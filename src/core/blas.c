@@ -492,3 +492,53 @@ void lurn_gemm_packed(int64_t m, int64_t n, int64_t k, const float *pa, const fl
     }
   }
 }
+
+/* One packed column panel (NR live columns of pnr) times a [k]: four
+ * partial sums over p mod 4, so four FMA chains run at once, added in a
+ * fixed order at the end. NR is a constant, so the accumulators live in
+ * vector registers. */
+#define GEMV_PANEL(NR)                                                              \
+  static void gemv_panel_##NR(int64_t k, const float *a, const float *panel,      \
+                              int64_t pnr, float *out) {                            \
+    float acc[4][NR];                                                               \
+    for (int s = 0; s < 4; s++)                                                     \
+      for (int j = 0; j < NR; j++) acc[s][j] = 0.0f;                                \
+    int64_t p = 0;                                                                  \
+    for (; p + 4 <= k; p += 4)                                                      \
+      for (int s = 0; s < 4; s++) {                                                 \
+        const float av = a[p + s];                                                  \
+        const float *row = panel + (p + s) * pnr;                                   \
+        for (int j = 0; j < NR; j++) acc[s][j] += av * row[j];                      \
+      }                                                                             \
+    for (; p < k; p++)                                                              \
+      for (int j = 0; j < NR; j++) acc[0][j] += a[p] * panel[p * pnr + j];          \
+    for (int j = 0; j < NR; j++) out[j] = (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]); \
+  }
+GEMV_PANEL(8)
+GEMV_PANEL(16)
+GEMV_PANEL(32)
+
+void lurn_gemv_packed(int64_t n, int64_t k, const float *a, const float *pb, int64_t jp0,
+                      int64_t jp1, float beta, float *c) {
+  const lurn_ukr *u = lurn_ukr_get();
+  const int64_t nr = u->nr, pnr = u->pnr;
+  float out[32];
+  for (int64_t jp = jp0; jp < jp1; jp++) {
+    const float *panel = pb + jp * pnr * k;
+    const int64_t j0 = jp * nr, live = n - j0 < nr ? n - j0 : nr;
+    if (live <= 0) break;
+    if (nr == 8) gemv_panel_8(k, a, panel, pnr, out);
+    else if (nr == 16) gemv_panel_16(k, a, panel, pnr, out);
+    else if (nr == 32) gemv_panel_32(k, a, panel, pnr, out);
+    else {
+      /* other widths: one column at a time, same order for every column */
+      for (int64_t j = 0; j < live; j++) {
+        float sum = 0.0f;
+        for (int64_t p = 0; p < k; p++) sum += a[p] * panel[p * pnr + j];
+        c[j0 + j] = beta == 0.0f ? sum : beta * c[j0 + j] + sum;
+      }
+      continue;
+    }
+    for (int64_t j = 0; j < live; j++) c[j0 + j] = beta == 0.0f ? out[j] : beta * c[j0 + j] + out[j];
+  }
+}

@@ -67,6 +67,14 @@ void lurn_pack_b(int64_t k, int64_t n, const float *b, int64_t rs_b, int64_t cs_
 void lurn_gemm_packed(int64_t m, int64_t n, int64_t k, const float *pa, const float *pb,
                       int64_t jp0, int64_t jp1, float beta, float *c, int64_t ldc);
 
+/* The one-row case of lurn_gemm_packed, as a GEMV: c[0, j] := beta*c + a . B[:, j]
+ * over columns jp0*nr .. min(jp1*nr, n), from a plain vector a [k] and
+ * packed B [k, n]. A micro-kernel given one row still computes its whole
+ * MR-row tile (6 to 32 rows, issue 13: batch 1); this streams B once. Each
+ * c element is summed in the same order at any column split. */
+void lurn_gemv_packed(int64_t n, int64_t k, const float *a, const float *pb, int64_t jp0,
+                      int64_t jp1, float beta, float *c);
+
 /* Threads used by BLIS and by lurn's own OpenMP loops. n <= 0 means the
  * number of cores. Returns the count now in effect. */
 int lurn_set_threads(int n);

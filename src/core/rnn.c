@@ -652,10 +652,16 @@ static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pac
                    sizeof(float) * (size_t)n);
           }
         }
-        /* recurrent part: h * W_hh[q]^T, onto it (GRU's n: its own column) */
+        /* recurrent part: h * W_hh[q]^T, onto it (GRU's n: its own column);
+         * one sample: a GEMV from the plain state row */
         const int apart = gru && q == 2;
-        lurn_gemm_packed(nact, H, H, k->pa[cur], k->wp + q * wsz, g0, g1, apart ? 0.0f : 1.0f,
-                         k->hp + q * H, W);
+        if (B == 1) {
+          if (nact > 0)
+            lurn_gemv_packed(H, H, hc, k->wp + q * wsz, g0, g1, apart ? 0.0f : 1.0f, k->hp + q * H);
+        } else {
+          lurn_gemm_packed(nact, H, H, k->pa[cur], k->wp + q * wsz, g0, g1, apart ? 0.0f : 1.0f,
+                           k->hp + q * H, W);
+        }
       }
       for (int64_t b = 0; b < B; b++) {
         if (k->training) fwd_row(k, s, b, j0, n, hc, k->h[cur ^ 1], k->pa[cur ^ 1], 1);
@@ -840,8 +846,16 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
     if (nt > 1) {
 #pragma omp barrier
     }
-    /* dh[0:nact, my units] += dG_s[0:nact, 0:GHh] * W_hh[:, my units] */
-    lurn_gemm_packed(nact, H, GHh, pa, k->wp, u0, u1, 1.0f, k->dh, H);
+    /* dh[0:nact, my units] += dG_s[0:nact, 0:GHh] * W_hh[:, my units]; one
+     * sample: a GEMV from its gate-gradient row (the first GHh columns of
+     * its cache row; a padded step's row is zeros) */
+    if (d->B == 1) {
+      int valid;
+      const int64_t row = step_time(d, s, 0, &valid);
+      if (nact > 0) lurn_gemv_packed(H, GHh, k->gates + row * k->W, k->wp, u0, u1, 1.0f, k->dh);
+    } else {
+      lurn_gemm_packed(nact, H, GHh, pa, k->wp, u0, u1, 1.0f, k->dh, H);
+    }
   }
 }
 

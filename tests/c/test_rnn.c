@@ -555,6 +555,9 @@ static void test_threaded_wide(void) {
       {LURN_LSTM, 4, 7, 3, 260, 1, 1, 0},     {LURN_GRU, 4, 7, 3, 260, 0, 1, 1},
       {LURN_LSTM, 4, 16, 300, 40, 1, 1, 1},   {LURN_GRU, 4, 19, 270, 40, 0, 1, 0},
       {LURN_RNN_TANH, 5, 9, 4, 260, 0, 1, 1}, {LURN_LSTM, 6, 21, 4, 40, 1, 1, 1},
+      /* batch 1: the GEMV path */
+      {LURN_LSTM, 6, 1, 5, 260, 0, 0, 0},     {LURN_GRU, 6, 1, 5, 260, 1, 1, 0},
+      {LURN_LSTM, 6, 1, 3, 200, 1, 1, 1},
   };
   int paths[2] = {0, 0};
   double worst_f = 0, worst_b = 0;
