@@ -636,10 +636,20 @@ static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pac
     const float *hc = k->h[cur];
     /* x of the next step into the other buffer, row panels split among threads */
     if (k->fused && s + 1 < T) pack_x_step(k, s + 1, mp * tid / nt, mp * (tid + 1) / nt, k->px[cur ^ 1]);
-    for (int64_t g0 = u0; g0 < u1; g0 += UNIT_GROUP) {
+    /* Odd steps walk the unit groups (and gates) backwards: when this
+     * thread's packed weights outgrow its L2 (H = 512: 2 MB per thread),
+     * a step in the same order as the last would find none of them left
+     * (LRU evicts a cyclic stream entirely); turning around starts on the
+     * panels just used. Units are independent, so the results do not
+     * change. */
+    const int back = (int)(s & 1);
+    const int64_t ngroups = (u1 - u0 + UNIT_GROUP - 1) / UNIT_GROUP;
+    for (int64_t gi = 0; gi < ngroups; gi++) {
+      const int64_t g0 = u0 + (back ? ngroups - 1 - gi : gi) * UNIT_GROUP;
       const int64_t g1 = g0 + UNIT_GROUP < u1 ? g0 + UNIT_GROUP : u1;
       const int64_t j0 = g0 * u->nr, n = (g1 * u->nr < H ? g1 * u->nr : H) - j0;
-      for (int64_t q = 0; q < G; q++) {
+      for (int64_t qi = 0; qi < G; qi++) {
+        const int64_t q = back ? G - 1 - qi : qi;
         /* input part: x_t * W_ih[q]^T, into column x_col(q) */
         float *hx = k->hp + x_col(k, q);
         if (k->fused) {
@@ -852,7 +862,14 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
     if (d->B == 1) {
       int valid;
       const int64_t row = step_time(d, s, 0, &valid);
-      if (nact > 0) lurn_gemv_packed(H, GHh, k->gates + row * k->W, k->wp, u0, u1, 1.0f, k->dh);
+      if (nact > 0)
+        for (int64_t i = u0; i < u1; i++) {   /* odd steps backwards, as in forward */
+          const int64_t jp = s & 1 ? u1 - 1 - i + u0 : i;
+          lurn_gemv_packed(H, GHh, k->gates + row * k->W, k->wp, jp, jp + 1, 1.0f, k->dh);
+        }
+    } else if (s & 1) {
+      for (int64_t jp = u1 - 1; jp >= u0; jp--)
+        lurn_gemm_packed(nact, H, GHh, pa, k->wp, jp, jp + 1, 1.0f, k->dh, H);
     } else {
       lurn_gemm_packed(nact, H, GHh, pa, k->wp, u0, u1, 1.0f, k->dh, H);
     }
