@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,12 +58,102 @@ void lurn_sgemm(int64_t m, int64_t n, int64_t k, float alpha,
   if (g_threads > 1 && m * n * k < LURN_GEMM_SERIAL_BELOW) {
     bli_rntm_set_num_threads(1, &serial);
     rntm = &serial;
+  } else if (g_threads > 1) {
+    const int nt = lurn_threads_now(g_threads);   /* fewer when cores are busy */
+    if (nt < g_threads) {
+      bli_rntm_set_num_threads((dim_t)nt, &serial);
+      rntm = &serial;
+    }
   }
   /* C := beta*C + alpha*A*B */
   bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k,
                &alpha, (float *)a, (inc_t)rs_a, (inc_t)cs_a,
                (float *)b, (inc_t)rs_b, (inc_t)cs_b,
                &beta, c, (inc_t)rs_c, (inc_t)cs_c, NULL, rntm);
+}
+
+/* ---- threads under load ----------------------------------------------------
+ * lurn's recurrent loops meet at a barrier every step (tens of microseconds),
+ * and BLIS's threads meet inside every GEMM. When another CPU-bound process
+ * holds one of the cores, one of lurn's threads waits for a time slice
+ * (milliseconds) at nearly every barrier, and the other waits for it: with
+ * 2 threads on 2 cores and one competitor, lurn ran 1.25-1.3x slower than
+ * with 1 thread (issue 13). So before a parallel section lurn counts the
+ * runnable tasks that are not its own (/proc/loadavg's running count minus
+ * this process's threads in state R) and uses at most the cores left
+ * over, never fewer than 1. The count is taken at most every 20 ms (a few
+ * microseconds each); LURN_THREADS_ADAPT=0 turns it off (tests that must
+ * exercise a given thread count). Results do not depend on the count. */
+
+#define ADAPT_EVERY_S 0.02
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The state letter of /proc/<...>/stat at path ('?' if unreadable). */
+static char task_state(const char *path) {
+  char buf[512];
+  FILE *f = fopen(path, "r");
+  if (!f) return '?';
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')');   /* the name may hold spaces and ')' */
+  return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Runnable tasks of other processes now, or -1 if /proc cannot tell. */
+static int others_running(void) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (!f) return -1;
+  double l1, l5, l15;
+  int running = 0, total = 0;
+  const int got = fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total);
+  fclose(f);
+  if (got != 5) return -1;
+  int mine = 0;
+  DIR *dir = opendir("/proc/self/task");
+  if (!dir) return -1;
+  struct dirent *e;
+  char path[64];
+  while ((e = readdir(dir)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", e->d_name);
+    if (task_state(path) == 'R') mine++;
+  }
+  closedir(dir);
+  if (mine < 1) mine = 1;   /* the caller runs */
+  return running > mine ? running - mine : 0;
+}
+
+static pthread_mutex_t g_adapt_lock = PTHREAD_MUTEX_INITIALIZER;
+static double g_adapt_at = -1.0;
+static int g_adapt_free = 0;
+static int g_adapt_mode = -1;   /* -1 unread, 0 off, 1 on */
+
+int lurn_threads_now(int want) {
+  if (want <= 1) return want < 1 ? 1 : want;
+  pthread_mutex_lock(&g_adapt_lock);
+  if (g_adapt_mode < 0) {
+    const char *e = getenv("LURN_THREADS_ADAPT");
+    g_adapt_mode = e && !strcmp(e, "0") ? 0 : 1;
+  }
+  int n = want;
+  if (g_adapt_mode) {
+    const double now = mono_s();
+    if (g_adapt_at < 0 || now - g_adapt_at > ADAPT_EVERY_S) {
+      const int others = others_running();
+      g_adapt_free = others < 0 ? lurn_num_cores() : lurn_num_cores() - others;
+      g_adapt_at = now;
+    }
+    if (n > g_adapt_free) n = g_adapt_free;
+    if (n < 1) n = 1;
+  }
+  pthread_mutex_unlock(&g_adapt_lock);
+  return n;
 }
 
 int lurn_num_cores(void) {

@@ -80,6 +80,10 @@ void lurn_gemv_packed(int64_t n, int64_t k, const float *a, const float *pb, int
 int lurn_set_threads(int n);
 int lurn_get_threads(void);
 int lurn_num_cores(void);
+/* Threads a parallel section should use now: want, or fewer when other
+ * processes keep cores busy (blas.c, "threads under load"); at least 1.
+ * LURN_THREADS_ADAPT=0: always want. */
+int lurn_threads_now(int want);
 
 /* Facts for `lurn info`. */
 const char *lurn_blis_version(void);

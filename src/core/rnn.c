@@ -730,7 +730,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     k.px[0] = align64(carve(&p, pxsz + 16));               /* x_t packed, double- */
     k.px[1] = align64(carve(&p, pxsz + 16));               /*   buffered */
   }
-  k.nth = lurn_rnn_threads(d);
+  k.nth = lurn_threads_now(lurn_rnn_threads(d));   /* fewer when cores are busy */
   k.gates = xp;
   if (training) {
     cache_views(d, cache, &k.gates, &k.hprev, &k.cprev, &k.tanhc);
@@ -916,7 +916,7 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   k.pa[1] = align64(carve(&p, pasz + 16));                   /*   buffered */
   memset(k.pa[0], 0, sizeof(float) * pasz);                  /* padding rows stay zero */
   memset(k.pa[1], 0, sizeof(float) * pasz);
-  k.nth = lurn_rnn_threads(d);
+  k.nth = lurn_threads_now(lurn_rnn_threads(d));
 
   if (dhn) memcpy(dh, dhn, sizeof(float) * (size_t)(B * H));
   else memset(dh, 0, sizeof(float) * (size_t)(B * H));

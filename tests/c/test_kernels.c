@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blas.h"
@@ -154,6 +156,35 @@ static void test_selection(void) {
   if (best <= 1) CHECK(chosen <= 1);
 }
 
+/* With every core kept busy by another process, a parallel section uses
+ * one thread; the spinning children are always runnable, so /proc/loadavg
+ * counts them whatever else the machine does. */
+static void test_threads_under_load(void) {
+  const int cores = lurn_num_cores();
+  CHECK(lurn_threads_now(1) == 1);
+  if (cores < 2) return;
+  pid_t kids[64];
+  int nk = cores < 64 ? cores : 64;
+  for (int i = 0; i < nk; i++) {
+    kids[i] = fork();
+    if (kids[i] == 0) {
+      volatile unsigned long x = 0;
+      for (;;) x++;
+    }
+  }
+  struct timespec pause = {0, 120 * 1000 * 1000};   /* past the 20 ms cache, children running */
+  nanosleep(&pause, NULL);
+  int n = cores;
+  for (int tries = 0; tries < 5 && n > 1; tries++) {
+    n = lurn_threads_now(cores);
+    if (n > 1) nanosleep(&pause, NULL);
+  }
+  for (int i = 0; i < nk; i++) kill(kids[i], SIGKILL);
+  for (int i = 0; i < nk; i++) waitpid(kids[i], NULL, 0);
+  if (n != 1) fprintf(stderr, "  %d busy processes on %d cores: %d threads\n", nk, cores, n);
+  CHECK(n == 1);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--info")) return info_child();
   ssize_t n = readlink("/proc/self/exe", self_dir, sizeof self_dir - 1);
@@ -163,6 +194,7 @@ int main(int argc, char **argv) {
   find_sets();
   RUN(test_sets_match_cpuid);
   RUN(test_selection);
+  RUN(test_threads_under_load);
   RUN(test_rnn_under_each_set);
   return check_summary();
 }

@@ -17,6 +17,7 @@
  *             and gradients as exact arithmetic says), and the error
  *             messages.
  */
+#define _POSIX_C_SOURCE 200809L   /* setenv */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -865,6 +866,9 @@ int main(void) {
    * this binary under every BLIS kernel set the CPU has) keeps the checks
    * that exercise the packed products: forward vs reference, the wide
    * threaded cases (backward by directional derivative), NaN/Inf. */
+  /* the thread counts asked for, even when other processes keep the cores
+   * busy (lurn would otherwise use fewer: blas.c, "threads under load") */
+  setenv("LURN_THREADS_ADAPT", "0", 1);
   const lurn_ukr *u = lurn_ukr_get();
   printf("kernels: %s, tile %dx%d%s\n", lurn_blis_arch(), u->mr, u->nr,
          u->trans ? " (transposed: column-preferring kernel)" : "");
