@@ -151,6 +151,13 @@ int lurn_threads_now(int want) {
     }
     if (n > g_adapt_free) n = g_adapt_free;
     if (n < 1) n = 1;
+#ifdef _OPENMP
+    /* lurn's other OpenMP loops (tensor ops, optimizers) follow, from the
+     * thread that runs the Lua state (outside any parallel region) */
+    int all = g_threads > 0 ? g_threads : 1;
+    if (all > g_adapt_free) all = g_adapt_free > 0 ? g_adapt_free : 1;
+    if (!omp_in_parallel() && all != omp_get_max_threads()) omp_set_num_threads(all);
+#endif
   }
   pthread_mutex_unlock(&g_adapt_lock);
   return n;
