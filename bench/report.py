@@ -187,6 +187,17 @@ def report(raw, outdir):
         out.append("lurn: BLIS %s, kernels %s, OpenMP %s, build %s, api %s, optimizer %s" % (
             lr.get("blis"), lr.get("blis_arch"), lr.get("blis_openmp"), lr.get("build_type"),
             lr.get("api"), lr.get("optimizer")))
+    kr = next((r for r in recs if r.get("side") == "kernels"), None)
+    if kr:
+        out.append("kernels: %s (BLIS_ARCH_TYPE=%s) for lurn, the GEMM floor and the peak: %s" % (
+            kr.get("name"), kr.get("id"), kr.get("why")))
+    tb = next((r for r in recs if r.get("side") == "torch_blas"), None)
+    if tb:
+        cal = tb.get("calibration_ms") or {}
+        out.append("PyTorch BLAS: %s%s" % (tb.get("choice"), (
+            " (fastest of: %s; infer+train ms at %s, best of 2)" % (
+                ", ".join("%s %.1f" % (k, v) for k, v in sorted(cal.items(), key=lambda kv: kv[1])),
+                tb.get("size"))) if cal else " (given with --torch-blas)"))
     tr = next((r for r in recs if r.get("side") == "torch"), None)
     if tr:
         out.append("torch %s: BLAS mapped %s, BLIS_NUM_THREADS = torch threads, mkldnn %s, "

@@ -15,6 +15,13 @@
 #            --rounds N (default 2): each configuration is measured in N rounds, in the order
 #            floor, PyTorch, lurn in odd rounds and lurn, PyTorch, floor in even ones; the
 #            report pools the repeats of all rounds
+#            --issue13: the five sizes of issue 13 plus batch 1 (1,200,128,256 and
+#            1,200,512,512), LSTM and GRU
+#            --batch1: add the two batch-1 sizes to the chosen ones
+#            --torch-blas NAME: skip the calibration (blis-openmp:ID, blis-openmp:auto,
+#            openblas-openmp, openblas-pthread)
+#            --compete N: N busy processes (`yes > /dev/null`) run during the measurements
+#            (threads under load: compare lurn's rows at 1 thread and at the default)
 #
 # Not part of the test suite: it takes minutes and its numbers depend on the machine.
 # Every configuration runs in its own process (so peak RSS is that side's own), and
@@ -22,16 +29,22 @@
 # machine slows all three alike. Output: a table on stdout, and in OUT/ raw.jsonl
 # (one JSON line per measurement), results.json, results.csv and report.txt.
 #
-# The PyTorch peer is set up at its fastest setting on this kind of machine (issue 5):
-# Debian's BLIS-openmp as libblas.so.3 (the alternative is switched when run as
-# root), BLIS_NUM_THREADS = OMP_NUM_THREADS = torch.set_num_threads = the thread count.
-# The library torch really mapped is recorded from its /proc/self/maps.
+# The PyTorch peer runs at its fastest BLAS on this machine (issue 13): before the
+# measurements, PyTorch's LSTM at the first size is timed with each BLAS Debian offers
+# here (BLIS-openmp with lurn's kernel set, BLIS-openmp with BLIS's own pick, OpenBLAS
+# openmp/pthread when installed: libopenblas0-openmp), chosen per process through
+# LD_LIBRARY_PATH (the system's libblas.so.3 alternative is left alone), and the fastest
+# is used for every PyTorch measurement; the report says which won and by how much.
+# BLIS_NUM_THREADS = OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = torch.set_num_threads =
+# the thread count. The library torch really mapped is recorded from /proc/self/maps.
+# The GEMM floor and the peak use lurn's kernel set (BLIS_ARCH_TYPE = its number).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0; BUILD=build; OUT=bench/results; THREADS="1 2"; CELLS="rnn lstm gru"
 REPEATS=""; WARMUP=""; DATA_DIR=""; SST2=1; API=nn; SST2_THREADS=""; TIMEOUT=900; SIZES_ARG=""; ROUNDS=2
+ISSUE13=0; BATCH1=0; TORCH_BLAS=""; COMPETE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -48,6 +61,10 @@ while [ $# -gt 0 ]; do
     --api) API=$2; shift ;;
     --sizes) SIZES_ARG=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
+    --issue13) ISSUE13=1 ;;
+    --batch1) BATCH1=1 ;;
+    --torch-blas) TORCH_BLAS=$2; shift ;;
+    --compete) COMPETE=$2; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)"; exit 2 ;;
   esac
@@ -59,10 +76,15 @@ else
   SIZES=("64 100 128 256" "64 100 512 512" "32 50 128 128"); REPEATS=${REPEATS:-5}
   WARMUP=${WARMUP:-1}; SST2_MAX=0
 fi
+if [ "$ISSUE13" = 1 ]; then
+  SIZES=("64 100 128 256" "64 100 512 512" "32 50 128 128" "16 200 300 384" "128 35 650 650")
+  CELLS=${CELLS/rnn /}; BATCH1=1
+fi
 if [ -n "$SIZES_ARG" ]; then
   SIZES=()
   for sz in $SIZES_ARG; do SIZES+=("${sz//,/ }"); done
 fi
+[ "$BATCH1" = 1 ] && SIZES+=("1 200 128 256" "1 200 512 512")
 [ -n "$SST2_THREADS" ] || SST2_THREADS=$(echo $THREADS | awk '{print $NF}')
 if [ -z "$DATA_DIR" ]; then
   for d in "$ROOT/../shared/datasets/sst2" /work/shared/datasets/sst2 "$ROOT/datasets/sst2"; do
@@ -113,6 +135,22 @@ RAW=$OUT/raw.jsonl
 : > "$RAW"
 $PY bench/report.py env >> "$RAW"
 
+# ---- 3. lurn's kernel set; the GEMM floor uses the same -----------------------------
+read -r KID KNAME < <(env LURN_THREADS=1 "$LURN" -e 'local i = lurn.info(); print(i.blis_arch_id, i.blis_arch)')
+KWHY=$(env LURN_THREADS=1 "$LURN" -e 'print(lurn.info().kernels_why)' | tr '"\\' "' ")
+echo "== lurn's kernels: $KNAME (BLIS_ARCH_TYPE=$KID): $KWHY"
+echo "{\"side\": \"kernels\", \"name\": \"$KNAME\", \"id\": $KID, \"why\": \"$KWHY\"}" >> "$RAW"
+FLOOR_ENV=(env BLIS_ARCH_TYPE="$KID")
+
+# ---- 4. competing processes (--compete) -------------------------------------------
+COMPETE_PIDS=()
+stop_compete() { for p in "${COMPETE_PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
+trap stop_compete EXIT
+for ((c = 0; c < COMPETE; c++)); do
+  yes > /dev/null & COMPETE_PIDS+=($!)
+done
+[ "$COMPETE" -gt 0 ] && echo "== $COMPETE competing busy process(es): ${COMPETE_PIDS[*]}"
+
 # Run one measurement; its JSON line goes to RAW, a failure becomes an "error" line.
 measure() {  # what cmd...
   local what=$1; shift
@@ -134,10 +172,53 @@ measure() {  # what cmd...
   rm -f "$err"
 }
 
-echo "== BLIS square sgemm peak"
+echo "== BLIS square sgemm peak ($KNAME)"
 for t in $THREADS; do
-  measure "peak t=$t" "$BIN/gemm_floor" "$t" 5 2 peak:1024
+  measure "peak t=$t" "${FLOOR_ENV[@]}" "$BIN/gemm_floor" "$t" 5 2 peak:1024
 done
+
+# ---- 5. PyTorch's fastest BLAS ----------------------------------------------------
+torch_env() {  # candidate -> env assignments
+  case $1 in
+    blis-openmp:auto) echo "LD_LIBRARY_PATH=/usr/lib/$ARCH/blis-openmp" ;;
+    blis-openmp:*) echo "LD_LIBRARY_PATH=/usr/lib/$ARCH/blis-openmp BLIS_ARCH_TYPE=${1#*:}" ;;
+    openblas-*) echo "LD_LIBRARY_PATH=/usr/lib/$ARCH/$1" ;;
+  esac
+}
+TT=$(echo $THREADS | awk '{print $NF}')
+if [ -z "$TORCH_BLAS" ]; then
+  CANDS=("blis-openmp:$KID" "blis-openmp:auto")
+  for ob in openblas-openmp openblas-pthread; do
+    [ -f "/usr/lib/$ARCH/$ob/libblas.so.3" ] && CANDS+=("$ob")
+  done
+  read -r B T I H <<<"${SIZES[0]}"
+  echo "== PyTorch BLAS calibration: lstm $B,$T,$I,$H threads=$TT, candidates ${CANDS[*]}"
+  declare -A CAL
+  for ((round = 1; round <= 2; round++)); do
+    for cand in "${CANDS[@]}"; do
+      out=$(env $(torch_env "$cand") BLIS_NUM_THREADS="$TT" OPENBLAS_NUM_THREADS="$TT" \
+            OMP_NUM_THREADS="$TT" timeout -k 10 "$TIMEOUT" $PY bench/peer_torch.py --cell lstm \
+            --B "$B" --T "$T" --I "$I" --H "$H" --threads "$TT" --warmup 1 --repeats 3 2>/dev/null |
+            grep '^{' | $PY -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["infer_median_ms"] + d["train_median_ms"]))' 2>/dev/null)
+      [ -n "$out" ] && CAL[$cand]="${CAL[$cand]:-} $out"
+    done
+  done
+  best=""; bestms=""
+  cal_json=""
+  for cand in "${CANDS[@]}"; do
+    [ -n "${CAL[$cand]:-}" ] || continue
+    ms=$(tr ' ' '\n' <<<"${CAL[$cand]}" | grep . | sort -g | head -1)
+    cal_json="$cal_json${cal_json:+, }\"$cand\": $ms"
+    if [ -z "$best" ] || awk "BEGIN{exit !($ms < $bestms)}"; then best=$cand; bestms=$ms; fi
+  done
+  TORCH_BLAS=${best:-blis-openmp:auto}
+  echo "   infer+train ms, best of 2: {$cal_json} -> $TORCH_BLAS"
+  echo "{\"side\": \"torch_blas\", \"choice\": \"$TORCH_BLAS\", \"calibration_ms\": {$cal_json}, \"size\": \"lstm $B,$T,$I,$H t=$TT\"}" >> "$RAW"
+else
+  echo "{\"side\": \"torch_blas\", \"choice\": \"$TORCH_BLAS\", \"calibration_ms\": {}, \"size\": \"given\"}" >> "$RAW"
+fi
+TORCH_ENV=($(torch_env "$TORCH_BLAS"))
+echo "== PyTorch BLAS: $TORCH_BLAS (${TORCH_ENV[*]})"
 
 start=$(date +%s)
 for size in "${SIZES[@]}"; do
@@ -152,10 +233,11 @@ for size in "${SIZES[@]}"; do
         if ((round % 2)); then sides="floor torch lurn"; else sides="lurn torch floor"; fi
         for side in $sides; do
           if [ "$side" = floor ]; then
-            measure "floor $cell $size t=$t" "$BIN/gemm_floor" "$t" "$REPEATS" "$WARMUP" \
+            measure "floor $cell $size t=$t" "${FLOOR_ENV[@]}" "$BIN/gemm_floor" "$t" "$REPEATS" "$WARMUP" \
               "$cell:$B:$T:$I:$H"
           elif [ "$side" = torch ]; then
-            measure "torch $cell $size t=$t" env BLIS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+            measure "torch $cell $size t=$t" env "${TORCH_ENV[@]}" BLIS_NUM_THREADS="$t" \
+              OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
               $PY bench/peer_torch.py --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" \
               --threads "$t" --warmup "$WARMUP" --repeats "$REPEATS"
           else
@@ -178,7 +260,8 @@ if [ "$SST2" = 1 ]; then
     for t in $SST2_THREADS; do
       SST_ARGS=(--data-dir "$DATA_DIR" --threads "$t" --max-batches "$SST2_MAX")
       echo "== SST-2 epoch, torch (threads $t)"
-      measure "sst2 torch t=$t" env BLIS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+      measure "sst2 torch t=$t" env "${TORCH_ENV[@]}" BLIS_NUM_THREADS="$t" \
+        OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
         $PY bench/sst2_epoch_torch.py "${SST_ARGS[@]}"
       echo "== SST-2 epoch, lurn (threads $t)"
       measure "sst2 lurn t=$t" env LURN_THREADS="$t" "$LURN" bench/sst2_epoch.lua \

@@ -190,6 +190,11 @@ const char *lurn_blis_arch(void) {
   bli_init();
   return bli_arch_string(bli_arch_query_id());
 }
+int lurn_blis_arch_id(void) {
+  kernels_init();
+  bli_init();
+  return (int)bli_arch_query_id();
+}
 int lurn_blis_openmp(void) { return (int)bli_info_get_enable_openmp(); }
 
 /* ---- kernel selection ---------------------------------------------------------

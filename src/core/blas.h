@@ -88,6 +88,7 @@ int lurn_threads_now(int want);
 /* Facts for `lurn info`. */
 const char *lurn_blis_version(void);
 const char *lurn_blis_arch(void);     /* kernel set in use (see lurn_kernels_why) */
+int lurn_blis_arch_id(void);          /* its number (BLIS's arch_t, BLIS_ARCH_TYPE) */
 int lurn_blis_openmp(void);           /* 1 when BLIS was built with OpenMP */
 
 /* Kernel selection (blas.c, "kernel selection"): before BLIS starts, lurn

@@ -4,7 +4,8 @@
  *   lurn.threads() -> n        threads used by BLIS and lurn's own loops
  *   lurn.threads(n)            set them (0: number of cores; 1 to 1024)
  *   lurn.info() -> table       lua, blis version, blis_arch (the kernel set
- *                              in use), kernels_why (who chose it and why),
+ *                              in use) and blis_arch_id (its BLIS_ARCH_TYPE
+ *                              number), kernels_why (who chose it and why),
  *                              blis_pick (BLIS's own choice, or nil),
  *                              kernel_tile ("12x32 transposed"), blis_openmp,
  *                              threads, cores, build_type, version
@@ -78,6 +79,8 @@ static int l_info(lua_State *L) {
   lua_setfield(L, -2, "blis");
   lua_pushstring(L, lurn_blis_arch());
   lua_setfield(L, -2, "blis_arch");
+  lua_pushinteger(L, lurn_blis_arch_id());
+  lua_setfield(L, -2, "blis_arch_id");
   lua_pushstring(L, lurn_kernels_why());
   lua_setfield(L, -2, "kernels_why");
   if (lurn_kernels_blis_pick() >= 0) {
