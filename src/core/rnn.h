@@ -45,8 +45,16 @@
  * Truncated BPTT: feed hn (cn) of one chunk as h0 (c0) of the next and do
  * not propagate that chunk's dh0 (dc0) further.
  *
+ * NaN and Inf: computed as IEEE arithmetic of the equations above says. A
+ * NaN in x, a weight, a bias or a state gives NaN in every output and
+ * gradient it reaches; an infinite pre-activation saturates its gate as
+ * the exact function does (sigmoid 0 or 1, tanh +-1), and the gradients it
+ * feeds (0 * Inf) are NaN. Nothing is clamped away (tests/c/test_rnn.c,
+ * test_nonfinite).
+ *
  * Threads (lurn_set_threads): the big GEMMs run on BLIS's threads; the time
- * loop splits the hidden units among lurn_rnn_threads(d) OpenMP threads.
+ * loop splits the hidden units among lurn_rnn_threads(d) OpenMP threads
+ * (fewer while other processes keep cores busy: lurn_threads_now).
  * Every output element is computed by the same sequence of operations at
  * any thread count, so results are identical run to run and across counts.
  */
