@@ -100,8 +100,8 @@ static void test_rnn_under_each_set(void) {
   for (int i = 0; i < 5; i++) {
 #ifdef __SANITIZE_ADDRESS__
     /* the sanitizer pass is slow: one column-preferring set (sandybridge,
-     * 8x8) and one row-preferring (generic, 4x16) beside test_rnn's own */
-    if (sets[i].id != 4 && sets[i].id != 25) continue;
+     * 8x8, transposed) beside test_rnn's own run on the default set */
+    if (sets[i].id != 4) continue;
 #endif
     if (!sets[i].runs) {
       printf("     %-11s (%2d): not run, this CPU lacks it\n", sets[i].name, sets[i].id);
@@ -120,7 +120,11 @@ static void test_rnn_under_each_set(void) {
     ran++;
     transposed += tr;
   }
+#ifdef __SANITIZE_ADDRESS__
+  CHECK(ran >= 1);
+#else
   CHECK(ran >= 2);
+#endif
   /* penryn and sandybridge prefer column-stored C on every x86-64 with AVX */
   if (sets[2].runs) CHECK(transposed >= 1);
 }
