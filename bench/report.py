@@ -191,13 +191,12 @@ def report(raw, outdir):
     if kr:
         out.append("kernels: %s (BLIS_ARCH_TYPE=%s) for lurn, the GEMM floor and the peak: %s" % (
             kr.get("name"), kr.get("id"), kr.get("why")))
-    tb = next((r for r in recs if r.get("side") == "torch_blas"), None)
-    if tb:
+    for tb in (r for r in recs if r.get("side") == "torch_blas"):
         cal = tb.get("calibration_ms") or {}
-        out.append("PyTorch BLAS: %s%s" % (tb.get("choice"), (
-            " (fastest of: %s; infer+train ms at %s, best of 2)" % (
-                ", ".join("%s %.1f" % (k, v) for k, v in sorted(cal.items(), key=lambda kv: kv[1])),
-                tb.get("size"))) if cal else " (given with --torch-blas)"))
+        out.append("PyTorch BLAS at %s: %s%s" % (tb.get("size"), tb.get("choice"), (
+            " (1-thread train+infer CPU ms, best of 2: %s)" % ", ".join(
+                "%s %.1f" % (k, v) for k, v in sorted(cal.items(), key=lambda kv: kv[1])))
+            if cal else " (given with --torch-blas)"))
     tr = next((r for r in recs if r.get("side") == "torch"), None)
     if tr:
         out.append("torch %s: BLAS mapped %s, BLIS_NUM_THREADS = torch threads, mkldnn %s, "

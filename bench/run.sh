@@ -29,12 +29,13 @@
 # machine slows all three alike. Output: a table on stdout, and in OUT/ raw.jsonl
 # (one JSON line per measurement), results.json, results.csv and report.txt.
 #
-# The PyTorch peer runs at its fastest BLAS on this machine (issue 13): before the
-# measurements, PyTorch's LSTM at the first size is timed with each BLAS Debian offers
-# here (BLIS-openmp with lurn's kernel set, BLIS-openmp with BLIS's own pick, OpenBLAS
-# openmp/pthread when installed: libopenblas0-openmp), chosen per process through
-# LD_LIBRARY_PATH (the system's libblas.so.3 alternative is left alone), and the fastest
-# is used for every PyTorch measurement; the report says which won and by how much.
+# The PyTorch peer runs at its fastest BLAS on this machine (issue 13): before each size,
+# PyTorch (first cell, 1 thread, train + inference CPU time, 2 rounds) is timed with each
+# BLAS Debian offers here (BLIS-openmp with lurn's kernel set, BLIS-openmp with BLIS's own
+# pick, OpenBLAS openmp/pthread when installed: libopenblas0-openmp), chosen per process
+# through LD_LIBRARY_PATH (the system's libblas.so.3 alternative is left alone); the
+# fastest serves that size's PyTorch measurements (the SST-2 epoch: the first size's), and
+# the report says which won and by how much.
 # BLIS_NUM_THREADS = OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = torch.set_num_threads =
 # the thread count. The library torch really mapped is recorded from /proc/self/maps.
 # The GEMM floor and the peak use lurn's kernel set (BLIS_ARCH_TYPE = its number).
@@ -177,7 +178,7 @@ for t in $THREADS; do
   measure "peak t=$t" "${FLOOR_ENV[@]}" "$BIN/gemm_floor" "$t" 5 2 peak:1024
 done
 
-# ---- 5. PyTorch's fastest BLAS ----------------------------------------------------
+# ---- 5. PyTorch's fastest BLAS, chosen per size (below) ---------------------------
 torch_env() {  # candidate -> env assignments
   case $1 in
     blis-openmp:auto) echo "LD_LIBRARY_PATH=/usr/lib/$ARCH/blis-openmp" ;;
@@ -185,44 +186,53 @@ torch_env() {  # candidate -> env assignments
     openblas-*) echo "LD_LIBRARY_PATH=/usr/lib/$ARCH/$1" ;;
   esac
 }
-TT=$(echo $THREADS | awk '{print $NF}')
-if [ -z "$TORCH_BLAS" ]; then
-  CANDS=("blis-openmp:$KID" "blis-openmp:auto")
-  for ob in openblas-openmp openblas-pthread; do
-    [ -f "/usr/lib/$ARCH/$ob/libblas.so.3" ] && CANDS+=("$ob")
-  done
-  read -r B T I H <<<"${SIZES[0]}"
-  echo "== PyTorch BLAS calibration: lstm $B,$T,$I,$H threads=$TT, candidates ${CANDS[*]}"
-  declare -A CAL
+# Per size: each candidate times PyTorch's first cell at 1 thread, train + inference
+# process CPU time (which other processes on the machine barely move), 2 rounds in
+# alternating order; the fastest serves every PyTorch measurement of that size.
+CANDS=("blis-openmp:$KID" "blis-openmp:auto")
+for ob in openblas-openmp openblas-pthread; do
+  [ -f "/usr/lib/$ARCH/$ob/libblas.so.3" ] && CANDS+=("$ob")
+done
+FIRST_CELL=$(echo $CELLS | awk '{print $1}')
+declare -A TORCH_BLAS_OF
+pick_torch_blas() {  # B T I H -> sets TORCH_BLAS_OF["B T I H"]
+  local key="$1 $2 $3 $4"
+  if [ -n "$TORCH_BLAS" ]; then
+    TORCH_BLAS_OF[$key]=$TORCH_BLAS
+    echo "{\"side\": \"torch_blas\", \"size\": \"$key\", \"choice\": \"$TORCH_BLAS\", \"calibration_ms\": {}}" >> "$RAW"
+    return
+  fi
+  declare -A cal=()
+  local round cand out order
   for ((round = 1; round <= 2; round++)); do
-    for cand in "${CANDS[@]}"; do
-      out=$(env $(torch_env "$cand") BLIS_NUM_THREADS="$TT" OPENBLAS_NUM_THREADS="$TT" \
-            OMP_NUM_THREADS="$TT" timeout -k 10 "$TIMEOUT" $PY bench/peer_torch.py --cell lstm \
-            --B "$B" --T "$T" --I "$I" --H "$H" --threads "$TT" --warmup 1 --repeats 3 2>/dev/null |
-            grep '^{' | $PY -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["infer_median_ms"] + d["train_median_ms"]))' 2>/dev/null)
-      [ -n "$out" ] && CAL[$cand]="${CAL[$cand]:-} $out"
+    order=("${CANDS[@]}")
+    ((round % 2)) || order=($(printf '%s\n' "${CANDS[@]}" | tac))
+    for cand in "${order[@]}"; do
+      out=$(env $(torch_env "$cand") BLIS_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+            timeout -k 10 "$TIMEOUT" $PY bench/peer_torch.py --cell "$FIRST_CELL" --B "$1" --T "$2" \
+            --I "$3" --H "$4" --threads 1 --warmup 1 --repeats 3 2>/dev/null | grep '^{' |
+            $PY -c 'import json,sys,statistics as s; d=json.load(sys.stdin); print("%.3f" % (s.median(d["infer_cpu_ms"]) + s.median(d["train_cpu_ms"])))' 2>/dev/null)
+      [ -n "$out" ] && cal[$cand]="${cal[$cand]:-} $out"
     done
   done
-  best=""; bestms=""
-  cal_json=""
+  local best="" bestms="" ms js=""
   for cand in "${CANDS[@]}"; do
-    [ -n "${CAL[$cand]:-}" ] || continue
-    ms=$(tr ' ' '\n' <<<"${CAL[$cand]}" | grep . | sort -g | head -1)
-    cal_json="$cal_json${cal_json:+, }\"$cand\": $ms"
+    [ -n "${cal[$cand]:-}" ] || continue
+    ms=$(tr ' ' '\n' <<<"${cal[$cand]}" | grep . | sort -g | head -1)
+    js="$js${js:+, }\"$cand\": $ms"
     if [ -z "$best" ] || awk "BEGIN{exit !($ms < $bestms)}"; then best=$cand; bestms=$ms; fi
   done
-  TORCH_BLAS=${best:-blis-openmp:auto}
-  echo "   infer+train ms, best of 2: {$cal_json} -> $TORCH_BLAS"
-  echo "{\"side\": \"torch_blas\", \"choice\": \"$TORCH_BLAS\", \"calibration_ms\": {$cal_json}, \"size\": \"lstm $B,$T,$I,$H t=$TT\"}" >> "$RAW"
-else
-  echo "{\"side\": \"torch_blas\", \"choice\": \"$TORCH_BLAS\", \"calibration_ms\": {}, \"size\": \"given\"}" >> "$RAW"
-fi
-TORCH_ENV=($(torch_env "$TORCH_BLAS"))
-echo "== PyTorch BLAS: $TORCH_BLAS (${TORCH_ENV[*]})"
+  TORCH_BLAS_OF[$key]=${best:-blis-openmp:auto}
+  echo "   PyTorch BLAS for $FIRST_CELL $key: ${TORCH_BLAS_OF[$key]} (1-thread train+infer CPU ms, best of 2: {$js})"
+  echo "{\"side\": \"torch_blas\", \"size\": \"$key\", \"choice\": \"${TORCH_BLAS_OF[$key]}\", \"calibration_ms\": {$js}}" >> "$RAW"
+}
 
 start=$(date +%s)
 for size in "${SIZES[@]}"; do
   read -r B T I H <<<"$size"
+  echo "== PyTorch BLAS calibration for $B,$T,$I,$H: ${CANDS[*]}"
+  pick_torch_blas "$B" "$T" "$I" "$H"
+  TORCH_ENV=($(torch_env "${TORCH_BLAS_OF["$B $T $I $H"]}"))
   for cell in $CELLS; do
     for t in $THREADS; do
       echo "== $cell B=$B T=$T I=$I H=$H threads=$t"
@@ -257,6 +267,7 @@ if [ "$SST2" = 1 ]; then
     echo "{\"side\": \"error\", \"what\": \"sst2\", \"message\": \"no SST-2 train.tsv (use --data-dir)\"}" >> "$RAW"
   else
     # the same model, batch size, lengths and batch order on both sides
+    TORCH_ENV=($(torch_env "${TORCH_BLAS_OF["${SIZES[0]}"]:-blis-openmp:auto}"))
     for t in $SST2_THREADS; do
       SST_ARGS=(--data-dir "$DATA_DIR" --threads "$t" --max-batches "$SST2_MAX")
       echo "== SST-2 epoch, torch (threads $t)"
