@@ -193,10 +193,13 @@ def report(raw, outdir):
             kr.get("name"), kr.get("id"), kr.get("why")))
     for tb in (r for r in recs if r.get("side") == "torch_blas"):
         cal = tb.get("calibration_ms") or {}
-        out.append("PyTorch BLAS at %s: %s%s" % (tb.get("size"), tb.get("choice"), (
-            " (1-thread train+infer CPU ms, best of 2: %s)" % ", ".join(
-                "%s %.1f" % (k, v) for k, v in sorted(cal.items(), key=lambda kv: kv[1])))
-            if cal else " (given with --torch-blas)"))
+        ch = tb.get("choice")
+        if not cal or not isinstance(ch, dict):
+            out.append("PyTorch BLAS at %s: %s (given with --torch-blas)" % (tb.get("size"), ch))
+            continue
+        out.append("PyTorch BLAS at %s (1-thread CPU ms, best of 2): %s" % (tb.get("size"), "; ".join(
+            "%s %s (%s)" % (mode, ch.get(mode), ", ".join("%s %.1f" % (k, v) for k, v in sorted(
+                cal.get(mode, {}).items(), key=lambda kv: kv[1]))) for mode in ("infer", "train"))))
     tr = next((r for r in recs if r.get("side") == "torch"), None)
     if tr:
         out.append("torch %s: BLAS mapped %s, BLIS_NUM_THREADS = torch threads, mkldnn %s, "

@@ -30,11 +30,12 @@
 # (one JSON line per measurement), results.json, results.csv and report.txt.
 #
 # The PyTorch peer runs at its fastest BLAS on this machine (issue 13): before each size,
-# PyTorch (first cell, 1 thread, train + inference CPU time, 2 rounds) is timed with each
+# PyTorch (first cell, 1 thread, CPU time of train and of inference, 2 rounds) is timed with each
 # BLAS Debian offers here (BLIS-openmp with lurn's kernel set, BLIS-openmp with BLIS's own
 # pick, OpenBLAS openmp/pthread when installed: libopenblas0-openmp), chosen per process
 # through LD_LIBRARY_PATH (the system's libblas.so.3 alternative is left alone); the
-# fastest serves that size's PyTorch measurements (the SST-2 epoch: the first size's), and
+# fastest for each mode serves that size's PyTorch measurements of that mode (the SST-2
+# epoch: the first size's training winner), and
 # the report says which won and by how much.
 # BLIS_NUM_THREADS = OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = torch.set_num_threads =
 # the thread count. The library torch really mapped is recorded from /proc/self/maps.
@@ -194,16 +195,16 @@ for ob in openblas-openmp openblas-pthread; do
   [ -f "/usr/lib/$ARCH/$ob/libblas.so.3" ] && CANDS+=("$ob")
 done
 FIRST_CELL=$(echo $CELLS | awk '{print $1}')
-declare -A TORCH_BLAS_OF
-pick_torch_blas() {  # B T I H -> sets TORCH_BLAS_OF["B T I H"]
+declare -A TORCH_BLAS_OF   # "B T I H infer|train" -> candidate
+pick_torch_blas() {  # B T I H -> sets TORCH_BLAS_OF["B T I H infer"] and [... train]
   local key="$1 $2 $3 $4"
   if [ -n "$TORCH_BLAS" ]; then
-    TORCH_BLAS_OF[$key]=$TORCH_BLAS
+    TORCH_BLAS_OF[$key infer]=$TORCH_BLAS; TORCH_BLAS_OF[$key train]=$TORCH_BLAS
     echo "{\"side\": \"torch_blas\", \"size\": \"$key\", \"choice\": \"$TORCH_BLAS\", \"calibration_ms\": {}}" >> "$RAW"
     return
   fi
   declare -A cal=()
-  local round cand out order
+  local round cand out order mode
   for ((round = 1; round <= 2; round++)); do
     order=("${CANDS[@]}")
     ((round % 2)) || order=($(printf '%s\n' "${CANDS[@]}" | tac))
@@ -211,20 +212,28 @@ pick_torch_blas() {  # B T I H -> sets TORCH_BLAS_OF["B T I H"]
       out=$(env $(torch_env "$cand") BLIS_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
             timeout -k 10 "$TIMEOUT" $PY bench/peer_torch.py --cell "$FIRST_CELL" --B "$1" --T "$2" \
             --I "$3" --H "$4" --threads 1 --warmup 1 --repeats 3 2>/dev/null | grep '^{' |
-            $PY -c 'import json,sys,statistics as s; d=json.load(sys.stdin); print("%.3f" % (s.median(d["infer_cpu_ms"]) + s.median(d["train_cpu_ms"])))' 2>/dev/null)
-      [ -n "$out" ] && cal[$cand]="${cal[$cand]:-} $out"
+            $PY -c 'import json,sys,statistics as s; d=json.load(sys.stdin); print("%.3f %.3f" % (s.median(d["infer_cpu_ms"]), s.median(d["train_cpu_ms"])))' 2>/dev/null)
+      if [ -n "$out" ]; then
+        cal[$cand infer]="${cal[$cand infer]:-} ${out% *}"
+        cal[$cand train]="${cal[$cand train]:-} ${out#* }"
+      fi
     done
   done
-  local best="" bestms="" ms js=""
-  for cand in "${CANDS[@]}"; do
-    [ -n "${cal[$cand]:-}" ] || continue
-    ms=$(tr ' ' '\n' <<<"${cal[$cand]}" | grep . | sort -g | head -1)
-    js="$js${js:+, }\"$cand\": $ms"
-    if [ -z "$best" ] || awk "BEGIN{exit !($ms < $bestms)}"; then best=$cand; bestms=$ms; fi
+  local js="" line=""
+  for mode in infer train; do
+    local best="" bestms="" ms mj=""
+    for cand in "${CANDS[@]}"; do
+      [ -n "${cal[$cand $mode]:-}" ] || continue
+      ms=$(tr ' ' '\n' <<<"${cal[$cand $mode]}" | grep . | sort -g | head -1)
+      mj="$mj${mj:+, }\"$cand\": $ms"
+      if [ -z "$best" ] || awk "BEGIN{exit !($ms < $bestms)}"; then best=$cand; bestms=$ms; fi
+    done
+    TORCH_BLAS_OF[$key $mode]=${best:-blis-openmp:auto}
+    js="$js${js:+, }\"$mode\": {$mj}"
+    line="$line $mode: ${TORCH_BLAS_OF[$key $mode]} {$mj};"
   done
-  TORCH_BLAS_OF[$key]=${best:-blis-openmp:auto}
-  echo "   PyTorch BLAS for $FIRST_CELL $key: ${TORCH_BLAS_OF[$key]} (1-thread train+infer CPU ms, best of 2: {$js})"
-  echo "{\"side\": \"torch_blas\", \"size\": \"$key\", \"choice\": \"${TORCH_BLAS_OF[$key]}\", \"calibration_ms\": {$js}}" >> "$RAW"
+  echo "   PyTorch BLAS for $FIRST_CELL $key (1-thread CPU ms, best of 2):$line"
+  echo "{\"side\": \"torch_blas\", \"size\": \"$key\", \"choice\": {\"infer\": \"${TORCH_BLAS_OF[$key infer]}\", \"train\": \"${TORCH_BLAS_OF[$key train]}\"}, \"calibration_ms\": {$js}}" >> "$RAW"
 }
 
 start=$(date +%s)
@@ -232,7 +241,7 @@ for size in "${SIZES[@]}"; do
   read -r B T I H <<<"$size"
   echo "== PyTorch BLAS calibration for $B,$T,$I,$H: ${CANDS[*]}"
   pick_torch_blas "$B" "$T" "$I" "$H"
-  TORCH_ENV=($(torch_env "${TORCH_BLAS_OF["$B $T $I $H"]}"))
+  BLAS_I=${TORCH_BLAS_OF["$B $T $I $H infer"]}; BLAS_T=${TORCH_BLAS_OF["$B $T $I $H train"]}
   for cell in $CELLS; do
     for t in $THREADS; do
       echo "== $cell B=$B T=$T I=$I H=$H threads=$t"
@@ -246,10 +255,15 @@ for size in "${SIZES[@]}"; do
             measure "floor $cell $size t=$t" "${FLOOR_ENV[@]}" "$BIN/gemm_floor" "$t" "$REPEATS" "$WARMUP" \
               "$cell:$B:$T:$I:$H"
           elif [ "$side" = torch ]; then
-            measure "torch $cell $size t=$t" env "${TORCH_ENV[@]}" BLIS_NUM_THREADS="$t" \
-              OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
-              $PY bench/peer_torch.py --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" \
-              --threads "$t" --warmup "$WARMUP" --repeats "$REPEATS"
+            # each mode with its fastest BLAS (one process when they agree)
+            if [ "$BLAS_I" = "$BLAS_T" ]; then modes=("$BLAS_I:"); else
+              modes=("$BLAS_I:--no-train" "$BLAS_T:--no-infer"); fi
+            for mb in "${modes[@]}"; do
+              measure "torch $cell $size t=$t ${mb%:*}" env $(torch_env "${mb%:*}") \
+                BLIS_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+                $PY bench/peer_torch.py --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" \
+                --threads "$t" --warmup "$WARMUP" --repeats "$REPEATS" ${mb##*:}
+            done
           else
             measure "lurn $cell $size t=$t" env LURN_THREADS="$t" "$LURN" bench/lurn_bench.lua \
               --cell "$cell" --B "$B" --T "$T" --I "$I" --H "$H" --threads "$t" \
@@ -267,7 +281,7 @@ if [ "$SST2" = 1 ]; then
     echo "{\"side\": \"error\", \"what\": \"sst2\", \"message\": \"no SST-2 train.tsv (use --data-dir)\"}" >> "$RAW"
   else
     # the same model, batch size, lengths and batch order on both sides
-    TORCH_ENV=($(torch_env "${TORCH_BLAS_OF["${SIZES[0]}"]:-blis-openmp:auto}"))
+    TORCH_ENV=($(torch_env "${TORCH_BLAS_OF["${SIZES[0]} train"]:-blis-openmp:auto}"))
     for t in $SST2_THREADS; do
       SST_ARGS=(--data-dir "$DATA_DIR" --threads "$t" --max-batches "$SST2_MAX")
       echo "== SST-2 epoch, torch (threads $t)"
