@@ -9,7 +9,9 @@
 -- direction) over 64-d word embeddings, max-pooled, regularised as configs/uci.lua is
 -- (word-type dropout 0.5, variational output dropout 0.5, label smoothing 0.1). The best
 -- epoch's weights are saved as the run's best.ckpt, for lurn eval and lurn predict.
--- Result, seed, time: see docs/results.md ("The default experiment"), seed 1.
+-- Result (seed 1, the only seed measured): 86.0 % on the 300 held-out sentences at the best
+-- epoch (8 of 12), 83.0 % after the last; 40 s of training at load 8.4, 72 s at load 11-13,
+-- on a 2-core machine shared with other jobs (docs/results.md).
 -- threads = 1: the model is small; on a busy 2-core machine a second thread costs far more
 -- than it brings (configs/uci.lua).
 return {
