@@ -249,8 +249,15 @@ function TestConfig:test_missing_data_file_is_data_error()
   contains(msg, p .. ":3: data.train: cannot read data file 'no/such/file.tsv'")
   local cfg = config.load(p, nil, { check_paths = false })
   lu.assertEquals(cfg.data.train, "no/such/file.tsv")
-  msg = load_err(write("dir.lua", "return { data = { valid = '" .. tmpdir .. "' } }"), nil, "data")
+  msg = load_err(write("dir.lua", "return { data = { format = 'tsv', valid = '" .. tmpdir .. "' } }"),
+    nil, "data")
   contains(msg, "is a directory, not a data file")
+  -- the imdb reader takes a directory (aclImdb's layout), also when the format is auto
+  for _, fmt in ipairs { "imdb", "auto" } do
+    cfg = config.load(write("imdbdir.lua", "return { data = { format = '" .. fmt .. "', train = '"
+      .. tmpdir .. "' } }"))
+    lu.assertEquals(cfg.data.train, tmpdir)
+  end
 end
 
 function TestConfig:test_model_spec_data_and_function()

@@ -1,4 +1,4 @@
---- lurn train CONFIG [key=value ...] [--out DIR] [--print-config] [--resume RUN_DIR]
+--- lurn train CONFIG [key=value ...] [--out DIR] [--folds K] [--print-config] [--resume RUN_DIR]
 --             [--quiet] [--json]
 --
 -- Trains the model a config describes, in a run directory (lurn.run.dir):
@@ -52,6 +52,8 @@ local function parser()
       :argname("DIR")
   p:option("--resume", "continue the run in RUN_DIR from its last checkpoint; the config may "
     .. "differ only in train.epochs, train.log_every, train.max_time"):argname("RUN_DIR")
+  p:option("--folds", "k-fold cross-validation: the same as the override data.folds=K")
+      :argname("K")
   p:flag("--print-config", "print the resolved config and exit")
   p:flag("--quiet", "print nothing but errors and the run directory")
   p:flag("--json", "progress and summary as JSON lines")
@@ -442,6 +444,8 @@ function M.main(args, ctx)
   for _, a in ipairs(o.args) do
     if not path and not a:find("=", 1, true) then path = a else overrides[#overrides + 1] = a end
   end
+  -- --folds K is sugar for the override, so the config layer checks K
+  if o.folds then overrides[#overrides + 1] = "data.folds=" .. o.folds end
   local cfg, info, run
   if o.resume then
     if o.out then errors.raise("usage", "--out and --resume exclude each other") end

@@ -679,8 +679,11 @@ local function check_paths(cfg, report)
     local p = cfg.data[k]
     if p ~= "" then
       local kind, err = sandbox.file_kind(p)
+      -- a directory is data for the imdb reader (the aclImdb layout), which
+      -- says itself what a directory lacks; for the other formats it is an error
+      local dir_ok = kind == "directory" and (cfg.data.format == "imdb" or cfg.data.format == "auto")
       local problem = kind == nil and ("cannot read data file '%s': %s"):format(p, err)
-        or (kind ~= "file" and ("'%s' is a %s, not a data file"):format(p, kind))
+        or (kind ~= "file" and not dir_ok and ("'%s' is a %s, not a data file"):format(p, kind))
       if problem then
         local line = key_line(report.source, { "data", k })
         missing[#missing + 1] = ("%s%s: data.%s: %s"):format(report.file or "(config)",

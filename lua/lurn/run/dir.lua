@@ -226,9 +226,17 @@ local function command_output(cmd)
   return (out:gsub("%s+$", ""))
 end
 
---- SHA-256 of a file (hex), by coreutils' sha256sum.
+--- SHA-256 of a file (hex), by coreutils' sha256sum. For a directory (the
+-- aclImdb layout the imdb reader takes), the SHA-256 of what that reader
+-- reads: pos/*.txt and neg/*.txt concatenated in C-locale name order, the
+-- figure datasets/imdb pins.
 function M.sha256(path)
-  local out = command_output("sha256sum -- " .. shell_quote(path))
+  local cmd = "sha256sum -- " .. shell_quote(path)
+  if lfs.attributes(path, "mode") == "directory" then
+    cmd = "cd " .. shell_quote(path) .. " && find pos neg -type f -name '*.txt' | LC_ALL=C sort"
+      .. " | xargs cat | sha256sum"
+  end
+  local out = command_output(cmd)
   local hex = out and out:match("^(%x+)")
   if not hex or #hex ~= 64 then
     errors.raise("data", "%s: cannot compute its SHA-256 (sha256sum failed)", path)

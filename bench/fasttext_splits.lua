@@ -1,0 +1,60 @@
+-- bench/fasttext_splits.lua — write the splits a lurn config trains on as fastText files.
+--
+--   lurn bench/fasttext_splits.lua CONFIG OUTDIR [key=value ...]
+--
+-- Reads the config (with overrides, e.g. seed=2) as `lurn train` does and writes the same
+-- training and validation parts lurn.text builds from it, in fastText's format
+-- (`__label__<label> <tokens>`), each text as lurn's tokenizer splits it (lower-cased,
+-- clitics and punctuation apart, <br /> removed), so both tools see the same tokens:
+--   data.folds = k >= 2   OUTDIR/fold-<i>/{train,valid}.ft for i = 1..k (lurn.text's folds)
+--   otherwise             OUTDIR/{train,valid}.ft (data.valid, or the held-out valid_split)
+-- The seed of the split is the config's `seed`, as in lurn train. bench/fasttext.sh uses it.
+local lurn = require "lurn"
+local config = require "lurn.config"
+local text = require "lurn.text"
+local split = require "lurn.text.split"
+
+local path, out = arg[1], arg[2]
+if not path or not out then
+  io.stderr:write("usage: lurn bench/fasttext_splits.lua CONFIG OUTDIR [key=value ...]\n")
+  os.exit(2)
+end
+local overrides = table.move(arg, 3, #arg, 1, {})
+local cfg = config.load(path, overrides)
+local p = text.prepare(cfg.data)
+local tok = text.Tokenizer { kind = cfg.data.tokenizer, lower = cfg.data.lower }
+
+local function line(t, label)
+  return "__label__" .. label .. " " .. table.concat(tok:tokenize(t), " ") .. "\n"
+end
+
+local function write(file, texts, labels, idx)
+  local f = assert(io.open(file, "w"))
+  if idx then
+    for _, i in ipairs(idx) do f:write(line(texts[i], labels[i])) end
+  else
+    for i = 1, #texts do f:write(line(texts[i], labels[i])) end
+  end
+  f:close()
+end
+
+local tr = p.train
+lurn.mkdir(out)
+if cfg.data.folds >= 2 then
+  for i, f in ipairs(split.kfold(tr.labels, cfg.data.folds, cfg.seed)) do
+    local dir = ("%s/fold-%d"):format(out, i)
+    lurn.mkdir(dir)
+    write(dir .. "/train.ft", tr.texts, tr.labels, f.train)
+    write(dir .. "/valid.ft", tr.texts, tr.labels, f.valid)
+  end
+  print(("%s: %d folds of %s (seed %d)"):format(out, cfg.data.folds, cfg.data.train, cfg.seed))
+elseif p.valid then
+  write(out .. "/train.ft", tr.texts, tr.labels)
+  write(out .. "/valid.ft", p.valid.texts, p.valid.labels)
+  print(("%s: %s and %s"):format(out, cfg.data.train, cfg.data.valid))
+else
+  local tri, vai = split.holdout(tr.labels, cfg.data.valid_split, cfg.seed)
+  write(out .. "/train.ft", tr.texts, tr.labels, tri)
+  write(out .. "/valid.ft", tr.texts, tr.labels, vai)
+  print(("%s: %d train, %d held out of %s (seed %d)"):format(out, #tri, #vai, cfg.data.train, cfg.seed))
+end

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every config shipped in configs/: `lurn check` accepts it (without its data, which CI does
+# not have), its model builds and runs forward on a small batch, and its header comment names
+# the file and states its result (a figure, or "not yet measured").
+. "$(dirname "$0")/cli_lib.sh"
+export LURN_THREADS=1
+want="imdb-gru imdb-lstm sentiment sst2-bilstm sst2-gru sst2-lstm uci"
+have=$(cd "$SRC/configs" && ls *.lua | sed 's/\.lua$//' | tr '\n' ' ' | sed 's/ $//')
+expect "the configs issue 10 lists are shipped" "$want" "$have"
+for f in "$SRC"/configs/*.lua; do
+  name=configs/$(basename "$f")
+  out=$("$LURN" check --no-paths -q "$f" 2>&1); rc=$?
+  expect_rc "lurn check $name" 0 $rc "$out"
+  out=$("$LURN" -e '
+    local lurn = require "lurn"
+    local cfg = require("lurn.config").load(arg[1], nil, { check_paths = false })
+    local spec = require("lurn.run.model").spec(cfg, { vocab_size = 30, num_classes = 2, labels = { "0", "1" } })
+    local m = lurn.nn.build(spec)
+    m:eval()
+    local vocab = lurn.data.Vocab.build { "a good film", "not a good film at all" }
+    local batch = lurn.data.Dataset { texts = { "a good film", "not a good film at all" }, vocab = vocab }:make_batch { 1, 2 }
+    print(table.concat(m:forward(batch):shape(), "x"))' "$f" 2>&1)
+  expect "$name: its model builds and runs (2 texts -> 2x2 scores)" "2x2" "$out"
+  expect "$name: header names the file" "-- $name " "$(head -1 "$f")"
+  if grep -q -E "^-- (Result|.*[Rr]esult)" "$f"; then ok "$name: header states its result"
+  else bad "$name: header states its result" "no 'Result' line in $name"; fi
+done
+finish
