@@ -156,7 +156,9 @@ for _, page in ipairs(pages) do
     -- build/ holds links to build/lurn and build/lib only, never the build itself: a
     -- block that reconfigures (cmake -B build) must not retarget the build
     -- under test at the scratch copy of the tree.
-    local ok, out = run(("cd %s && for f in %s/* ; do ln -s \"$f\" .; done && rm -f build && mkdir build .bin"
+    -- runs/ and data/ (git-ignored output of lurn train and datasets/) are
+    -- not linked: a page that writes there writes into the scratch copy.
+    local ok, out = run(("cd %s && for f in %s/* ; do ln -s \"$f\" .; done && rm -f build runs data && mkdir build .bin"
       .. " && ln -s %s/lurn %s/lib build/ && ln -s %s .bin/lurn")
       :format(sh_quote(dir), sh_quote(source), sh_quote(build), sh_quote(build), sh_quote(lurn_exe)))
     assert(ok, out)
