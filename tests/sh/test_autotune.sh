@@ -94,7 +94,7 @@ grep -q '"epochs":2,.*"rung":2' s1/autotune.jsonl && ok "a rung of 2 epochs (res
 expect "the promoted trial resumed its run" "lurn --threads 2 train --resume s1/trial-" "$(cat s1/autotune.jsonl)"
 
 # ---- errors ----------------------------------------------------------------------------
-out=$("$LURN" autotune order.lua --budget 1s train.epochs=4 --out tiny 2>&1); rc=$?
+out=$("$LURN" autotune order.lua --budget 1s train.epochs=1000 --out tiny 2>&1); rc=$?
 expect_rc "a budget too small" 2 $rc "$out"
 expect "... says so, and what would do" "--budget 1s is too small: one trial of 1 epoch(s) took" "$out"
 out=$("$LURN" autotune order.lua --budget 1m data.format=csv --out badfmt 2>&1); rc=$?

@@ -114,7 +114,7 @@ expect "wrongly typed override names the key" "train.epochs" "$out"
 out=$("$LURN" train order.lua trian.epochs=3 2>&1); rc=$?
 expect_rc "misspelt key" 2 $rc "$out"
 expect "misspelt key is named" "trian" "$out"
-expect "misspelt key gets a suggestion" "did you mean 'train'" "$out"
+expect "misspelt key gets a suggestion" "did you mean 'train.epochs'" "$out"
 out=$("$LURN" train order.lua data.train=data/missing.txt --out e2 2>&1); rc=$?
 expect_rc "missing data file" 3 $rc "$out"
 expect "missing data file is named" "data/missing.txt" "$out"
