@@ -13,27 +13,9 @@
  * message starts with the file's path and carries no Lua source position —
  * and never crashes.
  */
-#define _GNU_SOURCE
-#include <lauxlib.h>
-#include <lua.h>
-#include <lualib.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "fuzz_lua.h"
 
-int luaopen_lurn_core(lua_State *L);
-
-static lua_State *L;
-static int driver_ref = LUA_NOREF;
 static char dir[] = "/dev/shm/lurn_fuzz_text_XXXXXX";
-
-static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) fprintf(stderr, "fuzz_text: could not remove %s\n", dir);
-}
 
 static const char *DRIVER =
     "local dir = ...\n"
@@ -83,28 +65,6 @@ static const char *DRIVER =
     "end\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n) {
-  if (!L) {
-    if (!mkdtemp(dir)) abort();
-    atexit(remove_dir);
-    L = luaL_newstate();
-    luaL_openlibs(L);
-    luaL_requiref(L, "lurn.core", luaopen_lurn_core, 0);
-    lua_pop(L, 1);
-    luaL_dostring(L, "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path");
-    if (luaL_loadstring(L, DRIVER) != LUA_OK) abort();
-    lua_pushstring(L, dir);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-      fprintf(stderr, "fuzz_text setup: %s\n", lua_tostring(L, -1));
-      abort();
-    }
-    driver_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, driver_ref);
-  lua_pushlstring(L, (const char *)in, n);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    fprintf(stderr, "fuzz_text: %s\n", lua_tostring(L, -1));
-    abort();
-  }
-  lua_settop(L, 0);
+  fuzz_lua_run("fuzz_text", dir, DRIVER, in, n);
   return 0;
 }
