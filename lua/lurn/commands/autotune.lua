@@ -84,16 +84,7 @@ function M.parse_budget(s)
   return n * ({ s = 1, m = 60, h = 3600, [""] = 1 })[unit]
 end
 
-local function int_option(name, v, min)
-  if v == nil then return nil end
-  local n = math.tointeger(tonumber(v))
-  if not n or n < min then
-    errors.raise("usage", "--%s needs an integer >= %d, got '%s'", name, min, tostring(v))
-  end
-  return n
-end
-
-local function say(...) io.stdout:write(string.format(...), "\n"); io.stdout:flush() end
+local int_option, say = report.int_option, report.say
 
 local function read_json(path)
   local f = io.open(path, "rb")

@@ -197,4 +197,18 @@ function M.lines(groups, opts)
   return out
 end
 
+--- An integer command-line option (nil when not given) of at least `min`;
+-- anything else is a usage error naming the option.
+function M.int_option(name, v, min)
+  if v == nil then return nil end
+  local n = math.tointeger(tonumber(v))
+  if not n or n < min then
+    require("lurn.errors").raise("usage", "--%s needs an integer >= %d, got '%s'", name, min, tostring(v))
+  end
+  return n
+end
+
+--- A line on standard output, flushed (trial lines appear as they finish).
+function M.say(...) io.stdout:write(string.format(...), "\n"); io.stdout:flush() end
+
 return M
