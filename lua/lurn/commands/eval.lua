@@ -119,6 +119,11 @@ function M.main(args)
     errors.raise("usage", "--batch-size must be a positive integer")
   end
   local s = saved.load(o.model, { which = o.checkpoint })
+  if s.task then   -- another task's run (lurn.tasks) evaluates itself
+    local task = require("lurn.tasks").module(s.task)
+    if not task.eval then errors.raise("usage", "lurn eval does not evaluate task '%s' runs", s.task) end
+    return task.eval(s, o) or 0
+  end
   local data, what = dataset(s, o)
   local rec, rep = metrics.evaluate(s.model, data, { loss = require("lurn.nn").CrossEntropy(),
     labels = s.labels, batch_size = o.batch_size })

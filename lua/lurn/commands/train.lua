@@ -292,6 +292,8 @@ end
 
 function M.run(cfg, opts)
   opts = opts or {}
+  local task = require("lurn.tasks").module(cfg.task)
+  if task then return task.run(cfg, opts) end
   local P = progress.new { mode = opts.progress or "lines", epochs = cfg.train.epochs,
     metric = cfg.train.best_metric }
   if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end

@@ -46,7 +46,7 @@ M.root = section("a lurn experiment", {
   "name", str("run", "run name: runs are written to runs/NAME-TIME-HEX/"),
   "seed", int(1, "random seed (weights, dropout, shuffling, splits)", 0, 1 << 53),
   "threads", int(0, "threads for BLIS and lurn's loops (0 = lurn's default)", 0, 4096),
-  "task", str("classify", "what the model predicts", { "classify" }),
+  "task", str("classify", "what the model predicts (lurn.tasks)", require("lurn.tasks").names()),
   "data", section("where the data is and how it becomes token ids", {
     "train", str("", "training file (required by lurn train)"),
     "valid", str("", "validation file ('' = split off the training file, see valid_split)"),

@@ -3,6 +3,8 @@
 --   local s = saved.load("runs/x")            -- or a .ckpt file; opts.which = "best"|"last"
 --   s.model (eval mode, weights loaded), s.labels, s.vocab, s.tokenizer,
 --   s.config (the resolved config), s.spec, s.state (checkpoint.load's), s.path
+--   (a run of another task, bundle.task set: its lurn.tasks module's
+--   load_saved(file, state, bundle) builds the table, and s.task names it)
 --   saved.encode(s, texts) -> Dataset     -- tokenized, truncated like the training data
 --
 -- Everything comes from the checkpoint: the model is rebuilt from its spec
@@ -53,6 +55,17 @@ function M.load(path, opts)
       .. "lurn.checkpoint in a script")
   end
   if b.version ~= 1 then fail("run bundle version %s, this lurn reads version 1", tostring(b.version)) end
+  -- another task's run (lurn.tasks): its module rebuilds what it saved
+  if b.task ~= nil and b.task ~= "classify" then
+    local tasks = require "lurn.tasks"
+    local okt, task = pcall(tasks.module, b.task)
+    if not okt or not task or not task.load_saved then
+      fail("written for task '%s', which this lurn does not know", tostring(b.task))
+    end
+    local out = task.load_saved(file, s, b)
+    out.task = b.task
+    return out
+  end
   if type(b.labels) ~= "table" or #b.labels < 1 then fail("the label names are missing") end
   for i, l in ipairs(b.labels) do
     if type(l) ~= "string" then fail("label %d is not a string", i) end
