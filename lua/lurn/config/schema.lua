@@ -106,6 +106,26 @@ M.root = section("a lurn experiment", {
     "early_stop", int(0, "stop after N evaluations without improvement (0 = off)", 0, nil),
     "max_time", num(0, "stop training after this many seconds (0 = off)", 0, nil),
   }),
+  -- task forecast
+  "forecast", section("time-series forecasting (task = \"forecast\", docs/forecast.md)", {
+    "file", str("", "CSV file with a header: a time column and value columns (required)"),
+    "time_column", str("", "name of the time column ('' = the first column)"),
+    "columns", str("", "value columns, comma-separated ('' = every column but the time)"),
+    "test_from", str("", "time of the first test row, e.g. \"1957-01\" ('' = see test)"),
+    "test", int(0, "the last N rows are the test part when test_from is ''", 0, nil),
+    "valid", int(0, "the N rows before the test part validate (0 = none: best = train loss)",
+      0, nil),
+    "input_len", int(24, "steps of history the model reads for each prediction", 1, 100000),
+    "output", str("one", "one: sequence-to-one (the next value); seq: sequence-to-sequence "
+      .. "(the next value at every step)", { "one", "seq" }),
+    "log", bool(false, "take the log of the values first (they must be > 0)"),
+    "season", int(0, "season length in steps (12 for monthly data; 0 = none): the "
+      .. "seasonal-naive baseline and seasonal_diff", 0, nil),
+    "seasonal_diff", bool(false, "difference at lag season (needs season > 0)"),
+    "diff", int(0, "first differences after the seasonal one", 0, 2),
+    "standardize", bool(true, "scale to mean 0, sd 1 (fitted on the training rows)"),
+    "steps", int(0, "multi-step forecast length for eval (0 = the test part's length)", 0, nil),
+  }),
 })
 
 --- Every leaf as { key = "a.b", entry = leaf }, in declaration order.

@@ -14,6 +14,7 @@ local M = {}
 --- task name -> module name, in the order `lurn config keys` shows them.
 M.registry = {
   { "classify", nil },
+  { "forecast", "lurn.tasks.forecast" },
 }
 
 --- The names, for the schema's choices.
