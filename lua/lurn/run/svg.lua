@@ -5,6 +5,8 @@
 --     records: metrics.jsonl's ({step, split = "train"|"valid"|..., loss,
 --     accuracy, macro_f1}). Two panels over the optimizer step: the losses
 --     (train and valid), then the valid accuracy and macro-F1.
+--   svg.lines(series, {title =, xlabel =, xtick = fn}) -> text
+--     one panel of lines over any x (lurn forecast: forecast against truth).
 local M = {}
 
 local W, PH = 760, 250          -- image width, panel height
@@ -42,8 +44,10 @@ local function label(v)
   return ("%.3g"):format(v)
 end
 
--- One panel: series = {{name =, points = {{x, y}, ...}}, ...}.
-local function panel(out, y0, title, series, xlo, xhi)
+-- One panel: series = {{name =, points = {{x, y}, ...}}, ...}. xaxis: the
+-- x label ("step") and how a tick value is written (label).
+local function panel(out, y0, title, series, xlo, xhi, xaxis)
+  xaxis = xaxis or {}
   local ylo, yhi = math.huge, -math.huge
   for _, s in ipairs(series) do
     for _, p in ipairs(s.points) do ylo, yhi = math.min(ylo, p[2]), math.max(yhi, p[2]) end
@@ -72,17 +76,17 @@ local function panel(out, y0, title, series, xlo, xhi)
   for _, t in ipairs(ticks(xlo, xhi, 8)) do
     local x = sx(t)
     out[#out + 1] = ('<text x="%.1f" y="%d" text-anchor="middle" font-size="11">%s</text>')
-        :format(x, bottom + 16, label(t))
+        :format(x, bottom + 16, esc((xaxis.tick or label)(t)))
   end
-  out[#out + 1] = ('<text x="%d" y="%d" text-anchor="middle" font-size="11">step</text>')
-      :format((x1 + x2) // 2, bottom + 30)
+  out[#out + 1] = ('<text x="%d" y="%d" text-anchor="middle" font-size="11">%s</text>')
+      :format((x1 + x2) // 2, bottom + 30, esc(xaxis.label or "step"))
   for i, s in ipairs(series) do
     local color = COLORS[(i - 1) % #COLORS + 1]
     local pts = {}
     for j, p in ipairs(s.points) do pts[j] = ("%.1f,%.1f"):format(sx(p[1]), sy(p[2])) end
     if #pts > 1 then
-      out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="1.6" points="%s"/>')
-          :format(color, table.concat(pts, " "))
+      out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="1.6"%s points="%s"/>')
+          :format(color, s.dashed and ' stroke-dasharray="5,3"' or "", table.concat(pts, " "))
     end
     if s.markers or #pts == 1 then
       for _, p in ipairs(s.points) do
@@ -125,6 +129,32 @@ function M.curves(records, opts)
   }
   panel(out, 24, "loss", losses, xlo, xhi)
   panel(out, 24 + PH, "validation accuracy and macro-F1", scores, xlo, xhi)
+  out[#out + 1] = "</svg>\n"
+  return table.concat(out, "\n")
+end
+
+--- One panel of lines over any x: a forecast against the truth, say.
+-- @param series list of {name =, points = {{x, y}, ...}, markers =, dashed =}
+-- @param opts title, panel (its heading), xlabel, xtick (function(x) -> text
+--   for a tick value)
+-- @return the SVG text
+function M.lines(series, opts)
+  opts = opts or {}
+  local xlo, xhi = math.huge, -math.huge
+  for _, s in ipairs(series) do
+    for _, p in ipairs(s.points) do
+      if finite(p[1]) then xlo, xhi = math.min(xlo, p[1]), math.max(xhi, p[1]) end
+    end
+  end
+  if xlo > xhi then xlo, xhi = 0, 1 end
+  if xhi == xlo then xlo, xhi = xlo - 1, xhi + 1 end
+  local out = {
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+      .. 'font-family="sans-serif" font-size="13">'):format(W, PH + 30, W, PH + 30),
+    ('<rect width="100%%" height="100%%" fill="white"/>'),
+    ('<text x="%d" y="20" font-size="15">%s</text>'):format(ML, esc(opts.title or "lurn")),
+  }
+  panel(out, 24, opts.panel or "", series, xlo, xhi, { label = opts.xlabel, tick = opts.xtick })
   out[#out + 1] = "</svg>\n"
   return table.concat(out, "\n")
 end
