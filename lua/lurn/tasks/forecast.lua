@@ -69,9 +69,9 @@ function M.split(f, s)
     test = n - f.test + 1
   end
   local valid = test - f.valid
-  if valid < 2 then
-    errors.raise("config", "forecast.valid = %d: leaves %d training rows before it", f.valid,
-      valid - 1)
+  if valid < 3 then
+    errors.raise("config", "forecast.valid = %d: leaves %d training row(s) before it", f.valid,
+      math.max(valid - 1, 0))
   end
   return { valid = valid, test = test }
 end
