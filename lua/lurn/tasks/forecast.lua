@@ -485,7 +485,15 @@ function M.run(cfg, opts)
   end
   run:write_json("summary.json", summary)
   run:close()
-  P:summary(summary)
+  if P.mode == "json" then
+    P:summary(summary)
+  else
+    -- the classification table has no columns for these figures: they follow it
+    local shown = {}
+    for k, v in pairs(summary) do shown[k] = v end
+    shown.test = nil
+    P:summary(shown)
+  end
   if lines and P.mode ~= "json" and P.mode ~= "quiet" then
     for _, l in ipairs(lines) do io.stdout:write(l, "\n") end
   end
