@@ -7,17 +7,19 @@
 #   bash bench/forecast_seeds.sh CONFIG SEEDS [key=value ...]
 #   bash bench/forecast_seeds.sh configs/airline.lua "1 2 3 4 5 6 7 8 9 10"
 #
-# Runs go to runs/seeds-<config name>-s<seed> (a run directory that exists is
-# reported again, not retrained). Each run is `nice -n 10` with one thread.
+# Runs go to runs/seeds-<config name>[-<overrides>]-s<seed> (a run directory that
+# exists is reported again, not retrained). Each run is `nice -n 10` with one thread.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LURN=${LURN:-$ROOT/build/lurn}
 [ $# -ge 2 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 config=$1; seeds=$2; shift 2
 name=$(basename "$config" .lua)
+# the overrides are part of the name, so runs of other settings are never reused
+tag=$(printf '%s' "$*" | tr -c 'A-Za-z0-9.=' '_')
 rows=""
 for s in $seeds; do
-  dir=runs/seeds-$name-s$s
+  dir=runs/seeds-$name${tag:+-$tag}-s$s
   if [ ! -e "$dir/summary.json" ]; then
     t0=$(date +%s.%N)
     LURN_THREADS=1 nice -n 10 "$LURN" train "$config" "$@" seed="$s" --out "$dir" --quiet >/dev/null
