@@ -77,6 +77,14 @@ a=$("$LURN" forecast run --json); b=$("$LURN" forecast run --json)
 a=$("$LURN" forecast run --steps 4); b=$("$LURN" forecast run --steps 4 --csv sales.csv)
 [ -n "$a" ] && [ "$a" = "$b" ] && ok "forecast --csv" || bad "forecast --csv" "$a // $b"
 
+# ---- resume: 3 epochs, then resumed to 6, ends with the weights of the 6-epoch run -----------
+"$LURN" train fc.lua train.epochs=3 --out run2 --quiet >/dev/null 2>&1
+out=$("$LURN" train --resume run2 train.epochs=6 --quiet 2>&1); rc=$?
+expect_rc "resume" 0 $rc "$out"
+a=$("$LURN" eval run --checkpoint last --json | jq_lurn 'print(json.decode(io.read("a")).columns[1].multi_step.rmse)')
+b=$("$LURN" eval run2 --checkpoint last --json | jq_lurn 'print(json.decode(io.read("a")).columns[1].multi_step.rmse)')
+[ -n "$a" ] && [ "$a" = "$b" ] && ok "resumed run = uninterrupted run ($a)" || bad "resumed run = uninterrupted run" "$a vs $b"
+
 # ---- errors -----------------------------------------------------------------------------
 out=$("$LURN" forecast run --origin 1999-01 2>&1); rc=$?
 expect_rc "unknown origin" 2 $rc "$out"
@@ -86,6 +94,9 @@ expect_rc "too little history" 2 $rc "$out"
 expect "too little history message" "has 5 rows of history; the model needs 24" "$out"
 out=$("$LURN" forecast run --steps 0 2>&1); rc=$?
 expect_rc "--steps 0" 2 $rc "$out"
+out=$("$LURN" predict run hello 2>&1); rc=$?
+expect_rc "predict on a forecast run" 2 $rc "$out"
+expect "predict on a forecast run: message" "a run of task 'forecast'; lurn predict labels texts" "$out"
 out=$("$LURN" forecast nothing-here 2>&1); rc=$?
 expect_rc "no run" 4 $rc "$out"
 sed '50s/.*/2004-02,12x.5,49/' sales.csv > bad.csv

@@ -78,6 +78,10 @@ function M.main(args)
   if not ok then errors.raise("usage", "%s (try lurn predict --help)", o) end
   if not o.top or o.top < 1 then errors.raise("usage", "--top must be a positive integer") end
   local s = saved.load(o.model, { which = o.checkpoint })
+  if s.task then   -- another task's run (lurn.tasks): it has no labels to predict
+    errors.raise("usage", "%s: a run of task '%s'; lurn predict labels texts with a "
+      .. "classification run%s", s.path, s.task, s.task == "forecast" and " (try lurn forecast)" or "")
+  end
   if #o.texts > 0 then
     local probs = probabilities(s, o.texts)
     for i, t in ipairs(o.texts) do print(answer(s, t, probs, i, o.top, o.json)) end
