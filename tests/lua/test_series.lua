@@ -155,6 +155,7 @@ function TestForecastSplit:test_by_time_and_by_count()
   lu.assertEquals(forecast.split(section { test_from = "2001-01" }, monthly), { valid = 13, test = 13 })
   -- a time between rows: the first row after it
   lu.assertEquals(forecast.split(section { test_from = "2001-01-15" }, monthly).test, 14)
+  lu.assertEquals(forecast.split(section { test_from = "2001" }, monthly).test, 13)
   lu.assertEquals(forecast.split(section { test = 6, valid = 3 }, monthly), { valid = 16, test = 19 })
   lu.assertEquals(forecast.split(section {}, monthly), { valid = 25, test = 25 })
 end

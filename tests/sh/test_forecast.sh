@@ -77,6 +77,15 @@ a=$("$LURN" forecast run --json); b=$("$LURN" forecast run --json)
 a=$("$LURN" forecast run --steps 4); b=$("$LURN" forecast run --steps 4 --csv sales.csv)
 [ -n "$a" ] && [ "$a" = "$b" ] && ok "forecast --csv" || bad "forecast --csv" "$a // $b"
 
+# ---- two columns: the model reads and predicts both, each gets its block ------------------
+out=$("$LURN" train fc.lua forecast.columns=Sales,Other forecast.log=false train.epochs=2 --out two --quiet 2>&1); rc=$?
+expect_rc "two columns: train" 0 $rc "$out"
+out=$("$LURN" eval two 2>&1)
+expect "two columns: Sales block" "Sales                      1-step RMSE" "$out"
+expect "two columns: Other block" "Other                      1-step RMSE" "$out"
+out=$("$LURN" forecast two --steps 1 2>&1)
+expect "two columns: forecast header" "Sales        truth        Other        truth" "$out"
+
 # ---- resume: 3 epochs, then resumed to 6, ends with the weights of the 6-epoch run -----------
 "$LURN" train fc.lua train.epochs=3 --out run2 --quiet >/dev/null 2>&1
 out=$("$LURN" train --resume run2 train.epochs=6 --quiet 2>&1); rc=$?
@@ -104,6 +113,9 @@ out=$("$LURN" train fc.lua forecast.file=bad.csv --out bad 2>&1); rc=$?
 expect_rc "malformed CSV" 3 $rc "$out"
 expect "malformed CSV message" "bad.csv:50: column 'Sales': '12x.5' is not a finite number" "$out"
 [ ! -e bad ] && ok "no run directory for bad data" || bad "no run directory for bad data"
+out=$("$LURN" train fc.lua forecast.columns=Sales,Other --out bad 2>&1); rc=$?
+expect_rc "log of a zero" 3 $rc "$out"
+expect "log of a zero: message" "sales.csv:2: column 'Other': 0 <= 0, and forecast.log = true needs positive values" "$out"
 out=$("$LURN" train fc.lua forecast.test_from=2020-01 --out bad 2>&1); rc=$?
 expect_rc "test_from after the data" 2 $rc "$out"
 expect "test_from message" 'forecast.test_from = "2020-01": no row of sales.csv is at or after it' "$out"

@@ -51,7 +51,7 @@ function M.split(f, s)
   local n, test = s.n, s.n + 1
   if f.test_from ~= "" then
     test = nil
-    local iso = f.test_from:match("^%d%d%d%d%-%d%d")
+    local iso = f.test_from:match("^%d%d%d%d")
     for i, t in ipairs(s.times) do
       if t == f.test_from or (iso and t:match("^%d%d%d%d%-%d%d") and t >= f.test_from) then
         test = i
@@ -333,16 +333,17 @@ local function prepare(cfg)
   local s = M.read(f)
   local sp = M.split(f, s)
   local nopts = M.norm_options(f, s.names)
-  local train_cols = head(s.values, sp.valid - 1)
-  local ok, st = pcall(norm.fit, train_cols, nopts)
-  if not ok then errors.raise("data", "%s: %s", s.path, tostring(st)) end
+  -- values the log cannot take, named by their line (norm.fit would name the row)
   for j, xs in ipairs(s.values) do
-    local i, v = norm.invalid(st, xs)
+    local i, v = norm.invalid({ log = nopts.log }, xs)
     if i then
       errors.raise("data", "%s:%d: column '%s': %s <= 0, and forecast.log = true needs positive "
         .. "values", s.path, s.lines[i], s.names[j], tostring(v))
     end
   end
+  local train_cols = head(s.values, sp.valid - 1)
+  local ok, st = pcall(norm.fit, train_cols, nopts)
+  if not ok then errors.raise("data", "%s: %s", s.path, tostring(st)) end
   local z = norm.apply(st, s.values)
   local lost, L = norm.lost(st), f.input_len
   -- z[k] is row k + lost; a target k needs k - L >= 1
