@@ -144,8 +144,10 @@ function P:eval(r, is_best)
     return self:_json("eval", t)
   end
   if self.mode == "quiet" then return end
-  self:_write(("eval   epoch %d  step %d  valid loss %s  accuracy %s  macro-F1 %s%s"):format(
-    r.epoch, r.step, num(r.loss), num(r.accuracy), num(r.macro_f1), is_best and "  (best)" or ""))
+  -- a run without validation data records its training loss (split "train")
+  self:_write(("eval   epoch %d  step %d  %s loss %s  accuracy %s  macro-F1 %s%s"):format(
+    r.epoch, r.step, r.split == "train" and "train" or "valid", num(r.loss), num(r.accuracy),
+    num(r.macro_f1), is_best and "  (best)" or ""))
 end
 
 function P:finish()
