@@ -79,8 +79,46 @@ end
 -- the first n rows of each column
 local function head(cols, n)
   local out = {}
-  for j, xs in ipairs(cols) do out[j] = table.move(xs, 1, n, 1, {}) end
+  for j, xs in ipairs(cols) do out[j] = table.move(xs, 1, math.min(n, #xs), 1, {}) end
   return out
+end
+
+-- The longest multi-step forecast the functions below make: far beyond any
+-- use, and a bound on the work a wrong count can ask for.
+local MAX_STEPS = 1000000
+
+-- Check the arguments of the public forecasting functions: a loaded run s,
+-- columns of equal length n, and positions (1..n+1) and counts in range.
+-- Returns n.
+local function check_args(fname, s, cols, positions)
+  if type(s) ~= "table" or type(s.model) ~= "table" or type(s.norm) ~= "table"
+      or math.type(s.input_len) ~= "integer" then
+    error(("forecast.%s: expected a loaded forecast run (lurn.run.saved.load), got %s")
+      :format(fname, type(s)), 3)
+  end
+  if type(cols) ~= "table" or #cols == 0 then
+    error(("forecast.%s: expected a list of columns (lists of numbers)"):format(fname), 3)
+  end
+  local n
+  for j, xs in ipairs(cols) do
+    if type(xs) ~= "table" then
+      error(("forecast.%s: column %d is a %s, not a list of numbers"):format(fname, j, type(xs)), 3)
+    end
+    n = n or #xs
+    if #xs ~= n then
+      error(("forecast.%s: column %d has %d rows, column 1 %d"):format(fname, j, #xs, n), 3)
+    end
+  end
+  for _, p in ipairs(positions) do
+    local name, v, lo, hi = p[1], p[2], p[3], p[4]
+    if type(v) ~= "number" or v ~= math.floor(v) then
+      error(("forecast.%s: %s must be a whole number, got %s"):format(fname, name, tostring(v)), 3)
+    end
+    if v < lo or v > hi then
+      error(("forecast.%s: %s = %s is outside %d..%d"):format(fname, name, tostring(v), lo, hi), 3)
+    end
+  end
+  return n
 end
 
 --- The transform's options from a forecast section.
@@ -213,6 +251,8 @@ function M.history_needed(s) return s.input_len + norm.lost(s.norm) end
 --- One-step-ahead predictions of rows from..to, each from the true rows before it.
 -- @return list of rows, each a list of column values
 function M.one_step(s, cols, from, to)
+  local n = check_args("one_step", s, cols, { { "to", to, 0, math.maxinteger } })
+  check_args("one_step", s, cols, { { "from", from, 1, n + 1 }, { "to", to, 0, n } })
   local out = {}
   for r = from, to do
     out[#out + 1] = predict_next(s, head(cols, r - 1))
@@ -224,6 +264,8 @@ end
 -- before it are the truth, each later one the model's own prediction.
 -- @return list of rows, each a list of column values
 function M.forecast(s, cols, origin, steps)
+  local n = check_args("forecast", s, cols, { { "steps", steps, 1, MAX_STEPS } })
+  check_args("forecast", s, cols, { { "origin", origin, 1, n + 1 } })
   local hist = head(cols, origin - 1)
   local out = {}
   for h = 1, steps do
@@ -254,7 +296,8 @@ end
 -- @param test the first test row
 -- @param steps the multi-step horizon (default: to the end of the series)
 function M.report(s, cols, test, steps)
-  local n = #cols[1]
+  local n = check_args("report", s, cols, { { "steps", steps or 0, 0, MAX_STEPS } })
+  check_args("report", s, cols, { { "test", test, 2, n } })
   steps = (steps and steps > 0) and steps or (n - test + 1)
   local one = M.one_step(s, cols, test, n)
   local multi = M.forecast(s, cols, test, steps)
