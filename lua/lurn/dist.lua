@@ -20,6 +20,7 @@
 --   LURN_DIST_BUCKET_MB the fusion threshold: gradients are reduced in buckets
 --                       of at least this many MB (default 4)
 --   LURN_DIST_OVERLAP   0: reduce after backward instead of during it
+--   LURN_DIST_FAULT     nan@R:S: rank R's loss is NaN at step S (tests)
 --
 -- The C side (collectives with a watchdog) is lurn.core.dist (src/lua/dist.c).
 local lurn = require "lurn"
@@ -89,8 +90,10 @@ function M.main(name, fn, ...)
   end
   local code = errors.exit_code(res)
   io.stdout:flush()
-  io.stderr:write(("lurn %s: rank %d of %d: %s\n"):format(name, C.rank(), C.size(),
-    tostring(errors.is(res) and res.message or res)))
+  local msg = tostring(errors.is(res) and res.message or res)
+  local who = ("rank %d of %d: "):format(C.rank(), C.size())
+  if msg:sub(1, #who) == who then who = "" end
+  io.stderr:write(("lurn %s: %s%s\n"):format(name, who, msg))
   io.stderr:flush()
   C.abort(code)
 end
@@ -175,6 +178,9 @@ function M.Trainer(o)
     rank = C.rank(), size = C.size() }, Trainer)
   t.check_every = math.tointeger(env_number("LURN_DIST_CHECK", 0, 0)) or 0
   t.overlap = os.getenv("LURN_DIST_OVERLAP") ~= "0"
+  -- LURN_DIST_FAULT=nan@R:S, for tests: rank R's loss is NaN at step S
+  local fr, fs = (os.getenv("LURN_DIST_FAULT") or ""):match("^nan@(%d+):(%d+)$")
+  t.fault_rank, t.fault_step = tonumber(fr), tonumber(fs)
   local threshold = env_number("LURN_DIST_BUCKET_MB", 4, 0) * 1048576 / 4   -- floats
   local groups = t.overlap and backward_groups(o.model, o.params)
   if not groups then
@@ -251,6 +257,7 @@ end
 function Trainer:begin(step, loss, weight, tokens, bad)
   self.step = step
   C.set_where(("step %d"):format(step))
+  if self.fault_rank == self.rank and self.fault_step == step then bad = true end
   self.weight = weight
   local lw = bad and 0 or loss * weight
   self.scalars = C.iallreduce({ lw, weight, tokens or 0, bad and 1 or 0,
@@ -331,7 +338,7 @@ function Trainer:check(step, force)
     if all[r] ~= all[1] then differ[#differ + 1] = tostring(r - 1) end
   end
   if #differ > 0 then
-    local e = errors.new("diverged", "the ranks' parameters differ at step %d: rank%s %s "
+    local e = errors.new("config", "the ranks' parameters differ at step %d: rank%s %s "
       .. "hold%s other values than rank 0 (different configs, data or builds?)", step,
       #differ > 1 and "s" or "", table.concat(differ, ", "), #differ > 1 and "" or "s")
     e.collective = true

@@ -25,14 +25,17 @@
  *   dist.send(dest, tag, string)    buffered point-to-point (sweeps)
  *   dist.poll() -> source, tag, string | nil   a waiting message, if any
  *   dist.stats() -> {wait_s, reduce_s, reduces, bytes}   since init (bench)
+ *   dist.library() -> "Open MPI v4.1.4"
  *   dist.finalize(), dist.abort(code)
  *
  * The waits: every collective is started non-blocking and waited here with
  * MPI_Test in a loop, so a wait can give up. After `timeout` seconds it
  * returns nil, a message naming this rank, the collective and `where`, and
- * "timeout"; after a SIGINT/SIGTERM (lurn.catch_signals) it waits 2 s more
+ * "timeout"; after a SIGINT/SIGTERM (lurn.catch_signals) it waits 0.3 s more
  * (a signal sent to the whole job reaches the other ranks too, and they
- * finish the step) and then returns "signal". The Lua side turns these into
+ * finish the step) and then returns "signal": when a rank dies, mpirun
+ * sends the others SIGTERM and SIGKILL 1 s later (odls_base_sigkill_timeout),
+ * and rank 0 must say where it was and write summary.json before that. The Lua side turns these into
  * errors. The loop spins briefly, then yields and naps: on an oversubscribed
  * machine a busy wait would take the core from the rank it waits for.
  */
@@ -155,19 +158,23 @@ static int wait_req(lua_State *L, MPI_Request *req, const char *what) {
     if (flag) break;
     double t = now_s();
     if (lurn_signal_caught() && sig_at == 0) sig_at = t;
-    if (sig_at > 0 && t - sig_at > 2.0) {
+    if (sig_at > 0 && t - sig_at > 0.3) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "rank %d of %d: a signal arrived while it waited %.1f s for %s "
+               "at %s; another rank stopped or died (mpirun names it)",
+               g_rank, g_size, t - t0, what, g_where);
       lua_pushnil(L);
-      lua_pushfstring(L, "rank %d of %d: a signal arrived while it waited %.1f s for %s at %s; "
-                      "another rank stopped or died (mpirun names it)",
-                      g_rank, g_size, t - t0, what, g_where);
+      lua_pushstring(L, msg);
       lua_pushliteral(L, "signal");
       return 3;
     }
     if (t - t0 > g_timeout) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "rank %d of %d: %s at %s did not complete within %g s "
+               "(LURN_DIST_TIMEOUT): a rank is hung, dead or far behind",
+               g_rank, g_size, what, g_where, g_timeout);
       lua_pushnil(L);
-      lua_pushfstring(L, "rank %d of %d: %s at %s did not complete within %d s "
-                      "(LURN_DIST_TIMEOUT): a rank is hung, dead or far behind",
-                      g_rank, g_size, what, g_where, (int)g_timeout);
+      lua_pushstring(L, msg);
       lua_pushliteral(L, "timeout");
       return 3;
     }
@@ -502,6 +509,18 @@ static int l_poll(lua_State *L) {
   return 3;
 }
 
+/* "Open MPI v4.1.4, ..." (its first line) */
+static int l_library(lua_State *L) {
+  char v[MPI_MAX_LIBRARY_VERSION_STRING];
+  int n = 0;
+  MPI_Get_library_version(v, &n);
+  v[n < MPI_MAX_LIBRARY_VERSION_STRING ? n : MPI_MAX_LIBRARY_VERSION_STRING - 1] = 0;
+  char *nl = strpbrk(v, ",\n");
+  if (nl) *nl = 0;
+  lua_pushstring(L, v);
+  return 1;
+}
+
 static int l_stats(lua_State *L) {
   lua_createtable(L, 0, 4);
   lua_pushnumber(L, g_wait_s);
@@ -540,7 +559,7 @@ static const luaL_Reg dist_funcs[] = {
     {"iallreduce", l_iallreduce}, {"allgather", l_allgather}, {"bcast", l_bcast},
     {"hash", l_hash},         {"send", l_send},           {"poll", l_poll},
     {"stats", l_stats},       {"finalize", l_finalize},   {"abort", l_abort},
-    {NULL, NULL},
+    {"library", l_library},   {NULL, NULL},
 };
 
 void lurn_open_dist(lua_State *L) {
@@ -595,7 +614,7 @@ static const luaL_Reg dist_funcs[] = {
     {"rank", l_zero},     {"size", l_one},          {"set_timeout", no_mpi}, {"set_where", no_mpi},
     {"bucket", no_mpi},   {"iallreduce", no_mpi},   {"allgather", no_mpi}, {"bcast", no_mpi},
     {"hash", l_hash},     {"send", no_mpi},         {"poll", no_mpi},     {"stats", no_mpi},
-    {"finalize", l_nothing}, {"abort", l_exit},     {NULL, NULL},
+    {"finalize", l_nothing}, {"abort", l_exit},     {"library", no_mpi}, {NULL, NULL},
 };
 
 void lurn_open_dist(lua_State *L) {

@@ -308,8 +308,9 @@ local function run_rank(cfg, opts)
       labels = ds.labels }))
   end }
   lurn.catch_signals()
-  local ok, res = pcall(lurn.train.fit, fit_options(cfg, ds, b, mon, nil,
-    ckpt_path ~= "" and ckpt_path or nil, opts.fold))
+  local fo = fit_options(cfg, ds, b, mon, nil, ckpt_path ~= "" and ckpt_path or nil, opts.fold)
+  fo.checkpoint_every = nil   -- rank 0's business
+  local ok, res = pcall(lurn.train.fit, fo)
   if not ok then
     local failure = fit_error(res)
     if not failure then error(res, 0) end
