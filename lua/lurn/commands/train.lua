@@ -226,6 +226,12 @@ local function announce(P, run, opts, state, ds, b)
     P:note(("  note: %d thread(s) now, the checkpoint was written with %d: the results may "
       .. "differ from an uninterrupted run in the last bits"):format(lurn.threads(), was))
   end
+  local ranks = state and state.train and state.train.ranks or 1
+  if state and ranks ~= dist.size() then
+    P:note(("  note: %d rank(s) now, the checkpoint was written by %d: the same global batches "
+      .. "from the same position; the sums over them differ in the last bits"):format(dist.size(),
+      ranks))
+  end
   for _, c in ipairs(opts.info and opts.info.changed or {}) do
     P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
   end
