@@ -81,6 +81,9 @@ function M.main(name, fn, ...)
     return debug.traceback(tostring(e), 2)
   end, ...)
   if ok then
+    -- MPI_Finalize waits for every rank: after one died (a sweep that
+    -- outlived it, mpirun --enable-recovery) it would wait forever
+    if M.peer_lost then C.exit_now(res or 0) end
     C.finalize()
     return res
   end
@@ -105,6 +108,9 @@ local function check(ok, msg, kind)
   if kind == "signal" then errors.raise("interrupted", "%s", msg) end
   error("dist: " .. tostring(msg), 0)
 end
+
+--- Send a string to rank dest with a tag (lurn.sweep.pool's messages).
+function M.core_send(dest, tag, s) C.send(dest, tag, s) end
 
 --- Strings from every rank: {s_rank0, s_rank1, ...}.
 function M.allgather(s) return check(C.allgather(s)) end

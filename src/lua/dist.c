@@ -26,7 +26,7 @@
  *   dist.poll() -> source, tag, string | nil   a waiting message, if any
  *   dist.stats() -> {wait_s, reduce_s, reduces, bytes}   since init (bench)
  *   dist.library() -> "Open MPI v4.1.4"
- *   dist.finalize(), dist.abort(code)
+ *   dist.finalize(), dist.abort(code), dist.exit_now(code) (no Finalize)
  *
  * The waits: every collective is started non-blocking and waited here with
  * MPI_Test in a loop, so a wait can give up. After `timeout` seconds it
@@ -552,7 +552,16 @@ static int l_abort(lua_State *L) {
   exit((int)code);
 }
 
+/* Exit without MPI_Finalize: after a rank died, Finalize would wait for it. */
+static int l_exit_now(lua_State *L) {
+  lua_Integer code = luaL_optinteger(L, 1, 0);
+  fflush(stdout);
+  fflush(stderr);
+  exit((int)code);
+}
+
 static const luaL_Reg dist_funcs[] = {
+    {"exit_now", l_exit_now},
     {"built", l_built},       {"launched", l_launched},   {"init", l_init},
     {"initialized", l_initialized}, {"rank", l_rank},     {"size", l_size},
     {"set_timeout", l_set_timeout}, {"set_where", l_set_where}, {"bucket", l_bucket},
@@ -610,6 +619,7 @@ static int l_nothing(lua_State *L) {
 }
 
 static const luaL_Reg dist_funcs[] = {
+    {"exit_now", l_exit},
     {"built", l_built},   {"launched", l_launched}, {"init", no_mpi},     {"initialized", l_false},
     {"rank", l_zero},     {"size", l_one},          {"set_timeout", no_mpi}, {"set_where", no_mpi},
     {"bucket", no_mpi},   {"iallreduce", no_mpi},   {"allgather", no_mpi}, {"bcast", no_mpi},
