@@ -222,7 +222,7 @@ function M.Trainer(o)
   return t
 end
 
--- Each child's backward, wrapped: when it returns, the buckets whose last
+--- Each child's backward, wrapped: when it returns, the buckets whose last
 -- group it was start their allreduce, and the running ones are progressed
 -- (Open MPI moves a non-blocking collective on only inside MPI calls).
 function Trainer:install_hooks()
@@ -238,12 +238,14 @@ function Trainer:install_hooks()
   end
 end
 
+--- The gradient tensors of bucket b, in its order.
 function Trainer:grads(b)
   local list = {}
   for i, p in ipairs(b.params) do list[i] = p.grad end
   return list
 end
 
+--- Group gi's backward is done: start the buckets it completes, progress the others.
 function Trainer:group_done(gi)
   for _, b in ipairs(self.buckets) do
     if not b.started and b.last_group <= gi then

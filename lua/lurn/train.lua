@@ -309,7 +309,7 @@ local function nonfinite_value(params)
   return ("; non-finite value in parameter '%s' at element %d"):format(params[i].name, e)
 end
 
--- One data-parallel step's forward and backward on this rank's shard
+--- One data-parallel step's forward and backward on this rank's shard
 -- (batch false: an empty shard); returns the global loss and tokens with
 -- the averaged gradients in place.
 function M._dist_step(dt, step, model, loss_fn, batch, target_field)

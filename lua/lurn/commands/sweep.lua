@@ -186,6 +186,7 @@ function M.main(args, ctx)
   end)
 end
 
+--- The command on one rank (or without MPI): what M.main runs.
 function M.main_rank(args, ctx)
   for _, a in ipairs(args) do
     if a == "-h" or a == "--help" then print(M.help()); return 0 end

@@ -498,6 +498,7 @@ function M.main(args, ctx)
   return dist.main("train", M.main_rank, args, ctx)
 end
 
+--- The command on one rank (or without MPI): what M.main runs.
 function M.main_rank(args, ctx)
   for _, a in ipairs(args) do
     if a == "-h" or a == "--help" then print(M.help()); return 0 end

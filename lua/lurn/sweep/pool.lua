@@ -43,6 +43,7 @@ function M.pid() return math.tointeger(tonumber(read_file("/proc/self/stat"):mat
 --- The environment of a trial under MPI: its own `lurn train`, not a rank.
 M.TRIAL_ENV = { LURN_DIST = "off" }
 
+--- A pool over o.runner (this machine, o.jobs at a time) and, under MPI, the other ranks.
 function M.new(o)
   local p = setmetatable({ runner = o.runner, jobs = o.jobs, workers = {}, remote = 0 }, P)
   if dist.active() then
@@ -67,6 +68,7 @@ function P:free()
   return nil
 end
 
+--- How many trials worker w runs now.
 function P:count(w)
   local n = 0
   for _ in pairs(w.trials) do n = n + 1 end
@@ -91,7 +93,7 @@ end
 
 function P:running() return self.runner:running() + self.remote end
 
--- The workers' messages so far; a DONE becomes an event.
+--- The workers' messages so far; a DONE becomes an event, a silent worker a `lost` one.
 function P:pump()
   if not dist.active() then return nil end
   local now = lurn.clock()
