@@ -18,7 +18,7 @@
 --   LURN_DIST_CHECK     every K steps, compare a hash of the parameters and
 --                       the generator on all ranks (0: only at the start)
 --   LURN_DIST_BUCKET_MB the fusion threshold: gradients are reduced in buckets
---                       of at least this many MB (default 4)
+--                       of at least this many MB (default 1)
 --   LURN_DIST_OVERLAP   0: reduce after backward instead of during it
 --   LURN_DIST_FAULT     nan@R:S: rank R's loss is NaN at step S (tests)
 --
@@ -187,7 +187,7 @@ function M.Trainer(o)
   -- LURN_DIST_FAULT=nan@R:S, for tests: rank R's loss is NaN at step S
   local fr, fs = (os.getenv("LURN_DIST_FAULT") or ""):match("^nan@(%d+):(%d+)$")
   t.fault_rank, t.fault_step = tonumber(fr), tonumber(fs)
-  local threshold = env_number("LURN_DIST_BUCKET_MB", 4, 0) * 1048576 / 4   -- floats
+  local threshold = env_number("LURN_DIST_BUCKET_MB", 1, 0) * 1048576 / 4   -- floats
   local groups = t.overlap and backward_groups(o.model, o.params)
   if not groups then
     t.overlap = false
