@@ -5,6 +5,7 @@
 # message instead of waiting forever) and a rank whose loss goes NaN (every
 # rank stops at that step with exit 5, naming the rank).
 . "$(dirname "$0")/mpi_lib.sh"
+mpi_release_only
 cd "$tmp"
 make_data 240
 write_config

@@ -5,6 +5,7 @@
 # process continues on 2 ranks, from the middle of an epoch, and both end
 # on the loss curve of the uninterrupted run (up to float summation order).
 . "$(dirname "$0")/mpi_lib.sh"
+mpi_release_only
 cd "$tmp"
 make_data 240
 write_config

@@ -5,6 +5,7 @@
 # (mpirun --enable-recovery, LURN_DIST_TIMEOUT=3) has that trial queued
 # again, and it resumes from its checkpoint on the surviving rank.
 . "$(dirname "$0")/mpi_lib.sh"
+mpi_release_only
 cd "$tmp"
 make_data 240
 write_config
