@@ -2,7 +2,7 @@
 # mpirun -np 2 lurn sweep: rank 0 schedules, both ranks run trials, the
 # summary is the one a single-machine sweep writes (scores to the last
 # digit; only the times differ); a rank killed while it runs a trial
-# (mpirun --enable-recovery, LURN_DIST_TIMEOUT=3) has that trial queued
+# (mpirun --enable-recovery, LURN_DIST_TIMEOUT=2) has that trial queued
 # again, and it resumes from its checkpoint on the surviving rank.
 . "$(dirname "$0")/mpi_lib.sh"
 mpi_release_only
@@ -23,11 +23,11 @@ cut -d, -f1-7,9- one/summary.csv >one.csv; cut -d, -f1-7,9- two/summary.csv >two
 expect "summary.md lists every trial" "4 of 4 trials finished" "$(cat two.log)"
 
 # ---- a rank dies while it runs a trial ---------------------------------------------
-LURN_DIST_TIMEOUT=3 mpirun "${MPI_FLAGS[@]}" --enable-recovery -np 2 "$LURN" sweep order.lua \
-  optim.lr=0.01,0.02,0.03 train.epochs=15 train.checkpoint_every=5 --out "$tmp/dead" >dead.log 2>&1 &
+LURN_DIST_TIMEOUT=2 mpirun "${MPI_FLAGS[@]}" --enable-recovery -np 2 "$LURN" sweep order.lua \
+  optim.lr=0.01,0.02,0.03 train.epochs=10 train.checkpoint_every=5 --out "$tmp/dead" >dead.log 2>&1 &
 job=$!
 for _ in $(seq 1 100); do grep -q '"rank":1' dead/sweep.jsonl 2>/dev/null && break; sleep 0.1; done
-sleep 1
+sleep 0.5
 pid=$(for p in $(pgrep -f -- "--out $tmp/dead"); do
   tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && echo "$p"; done | head -1)
 if [ -n "$pid" ]; then kill -9 "$pid"; ok "rank 1 killed while it ran a trial"; else bad "find rank 1" "$(cat dead.log)"; fi
@@ -36,7 +36,7 @@ kill -0 $job 2>/dev/null && { bad "the sweep ended within 30 s"; kill $job; }
 wait $job; rc=$?
 expect_rc "the sweep completes without rank 1" 0 $rc "$(tail -5 dead.log)"
 out=$(cat dead.log)
-expect "the lost trial is named" "rank 1 stopped answering (silent for 3 s): trial queued again" "$out"
+expect "the lost trial is named" "rank 1 stopped answering (silent for 2 s): trial queued again" "$out"
 expect "... and resumed from its checkpoint on rank 0" "(resuming)  (rank 0)" "$out"
 expect "every trial finished" "3 of 3 trials finished" "$out"
 grep -q '"event":"requeue"' dead/sweep.jsonl && ok "sweep.jsonl records the requeue" || bad "requeue record" "$(cat dead/sweep.jsonl)"

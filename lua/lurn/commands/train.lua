@@ -219,12 +219,18 @@ end
 -- What the run prints before training: where it is, what the command
 -- line changed, the data, a thread count that differs from the checkpoint's.
 -- (Rows dropped for want of a label were noted while the data was read.)
-local function announce(P, run, opts, state, ds, b)
+local function announce(P, run, opts, state, ds, b, cfg)
   P:note((state and "resuming " or "run ") .. run.path)
   local was = state and state.train and state.train.threads
   if was and was ~= lurn.threads() then
     P:note(("  note: %d thread(s) now, the checkpoint was written with %d: the results may "
       .. "differ from an uninterrupted run in the last bits"):format(lurn.threads(), was))
+  end
+  if dist.active() then
+    local b = cfg.train.batch_size
+    P:note(("  mpi: %d ranks x %d thread(s); the global batch of %d is split %d-%d per rank; "
+      .. "rank 0 writes"):format(dist.size(), lurn.threads(), b, b // dist.size(),
+      -(-b // dist.size())))
   end
   local ranks = state and state.train and state.train.ranks or 1
   if state and ranks ~= dist.size() then
@@ -355,7 +361,7 @@ function M.run(cfg, opts)
   local b = build(cfg, ds)
   local run, ckpt_path, state = open_run(cfg, opts, ds.files or { cfg.data.train })
   if dist.active() then dist.bcast(ckpt_path or "") end   -- the other ranks' resume point
-  announce(P, run, opts, state, ds, b)
+  announce(P, run, opts, state, ds, b, cfg)
   local mon = monitor.new { run = run, cfg = cfg, progress = P, labels = ds.labels }
 
   -- from here a Ctrl-C or a SIGTERM stops after the current step, with a checkpoint
