@@ -10,7 +10,10 @@
 #   after 3 warm-up steps; 2 ranks with the allreduce started during
 #   backward and, for the baseline, after it (LURN_DIST_OVERLAP=0).
 # sst2: `lurn train configs/sst2-lstm.lua` for SST2_SECONDS (train.max_time),
-#   no evaluation during the run; steps/s from summary.json (steps / seconds).
+#   no evaluation during the run; steps/s from summary.json (steps / seconds),
+#   and for 2 ranks its `dist` part: bytes reduced and the allreduce's time
+#   per step (from each bucket's start to its end, and the part waited for
+#   after backward), with the allreduce during backward and after it.
 # Scaling efficiency = rate(2 ranks) / (2 x rate(1 rank, 1 thread)); the
 # issue's target is a 2-rank rate >= 1.7x the 1-rank one. Every figure is
 # printed with the load average before and after: on a shared machine the
@@ -49,8 +52,12 @@ sst2() {  # label, launcher..., then lurn args
     --quiet >"$dir/log" 2>&1
   "$LURN" -e '
     local s = require("lurn.core").json_decode(io.open(arg[1]):read("a"))
-    print(("sst2  %s  steps %d  seconds %.1f  steps/s %.3f  samples/s %.1f"):format(arg[2], s.steps,
-      s.seconds, s.steps / s.seconds, 64 * s.steps / s.seconds))' "$dir/run/summary.json" "$label" \
+    local d = s.dist
+    print(("sst2  %s  steps %d  seconds %.1f  steps/s %.3f  samples/s %.1f  params %d%s"):format(
+      arg[2], s.steps, s.seconds, s.steps / s.seconds, 64 * s.steps / s.seconds, s.num_parameters,
+      d and ("  allreduce %.2f MB/step, %.1f ms/step from start to end, %.1f ms/step waited")
+        :format(d.bytes_reduced / s.steps / 1e6, 1e3 * d.reduce_seconds / s.steps,
+          1e3 * d.wait_seconds / s.steps) or ""))' "$dir/run/summary.json" "$label" \
     || { echo "sst2  $label  failed:"; tail -5 "$dir/log"; }
   rm -rf "$dir"
 }
@@ -59,6 +66,7 @@ if [ "$what" = all ] || [ "$what" = sst2 ]; then
     sst2 "1 process, 1 thread " "$LURN" --threads 1
     sst2 "1 process, 2 threads" "$LURN" --threads 2
     sst2 "2 ranks x 1 thread  " "${MPI[@]}" "$LURN" --threads 1
+    LURN_DIST_OVERLAP=0 sst2 "2 ranks, no overlap " "${MPI[@]}" -x LURN_DIST_OVERLAP "$LURN" --threads 1
     echo "load after sst2: $(load)"
   else
     echo "sst2: no $SST2_DIR/train.tsv (bash datasets/sst2, or SST2_DIR=...)"

@@ -381,6 +381,11 @@ function M.run(cfg, opts)
 
   mon.draw()
   local summary = summarize(run, opts, mon, b, result, status, failure)
+  if dist.active() then   -- rank 0's view of the gradient allreduce (bench/mpi.sh reads it)
+    local st = dist.stats()
+    summary.dist = { ranks = dist.size(), wait_seconds = st.wait_s, reduce_seconds = st.reduce_s,
+      buckets_reduced = st.reduces, bytes_reduced = st.bytes }
+  end
   if status == "completed" and ds.test and summary.checkpoints.best then
     test_best(run, cfg, ds, b, mon, summary)
   end
