@@ -28,6 +28,12 @@
 -- same steps, bit for bit, as one never stopped (same thread count;
 -- tests/sh/test_resume.sh kills a run with SIGKILL to prove it).
 --
+-- Under `mpirun -np N` (lurn.dist set up, as `lurn train` does) the loop is
+-- data-parallel: each rank takes its shard of every global batch of
+-- batch_size, the gradients are averaged over the ranks before each step,
+-- rank 0 alone checkpoints and prints (docs/distributed.md);
+-- `distributed = false` keeps a process to itself.
+--
 -- The loop never prints except through `log` (default: stdout). On a
 -- terminal it redraws one progress line; off a terminal it prints plain
 -- lines every `log_every` steps and one per evaluation.
