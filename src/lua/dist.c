@@ -56,11 +56,13 @@
 #define BUCKET_MT "lurn.dist.Bucket"
 #define REQ_MT "lurn.dist.Req"
 
+#ifdef LURN_MPI
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+#endif
 
 static int launched(void) {
   static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", NULL};
@@ -109,6 +111,7 @@ static int l_hash(lua_State *L) {
   return 1;
 }
 
+#ifdef LURN_MPI
 /* The float32 data of the contiguous tensors in list `idx`, checked for
  * numel: the list must fill exactly `want` elements (the bucket's size). */
 typedef struct {
@@ -139,6 +142,7 @@ static span *tensor_spans(lua_State *L, int idx, int64_t want, const char *fn, i
   *count = (int)n;
   return s;
 }
+#endif
 
 #ifdef LURN_MPI
 
