@@ -260,11 +260,12 @@ end
 local function check_train(C, t)
   C.object(t, "train")
   C.keys(t, "train", set { "run_loss", "run_n", "best", "best_epoch", "best_step", "bad",
-    "checkpoints", "threads" })
+    "checkpoints", "threads", "ranks" })
   C.number(t.run_loss, "train.run_loss")
   C.int(t.run_n, "train.run_n", 0)
   C.int(t.bad, "train.bad", 0)
   C.opt_int(t.threads, "train.threads", 1)
+  C.opt_int(t.ranks, "train.ranks", 1)   -- MPI ranks that wrote it (lurn.dist)
   if (t.best == nil) ~= (t.best_epoch == nil) or (t.best == nil) ~= (t.best_step == nil) then
     C.fail("train.best", "best, best_epoch and best_step must be all present or all absent")
   end

@@ -78,6 +78,17 @@ function M.info(bench)
   print(("kernels     %s, tile %s: %s"):format(i.blis_arch, i.kernel_tile, i.kernels_why))
   print(("threads     %d of %d cores"):format(i.threads, i.cores))
   print(("build       %s"):format(i.build_type))
+  -- MPI: built or not; under mpirun each rank says which it is
+  local dist = require "lurn.dist"
+  if not dist.built() then
+    print("mpi         no (built without MPI: mpirun -np N lurn train needs libopenmpi-dev)")
+  elseif L.dist.launched() then
+    dist.setup()
+    print(("mpi         %s, rank %d of %d"):format(L.dist.library(), dist.rank(), dist.size()))
+    L.dist.finalize()
+  else
+    print(("mpi         %s, not started by mpirun (rank 0 of 1)"):format(L.dist.library()))
+  end
   if bench then
     -- the square sgemm peak at 1 thread and at the current count
     local t = i.threads

@@ -28,6 +28,12 @@
 -- same steps, bit for bit, as one never stopped (same thread count;
 -- tests/sh/test_resume.sh kills a run with SIGKILL to prove it).
 --
+-- Under `mpirun -np N` (lurn.dist set up, as `lurn train` does) the loop is
+-- data-parallel: each rank takes its shard of every global batch of
+-- batch_size, the gradients are averaged over the ranks before each step,
+-- rank 0 alone checkpoints and prints (docs/distributed.md);
+-- `distributed = false` keeps a process to itself.
+--
 -- The loop never prints except through `log` (default: stdout). On a
 -- terminal it redraws one progress line; off a terminal it prints plain
 -- lines every `log_every` steps and one per evaluation.
@@ -37,6 +43,7 @@ local optim = require "lurn.optim"
 local checkpoint = require "lurn.checkpoint"
 local seqm = require "lurn.nn.seq"
 local core = require "lurn.core"
+local dist = require "lurn.dist"
 
 local M = {}
 
@@ -69,6 +76,8 @@ local OPTIONS = {
   log = false,                                    -- function(line); false: print
   log_every = false,                              -- default about 10 lines per epoch
   progress = "auto",                              -- "auto", "bar", "lines", "none"
+  distributed = "auto",                           -- under mpirun (lurn.dist): data-parallel
+                                                  --   over the ranks; false: this process alone
 }
 
 local function check_options(opts)
@@ -306,6 +315,31 @@ local function nonfinite_value(params)
   return ("; non-finite value in parameter '%s' at element %d"):format(params[i].name, e)
 end
 
+--- One data-parallel step's forward and backward on this rank's shard
+-- (batch false: an empty shard); returns the global loss and tokens with
+-- the averaged gradients in place.
+function M._dist_step(dt, step, model, loss_fn, batch, target_field)
+  dt:fork_rng()
+  local loss, weight, tokens, bad = 0, 0, 0, false
+  if batch then
+    local out = model:forward(batch)
+    local target = target_of(batch, target_field)
+    if target == nil then
+      error(("train.fit: the batch has no targets (fields labels/targets); set 'target'"), 0)
+    end
+    loss = loss_fn:forward(out, target)
+    bad = is_nonfinite(loss)
+    weight = dist.loss_weight(loss_fn, target)
+    tokens = batch.lengths and batch.lengths:sum() or 0
+  end
+  dt:note_rng()
+  dt:begin(step, loss, weight, tokens, bad)
+  model:zero_grad()
+  if batch and not bad then model:backward(loss_fn:backward()) end
+  local g_loss, _, g_tokens = dt:finish()
+  return g_loss, g_tokens
+end
+
 function M.fit(opts)
   if type(opts) ~= "table" then error("train.fit: expected a table of options", 2) end
   local o = check_options(opts)
@@ -330,6 +364,20 @@ function M.fit(opts)
   }
   local step, history = 0, {}
   local best_weights
+
+  -- Under mpirun: every rank runs this loop on its shard of each global
+  -- batch and lurn.dist averages the gradients; rank 0 alone writes and prints.
+  local dt
+  if o.distributed ~= false and dist.active() then
+    if type(data.make_batch) ~= "function" then
+      error("train.fit: distributed training needs a dataset with make_batch (data.Dataset)", 2)
+    end
+    dt = dist.Trainer { model = model, params = params, loss = loss_fn }
+    if dist.rank() > 0 then
+      o.checkpoint_dir, o.on_checkpoint = nil, nil
+      progress.mode = "none"
+    end
+  end
 
   if o.resume then
     local path = o.resume
@@ -360,6 +408,11 @@ function M.fit(opts)
     -- The list names files next to the checkpoint resumed from; resuming
     -- into another directory must not prune that one's files by name.
     if not (o.checkpoint_dir and same_dir(path, o.checkpoint_dir)) then S.checkpoints = {} end
+    if (S.ranks or 1) ~= dist.size() then
+      progress.line(("note: resuming on %d rank(s), the checkpoint was written by %d; the global "
+        .. "batches are the same, the sums over them differ in the last bits")
+        :format(dist.size(), S.ranks or 1))
+    end
     if S.threads ~= lurn.threads() then
       progress.line(("note: resuming with %d thread(s), the checkpoint was written with %d; "
         .. "results may differ from an uninterrupted run in the last bits")
@@ -373,6 +426,9 @@ function M.fit(opts)
     progress.line(("resumed from %s at step %d (epoch %d, batch %d)"):format(path, step,
       D.epoch, D.pos))
   end
+
+  S.ranks = dist.size()
+  if dt then dt:check(step, true) end   -- the same start on every rank
 
   local made_dir = false
   local last_saved
@@ -471,24 +527,37 @@ function M.fit(opts)
     local win_loss, win_n, win_t = 0, 0, lurn.clock()
     local epoch_t = lurn.clock()
     while step < max_steps and not stopped do
-      local batch = iter()
-      if not batch then break end
+      local batch
+      if dt then   -- this rank's shard of the global batch (none when it is smaller than N)
+        it.pos = it.pos + 1
+        if not it.plan[it.pos] then break end
+        local mine = dist.shard(it.plan[it.pos])
+        batch = #mine > 0 and data:make_batch(mine) or false
+      else
+        batch = iter()
+        if not batch then break end
+      end
       D.pos = it.pos
       step = step + 1
       local where = ("step %d (epoch %d, batch %d of %d)"):format(step, D.epoch, D.pos, nb)
 
-      local out = model:forward(batch)
-      local target = target_of(batch, o.target)
-      if target == nil then
-        error(("train.fit: the batch has no targets (fields labels/targets); set 'target'"), 0)
+      local loss, tokens
+      if dt then
+        loss, tokens = M._dist_step(dt, step, model, loss_fn, batch, o.target)
+      else
+        local out = model:forward(batch)
+        local target = target_of(batch, o.target)
+        if target == nil then
+          error(("train.fit: the batch has no targets (fields labels/targets); set 'target'"), 0)
+        end
+        loss = loss_fn:forward(out, target)
+        if is_nonfinite(loss) then
+          error(("train.fit: loss is %s at %s%s"):format(loss ~= loss and "nan" or tostring(loss),
+            where, nonfinite_value(params)), 0)
+        end
+        model:zero_grad()
+        model:backward(loss_fn:backward())
       end
-      local loss = loss_fn:forward(out, target)
-      if is_nonfinite(loss) then
-        error(("train.fit: loss is %s at %s%s"):format(loss ~= loss and "nan" or tostring(loss),
-          where, nonfinite_value(params)), 0)
-      end
-      model:zero_grad()
-      model:backward(loss_fn:backward())
       -- backward runs from the loss towards the input, so the non-finite
       -- gradient nearest the loss (the last parameter holding one) is the
       -- one that went non-finite first; the others inherited it
@@ -499,6 +568,7 @@ function M.fit(opts)
       if o.clip_value then optim.clip_grad_value(params, o.clip_value) end
       opt:step()
       if sched and not plateau and o.schedule_every == "step" then sched:step() end
+      if dt then dt:check(step) end
 
       S.run_loss, S.run_n = S.run_loss + loss, S.run_n + 1
       win_loss, win_n = win_loss + loss, win_n + 1
@@ -529,11 +599,20 @@ function M.fit(opts)
       if o.checkpoint_every and step % o.checkpoint_every == 0 and D.pos < nb then
         save_periodic()
       end
+      local vote = false
       if o.on_step then
         local r = o.on_step { step = step, epoch = D.epoch, batch = D.pos, batches = nb,
           loss = loss, lr = opt:get_lr()[1], grad_norm = norm,
-          tokens = batch.lengths and batch.lengths:sum() or nil }
-        if r == false then stopped = "stopped by on_step" end
+          tokens = dt and tokens or (batch.lengths and batch.lengths:sum() or nil) }
+        vote = r == false
+      end
+      if dt then   -- every rank stops after the same step
+        local who = dt:agree_stop(vote or lurn.caught_signal() ~= nil)
+        if who then
+          stopped = who == dist.rank() and "stopped by on_step" or ("stopped by rank %d"):format(who)
+        end
+      elseif vote then
+        stopped = "stopped by on_step"
       end
     end
     if D.pos >= nb then

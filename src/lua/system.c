@@ -147,6 +147,8 @@ static volatile sig_atomic_t caught_signal = 0;
 
 static void on_signal(int sig) { caught_signal = sig; }
 
+int lurn_signal_caught(void) { return caught_signal != 0; }
+
 static int l_catch_signals(lua_State *L) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

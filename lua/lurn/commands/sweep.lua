@@ -29,6 +29,8 @@ local json = require "lurn.run.json"
 local space = require "lurn.sweep.space"
 local runner = require "lurn.sweep.runner"
 local report = require "lurn.sweep.report"
+local pool_lib = require "lurn.sweep.pool"
+local dist = require "lurn.dist"
 
 local M = {}
 
@@ -87,12 +89,13 @@ local function trials_of(s, points)
   return out
 end
 
--- What a finished trial process left: its record for sweep.jsonl.
+-- What a finished trial process left: its record for sweep.jsonl (its
+-- summary.json read here, or sent by the MPI rank that ran it).
 local function outcome(t, done, dir, metric)
   local rec = { event = "trial", trial = t.n, params = t.point.params, seed = t.seed,
     point_key = t.point_key, run_dir = dir, log = done.log, exit_code = done.exit_code,
     seconds = done.seconds }
-  local ok, summary = pcall(json.decode, (function()
+  local ok, summary = pcall(json.decode, done.summary or (function()
     local f = io.open(dir .. "/summary.json", "rb")
     if not f then return "null" end
     local s = f:read("a"); f:close(); return s
@@ -172,7 +175,19 @@ local function check_resume(header, path, cfg, s, trials_n, seed)
   end
 end
 
+--- `lurn sweep ...`; under mpirun rank 0 runs the sweep and the other
+-- ranks run the trials it sends them (lurn.sweep.pool).
 function M.main(args, ctx)
+  return dist.main("sweep", function()
+    if dist.active() and dist.rank() > 0 then return pool_lib.worker() end
+    local status = M.main_rank(args, ctx)
+    pool_lib.close_all()
+    return status
+  end)
+end
+
+--- The command on one rank (or without MPI): what M.main runs.
+function M.main_rank(args, ctx)
   for _, a in ipairs(args) do
     if a == "-h" or a == "--help" then print(M.help()); return 0 end
   end
@@ -241,7 +256,13 @@ function M.main(args, ctx)
     say("  note: %d jobs on %d threads: the trials share cores", jobs, total)
   end
 
-  local r = runner.new { threads = per }
+  local r = runner.new { threads = per, env = dist.active() and pool_lib.TRIAL_ENV or nil,
+    watch = dist.active() and pool_lib.pid() or nil }
+  local pool = pool_lib.new { runner = r, jobs = jobs }
+  if dist.active() then
+    say("  %d ranks (mpirun): rank 0 schedules and runs %d at a time, so does each other rank",
+      dist.size(), jobs)
+  end
   local first_failure, stopping, signal = nil, false, nil
   lurn.catch_signals()
   local function tick()
@@ -251,7 +272,7 @@ function M.main(args, ctx)
       stopping = true
       say("%s: the running trials save a checkpoint and stop; resume with: lurn sweep --resume %s",
         sig, dir)
-      r:signal("TERM")
+      pool:signal("TERM")
     end
   end
   local next_i = 1
@@ -259,7 +280,7 @@ function M.main(args, ctx)
   local function label(t) return ("trial %" .. width .. "d/%d"):format(t.n, #trials) end
   while true do
     tick()
-    while not stopping and next_i <= #todo and r:running() < jobs do
+    while not stopping and next_i <= #todo and pool:free() do
       local t = todo[next_i]
       next_i = next_i + 1
       local tdir = ("%s/trial-%03d"):format(dir, t.n)
@@ -275,14 +296,27 @@ function M.main(args, ctx)
         for _, w in ipairs(space.overrides(s, t.point, t.seed)) do argv[#argv + 1] = w end
         for _, w in ipairs { "--out", tdir, "--quiet" } do argv[#argv + 1] = w end
       end
-      report.append(dir, { event = "start", trial = t.n, command = runner.command(per, argv),
-        at = os.date("!%Y-%m-%dT%H:%M:%SZ") })
-      say("%s  %s%s", label(t), params_words(t), argv[2] == "--resume" and "  (resuming)" or "")
       t.dir = tdir
-      r:start(t, argv, log)
+      local rank = pool:start(t, argv, log, tdir)
+      report.append(dir, { event = "start", trial = t.n, command = runner.command(per, argv),
+        at = os.date("!%Y-%m-%dT%H:%M:%SZ"), rank = dist.active() and rank or nil })
+      say("%s  %s%s%s", label(t), params_words(t), argv[2] == "--resume" and "  (resuming)" or "",
+        dist.active() and ("  (rank %d)"):format(rank) or "")
     end
-    if r:running() == 0 then break end
-    local done = r:wait(tick)
+    if pool:running() == 0 then break end
+    local ev = pool:next(tick)
+    if ev.lost then   -- a rank died: its trials run again elsewhere
+      for i = #ev.lost, 1, -1 do
+        local t = ev.lost[i]
+        table.insert(todo, next_i, t)
+        report.append(dir, { event = "requeue", trial = t.n, rank = ev.rank,
+          at = os.date("!%Y-%m-%dT%H:%M:%SZ") })
+        say("%s  rank %d stopped answering (silent for %.0f s): trial queued again", label(t),
+          ev.rank, ev.silent)
+      end
+      goto continue
+    end
+    local done = ev.done
     local t = done.id
     local rec = outcome(t, done, t.dir, metric)
     report.append(dir, rec)
@@ -297,10 +331,11 @@ function M.main(args, ctx)
         first_failure = first_failure or rec
         if o.on_error == "stop" and not stopping then
           stopping = true
-          if r:running() > 0 then say("  --on-error stop: waiting for the running trials") end
+          if pool:running() > 0 then say("  --on-error stop: waiting for the running trials") end
         end
       end
     end
+    ::continue::
   end
 
   local groups = report.rank(records, mode)

@@ -31,6 +31,7 @@ local models = require "lurn.run.model"
 local progress = require "lurn.run.progress"
 local monitor = require "lurn.run.monitor"
 local json = require "lurn.run.json"
+local dist = require "lurn.dist"
 
 local M = {}
 
@@ -218,12 +219,24 @@ end
 -- What the run prints before training: where it is, what the command
 -- line changed, the data, a thread count that differs from the checkpoint's.
 -- (Rows dropped for want of a label were noted while the data was read.)
-local function announce(P, run, opts, state, ds, b)
+local function announce(P, run, opts, state, ds, b, cfg)
   P:note((state and "resuming " or "run ") .. run.path)
   local was = state and state.train and state.train.threads
   if was and was ~= lurn.threads() then
     P:note(("  note: %d thread(s) now, the checkpoint was written with %d: the results may "
       .. "differ from an uninterrupted run in the last bits"):format(lurn.threads(), was))
+  end
+  if dist.active() then
+    local b = cfg.train.batch_size
+    P:note(("  mpi: %d ranks x %d thread(s); the global batch of %d is split %d-%d per rank; "
+      .. "rank 0 writes"):format(dist.size(), lurn.threads(), b, b // dist.size(),
+      -(-b // dist.size())))
+  end
+  local ranks = state and state.train and state.train.ranks or 1
+  if state and ranks ~= dist.size() then
+    P:note(("  note: %d rank(s) now, the checkpoint was written by %d: the same global batches "
+      .. "from the same position; the sums over them differ in the last bits"):format(dist.size(),
+      ranks))
   end
   for _, c in ipairs(opts.info and opts.info.changed or {}) do
     P:note(("  %s: %s -> %s"):format(c.key, fmt_value(c.old), fmt_value(c.new)))
@@ -290,10 +303,52 @@ local function test_best(run, cfg, ds, b, mon, summary)
     accuracy = rec.accuracy, macro_f1 = rec.macro_f1, elapsed = mon.elapsed() }
 end
 
+-- Ranks 1..N-1 of `mpirun -np N lurn train`: the same data, model and
+-- checkpoint as rank 0 (which names it: the run directory is rank 0's), the
+-- same train.fit loop on their shards; nothing written, nothing printed.
+local function run_rank(cfg, opts)
+  if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
+  lurn.seed(cfg.seed)
+  check_config(cfg, opts.fold)
+  local P = progress.new { mode = "none" }
+  local ds = load_data(cfg, opts.fold, P)
+  check_data(cfg, ds)
+  local b = build(cfg, ds)
+  local ckpt_path = dist.bcast(nil)
+  local mon = { evaluate = function(model, data, eo)
+    return (metrics.evaluate(model, data, { loss = eo.loss, batch_size = eo.batch_size,
+      labels = ds.labels }))
+  end }
+  lurn.catch_signals()
+  local fo = fit_options(cfg, ds, b, mon, nil, ckpt_path ~= "" and ckpt_path or nil, opts.fold)
+  fo.checkpoint_every = nil   -- rank 0's business
+  local ok, res = pcall(lurn.train.fit, fo)
+  if not ok then
+    local failure = fit_error(res)
+    if not failure then error(res, 0) end
+    -- a failure of the loop's shared state (NaN gradients are the same on
+    -- every rank after the allreduce) happens on every rank at once
+    failure.collective = failure.collective or failure.code == "diverged"
+    error(failure, 0)
+  end
+  if lurn.caught_signal() then
+    local e = errors.new("interrupted", "rank %d: stopped by %s with the other ranks at step %d",
+      dist.rank(), lurn.caught_signal(), res.step)
+    e.collective = true
+    error(e, 0)
+  end
+  return nil
+end
+
 function M.run(cfg, opts)
   opts = opts or {}
   local task = require("lurn.tasks").module(cfg.task)
+  if task and dist.active() then
+    errors.raise("usage", "task %q does not run under mpirun yet (only classification does)",
+      cfg.task)
+  end
   if task then return task.run(cfg, opts) end
+  if dist.active() and dist.rank() > 0 then return run_rank(cfg, opts) end
   local P = progress.new { mode = opts.progress or "lines", epochs = cfg.train.epochs,
     metric = cfg.train.best_metric }
   if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
@@ -305,7 +360,8 @@ function M.run(cfg, opts)
   -- they refuse leaves nothing behind
   local b = build(cfg, ds)
   local run, ckpt_path, state = open_run(cfg, opts, ds.files or { cfg.data.train })
-  announce(P, run, opts, state, ds, b)
+  if dist.active() then dist.bcast(ckpt_path or "") end   -- the other ranks' resume point
+  announce(P, run, opts, state, ds, b, cfg)
   local mon = monitor.new { run = run, cfg = cfg, progress = P, labels = ds.labels }
 
   -- from here a Ctrl-C or a SIGTERM stops after the current step, with a checkpoint
@@ -318,12 +374,18 @@ function M.run(cfg, opts)
     failure = fit_error(result)
     if not failure then error(result, 0) end   -- a bug: the traceback is the report
     status, result = failure.code, nil
+    failure.collective = failure.collective or (dist.active() and failure.code == "diverged")
   elseif mon.signal then
     status = "interrupted"
   end
 
   mon.draw()
   local summary = summarize(run, opts, mon, b, result, status, failure)
+  if dist.active() then   -- rank 0's view of the gradient allreduce (bench/mpi.sh reads it)
+    local st = dist.stats()
+    summary.dist = { ranks = dist.size(), wait_seconds = st.wait_s, reduce_seconds = st.reduce_s,
+      buckets_reduced = st.reduces, bytes_reduced = st.bytes }
+  end
   if status == "completed" and ds.test and summary.checkpoints.best then
     test_best(run, cfg, ds, b, mon, summary)
   end
@@ -331,15 +393,23 @@ function M.run(cfg, opts)
   run:close()
   P:summary(summary)
   if status == "diverged" then
-    errors.raise("diverged", "%s\n%s; a lower optim.lr (or train.clip) may help", failure.message,
-      summary.checkpoints.newest and ("the checkpoints before it are intact (last: %s)")
-        :format(summary.checkpoints.newest) or "no checkpoint was written before it")
+    local e = errors.new("diverged", "%s\n%s; a lower optim.lr (or train.clip) may help",
+      failure.message, summary.checkpoints.newest and ("the checkpoints before it are intact "
+        .. "(last: %s)"):format(summary.checkpoints.newest) or "no checkpoint was written before it")
+    e.collective = failure.collective
+    error(e, 0)
   end
   if failure then error(failure, 0) end
+  if status == "interrupted" and dist.active() and not result then
+    -- stopped inside a wait (another rank died): rank 0's own failure
+    error(failure, 0)
+  end
   if status == "interrupted" then
-    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
-      .. "--resume %s", mon.stop_reason, summary.steps, tostring(summary.checkpoints.newest),
-      run.path)
+    local e = errors.new("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: "
+      .. "lurn train --resume %s", mon.stop_reason, summary.steps,
+      tostring(summary.checkpoints.newest), run.path)
+    e.collective = dist.active()   -- every rank stopped after the same step
+    error(e, 0)
   end
   return summary
 end
@@ -434,7 +504,13 @@ end
 
 -- ---- the command ---------------------------------------------------------------
 
+--- `lurn train ...`; under mpirun on every rank (lurn.dist.main).
 function M.main(args, ctx)
+  return dist.main("train", M.main_rank, args, ctx)
+end
+
+--- The command on one rank (or without MPI): what M.main runs.
+function M.main_rank(args, ctx)
   for _, a in ipairs(args) do
     if a == "-h" or a == "--help" then print(M.help()); return 0 end
   end
@@ -487,6 +563,10 @@ function M.main(args, ctx)
   local okj, env = pcall(json.decode, run and run:read("env.json") or "null")
   run_opts.fold = okj and type(env) == "table" and math.tointeger(env.fold) or nil
   if (cfg.data.folds or 0) >= 2 and not run_opts.fold then
+    if dist.active() then
+      errors.raise("usage", "k-fold cross-validation does not run under mpirun (run the folds "
+        .. "one by one with data.folds and --resume, or use lurn sweep)")
+    end
     M.run_folds(cfg, run_opts)
   else
     M.run(cfg, run_opts)

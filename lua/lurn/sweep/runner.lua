@@ -6,6 +6,12 @@
 --   local done = r:wait()      -- blocks until a trial ends: {id=, exit_code=, seconds=}
 --   r:running()                -- how many are still running
 --   r:signal("TERM")           -- pass a SIGINT/SIGTERM on to every running trial
+--   r:reap()                   -- a trial that has ended, or nil (does not block)
+--
+-- runner.new { threads = 1, env = { LURN_DIST = "off" }, watch = pid }: env
+-- is set for the trials; with watch, a trial whose watched process (the MPI
+-- rank that started it, under `mpirun lurn sweep`) is gone gets SIGTERM
+-- (it saves a checkpoint and stops), so a re-queued trial never runs twice.
 --
 -- Why processes: a trial that crashes, diverges or runs out of memory takes
 -- nothing else with it, its threads are its own (BLIS and OpenMP keep
@@ -38,7 +44,8 @@ local function read_file(path)
 end
 
 function M.new(opts)
-  return setmetatable({ threads = opts.threads, jobs = {}, poll = opts.poll or 0.1 }, R)
+  return setmetatable({ threads = opts.threads, jobs = {}, poll = opts.poll or 0.1,
+    env = opts.env, watch = opts.watch }, R)
 end
 
 --- The command line of a trial (what sweep.jsonl and the messages show).
@@ -52,7 +59,9 @@ function M.command(threads, args)
 end
 
 function R:start(id, args, log)
-  local words = { q(M.exe()) }
+  local words = {}
+  for k, v in pairs(self.env or {}) do words[#words + 1] = k .. "=" .. q(v) end
+  words[#words + 1] = q(M.exe())
   if self.threads then words[#words + 1] = "--threads " .. self.threads end
   for _, a in ipairs(args) do words[#words + 1] = q(a) end
   local status, pidf = log .. ".status", log .. ".pid"
@@ -61,8 +70,14 @@ function R:start(id, args, log)
   -- the trial's own output goes to its log (appended: a resumed trial's log
   -- keeps the part before the interruption); the wrapper leaves its status
   -- under a temporary name first, so a status file is always whole
-  local script = ("%s >> %s 2>&1 < /dev/null & echo $! > %s; wait $!; echo $? > %s.tmp; mv %s.tmp %s")
-    :format(table.concat(words, " "), q(log), q(pidf), q(status), q(status), q(status))
+  local watch = ""
+  if self.watch then   -- poll the watched process 5 times a second while the trial runs
+    watch = ("while kill -0 $c 2>/dev/null; do kill -0 %d 2>/dev/null || kill -TERM $c; "
+      .. "sleep 0.2; done; "):format(self.watch)
+  end
+  local script = ("%s >> %s 2>&1 < /dev/null & c=$!; echo $c > %s; %swait $c; echo $? > %s.tmp; "
+    .. "mv %s.tmp %s"):format(table.concat(words, " "), q(log), q(pidf), watch, q(status),
+    q(status), q(status))
   os.execute("sh -c " .. q(script) .. " > /dev/null 2>&1 &")
   self.jobs[#self.jobs + 1] = { id = id, log = log, status = status, pidf = pidf,
     t0 = lurn.clock() }
@@ -70,22 +85,29 @@ end
 
 function R:running() return #self.jobs end
 
+--- A trial that has ended ({id, exit_code, seconds, log}), or nil.
+function R:reap()
+  for i, j in ipairs(self.jobs) do
+    local s = read_file(j.status)
+    if s and s:match("%d+") then
+      table.remove(self.jobs, i)
+      os.remove(j.status)
+      os.remove(j.pidf)
+      return { id = j.id, exit_code = tonumber(s:match("%d+")), seconds = lurn.clock() - j.t0,
+        log = j.log }
+    end
+  end
+  return nil
+end
+
 local function sleep(s) os.execute(("sleep %.2f"):format(s)) end
 
 --- Wait until one trial ends; returns {id, exit_code, seconds, log}.
 -- on_tick(), when given, is called between polls (a signal check).
 function R:wait(on_tick)
   while #self.jobs > 0 do
-    for i, j in ipairs(self.jobs) do
-      local s = read_file(j.status)
-      if s and s:match("%d+") then
-        table.remove(self.jobs, i)
-        os.remove(j.status)
-        os.remove(j.pidf)
-        return { id = j.id, exit_code = tonumber(s:match("%d+")), seconds = lurn.clock() - j.t0,
-          log = j.log }
-      end
-    end
+    local done = self:reap()
+    if done then return done end
     if on_tick then on_tick() end
     sleep(self.poll)
   end

@@ -1,0 +1,83 @@
+--- bench/mpi.lua — data-parallel step time of an LSTM, 1 process or N MPI ranks.
+--
+--   lurn --threads T bench/mpi.lua [steps=20] [warmup=3] [B=64] [T=100] [I=128] [H=256]
+--   mpirun -np N lurn --threads 1 bench/mpi.lua ...
+--
+-- The model: nn.LSTM(I, H, output "last") -> nn.Linear(H, 2) on a fixed
+-- random batch [T, B, I] (the global batch; each rank takes B/N samples),
+-- CrossEntropy, Adam. Each timed step: forward, loss, backward (the
+-- gradient buckets start as layers finish, lurn.dist), the wait for the
+-- allreduce, the optimizer step. Rank 0 prints one JSON line: steps/s,
+-- samples/s and the split of a step (ms): fwd, bwd, wait (the allreduce
+-- time backward did not hide), opt; reduce_ms is the time from each
+-- bucket's start to its completion, summed per step; bytes per step.
+-- LURN_DIST_OVERLAP=0 starts the allreduce after backward: its wait is the
+-- whole allreduce, the baseline for "how much backward hides".
+local lurn = require "lurn"
+local dist = require "lurn.dist"
+local nn, optim = lurn.nn, lurn.optim
+
+local a = { steps = 20, warmup = 3, B = 64, T = 100, I = 128, H = 256 }
+for _, s in ipairs(arg) do
+  local k, v = s:match("^(%w+)=(%d+)$")
+  if not k or a[k] == nil then error("bad argument '" .. s .. "' (want steps=, warmup=, B=, T=, I=, H=)") end
+  a[k] = math.tointeger(tonumber(v))
+end
+
+dist.setup()
+local rank, size = dist.rank(), dist.size()
+lurn.seed(1)
+local model = nn.Sequential { nn.LSTM(a.I, a.H, { output = "last" }), nn.Linear(a.H, 2) }
+local params = model:parameters()
+local opt = optim.Adam(params, { lr = 1e-3 })
+local loss_fn = nn.CrossEntropy()
+local x = lurn.randn(a.T, a.B, a.I)
+local ylist = {}
+for i = 1, a.B do ylist[i] = i % 2 end
+local y = lurn.tensor(ylist):int()
+local lo, hi = a.B * rank // size, a.B * (rank + 1) // size
+local xs, ys = x:narrow(2, lo + 1, hi - lo):contiguous(), y:narrow(1, lo + 1, hi - lo):contiguous()
+local tr = dist.active() and dist.Trainer { model = model, params = params, loss = loss_fn } or nil
+
+local sum = { fwd = 0, bwd = 0, wait = 0, opt = 0 }
+local s0, t_start
+for step = 1, a.warmup + a.steps do
+  if step == a.warmup + 1 then
+    s0 = tr and dist.stats() or nil
+    t_start = lurn.clock()
+    for k in pairs(sum) do sum[k] = 0 end
+  end
+  local t0 = lurn.clock()
+  if tr then tr:fork_rng() end
+  local loss = loss_fn:forward(model:forward(xs), ys)
+  if tr then
+    tr:note_rng()
+    tr:begin(step, loss, dist.loss_weight(loss_fn, ys), 0, false)
+  end
+  local t1 = lurn.clock()
+  model:zero_grad()
+  model:backward(loss_fn:backward())
+  local t2 = lurn.clock()
+  if tr then tr:finish() end
+  local t3 = lurn.clock()
+  opt:step()
+  local t4 = lurn.clock()
+  sum.fwd, sum.bwd = sum.fwd + (t1 - t0), sum.bwd + (t2 - t1)
+  sum.wait, sum.opt = sum.wait + (t3 - t2), sum.opt + (t4 - t3)
+end
+local elapsed = lurn.clock() - t_start
+local n = a.steps
+local r = {
+  bench = "lstm", B = a.B, T = a.T, I = a.I, H = a.H, ranks = size, threads = lurn.threads(),
+  overlap = tr and tr.overlap or nil, buckets = tr and #tr.buckets or nil,
+  steps = n, steps_per_s = n / elapsed, samples_per_s = n * a.B / elapsed,
+  fwd_ms = 1e3 * sum.fwd / n, bwd_ms = 1e3 * sum.bwd / n, wait_ms = 1e3 * sum.wait / n,
+  opt_ms = 1e3 * sum.opt / n,
+}
+if tr then
+  local s1 = dist.stats()
+  r.reduce_ms = 1e3 * (s1.reduce_s - s0.reduce_s) / n
+  r.bytes_per_step = (s1.bytes - s0.bytes) / n
+end
+if rank == 0 then print(lurn.core.json_encode(r)) end
+if dist.active() then lurn.core.dist.finalize() end
