@@ -35,6 +35,7 @@
 -- objects. docs/training.md lists every key.
 local lurn = require "lurn"
 local core = require "lurn.core"
+local util = require "lurn.util"
 
 local M = {}
 
@@ -84,19 +85,19 @@ end
 
 --- Write a training state (see the header) to path, atomically.
 function M.save(path, parts)
-  if type(path) ~= "string" then error("checkpoint.save: path must be a string", 2) end
-  if type(parts) ~= "table" then error("checkpoint.save: parts must be a table", 2) end
+  if type(path) ~= "string" then util.user_error("checkpoint.save: path must be a string") end
+  if type(parts) ~= "table" then util.user_error("checkpoint.save: parts must be a table") end
   for k in pairs(parts) do
     if not KNOWN[k] then
-      error(("checkpoint.save: unknown part '%s' (known: %s)"):format(tostring(k),
-        table.concat(sorted_keys(KNOWN), ", ")), 2)
+      util.user_error(("checkpoint.save: unknown part '%s' (known: %s)"):format(tostring(k),
+        table.concat(sorted_keys(KNOWN), ", ")))
     end
   end
   -- A nil model (a misspelt variable, say) must not write a state without
   -- weights that every resume would then refuse.
   if parts.model == nil then
-    error("checkpoint.save: part 'model' is missing (nil): a training state holds the model's "
-      .. "weights", 2)
+    util.user_error("checkpoint.save: part 'model' is missing (nil): a training state holds the model's "
+      .. "weights")
   end
   local tensors, meta = {}, {}
   local contents = {}
@@ -126,7 +127,7 @@ function M.save(path, parts)
       end
       local ok, s = pcall(core.json_encode, v)
       if not ok then
-        error(("checkpoint.save: part '%s': %s"):format(k, tostring(s)), 2)
+        util.user_error(("checkpoint.save: part '%s': %s"):format(k, tostring(s)))
       end
       meta[k] = s
       contents[#contents + 1] = k
@@ -417,7 +418,7 @@ end
 
 --- Read and validate a training state; the parts as plain data (header).
 function M.load(path)
-  if type(path) ~= "string" then error("checkpoint.load: path must be a string", 2) end
+  if type(path) ~= "string" then util.user_error("checkpoint.load: path must be a string") end
   local tensors, meta = read_file(path)   -- errors name the path and the damage
   local function fail(fmt, ...) error(path .. ": " .. fmt:format(...), 0) end
   local C = checker(path)
@@ -560,11 +561,11 @@ function M.restore(s, targets)
   if targets.model then targets.model:load_state(s.model) end
   if targets.optimizer then
     local ok, err = pcall(targets.optimizer.load_state, targets.optimizer, s.optimizer)
-    if not ok then error(prefix .. tostring(err), 0) end
+    if not ok then error(prefix .. util.message(err), 0) end
   end
   if targets.schedule then
     local ok, err = pcall(targets.schedule.load_state, targets.schedule, s.schedule)
-    if not ok then error(prefix .. tostring(err), 0) end
+    if not ok then error(prefix .. util.message(err), 0) end
   end
   if targets.rng then
     local ok, err = pcall(lurn.set_rng_state, s.rng)
@@ -587,8 +588,8 @@ function M.save_weights(path, model, opts)
     end
   end
   if n == 0 then
-    error(("checkpoint.save_weights: no parameter name starts with '%s' (names: %s)")
-      :format(prefix, table.concat(sorted_keys(w), ", ")), 2)
+    util.user_error(("checkpoint.save_weights: no parameter name starts with '%s' (names: %s)")
+      :format(prefix, table.concat(sorted_keys(w), ", ")))
   end
   core.save_checkpoint(path, out)
   return n
@@ -597,6 +598,7 @@ end
 --- {name = tensor} from a lurn training state (its model weights) or any
 -- safetensors file (every tensor), with opts.prefix prepended to each name.
 function M.load_weights(path, opts)
+  if type(path) ~= "string" then util.user_error("checkpoint.load_weights: path must be a string") end
   opts = opts or {}
   local tensors, meta = read_file(path, { safetensors = true })
   local out, prefix = {}, opts.prefix or ""

@@ -14,6 +14,7 @@
 -- module (m.forward = f), never the class of every module in the process,
 -- and cannot plant a __gc in a shared metatable. The library reaches an
 -- object's class with class.of(m).
+local util = require "lurn.util"
 local classes = setmetatable({}, { __mode = "k" })  -- instance metatable -> class
 
 local function frozen(t, what)
@@ -57,7 +58,20 @@ local function class(name, parent)
     __index = parent,
     __call = function(_, ...)
       local obj = setmetatable({}, mt)
-      if obj.__init then obj:__init(...) end
+      if obj.__init then
+        -- a constructor's argument error names the user's line, not this
+        -- one (util.user_error); an error from deeper in lurn keeps where
+        -- it happened, after the user's position and the class name
+        local ok, err = pcall(obj.__init, obj, ...)
+        if not ok then
+          if type(err) ~= "string" then error(err, 0) end
+          local msg, pos = util.strip_position(err)
+          if not pos and msg:match("^[^\n]-:%d+: ") then error(err, 0) end  -- the user's already
+          if pos and not pos:match("^class%.lua:") then msg = ("%s (at %s)"):format(msg, pos) end
+          if msg:sub(1, #name + 1) ~= name .. ":" then msg = name .. ": " .. msg end
+          util.user_error(msg)
+        end
+      end
       return obj
     end,
     __tostring = function() return "class " .. name end,

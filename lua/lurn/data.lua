@@ -12,6 +12,7 @@
 -- state}`), so a run resumed from a checkpoint sees exactly the batches it
 -- would have seen.
 local lurn = require "lurn"
+local util = require "lurn.util"
 
 local M = {}
 
@@ -24,6 +25,9 @@ local M = {}
 -- @treturn {string,...} the tokens
 -- @usage data.tokenize("Don't stop, <br/>NOW!")  --> {"don't", "stop", "now"}
 function M.tokenize(text, opts)
+  if type(text) ~= "string" then
+    util.user_error(("data.tokenize: expected a string, got %s"):format(type(text)))
+  end
   opts = opts or {}
   if not opts.keep_case then text = text:lower() end
   local toks = {}
@@ -84,6 +88,9 @@ function Vocab:token(id) return self.itos[id + 1] end
 --- Build from token lists (or texts, tokenized with opts). Ties in count
 -- are broken by the token, so the ids never depend on table order.
 function Vocab.build(docs, opts)
+  if type(docs) ~= "table" then
+    util.user_error(("data.Vocab.build: expected a list of texts or token lists, got %s"):format(type(docs)))
+  end
   opts = opts or {}
   local counts = {}
   for _, d in ipairs(docs) do
@@ -136,7 +143,7 @@ end
 function Vocab:state() return { tokens = self.itos } end
 function Vocab.from_state(s)
   if type(s) ~= "table" or type(s.tokens) ~= "table" then
-    error("Vocab.from_state: expected {tokens = {...}}", 2)
+    util.user_error("Vocab.from_state: expected {tokens = {...}}")
   end
   return Vocab.new(s.tokens)
 end
@@ -160,19 +167,23 @@ M.Dataset = Dataset
 --- Dataset{seqs = {{id, ...}, ...} | texts = {...}, vocab = v, labels = {...},
 --          max_len = n (truncate), tokenize = opts}
 function Dataset.new(spec)
+  if type(spec) ~= "table" then
+    util.user_error(("data.Dataset: expected a table {seqs = ... | texts = ..., vocab = ...}, got %s")
+      :format(type(spec)))
+  end
   local d = setmetatable({ seqs = {}, labels = spec.labels, vocab = spec.vocab }, Dataset)
   if spec.seqs then
     d.seqs = spec.seqs
   elseif spec.texts then
-    if not spec.vocab then error("Dataset: texts need a vocab", 2) end
+    if not spec.vocab then util.user_error("Dataset: texts need a vocab") end
     for i, t in ipairs(spec.texts) do
       d.seqs[i] = spec.vocab:encode(M.tokenize(t, spec.tokenize))
     end
   else
-    error("Dataset: give seqs or texts", 2)
+    util.user_error("Dataset: give seqs or texts")
   end
   if d.labels and #d.labels ~= #d.seqs then
-    error(("Dataset: %d sequences but %d labels"):format(#d.seqs, #d.labels), 2)
+    util.user_error(("Dataset: %d sequences but %d labels"):format(#d.seqs, #d.labels))
   end
   if spec.max_len then
     for i, s in ipairs(d.seqs) do

@@ -57,15 +57,15 @@ end
 -- those that do not): optim.select(params, "bias$") for no-decay groups.
 function M.select(params, pattern, invert)
   if type(params) ~= "table" then
-    error(("optim.select: expected a list of parameter records, got %s"):format(type(params)), 2)
+    util.user_error(("optim.select: expected a list of parameter records, got %s"):format(type(params)))
   end
   if type(pattern) ~= "string" then
-    error(("optim.select: the pattern must be a string, got %s"):format(type(pattern)), 2)
+    util.user_error(("optim.select: the pattern must be a string, got %s"):format(type(pattern)))
   end
   local out = {}
   for i, p in ipairs(params) do
     if not is_record(p) then
-      error(("optim.select: entry %d is not a {name=, value=, grad=} record"):format(i), 2)
+      util.user_error(("optim.select: entry %d is not a {name=, value=, grad=} record"):format(i))
     end
     local hit = p.name and p.name:find(pattern) ~= nil
     if hit ~= (invert or false) then out[#out + 1] = p end
@@ -89,7 +89,7 @@ local function new_optimizer(kind, params, config)
   local what = "optim." .. NAMES[kind]
   config = config or {}
   if type(params) ~= "table" or #params == 0 then
-    error(what .. ": expected a non-empty list of parameters or parameter groups", 3)
+    util.user_error(what .. ": expected a non-empty list of parameters or parameter groups")
   end
   local defaults = core.optim_defaults(kind)
   check_keys(config, defaults, what)
@@ -98,7 +98,7 @@ local function new_optimizer(kind, params, config)
   local seen = {}
   for gi, g in ipairs(groups_in) do
     if type(g) ~= "table" or type(g.params) ~= "table" then
-      error(("%s: group %d needs a params list"):format(what, gi), 3)
+      util.user_error(("%s: group %d needs a params list"):format(what, gi))
     end
     check_keys(g, defaults, ("%s group %d"):format(what, gi), { params = true })
     local cfg = {}
@@ -111,11 +111,11 @@ local function new_optimizer(kind, params, config)
     local plist = {}
     for pi, p in ipairs(g.params) do
       if not is_record(p) then
-        error(("%s: group %d parameter %d is not a {name=, value=, grad=} record"):format(
-          what, gi, pi), 3)
+        util.user_error(("%s: group %d parameter %d is not a {name=, value=, grad=} record"):format(
+          what, gi, pi))
       end
       local name = p.name or ("param" .. (#seen + 1))
-      if seen[name] then error(("%s: parameter '%s' is in two groups"):format(what, name), 3) end
+      if seen[name] then util.user_error(("%s: parameter '%s' is in two groups"):format(what, name)) end
       seen[name] = true
       seen[#seen + 1] = name
       plist[#plist + 1] = { name = name, value = p.value, grad = p.grad }
@@ -126,7 +126,7 @@ local function new_optimizer(kind, params, config)
   -- size 0 would need tensors, so run the C checks on a scratch parameter.
   for gi, g in ipairs(self.groups) do
     local ok, err = pcall(STEP[kind], core.zeros(1), core.zeros(1), {}, g.config)
-    if not ok then error(("%s group %d: %s"):format(what, gi, err), 3) end
+    if not ok then util.user_error(("%s group %d: %s"):format(what, gi, err)) end
   end
   return self
 end
@@ -142,7 +142,7 @@ function Optimizer:step()
         self.per_param[p.name] = s
       end
       local ok, err = pcall(fn, p.value, p.grad, s, g.config)
-      if not ok then error(("%s (parameter '%s')"):format(err, p.name), 2) end
+      if not ok then util.user_error(("%s (parameter '%s')"):format(err, p.name)) end
     end
   end
 end
@@ -199,25 +199,25 @@ end
 -- parameter's step counter and buffers (copied in).
 function Optimizer:load_state(s)
   local what = "optim." .. NAMES[self.kind] .. ":load_state"
-  if type(s) ~= "table" then error(("%s: expected a state table, got %s"):format(what, type(s)), 2) end
+  if type(s) ~= "table" then util.user_error(("%s: expected a state table, got %s"):format(what, type(s))) end
   local c = s.config
   if type(c) ~= "table" or c.kind ~= self.kind then
-    error(("%s: state is for '%s', this optimizer is '%s'"):format(what,
-      tostring(c and c.kind), self.kind), 2)
+    util.user_error(("%s: state is for '%s', this optimizer is '%s'"):format(what,
+      tostring(c and c.kind), self.kind))
   end
   if #c.groups ~= #self.groups then
-    error(("%s: state has %d groups, this optimizer %d"):format(what, #c.groups, #self.groups), 2)
+    util.user_error(("%s: state has %d groups, this optimizer %d"):format(what, #c.groups, #self.groups))
   end
   for gi, g in ipairs(self.groups) do
     local names = c.groups[gi].params
     if #names ~= #g.params then
-      error(("%s: group %d has %d parameters in the state, %d here"):format(what, gi, #names,
-        #g.params), 2)
+      util.user_error(("%s: group %d has %d parameters in the state, %d here"):format(what, gi, #names,
+        #g.params))
     end
     for i, p in ipairs(g.params) do
       if names[i] ~= p.name then
-        error(("%s: group %d parameter %d is '%s' in the state, '%s' here"):format(what, gi, i,
-          tostring(names[i]), p.name), 2)
+        util.user_error(("%s: group %d parameter %d is '%s' in the state, '%s' here"):format(what, gi, i,
+          tostring(names[i]), p.name))
       end
     end
   end
@@ -226,7 +226,7 @@ function Optimizer:load_state(s)
   for key, t in pairs(s.tensors or {}) do
     local name, buf = key:match("^(.*)/([^/]+)$")
     if not name or not per[name] then
-      error(("%s: tensor '%s' belongs to no parameter in the state"):format(what, key), 2)
+      util.user_error(("%s: tensor '%s' belongs to no parameter in the state"):format(what, key))
     end
     per[name][buf] = t:clone()
   end
@@ -254,8 +254,8 @@ function M.Adagrad(params, config) return new_optimizer("adagrad", params, confi
 -- here: ipairs over a tensor would see an empty list and clip nothing.
 local function grads_of(params, what)
   if type(params) ~= "table" then
-    error(("optim.%s: expected a list of parameter records or tensors, got %s"):format(what,
-      type(params)), 3)
+    util.user_error(("optim.%s: expected a list of parameter records or tensors, got %s"):format(what,
+      type(params)))
   end
   local out = {}
   for i, p in ipairs(params) do out[i] = is_record(p) and p.grad or p end
@@ -291,15 +291,15 @@ Schedule.__index = Schedule
 -- Schedules drive an optimizer built above, nothing else.
 local function check_optimizer(opt, name)
   if getmetatable(opt) ~= Optimizer then
-    error(("optim.%s: expected an optimizer (optim.SGD, optim.Adam, ...), got %s"):format(name,
-      type(opt)), 3)
+    util.user_error(("optim.%s: expected an optimizer (optim.SGD, optim.Adam, ...), got %s"):format(name,
+      type(opt)))
   end
 end
 
 -- Options of a schedule: nil or a table.
 local function check_opts(opts, name)
   if opts ~= nil and type(opts) ~= "table" then
-    error(("optim.%s: options must be a table, got %s"):format(name, type(opts)), 4)
+    util.user_error(("optim.%s: options must be a table, got %s"):format(name, type(opts)))
   end
   return opts or {}
 end
@@ -333,23 +333,23 @@ end
 
 function Schedule:load_state(s)
   if type(s) ~= "table" then
-    error(("optim.%s:load_state: expected a state table, got %s"):format(self.name, type(s)), 2)
+    util.user_error(("optim.%s:load_state: expected a state table, got %s"):format(self.name, type(s)))
   end
   if s.name ~= self.name then
-    error(("optim.%s:load_state: state is for %s"):format(self.name, tostring(s.name)), 2)
+    util.user_error(("optim.%s:load_state: state is for %s"):format(self.name, tostring(s.name)))
   end
   if math.type(s.t) ~= "integer" or s.t < 0 then
-    error(("optim.%s:load_state: t must be a non-negative integer, got %s"):format(self.name,
-      tostring(s.t)), 2)
+    util.user_error(("optim.%s:load_state: t must be a non-negative integer, got %s"):format(self.name,
+      tostring(s.t)))
   end
   local n = #self.opt.groups
   if type(s.base_lrs) ~= "table" or #s.base_lrs ~= n then
-    error(("optim.%s:load_state: base_lrs must list %d learning rates"):format(self.name, n), 2)
+    util.user_error(("optim.%s:load_state: base_lrs must list %d learning rates"):format(self.name, n))
   end
   for i = 1, n do
     if type(s.base_lrs[i]) ~= "number" then
-      error(("optim.%s:load_state: base_lrs[%d] is a %s, not a number"):format(self.name, i,
-        type(s.base_lrs[i])), 2)
+      util.user_error(("optim.%s:load_state: base_lrs[%d] is a %s, not a number"):format(self.name, i,
+        type(s.base_lrs[i])))
     end
   end
   self.t = s.t
@@ -363,7 +363,7 @@ end
 
 local function need(opts, key, what)
   opts = check_opts(opts, what)
-  if opts[key] == nil then error(("optim.%s: option '%s' is required"):format(what, key), 4) end
+  if opts[key] == nil then util.user_error(("optim.%s: option '%s' is required"):format(what, key)) end
   return opts[key]
 end
 
@@ -441,12 +441,12 @@ function M.ReduceLROnPlateau(opt, opts)
     cooldown = opts.cooldown or 0, min_lr = opts.min_lr or 0, eps = opts.eps or 1e-8,
   }
   if o.mode ~= "min" and o.mode ~= "max" then
-    error("optim.ReduceLROnPlateau: mode must be 'min' or 'max'", 2)
+    util.user_error("optim.ReduceLROnPlateau: mode must be 'min' or 'max'")
   end
   if o.threshold_mode ~= "rel" and o.threshold_mode ~= "abs" then
-    error("optim.ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs'", 2)
+    util.user_error("optim.ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs'")
   end
-  if not (o.factor < 1) then error("optim.ReduceLROnPlateau: factor must be < 1", 2) end
+  if not (o.factor < 1) then util.user_error("optim.ReduceLROnPlateau: factor must be < 1") end
   return setmetatable({ name = "ReduceLROnPlateau", opt = opt, o = o, t = 0, best = nil,
     num_bad = 0, cooldown_counter = 0 }, Plateau)
 end
@@ -464,7 +464,7 @@ end
 
 function Plateau:step(metric)
   if type(metric) ~= "number" then
-    error("optim.ReduceLROnPlateau:step: needs the metric value (a number)", 2)
+    util.user_error("optim.ReduceLROnPlateau:step: needs the metric value (a number)")
   end
   self.t = self.t + 1
   if self:_better(metric) then
@@ -498,10 +498,10 @@ end
 
 function Plateau:load_state(s)
   if type(s) ~= "table" then
-    error(("optim.ReduceLROnPlateau:load_state: expected a state table, got %s"):format(type(s)), 2)
+    util.user_error(("optim.ReduceLROnPlateau:load_state: expected a state table, got %s"):format(type(s)))
   end
   if s.name ~= self.name then
-    error(("optim.ReduceLROnPlateau:load_state: state is for %s"):format(tostring(s.name)), 2)
+    util.user_error(("optim.ReduceLROnPlateau:load_state: state is for %s"):format(tostring(s.name)))
   end
   self.t, self.best, self.num_bad, self.cooldown_counter = s.t, s.best, s.num_bad,
       s.cooldown_counter

@@ -78,11 +78,11 @@ local function check_options(opts)
     if opts[k] ~= nil then o[k] = opts[k] elseif v ~= false then o[k] = v end
   end
   for _, k in ipairs { "model", "loss", "optimizer", "train_data" } do
-    if not o[k] then error(("train.fit: option '%s' is required"):format(k), 3) end
+    if not o[k] then util.user_error(("train.fit: option '%s' is required"):format(k)) end
   end
   if o.schedule_every ~= "epoch" and o.schedule_every ~= "step" then
-    error(("train.fit: schedule_every must be 'epoch' or 'step', got '%s'")
-      :format(tostring(o.schedule_every)), 3)
+    util.user_error(("train.fit: schedule_every must be 'epoch' or 'step', got '%s'")
+      :format(tostring(o.schedule_every)))
   end
   -- 0 means "off" (as in the config file): no step-based evaluations or
   -- checkpoints (epoch ends still do both), default logging.
@@ -90,21 +90,21 @@ local function check_options(opts)
     if o[k] == 0 then o[k] = nil end
   end
   if o.checkpoint_every and not o.checkpoint_dir then
-    error("train.fit: checkpoint_every needs checkpoint_dir", 3)
+    util.user_error("train.fit: checkpoint_every needs checkpoint_dir")
   end
   for _, k in ipairs { "epochs", "batch_size", "max_steps", "checkpoint_every", "eval_every",
     "log_every", "patience", "keep_checkpoints" } do
     local v = o[k]
     if v ~= nil and (math.type(v) ~= "integer" or v < 0) then
-      error(("train.fit: %s must be a non-negative integer, got %s"):format(k, tostring(v)), 3)
+      util.user_error(("train.fit: %s must be a non-negative integer, got %s"):format(k, tostring(v)))
     end
   end
-  if o.batch_size == 0 then error("train.fit: batch_size must be at least 1, got 0", 3) end
+  if o.batch_size == 0 then util.user_error("train.fit: batch_size must be at least 1, got 0") end
   for _, k in ipairs { "train_data", "valid_data" } do
     local d = o[k]
     if d and (type(d) ~= "table" or type(d.size) ~= "function" or type(d.batches) ~= "function") then
-      error(("train.fit: %s must be a data.Dataset (with size and batches methods), got %s")
-        :format(k, type(d) == "table" and "a table without them" or type(d)), 3)
+      util.user_error(("train.fit: %s must be a data.Dataset (with size and batches methods), got %s")
+        :format(k, type(d) == "table" and "a table without them" or type(d)))
     end
   end
   return o
@@ -120,8 +120,8 @@ function M.accuracy(output, target, ignore_index)
   if target:dtype() == "int32" then
     local pred = out:argmax(out:dim())
     if pred:numel() ~= target:numel() then
-      error(("train.accuracy: %s logits do not match %s targets"):format(
-        tostring(out:shape()), tostring(target:shape())), 2)
+      util.user_error(("train.accuracy: %s logits do not match %s targets"):format(
+        tostring(out:shape()), tostring(target:shape())))
     end
     pred = pred:view(target:shape())
     local valid = target:ne(ignore_index or -100)
@@ -129,8 +129,8 @@ function M.accuracy(output, target, ignore_index)
   end
   local n = target:numel()
   if out:numel() ~= n then
-    error(("train.accuracy: %s logits do not match %s targets"):format(
-      tostring(out:shape()), tostring(target:shape())), 2)
+    util.user_error(("train.accuracy: %s logits do not match %s targets"):format(
+      tostring(out:shape()), tostring(target:shape())))
   end
   local pred = out:reshape(n):gt(0)
   return pred:eq(target:reshape(n):gt(0.5)):sum(), n
@@ -155,6 +155,12 @@ end
 --- Mean loss and metrics over a dataset, in eval mode (the model's mode is
 -- restored). opts: loss, batch_size (32), metrics, target.
 function M.evaluate(model, data, opts)
+  if type(model) ~= "table" or type(model.forward) ~= "function" then
+    util.user_error(("train.evaluate: expected a model (an nn module), got %s"):format(type(model)))
+  end
+  if type(data) ~= "table" or type(data.batches) ~= "function" then
+    util.user_error(("train.evaluate: data must be a data.Dataset, got %s"):format(type(data)))
+  end
   opts = opts or {}
   local metrics = opts.metrics
   if metrics == nil then metrics = opts.loss and default_metrics(opts.loss) or {} end
@@ -307,7 +313,7 @@ local function nonfinite_value(params)
 end
 
 function M.fit(opts)
-  if type(opts) ~= "table" then error("train.fit: expected a table of options", 2) end
+  if type(opts) ~= "table" then util.user_error("train.fit: expected a table of options") end
   local o = check_options(opts)
   local model, loss_fn, opt, sched = o.model, o.loss, o.optimizer, o.schedule
   local data = o.train_data
@@ -335,24 +341,24 @@ function M.fit(opts)
     local path = o.resume
     if file_exists(path .. "/latest") or not file_exists(path) then
       path = M.latest_checkpoint(path) or
-          error(("train.fit: no checkpoint to resume from in '%s'"):format(o.resume), 2)
+          util.user_error(("train.fit: no checkpoint to resume from in '%s'"):format(o.resume))
     end
     local s = checkpoint.load(path)
     for _, part in ipairs { "data", "train", "step", "history" } do
       if s[part] == nil then
-        error(("%s: not written by train.fit (no '%s' part)"):format(path, part), 2)
+        util.user_error(("%s: not written by train.fit (no '%s' part)"):format(path, part))
       end
     end
     if s.data.size == nil then
-      error(("%s: not written by train.fit (no data.size)"):format(path), 2)
+      util.user_error(("%s: not written by train.fit (no data.size)"):format(path))
     end
     if s.data.size ~= data:size() then
-      error(("%s: written for a training set of %d samples, this one has %d")
-        :format(path, s.data.size, data:size()), 2)
+      util.user_error(("%s: written for a training set of %d samples, this one has %d")
+        :format(path, s.data.size, data:size()))
     end
     if (sched ~= nil) ~= (s.schedule ~= nil) then
-      error(("%s: the checkpoint %s a schedule, this run %s"):format(path,
-        s.schedule and "has" or "has no", sched and "has one" or "has none"), 2)
+      util.user_error(("%s: the checkpoint %s a schedule, this run %s"):format(path,
+        s.schedule and "has" or "has no", sched and "has one" or "has none"))
     end
     checkpoint.restore(s, { model = model, optimizer = opt, schedule = sched, rng = true })
     D, S, step, history = s.data, s.train, s.step, s.history
