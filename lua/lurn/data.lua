@@ -54,12 +54,20 @@ Vocab.__name = "data.Vocab"
 Vocab.__tostring = function(v) return ("data.Vocab(%d tokens)"):format(#v.itos) end
 M.Vocab = Vocab
 
+--- data.Vocab.new([tokens]) — a vocabulary of these tokens in order (default {"<pad>", "<unk>"}).
+-- @tparam[opt] {string,...} tokens id i-1 is tokens[i]
+-- @treturn data.Vocab the vocabulary
+-- @usage local v = data.Vocab.new { "<pad>", "<unk>", "yes", "no" }   -- v:id("no") == 3
 function Vocab.new(tokens)
   local v = setmetatable({ itos = {}, stoi = {}, pad = 0, unk = 1 }, Vocab)
   for _, t in ipairs(tokens or { "<pad>", "<unk>" }) do v:add(t) end
   return v
 end
 
+--- v:add(token) — the id of token, added at the end when new.
+-- @tparam string token
+-- @treturn integer its 0-based id
+-- @usage local id = vocab:add("<sep>")
 function Vocab:add(tok)
   local id = self.stoi[tok]
   if id then return id end
@@ -81,8 +89,19 @@ function Vocab:index()
   return m
 end
 
+--- v:size() — the number of tokens (ids are 0 .. size-1).
+-- @treturn integer
+-- @usage nn.Embedding(vocab:size(), 16)
 function Vocab:size() return #self.itos end
+--- v:id(token) — the 0-based id of token (v.unk, 1, when unknown).
+-- @tparam string token
+-- @treturn integer
+-- @usage vocab:id("the")
 function Vocab:id(tok) return self.stoi[tok] or self.unk end
+--- v:token(id) — the token of a 0-based id (nil when out of range).
+-- @tparam integer id
+-- @treturn string|nil
+-- @usage vocab:token(1)   --> "<unk>"
 function Vocab:token(id) return self.itos[id + 1] end
 
 --- Build from token lists (or texts, tokenized with opts). Ties in count
@@ -133,14 +152,24 @@ function Vocab.from_counts(counts, opts)
   return v
 end
 
+--- v:encode(tokens) — the ids of a token list (unknown tokens -> v.unk).
+-- @tparam {string,...} tokens
+-- @treturn {integer,...} the 0-based ids
+-- @usage vocab:encode(data.tokenize("a new text"))
 function Vocab:encode(toks)
   local ids = {}
   for i, t in ipairs(toks) do ids[i] = self:id(t) end
   return ids
 end
 
---- The vocabulary as plain data (for checkpoints) and back.
+--- v:state() — the vocabulary as plain data (for checkpoints): {tokens = {...}}.
+-- @treturn table
+-- @usage local copy = data.Vocab.from_state(vocab:state())
 function Vocab:state() return { tokens = self.itos } end
+--- data.Vocab.from_state(s) — the vocabulary v:state() described.
+-- @tparam table s {tokens = {...}}
+-- @treturn data.Vocab
+-- @usage local copy = data.Vocab.from_state(vocab:state())
 function Vocab.from_state(s)
   if type(s) ~= "table" or type(s.tokens) ~= "table" then
     util.user_error("Vocab.from_state: expected {tokens = {...}}")
@@ -194,6 +223,9 @@ function Dataset.new(spec)
 end
 setmetatable(Dataset, { __call = function(_, spec) return Dataset.new(spec) end })
 
+--- ds:size() — the number of samples.
+-- @treturn integer
+-- @usage print(ds:size())
 function Dataset:size() return #self.seqs end
 
 --- Make one batch from sample indices: time-major ids padded with 0.

@@ -18,6 +18,9 @@
 --   5 diverged (NaN/Inf), 130 interrupted (SIGINT/SIGTERM; a checkpoint was saved)
 local M = {}
 
+--- errors.EXIT — the exit status of each error code: usage 2, config 2, data 3,
+-- checkpoint 4, diverged 5, interrupted 130 (an internal error exits 1).
+-- @usage os.exit(errors.EXIT.data)
 M.EXIT = {
   usage = 2, config = 2, data = 3, checkpoint = 4, diverged = 5, interrupted = 130,
 }
@@ -26,6 +29,8 @@ local Error = {}
 Error.__index = Error
 Error.__name = "lurn.Error"
 Error.__tostring = function(e) return e.message end
+--- errors.Error — the metatable of error objects {code =, message =}; tostring(e) is the message.
+-- @usage getmetatable(errors.new("data", "x")) == errors.Error   --> true
 M.Error = Error
 
 --- A new error object (not raised); fmt and its arguments as string.format's.
@@ -42,6 +47,12 @@ function M.raise(code, fmt, ...)
   error(M.new(code, fmt, ...), 0)
 end
 
+--- errors.is(e [, code]) — true when e is an error object (of that code, when given).
+-- Tables of the same shape {code =, message =} built elsewhere count too.
+-- @param e an error value
+-- @tparam[opt] string code "usage", "config", "data", "checkpoint", "diverged" or "interrupted"
+-- @treturn boolean
+-- @usage local ok, e = pcall(f); if not ok and errors.is(e, "data") then ... end
 function M.is(e, code)
   if type(e) ~= "table" or getmetatable(e) ~= Error then
     -- objects built by hand with the same shape count too (other modules
@@ -54,6 +65,10 @@ function M.is(e, code)
   return code == nil or e.code == code
 end
 
+--- errors.exit_code(e) — the exit status for e: its code's (errors.EXIT), 1 for anything else.
+-- @param e an error value
+-- @treturn integer the status
+-- @usage os.exit(errors.exit_code(e))
 function M.exit_code(e)
   if M.is(e) then return M.EXIT[e.code] end
   return 1

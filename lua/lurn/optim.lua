@@ -53,8 +53,15 @@ local function is_record(p)
   return type(p) == "table" and p.value ~= nil and p.grad ~= nil
 end
 
---- Parameter records whose name matches the Lua pattern (or, with invert,
--- those that do not): optim.select(params, "bias$") for no-decay groups.
+--- optim.select(params, pattern [, invert]) — the parameter records whose name matches
+-- the Lua pattern (or, with invert, those that do not): groups without weight decay.
+-- @tparam table params parameter records
+-- @tparam string pattern a Lua pattern ("bias$")
+-- @tparam[opt] boolean invert keep the records that do not match
+-- @treturn table the records
+-- @usage local params = nn.Linear(4, 2):parameters()
+-- local opt = optim.SGD({ {params = optim.select(params, "bias$"), weight_decay = 0},
+--   {params = optim.select(params, "bias$", true)} }, {lr = 0.1, weight_decay = 1e-4})
 function M.select(params, pattern, invert)
   if type(params) ~= "table" then
     util.user_error(("optim.select: expected a list of parameter records, got %s"):format(type(params)))
@@ -147,6 +154,7 @@ function Optimizer:step()
   end
 end
 
+--- Set the gradient of every parameter to zero.
 function Optimizer:zero_grad()
   for _, g in ipairs(self.groups) do
     for _, p in ipairs(g.params) do p.grad:zero() end
@@ -242,10 +250,111 @@ function Optimizer:__tostring()
   return ("optim.%s(%s)"):format(NAMES[self.kind], table.concat(parts, "; "))
 end
 
+--- optim.SGD(params [, config]) — stochastic gradient descent with momentum, PyTorch's torch.optim.SGD.
+-- params: model:parameters() (records {name =, value =, grad =}) or a list
+-- of groups {params = records, <option> = value, ...} whose options
+-- override `config` for that group (optim.select splits records by name).
+-- Unknown options are errors; every value is checked here, not at the
+-- first step. The object has step(), zero_grad(), get_lr(), set_lr(lr),
+-- parameters(), state() and load_state(s) (exact resume).
+-- Options (default first):
+--   lr = 0.01
+--   momentum = 0
+--   dampening = 0
+--   nesterov = false
+--   weight_decay = 0      L2 penalty added to the gradient
+--   maximize = false
+-- @tparam table params parameter records or groups
+-- @tparam[opt] table config the options above
+-- @treturn table the optimizer
+-- @usage local model = nn.Linear(4, 2)
+-- local opt = optim.SGD(model:parameters(), {lr = 0.1, momentum = 0.9})
+-- opt:step()                    -- after model:backward: one update from the gradients
 function M.SGD(params, config) return new_optimizer("sgd", params, config) end
+--- optim.Adam(params [, config]) — Adam (Kingma & Ba 2015), PyTorch's torch.optim.Adam.
+-- params: model:parameters() (records {name =, value =, grad =}) or a list
+-- of groups {params = records, <option> = value, ...} whose options
+-- override `config` for that group (optim.select splits records by name).
+-- Unknown options are errors; every value is checked here, not at the
+-- first step. The object has step(), zero_grad(), get_lr(), set_lr(lr),
+-- parameters(), state() and load_state(s) (exact resume).
+-- Options (default first):
+--   lr = 1e-3
+--   betas = {0.9, 0.999}
+--   eps = 1e-8
+--   weight_decay = 0      L2 penalty added to the gradient (AdamW decouples it)
+--   amsgrad = false
+--   maximize = false
+-- @tparam table params parameter records or groups
+-- @tparam[opt] table config the options above
+-- @treturn table the optimizer
+-- @usage local model = nn.Linear(4, 2)
+-- local opt = optim.Adam(model:parameters(), {lr = 3e-3})
+-- opt:step()                    -- after model:backward: one update from the gradients
 function M.Adam(params, config) return new_optimizer("adam", params, config) end
+--- optim.AdamW(params [, config]) — Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's torch.optim.AdamW.
+-- params: model:parameters() (records {name =, value =, grad =}) or a list
+-- of groups {params = records, <option> = value, ...} whose options
+-- override `config` for that group (optim.select splits records by name).
+-- Unknown options are errors; every value is checked here, not at the
+-- first step. The object has step(), zero_grad(), get_lr(), set_lr(lr),
+-- parameters(), state() and load_state(s) (exact resume).
+-- Options (default first):
+--   lr = 1e-3
+--   betas = {0.9, 0.999}
+--   eps = 1e-8
+--   weight_decay = 0.01   decoupled: w := w - lr * weight_decay * w
+--   amsgrad = false
+--   maximize = false
+-- @tparam table params parameter records or groups
+-- @tparam[opt] table config the options above
+-- @treturn table the optimizer
+-- @usage local model = nn.Linear(4, 2)
+-- local opt = optim.AdamW(model:parameters(), {lr = 1e-3, weight_decay = 0.05})
+-- opt:step()                    -- after model:backward: one update from the gradients
 function M.AdamW(params, config) return new_optimizer("adamw", params, config) end
+--- optim.RMSprop(params [, config]) — RMSprop, PyTorch's torch.optim.RMSprop.
+-- params: model:parameters() (records {name =, value =, grad =}) or a list
+-- of groups {params = records, <option> = value, ...} whose options
+-- override `config` for that group (optim.select splits records by name).
+-- Unknown options are errors; every value is checked here, not at the
+-- first step. The object has step(), zero_grad(), get_lr(), set_lr(lr),
+-- parameters(), state() and load_state(s) (exact resume).
+-- Options (default first):
+--   lr = 0.01
+--   alpha = 0.99          smoothing of the squared gradient
+--   eps = 1e-8
+--   momentum = 0
+--   centered = false
+--   weight_decay = 0
+--   maximize = false
+-- @tparam table params parameter records or groups
+-- @tparam[opt] table config the options above
+-- @treturn table the optimizer
+-- @usage local model = nn.Linear(4, 2)
+-- local opt = optim.RMSprop(model:parameters(), {lr = 1e-3})
+-- opt:step()                    -- after model:backward: one update from the gradients
 function M.RMSprop(params, config) return new_optimizer("rmsprop", params, config) end
+--- optim.Adagrad(params [, config]) — Adagrad, PyTorch's torch.optim.Adagrad.
+-- params: model:parameters() (records {name =, value =, grad =}) or a list
+-- of groups {params = records, <option> = value, ...} whose options
+-- override `config` for that group (optim.select splits records by name).
+-- Unknown options are errors; every value is checked here, not at the
+-- first step. The object has step(), zero_grad(), get_lr(), set_lr(lr),
+-- parameters(), state() and load_state(s) (exact resume).
+-- Options (default first):
+--   lr = 0.01
+--   lr_decay = 0
+--   initial_accumulator_value = 0
+--   eps = 1e-10
+--   weight_decay = 0
+--   maximize = false
+-- @tparam table params parameter records or groups
+-- @tparam[opt] table config the options above
+-- @treturn table the optimizer
+-- @usage local model = nn.Linear(4, 2)
+-- local opt = optim.Adagrad(model:parameters(), {lr = 0.05})
+-- opt:step()                    -- after model:backward: one update from the gradients
 function M.Adagrad(params, config) return new_optimizer("adagrad", params, config) end
 
 -- ---- clipping -----------------------------------------------------------------
@@ -262,18 +371,31 @@ local function grads_of(params, what)
   return out
 end
 
---- Scale all gradients together so that their global norm is at most
--- max_norm; returns the norm before clipping (PyTorch's clip_grad_norm_).
+--- optim.clip_grad_norm(params, max_norm [, norm_type]) — scale all gradients together
+-- so that their global norm is at most max_norm (PyTorch's clip_grad_norm_).
+-- @tparam table params parameter records or gradient tensors
+-- @tparam number max_norm the largest norm allowed
+-- @tparam[opt] number norm_type default 2 (math.huge: the largest magnitude)
+-- @treturn number the norm before clipping
+-- @usage local norm = optim.clip_grad_norm(model:parameters(), 5)
 function M.clip_grad_norm(params, max_norm, norm_type)
   return core.clip_grad_norm(grads_of(params, "clip_grad_norm"), max_norm, norm_type)
 end
 
+--- optim.clip_grad_value(params, clip) — clamp every gradient element to [-clip, clip]
+-- (PyTorch's clip_grad_value_).
+-- @tparam table params parameter records or gradient tensors
+-- @tparam number clip the largest magnitude allowed
+-- @usage optim.clip_grad_value(model:parameters(), 1)
 function M.clip_grad_value(params, clip)
   core.clip_grad_value(grads_of(params, "clip_grad_value"), clip)
 end
 
---- nil if every gradient is finite; else a message naming the first
+--- optim.check_finite(params) — nil if every gradient is finite; else a message naming the first
 -- parameter (and element) holding NaN/Inf, plus the record and element.
+-- @tparam table params parameter records or gradient tensors
+-- @treturn string|nil the message
+-- @usage local bad = optim.check_finite(model:parameters()); if bad then error(bad) end
 function M.check_finite(params)
   local i, e = core.check_finite(grads_of(params, "check_finite"))
   if not i then return nil end
@@ -367,10 +489,35 @@ local function need(opts, key, what)
   return opts[key]
 end
 
+--- optim.ConstantLR(opt) — a learning-rate schedule: keeps every group at its base lr (a schedule that does nothing, for configs).
+-- t counts sched:step() calls (once per epoch or per iteration, as you
+-- choose; train.fit's schedule_every). Each group's base lr is its lr when
+-- the schedule was made. The schedule has step(), get_lr(), state() and
+-- load_state(s).
+-- @tparam table opt the optimizer (optim.SGD, optim.Adam, ...)
+-- @tparam[opt] table opts none
+-- @treturn table the schedule
+-- @usage local opt = optim.SGD(nn.Linear(4, 2):parameters(), {lr = 0.1})
+-- local sched = optim.ConstantLR(opt)
+-- sched:step()
 function M.ConstantLR(opt, opts)
   return closed_form("ConstantLR", opt, opts, {}, function(_, _, base) return base end)
 end
 
+--- optim.StepLR(opt, opts) — a learning-rate schedule: lr = base * gamma^floor(t / step_size).
+-- t counts sched:step() calls (once per epoch or per iteration, as you
+-- choose; train.fit's schedule_every). Each group's base lr is its lr when
+-- the schedule was made. The schedule has step(), get_lr(), state() and
+-- load_state(s).
+-- Options (default first):
+--   step_size             required: steps between decays
+--   gamma = 0.1
+-- @tparam table opt the optimizer (optim.SGD, optim.Adam, ...)
+-- @tparam table opts the options above
+-- @treturn table the schedule
+-- @usage local opt = optim.SGD(nn.Linear(4, 2):parameters(), {lr = 0.1})
+-- local sched = optim.StepLR(opt, {step_size = 30, gamma = 0.1})
+-- sched:step()
 function M.StepLR(opt, opts)
   need(opts or {}, "step_size", "StepLR")
   return closed_form("StepLR", opt, opts, { step_size = 1, gamma = 1 }, function(o, t, base)
@@ -378,6 +525,20 @@ function M.StepLR(opt, opts)
   end)
 end
 
+--- optim.MultiStepLR(opt, opts) — a learning-rate schedule: lr = base * gamma^(milestones passed).
+-- t counts sched:step() calls (once per epoch or per iteration, as you
+-- choose; train.fit's schedule_every). Each group's base lr is its lr when
+-- the schedule was made. The schedule has step(), get_lr(), state() and
+-- load_state(s).
+-- Options (default first):
+--   milestones            required: a list of steps, e.g. {30, 80}
+--   gamma = 0.1
+-- @tparam table opt the optimizer (optim.SGD, optim.Adam, ...)
+-- @tparam table opts the options above
+-- @treturn table the schedule
+-- @usage local opt = optim.SGD(nn.Linear(4, 2):parameters(), {lr = 0.1})
+-- local sched = optim.MultiStepLR(opt, {milestones = {30, 80}})
+-- sched:step()
 function M.MultiStepLR(opt, opts)
   need(opts or {}, "milestones", "MultiStepLR")
   return closed_form("MultiStepLR", opt, opts, { milestones = 1, gamma = 1 }, function(o, t, base)
@@ -387,6 +548,19 @@ function M.MultiStepLR(opt, opts)
   end)
 end
 
+--- optim.ExponentialLR(opt, opts) — a learning-rate schedule: lr = base * gamma^t.
+-- t counts sched:step() calls (once per epoch or per iteration, as you
+-- choose; train.fit's schedule_every). Each group's base lr is its lr when
+-- the schedule was made. The schedule has step(), get_lr(), state() and
+-- load_state(s).
+-- Options (default first):
+--   gamma                 required
+-- @tparam table opt the optimizer (optim.SGD, optim.Adam, ...)
+-- @tparam table opts the options above
+-- @treturn table the schedule
+-- @usage local opt = optim.SGD(nn.Linear(4, 2):parameters(), {lr = 0.1})
+-- local sched = optim.ExponentialLR(opt, {gamma = 0.95})
+-- sched:step()
 function M.ExponentialLR(opt, opts)
   need(opts or {}, "gamma", "ExponentialLR")
   return closed_form("ExponentialLR", opt, opts, { gamma = 1 }, function(o, t, base)
@@ -403,14 +577,41 @@ local function warm(o, t)
   return s + (1 - s) * t / w
 end
 
+--- optim.LinearWarmup(opt, opts) — a learning-rate schedule: lr rises linearly from start_factor * base to base over `warmup` steps, then stays.
+-- t counts sched:step() calls (once per epoch or per iteration, as you
+-- choose; train.fit's schedule_every). Each group's base lr is its lr when
+-- the schedule was made. The schedule has step(), get_lr(), state() and
+-- load_state(s).
+-- Options (default first):
+--   warmup                required: steps of warmup
+--   start_factor = 0
+-- @tparam table opt the optimizer (optim.SGD, optim.Adam, ...)
+-- @tparam table opts the options above
+-- @treturn table the schedule
+-- @usage local opt = optim.SGD(nn.Linear(4, 2):parameters(), {lr = 0.1})
+-- local sched = optim.LinearWarmup(opt, {warmup = 100})
+-- sched:step()
 function M.LinearWarmup(opt, opts)
   need(opts or {}, "warmup", "LinearWarmup")
   return closed_form("LinearWarmup", opt, opts, { warmup = 1, start_factor = 1 },
     function(o, t, base) return base * warm(o, t) end)
 end
 
---- Cosine decay from base to min_lr over `total` steps, after an optional
--- linear warmup; stays at min_lr after `total`.
+--- optim.CosineLR(opt, opts) — a learning-rate schedule: cosine decay from base to min_lr
+-- over `total` steps, after an optional linear warmup; stays at min_lr after
+-- `total`. t counts sched:step() calls; the schedule has step(), get_lr(),
+-- state() and load_state(s).
+-- Options (default first):
+--   total                 required: steps of the whole schedule, warmup included
+--   warmup = 0            steps of linear warmup
+--   start_factor = 0      the warmup starts at start_factor * base
+--   min_lr = 0
+-- @tparam table opt the optimizer
+-- @tparam table opts the options above
+-- @treturn table the schedule
+-- @usage local opt = optim.Adam(nn.Linear(4, 2):parameters())
+-- local sched = optim.CosineLR(opt, {total = 1000, warmup = 100})
+-- sched:step()
 function M.CosineLR(opt, opts)
   need(opts or {}, "total", "CosineLR")
   return closed_form("CosineLR", opt, opts, { total = 1, warmup = 1, min_lr = 1, start_factor = 1 },
@@ -430,6 +631,25 @@ end
 local Plateau = {}
 Plateau.__index = Plateau
 
+--- optim.ReduceLROnPlateau(opt [, opts]) — lower the lr when a metric stops improving (PyTorch's rules).
+-- sched:step(metric) after each evaluation: after more than `patience`
+-- steps without improvement, lr := max(lr * factor, min_lr), then
+-- `cooldown` steps before counting again.
+-- Options (default first):
+--   mode = "min"          "min" (a loss) or "max" (an accuracy)
+--   factor = 0.1          must be < 1
+--   patience = 10
+--   threshold = 1e-4      what counts as an improvement
+--   threshold_mode = "rel" or "abs"
+--   cooldown = 0
+--   min_lr = 0
+--   eps = 1e-8            smaller lr changes are skipped
+-- @tparam table opt the optimizer
+-- @tparam[opt] table opts the options above
+-- @treturn table the schedule
+-- @usage local opt = optim.Adam(nn.Linear(4, 2):parameters())
+-- local sched = optim.ReduceLROnPlateau(opt, {mode = "max", patience = 2})
+-- sched:step(0.81)                                 -- the validation accuracy
 function M.ReduceLROnPlateau(opt, opts)
   check_optimizer(opt, "ReduceLROnPlateau")
   opts = check_opts(opts, "ReduceLROnPlateau")

@@ -99,6 +99,17 @@ local function check_options(opts)
       util.user_error(("train.fit: %s must be a non-negative integer, got %s"):format(k, tostring(v)))
     end
   end
+  for _, kn in ipairs { { "model", "forward", "backward", "parameters" },
+    { "loss", "forward", "backward" }, { "optimizer", "step", "zero_grad" } } do
+    local k = kn[1]
+    for i = 2, #kn do
+      local f = kn[i]
+      if type(o[k]) ~= "table" or type(o[k][f]) ~= "function" then
+        util.user_error(("train.fit: %s must be %s (it has no %s method), got %s"):format(k,
+          k == "optimizer" and "an optim optimizer" or "an nn module", f, type(o[k])))
+      end
+    end
+  end
   if o.batch_size == 0 then util.user_error("train.fit: batch_size must be at least 1, got 0") end
   for _, k in ipairs { "train_data", "valid_data" } do
     local d = o[k]
@@ -312,6 +323,55 @@ local function nonfinite_value(params)
   return ("; non-finite value in parameter '%s' at element %d"):format(params[i].name, e)
 end
 
+--- train.fit(opts) — train a model: epochs of batches, evaluation, early stopping, checkpoints.
+-- Each step: forward, loss, zero_grad, backward, clipping, optimizer step
+-- (and the schedule). A checkpoint holds everything that decides what
+-- happens next, so `resume` continues bit for bit as if never stopped.
+-- Options (default first; model, loss, optimizer and train_data required):
+--   model                 an nn module
+--   loss                  an nn loss (nn.CrossEntropy(), ...)
+--   optimizer             an optim optimizer over model:parameters()
+--   train_data            a data.Dataset
+--   valid_data = nil      a data.Dataset evaluated at each epoch end (and eval_every)
+--   epochs = 1
+--   max_steps = nil       stop after this many steps in all
+--   batch_size = 32
+--   shuffle = true
+--   bucket = false        batch sequences of similar length together
+--   drop_last = false
+--   eval_batch_size = nil the evaluation's batch size (default batch_size)
+--   target = nil          batch field name or function(batch) (default batch.targets or labels)
+--   clip = nil            global gradient-norm clipping
+--   clip_value = nil      per-element gradient clipping
+--   schedule = nil        an optim schedule
+--   schedule_every = "epoch"  or "step" (ReduceLROnPlateau: at each evaluation)
+--   metrics = nil         {name = fn(output, target) -> sum, count} (default: accuracy for CE/BCE)
+--   eval_every = nil      also evaluate every n steps (0: off)
+--   monitor = "valid_loss" the metric early stopping and best weights follow
+--                         (train_loss without valid_data)
+--   mode = nil            "min" or "max" (default: "min" for a loss, else "max")
+--   patience = nil        stop after this many evaluations without improvement
+--   min_delta = 0         what counts as an improvement
+--   restore_best = false  load the best weights at the end
+--   checkpoint_dir = nil  where checkpoints go (step-<n>.ckpt and `latest`)
+--   checkpoint_every = nil  steps between checkpoints (also every epoch end; 0: off)
+--   keep_checkpoints = 2  periodic checkpoints kept
+--   resume = nil          a checkpoint file or directory to continue from
+--   config, vocab, extra = nil  saved with every checkpoint (JSON-able)
+--   evaluate = nil        function(model, data, opts) -> record (default train.evaluate)
+--   on_step, on_eval, on_checkpoint = nil  callbacks
+--   log = nil             function(line) (default: print)
+--   log_every = nil       steps between progress lines (default about 10 per epoch)
+--   progress = "auto"     "auto", "bar", "lines" or "none"
+-- @tparam table opts the options above
+-- @treturn table {step =, epoch =, history = {records}, best = {metric =, value =,
+--   epoch =, step =}, stopped = reason or nil, checkpoint = last file or nil}
+-- @usage local ds = data.Dataset { seqs = {{1, 2}, {2, 1}, {1, 1}, {2, 2}}, labels = {0, 1, 0, 1} }
+-- local model = nn.Sequential { nn.Embedding(3, 4), nn.GRU(4, 8), nn.Pool("last"), nn.Linear(8, 2) }
+-- local result = train.fit { model = model, loss = nn.CrossEntropy(),
+--   optimizer = optim.Adam(model:parameters(), {lr = 1e-2}), train_data = ds,
+--   epochs = 2, batch_size = 2, progress = "none" }
+-- print(result.step, result.history[#result.history].train_loss)
 function M.fit(opts)
   if type(opts) ~= "table" then util.user_error("train.fit: expected a table of options") end
   local o = check_options(opts)

@@ -23,6 +23,9 @@ local split = require "lurn.text.split"
 local M = {}
 M.read = read.read
 M.detect = read.detect
+--- text.split — seeded, stratified held-out splits and k folds (lurn.text.split:
+-- holdout(labels, size, seed), kfold(labels, k, seed), truncate(ids, max_len, mode), Rng(seed)).
+-- @usage local train_idx, valid_idx = text.split.holdout({0, 1, 0, 1, 0, 1}, 0.5, 7)
 M.split = split
 
 -- ---------------------------------------------------------------------------
@@ -35,6 +38,17 @@ Tokenizer.__tostring = function(t)
   return ("text.Tokenizer(%s%s%s)"):format(t.kind, t.lower and ", lower" or "",
     t.ngrams > 1 and (", ngrams=" .. t.ngrams) or "")
 end
+--- text.Tokenizer([opts]) — text to tokens, the same way at training and at prediction.
+-- Options (default first):
+--   kind = "word"         "word" (data.tokenize's rules) or "char"
+--   lower = true          lower-case first
+--   ngrams = 1            also the n-grams of 2..ngrams tokens, joined by a space (at most 16)
+-- Methods: tok:tokenize(s), tok:count(s, counts), tok:count_texts(texts, counts),
+-- tok:encode(s, vocab), tok:state() (and text.Tokenizer.from_state(s)).
+-- @tparam[opt] table opts the options above
+-- @treturn table the tokenizer
+-- @usage local tok = text.Tokenizer { kind = "word", ngrams = 2 }
+-- print(table.concat(tok:tokenize("Not bad at all"), "|"))
 M.Tokenizer = Tokenizer
 
 local TOKENIZER_KEYS = { kind = true, lower = true, ngrams = true, version = true }
@@ -102,6 +116,10 @@ function Tokenizer.from_state(s)
   end
   return Tokenizer.new { kind = s.kind, lower = s.lower, ngrams = s.ngrams }
 end
+--- text.tokenizer_state(tok) — the tokenizer as plain data for a checkpoint (tok:state()).
+-- @tparam table tok a text.Tokenizer
+-- @treturn table {kind =, lower =, ngrams =, version = 1}
+-- @usage local s = text.tokenizer_state(text.Tokenizer())
 function M.tokenizer_state(tok) return tok:state() end
 
 -- ---------------------------------------------------------------------------
