@@ -145,7 +145,7 @@ local function c_blocks(file)
     if cur then
       local last = l:find("%*/")
       if last then l = l:sub(1, last - 1) end
-      l = l:gsub("^%s*%*%s?", "")
+      l = l:gsub("^%s*%*%s?", ""):gsub("^%s+$", "")
       local fn = l:match("^@function%s+(%S+)")
       if fn then cur.names[fn] = true end
       local also = l:match("^@also%s+(.*)$")
