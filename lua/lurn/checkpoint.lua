@@ -39,9 +39,11 @@ local util = require "lurn.util"
 
 local M = {}
 
---- The `kind` a training state's metadata carries ("lurn-training-state").
+--- checkpoint.KIND — the `kind` a training state's metadata carries ("lurn-training-state").
+-- @usage print(checkpoint.KIND)
 M.KIND = "lurn-training-state"
---- The training-state version this lurn writes and reads (1).
+--- checkpoint.VERSION — the training-state version this lurn writes and reads (1).
+-- @usage print(checkpoint.VERSION)
 M.VERSION = 1
 
 -- Parts stored as JSON metadata, in a fixed order.
@@ -83,7 +85,20 @@ local function weights_of(m)
   return m
 end
 
---- Write a training state (see the header) to path, atomically.
+--- checkpoint.save(path, parts) — write a training state to path, atomically.
+-- parts (only model is required):
+--   model                 an nn module (or {name = tensor}): tensors "model/<name>"
+--   optimizer             an optim optimizer: its moments and hyperparameters
+--   schedule              an optim schedule
+--   rng                   true: lurn.rng_state() now (or a 56-byte string)
+--   data, vocab, config, history, train, extra   JSON-able (a data.Vocab is saved by its state)
+--   step                  optimizer steps taken
+--   tensors               {name = tensor}, anything else
+-- Written to a temp file, fsynced and renamed: an error leaves the old file.
+-- @tparam string path
+-- @tparam table parts the parts above
+-- @usage local opt = optim.Adam(model:parameters())
+-- checkpoint.save("m.ckpt", { model = model, optimizer = opt, rng = true, step = 0 })
 function M.save(path, parts)
   if type(path) ~= "string" then util.user_error("checkpoint.save: path must be a string") end
   if type(parts) ~= "table" then util.user_error("checkpoint.save: parts must be a table") end
@@ -224,8 +239,9 @@ local function set(list)
   return t
 end
 
---- Periodic checkpoint names train.fit writes; the only names it will ever
--- delete (lurn.train).
+--- checkpoint.PERIODIC_PATTERN — the Lua pattern of the periodic checkpoint names train.fit
+-- writes (step-<8+ digits>.ckpt); the only names it will ever delete.
+-- @usage print(("step-00000010.ckpt"):match(checkpoint.PERIODIC_PATTERN) ~= nil)   --> true
 M.PERIODIC_PATTERN = "^step%-%d%d%d%d%d%d%d%d+%.ckpt$"
 
 local PARTS = set { "model", "optimizer", "rng", "schedule", "data", "vocab", "config",
@@ -416,7 +432,15 @@ local function check_optimizer(C, o, tensors, model)
   end
 end
 
---- Read and validate a training state; the parts as plain data (header).
+--- checkpoint.load(path) — read and validate a whole training state; its parts as plain data.
+-- Every part is checked against the schema before anything is returned; a
+-- damaged or hostile file is an error naming the file and the field.
+-- @tparam string path
+-- @treturn table s: s.model {name = tensor}, s.optimizer {config =, tensors =},
+--   s.schedule, s.rng (bytes), s.data, s.vocab, s.config, s.history, s.step,
+--   s.train, s.extra, s.tensors, s.path
+-- @usage checkpoint.save("m.ckpt", { model = model, step = 3 })
+-- local s = checkpoint.load("m.ckpt")   -- s.step == 3, s.model["3.weight"]
 function M.load(path)
   if type(path) ~= "string" then util.user_error("checkpoint.load: path must be a string") end
   local tensors, meta = read_file(path)   -- errors name the path and the damage
@@ -542,10 +566,15 @@ local function check_weights(prefix, model, w)
   end
 end
 
---- Put a loaded state back into live objects. targets: model, optimizer,
--- schedule (each restored when given and present in the state), rng = true
--- (restore the generator). Checks everything before changing anything, so a
--- mismatch leaves the objects as they were (the rng is set last).
+--- checkpoint.restore(s, targets) — put a loaded state back into live objects.
+-- targets: model, optimizer, schedule (each restored when given; the state
+-- must have it), rng = true (restore the generator). Everything is checked
+-- before anything changes, so a mismatch leaves the objects as they were.
+-- @tparam table s what checkpoint.load returned
+-- @tparam table targets {model =, optimizer =, schedule =, rng = true}
+-- @treturn table s
+-- @usage checkpoint.save("m.ckpt", { model = model, rng = true })
+-- checkpoint.restore(checkpoint.load("m.ckpt"), { model = other, rng = true })
 function M.restore(s, targets)
   local prefix = (s.path or "checkpoint") .. ": "
   local function need(part)
@@ -574,9 +603,16 @@ function M.restore(s, targets)
   return s
 end
 
---- Weights only (see the header): the names starting with opts.prefix,
--- prefix stripped; a plain safetensors file any reader (PyTorch via numpy,
--- safetensors) can load.
+--- checkpoint.save_weights(path, model [, opts]) — the weights alone, as a plain safetensors
+-- file any reader (PyTorch via safetensors or numpy) can load.
+-- Options (default first):
+--   prefix = ""           keep the names that start with it, stripped ("1." turns
+--                         "1.weight_ih_l0" into torch.nn.LSTM's "weight_ih_l0")
+-- @tparam string path
+-- @tparam table model an nn module or {name = tensor}
+-- @tparam[opt] table opts the options above
+-- @treturn integer the number of tensors written
+-- @usage checkpoint.save_weights("gru.safetensors", model, { prefix = "1." })
 function M.save_weights(path, model, opts)
   opts = opts or {}
   local w, out, n = weights_of(model), {}, 0
@@ -595,8 +631,15 @@ function M.save_weights(path, model, opts)
   return n
 end
 
---- {name = tensor} from a lurn training state (its model weights) or any
--- safetensors file (every tensor), with opts.prefix prepended to each name.
+--- checkpoint.load_weights(path [, opts]) — {name = tensor} from a lurn training state (its
+-- model weights) or any safetensors file (every tensor).
+-- Options (default first):
+--   prefix = ""           prepended to every name
+-- @tparam string path
+-- @tparam[opt] table opts the options above
+-- @treturn table name -> tensor
+-- @usage checkpoint.save_weights("gru.safetensors", model, { prefix = "1." })
+-- local w = checkpoint.load_weights("gru.safetensors", { prefix = "1." })   -- w["1.weight_ih_l0"]
 function M.load_weights(path, opts)
   if type(path) ~= "string" then util.user_error("checkpoint.load_weights: path must be a string") end
   opts = opts or {}
@@ -614,7 +657,14 @@ function M.load_weights(path, opts)
   return out
 end
 
---- Load weights (load_weights) into a model, checked like restore.
+--- checkpoint.load_into(model, path [, opts]) — load_weights into a model, checked like restore
+-- (every parameter present with its shape, nothing else).
+-- @tparam nn.Module model
+-- @tparam string path a training state or a safetensors file
+-- @tparam[opt] table opts {prefix = ""} as load_weights
+-- @treturn nn.Module model
+-- @usage checkpoint.save("m.ckpt", { model = model })
+-- checkpoint.load_into(other, "m.ckpt")
 function M.load_into(model, path, opts)
   local w = M.load_weights(path, opts)
   check_weights(path .. ": ", model, w)

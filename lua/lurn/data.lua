@@ -78,8 +78,10 @@ function Vocab:add(tok)
   return id
 end
 
---- The vocabulary as a C map token -> id (lurn.text numericalises with it);
+--- v:index() — the vocabulary as a C map token -> id (lurn.text numericalises with it);
 -- built on first use, rebuilt after an add.
+-- @treturn userdata a lurn.core.text_map
+-- @usage print(vocab:index():get("b"))
 function Vocab:index()
   local m = rawget(self, "_index")
   if not m then
@@ -104,8 +106,17 @@ function Vocab:id(tok) return self.stoi[tok] or self.unk end
 -- @usage vocab:token(1)   --> "<unk>"
 function Vocab:token(id) return self.itos[id + 1] end
 
---- Build from token lists (or texts, tokenized with opts). Ties in count
--- are broken by the token, so the ids never depend on table order.
+--- data.Vocab.build(docs [, opts]) — a vocabulary from texts (tokenized with data.tokenize) or token lists.
+-- The most frequent tokens first after <pad> (0) and <unk> (1); ties in
+-- count are broken by the token, so the ids never depend on table order.
+-- Options (default first):
+--   min_count = 1         tokens seen fewer times are left out (they read as <unk>)
+--   max_size = nil        at most this many entries, <pad> and <unk> included (0: no limit)
+--   keep_case, whitespace = false   data.tokenize's options, for texts
+-- @tparam table docs texts or token lists
+-- @tparam[opt] table opts the options above
+-- @treturn data.Vocab
+-- @usage local v = data.Vocab.build({ "a b b", "b c" }, { min_count = 2 })   -- <pad> <unk> b
 function Vocab.build(docs, opts)
   if type(docs) ~= "table" then
     util.user_error(("data.Vocab.build: expected a list of texts or token lists, got %s"):format(type(docs)))
@@ -119,10 +130,14 @@ function Vocab.build(docs, opts)
   return Vocab.from_counts(counts, opts)
 end
 
---- Build from counts (a table token -> count, or a lurn.core.text_map of
--- counts): tokens seen at least min_count times,
+--- data.Vocab.from_counts(counts [, opts]) — a vocabulary from counts (a table token -> count, or a
+-- lurn.core.text_map of counts): tokens seen at least min_count times,
 -- most frequent first, at most max_size entries in all (<pad> and <unk>
 -- included; nil or 0: no limit).
+-- @tparam table counts
+-- @tparam[opt] table opts {min_count = 1, max_size = nil}
+-- @treturn data.Vocab
+-- @usage local v = data.Vocab.from_counts({ the = 10, cat = 2, sat = 1 }, { min_count = 2 })
 function Vocab.from_counts(counts, opts)
   opts = opts or {}
   local max = (opts.max_size and opts.max_size > 0) and opts.max_size or math.huge
@@ -193,8 +208,15 @@ Dataset.__name = "data.Dataset"
 Dataset.__tostring = function(d) return ("data.Dataset(%d samples)"):format(#d.seqs) end
 M.Dataset = Dataset
 
---- Dataset{seqs = {{id, ...}, ...} | texts = {...}, vocab = v, labels = {...},
---          max_len = n (truncate), tokenize = opts}
+--- data.Dataset(spec) — samples (id sequences, with labels) that make batches.
+-- spec fields:
+--   seqs                  {{id, ...}, ...} 0-based ids, or
+--   texts + vocab         texts, tokenized (spec.tokenize: data.tokenize's options) and encoded
+--   labels = nil          one label per sample (0-based classes for CrossEntropy)
+--   max_len = nil         truncate longer sequences
+-- @tparam table spec the fields above
+-- @treturn data.Dataset
+-- @usage local ds = data.Dataset { texts = { "a b", "b" }, labels = { 1, 0 }, vocab = vocab }
 function Dataset.new(spec)
   if type(spec) ~= "table" then
     util.user_error(("data.Dataset: expected a table {seqs = ... | texts = ..., vocab = ...}, got %s")
@@ -228,7 +250,11 @@ setmetatable(Dataset, { __call = function(_, spec) return Dataset.new(spec) end 
 -- @usage print(ds:size())
 function Dataset:size() return #self.seqs end
 
---- Make one batch from sample indices: time-major ids padded with 0.
+--- ds:make_batch(index) — one batch from sample indices (1-based): {ids = [T, B] int32
+-- time-major, padded with 0; lengths = [B]; labels = [B]; index = the indices}.
+-- @tparam {integer,...} index
+-- @treturn table the batch
+-- @usage local b = ds:make_batch { 2, 1 }   -- b.ids [2,2], b.lengths {2, 2}
 function Dataset:make_batch(index)
   local B = #index
   local T = 1
@@ -265,9 +291,12 @@ function Dataset:make_batch(index)
   return batch
 end
 
---- The order of samples for one epoch: shuffled (from lurn's generator) or
--- in order; with bucket = true, sorted by length within windows of
--- 50 batches so batches hold similar lengths, then the batches shuffled.
+--- ds:epoch_order([opts]) — the batches of one epoch as lists of indices: shuffled (from lurn's
+-- generator) or in order; with bucket = true, sorted by length within windows
+-- of 50 batches so batches hold similar lengths, then the batches shuffled.
+-- @tparam[opt] table opts {size = 32, shuffle = false, bucket = false, drop_last = false}
+-- @treturn table {{i, ...}, ...}
+-- @usage local plan = ds:epoch_order { size = 2, shuffle = true }
 function Dataset:epoch_order(opts)
   local n = #self.seqs
   local size = opts.size or 32
@@ -311,9 +340,16 @@ function Dataset:epoch_order(opts)
   return batches
 end
 
---- Iterate over batches. opts: size, shuffle, bucket, drop_last, and
--- resume = a state from it:state() to continue mid-epoch. The iterator
--- object `it` (second result) has it:state() -> {batches = ..., pos = k}.
+--- ds:batches([opts]) — iterate over one epoch's batches (see make_batch).
+-- Options (default first):
+--   size = 32
+--   shuffle = false       from lurn's seeded generator
+--   bucket = false        batches of similar lengths (see epoch_order)
+--   drop_last = false
+--   resume = nil          a state from it:state() to continue mid-epoch
+-- The iterator object `it` (second result) has it:state() -> {batches =, pos =}.
+-- @tparam[opt] table opts the options above
+-- @usage for b in ds:batches { size = 2, shuffle = true } do print(b.ids:shape()) end
 function Dataset:batches(opts)
   opts = opts or {}
   local it = {}
@@ -335,11 +371,19 @@ end
 -- ---------------------------------------------------------------------------
 -- Generated data for tests, examples and the default run.
 
---- The order task: every sequence holds exactly one "a" and one "b" among
--- filler words; the label is 1 when "a" comes first, else 0. Every sample
--- of a pair has the same bag of words, so only a model that reads the order
--- can beat 50 %. Returns texts, labels (0/1 integers). Draws from lurn's
--- generator (seed it first).
+--- data.order_task(n [, opts]) — generated texts where only word order tells the label.
+-- Every sequence holds exactly one "a" and one "b" among filler words; the
+-- label is 1 when "a" comes first, else 0. Every sample of a pair has the
+-- same bag of words, so only a model that reads the order can beat 50 %.
+-- Draws from lurn's generator (seed it first).
+-- Options (default first):
+--   min_len = 6, max_len = 16
+--   fillers = {"the", "of", "and", "to", "in", "is", "it", "on"}
+-- @tparam integer n samples
+-- @tparam[opt] table opts the options above
+-- @treturn {string,...} texts
+-- @treturn {integer,...} labels 0/1
+-- @usage lurn.seed(1); local texts, labels = data.order_task(100)
 function M.order_task(n, opts)
   opts = opts or {}
   local min_len, max_len = opts.min_len or 6, opts.max_len or 16

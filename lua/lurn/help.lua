@@ -55,15 +55,18 @@ end
 -- The files that define module `mod`'s names: its file, and for a module
 -- that is a directory (nn/, text/) every file in it; for "core" the C
 -- binding files and lurn/init.lua (the Lua-side additions to lurn.core).
+local files_cache = {}
 local function files_of(mod)
+  if files_cache[mod] then return files_cache[mod] end
+  local files = {}
+  files_cache[mod] = files
   local lurn = require "lurn"
   local dir = lurn_dir()
   if mod == "core" or mod == "Tensor" then
-    local files = ls(dir .. "/../../src/lua/*.c")
+    for _, f in ipairs(ls(dir .. "/../../src/lua/*.c")) do files[#files + 1] = f end
     files[#files + 1] = dir .. "/init.lua"
     return files
   end
-  local files = {}
   local single = lurn.module_file("lurn." .. mod)
   if single then
     files[1] = single
@@ -114,8 +117,13 @@ local function name_of(value)
   return nil
 end
 
+-- Files read once per process (help.missing looks up hundreds of names).
+local cache = { lines = {}, blocks = {} }
+
 local function lines_of(file)
+  if cache.lines[file] then return cache.lines[file] end
   local lines = {}
+  cache.lines[file] = lines
   local h = io.open(file, "r")
   if not h then return lines end
   for l in h:lines() do lines[#lines + 1] = l end
@@ -136,7 +144,9 @@ end
 -- The `/*** ... */` blocks of a C file: {names = {name = true}, lines = {...}}.
 -- A block's names are its `@function` and every name after `@also`.
 local function c_blocks(file)
+  if cache.blocks[file] then return cache.blocks[file] end
   local blocks, cur = {}, nil
+  cache.blocks[file] = blocks
   for _, l in ipairs(lines_of(file)) do
     if not cur and l:match("^%s*/%*%*%*") then
       cur = { names = {}, lines = {} }
@@ -288,6 +298,24 @@ function M.text(what)
   local block = find_block(name)
   if not block then error(("lurn.help: no doc comment for '%s'"):format(name), 2) end
   return render(block)
+end
+
+--- The example of a public name: the code of its doc comment's @usage (nil when it has none).
+-- @tparam string name a dotted name as for M.text
+-- @treturn string|nil the code
+-- @usage print(lurn.help.example "nn.LSTM")
+function M.example(name)
+  local block = find_block((name:gsub("^lurn%.", "")))
+  if not block then return nil end
+  local code, on = {}, false
+  for _, l in ipairs(block) do
+    local tag, rest = l:match("^@([%w_]+)%S*%s*(.*)$")
+    if tag == "usage" then on = true; code[#code + 1] = rest
+    elseif tag then on = false
+    elseif on then code[#code + 1] = l end
+  end
+  while code[#code] == "" do code[#code] = nil end
+  return #code > 0 and table.concat(code, "\n") or nil
 end
 
 --- The public names of the covered modules (M.modules, M.classes), sorted.

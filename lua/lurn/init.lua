@@ -94,12 +94,13 @@ setmetatable(M, {
 local Tensor = core.Tensor
 
 --- t:type() -> "float32" | "int32" (alias of dtype, torch7 style)
+-- @usage print(lurn.zeros(2):type())   --> float32
 Tensor.type = Tensor.dtype
 
 --- lurn.is_tensor(x) — true when x is a lurn tensor.
 -- @param x any value
 -- @treturn boolean
--- @usage if not lurn.is_tensor(x) then error("expected a tensor") end
+-- @usage print(lurn.is_tensor(lurn.zeros(2)), lurn.is_tensor({}))   --> true false
 function M.is_tensor(x)
   return getmetatable(x) == getmetatable(core.zeros(0))
 end
@@ -107,17 +108,17 @@ end
 --- lurn.zeros_like(t) — zeros of t's shape and dtype.
 -- @tparam Tensor t
 -- @treturn Tensor
--- @usage local g = lurn.zeros_like(w)
+-- @usage local g = lurn.zeros_like(lurn.randn(2, 3))
 function M.zeros_like(t) return core.zeros(t:shape(), t:dtype()) end
 --- lurn.ones_like(t) — ones of t's shape and dtype.
 -- @tparam Tensor t
 -- @treturn Tensor
--- @usage local m = lurn.ones_like(w)
+-- @usage local m = lurn.ones_like(lurn.randn(2, 3))
 function M.ones_like(t) return core.ones(t:shape(), t:dtype()) end
 --- lurn.randn_like(t) — float32 N(0, 1) values of t's shape.
 -- @tparam Tensor t
 -- @treturn Tensor
--- @usage local noise = lurn.randn_like(w)
+-- @usage local noise = lurn.randn_like(lurn.zeros(2, 3))
 function M.randn_like(t) return core.randn(t:shape()) end
 
 return M

@@ -123,9 +123,13 @@ end
 
 -- ---- metrics -----------------------------------------------------------------
 
---- Correct predictions and their count for class logits: [N, C] with int32
--- targets [N], [T, B, C] (or a Seq) with targets [T, B] (ignore_index and
--- padding left out), or binary logits [N] / [N, 1] with 0/1 float targets.
+--- train.accuracy(output, target [, ignore_index]) — correct predictions and their count:
+-- class logits [N, C] with int32 targets [N], [T, B, C] (or a Seq) with
+-- targets [T, B] (ignore_index and padding left out), or binary logits [N] /
+-- [N, 1] with 0/1 float targets.
+-- @treturn integer correct
+-- @treturn integer counted
+-- @usage local right, n = train.accuracy(lurn.tensor {{2, 1}, {0, 3}}, lurn.tensor({0, 0}, "int32"))   --> 1, 2
 function M.accuracy(output, target, ignore_index)
   local out = seqm.split(output)
   if target:dtype() == "int32" then
@@ -163,8 +167,18 @@ local function target_of(batch, target)
   return batch.targets or batch.labels
 end
 
---- Mean loss and metrics over a dataset, in eval mode (the model's mode is
--- restored). opts: loss, batch_size (32), metrics, target.
+--- train.evaluate(model, data [, opts]) — mean loss and metrics over a dataset, in eval mode
+-- (the model's mode is restored).
+-- Options (default first):
+--   loss = nil            an nn loss: the record gets `loss`
+--   batch_size = 32
+--   metrics = nil         {name = fn(output, target) -> sum, count} (default: accuracy with CE/BCE)
+--   target = nil          batch field name or function(batch)
+-- @tparam nn.Module model
+-- @tparam data.Dataset data
+-- @tparam[opt] table opts the options above
+-- @treturn table {loss =, accuracy =, n =, ...}
+-- @usage local r = train.evaluate(model, ds, { loss = nn.CrossEntropy() })   -- r.loss, r.accuracy, r.n
 function M.evaluate(model, data, opts)
   if type(model) ~= "table" or type(model.forward) ~= "function" then
     util.user_error(("train.evaluate: expected a model (an nn module), got %s"):format(type(model)))
@@ -260,9 +274,12 @@ local function file_exists(path)
   return f ~= nil
 end
 
---- The newest checkpoint in a run directory (its `latest` file), or nil.
+--- train.latest_checkpoint(dir) — the newest checkpoint in a run directory (its `latest` file), or nil.
 -- The pointer is read from a file, so it may only name a periodic
 -- checkpoint in that directory (step-<n>.ckpt), never another path.
+-- @tparam string dir a checkpoint_dir of train.fit
+-- @treturn string|nil the path
+-- @usage print(train.latest_checkpoint("runs/none"))   --> nil
 function M.latest_checkpoint(dir)
   local f = io.open(dir .. "/latest", "rb")
   if not f then return nil end

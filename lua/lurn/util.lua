@@ -14,7 +14,7 @@ local LIB_POS = "^" .. LIB:sub(2):gsub("%p", "%%%0") .. "[%w_/]+%.lua:%d+: "
 -- @tparam string msg an error message
 -- @treturn string msg, its lurn-internal position removed (others kept)
 -- @treturn string|nil the removed position ("nn/Linear.lua:47"), or nil
--- @usage util.strip_position(err)
+-- @usage local msg = util.strip_position("boom")   --> "boom" (a message without a position is kept)
 function M.strip_position(msg)
   local pos = msg:match(LIB_POS)
   if not pos then return msg, nil end
@@ -26,7 +26,7 @@ end
 -- puts its own context in front and raises again.
 -- @param err an error value
 -- @treturn string the message
--- @usage util.user_error("nn.Sequential: module 2: " .. util.message(err))
+-- @usage print(util.message("probe.lua:3: nn.Linear: bad size"))   --> nn.Linear: bad size
 function M.message(err)
   return (tostring(err):gsub("^[^\n]-:%d+: ", ""))
 end
@@ -37,7 +37,8 @@ end
 -- `lurn` commands) the message has no position. A leading lurn-internal
 -- position in `msg` is dropped.
 -- @tparam string msg the message, starting with the function's name
--- @usage util.user_error(("nn.Linear: sizes must be positive integers, got %s"):format(n))
+-- @usage local ok, err = pcall(function() util.user_error("f: x must be a number") end)
+-- print(err)   -- "<the caller's file>:<line>: f: x must be a number"
 function M.user_error(msg)
   msg = M.strip_position(tostring(msg))
   local level = 2
@@ -50,7 +51,8 @@ function M.user_error(msg)
   error(msg, level)
 end
 
---- Edit distance between two strings (insertions, deletions, substitutions).
+--- util.levenshtein(a, b) — edit distance between two strings (insertions, deletions, substitutions).
+-- @usage print(util.levenshtein("epochs", "epohcs"))   --> 2
 function M.levenshtein(a, b)
   local prev = {}
   for j = 0, #b do prev[j] = j end
@@ -65,8 +67,9 @@ function M.levenshtein(a, b)
   return prev[#b]
 end
 
---- The key of `known` (a set: name -> anything) closest to `name`; ties go
+--- util.closest(name, known) — the key of `known` (a set: name -> anything) closest to `name`; ties go
 -- to the alphabetically first, so the suggestion never depends on table order.
+-- @usage print(util.closest("layer", { layers = true, hidden = true }))   --> layers
 function M.closest(name, known)
   local best, bd = nil, math.huge
   for k in pairs(known) do
@@ -76,9 +79,11 @@ function M.closest(name, known)
   return best
 end
 
---- Raise "<what>: unknown option 'x' (did you mean 'y'?)" for the first key
+--- util.check_keys(t, known, what [, level, skip]) — raise "<what>: unknown option 'x' (did you mean 'y'?)" for the first key
 -- of `t` that is neither in `known` nor in `skip`, at the user's line
 -- (util.user_error; `level` is no longer used and kept for the callers).
+-- @usage local ok, err = pcall(function() util.check_keys({ lr = 1, epochz = 2 }, { lr = 1, epochs = 1 }, "f") end)
+-- print(err)   -- "...: f: unknown option 'epochz' (did you mean 'epochs'?)"
 function M.check_keys(t, known, what, _, skip)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = tostring(k) end

@@ -217,7 +217,8 @@ static int ckbox_gc(lua_State *L) {
  * @treturn table tensors name -> tensor (F32 -> float32; I32, U8 -> int32)
  * @treturn table metadata key -> string (no "lurn." keys)
  * @treturn table info
- * @usage local tensors, meta = lurn.core.load_checkpoint("w.ckpt")
+ * @usage lurn.core.save_checkpoint("w.ckpt", { weight = lurn.randn(2, 3) })
+ * local tensors, meta = lurn.core.load_checkpoint("w.ckpt")   -- tensors.weight [2,3]
  */
 static int l_load_checkpoint(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -641,7 +642,7 @@ static int l_json_decode(lua_State *L) {
  * @function write_file_atomic
  * @tparam string path
  * @tparam string text
- * @usage lurn.core.write_file_atomic("runs/x/latest", "step-00000010.ckpt\n")
+ * @usage lurn.core.write_file_atomic("latest", "step-00000010.ckpt\n")
  */
 static int l_write_file_atomic(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);

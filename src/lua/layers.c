@@ -354,7 +354,9 @@ static int l_pool_forward(lua_State *L) {
  * @tparam Tensor|nil aux pool_forward's second result
  * @tparam integer T steps of the input
  * @treturn Tensor dx [T, B, D]
- * @usage local dx = lurn.core.pool_backward("max", lurn.ones(2, 3), lengths, aux, 5)
+ * @usage local lengths = lurn.tensor({5, 2}, "int32")
+ * local y, aux = lurn.core.pool_forward("max", lurn.randn(5, 2, 3), lengths)
+ * local dx = lurn.core.pool_backward("max", lurn.ones(2, 3), lengths, aux, 5)   -- [5,2,3]
  */
 static int l_pool_backward(lua_State *L) {
   lurn_pool kind = checkpool(L, 1);

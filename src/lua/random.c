@@ -49,7 +49,9 @@ static int l_rng_state(lua_State *L) {
 /*** lurn.set_rng_state(s) — restore a state from lurn.rng_state(): the stream continues exactly.
  * @function set_rng_state
  * @tparam string s 56 bytes
- * @usage lurn.set_rng_state(saved)
+ * @usage local saved = lurn.rng_state()
+ * local a = lurn.randn(3)
+ * lurn.set_rng_state(saved)   -- lurn.randn(3) gives a again
  */
 static int l_set_rng_state(lua_State *L) {
   size_t n;

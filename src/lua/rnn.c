@@ -474,7 +474,10 @@ static lurn_tensor *grad_field(lua_State *L, const char *name, int ndim, const i
  * @treturn Tensor|nil dx
  * @treturn Tensor dh0 [B, H]
  * @treturn Tensor|nil dc0 (LSTM only)
- * @usage local dw_ih, dw_hh = lurn.zeros(4 * H, 3), lurn.zeros(4 * H, H)
+ * @usage local H = 4
+ * local y, hn, cn, st = lurn.core.rnn_forward { kind = "lstm", x = lurn.randn(5, 2, 3),
+ *   w_ih = lurn.randn(4 * H, 3), w_hh = lurn.randn(4 * H, H) }
+ * local dw_ih, dw_hh = lurn.zeros(4 * H, 3), lurn.zeros(4 * H, H)
  * local dx, dh0 = lurn.core.rnn_backward(st, { dy = lurn.ones(5, 2, H), dw_ih = dw_ih, dw_hh = dw_hh })
  */
 static int l_rnn_backward(lua_State *L) {

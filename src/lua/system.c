@@ -124,7 +124,7 @@ static int l_info(lua_State *L) {
  * @tparam[opt] integer n matrix size, 16..8192 (default 1024)
  * @tparam[opt] integer repeats 1..1000 (default 5)
  * @treturn number GFLOP/s
- * @usage print(lurn.sgemm_peak(256, 2))
+ * @usage print(lurn.sgemm_peak(64, 1))   -- a small, quick measurement
  */
 static int l_sgemm_peak(lua_State *L) {
   lua_Integer n = luaL_optinteger(L, 1, 1024), r = luaL_optinteger(L, 2, 5);

@@ -370,7 +370,7 @@ static void push_shape(lua_State *L, const lurn_tensor *t) {
 /*** t:shape() — the sizes as a table that prints as [2,3] and compares with ==.
  * @function Tensor:shape
  * @treturn table {d1, d2, ...}
- * @usage if x:shape() == y:shape() then print(x:shape()) end
+ * @usage print(lurn.zeros(2, 3):shape() == lurn.ones(2, 3):shape())   --> true
  */
 static int m_shape(lua_State *L) {
   push_shape(L, lurn_checktensor(L, 1));
@@ -381,7 +381,7 @@ static int m_shape(lua_State *L) {
  * @function Tensor:size
  * @tparam[opt] integer dim
  * @treturn integer|table
- * @usage local T, B = x:size(1), x:size(2)
+ * @usage local x = lurn.zeros(5, 2, 3); local T, B = x:size(1), x:size(2)
  */
 static int m_size(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
@@ -436,7 +436,7 @@ static int m_numel(lua_State *L) {
 /*** t:dtype() — "float32" or "int32" (t:type() is the same).
  * @function Tensor:dtype
  * @treturn string
- * @usage if ids:dtype() ~= "int32" then ids = ids:int() end
+ * @usage print(lurn.zeros(2):dtype(), lurn.zeros(2, "int32"):dtype())   --> float32 int32
  */
 static int m_dtype(lua_State *L) {
   lua_pushstring(L, lurn_dtype_name(lurn_checktensor(L, 1)->dtype));
@@ -605,7 +605,7 @@ static int m_view(lua_State *L) { return view_common(L, 0); }
  * @function Tensor:reshape
  * @tparam integer ... the new sizes (one may be -1)
  * @treturn Tensor
- * @usage local flat = x:t():reshape(-1)
+ * @usage local flat = lurn.randn(2, 3):t():reshape(-1)   -- a copy: the view is not contiguous
  */
 static int m_reshape(lua_State *L) { return view_common(L, 1); }
 
@@ -728,7 +728,7 @@ static int m_expand(lua_State *L) {
 /*** t:contiguous() — t itself when contiguous, else a row-major copy.
  * @function Tensor:contiguous
  * @treturn Tensor
- * @usage local c = x:t():contiguous()
+ * @usage local c = lurn.randn(2, 3):t():contiguous()
  */
 static int m_contiguous(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
@@ -742,7 +742,7 @@ static int m_contiguous(lua_State *L) {
  * @function Tensor:clone
  * @tparam[opt] string dtype "float32" or "int32"
  * @treturn Tensor
- * @usage local backup = w:clone()
+ * @usage local w = lurn.randn(2, 3); local backup = w:clone()
  */
 static int m_clone(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
@@ -756,7 +756,7 @@ static int m_clone(lua_State *L) {
 /*** t:float() — a float32 copy (t itself when already float32).
  * @function Tensor:float
  * @treturn Tensor
- * @usage local mask = ids:ne(0):float()
+ * @usage local mask = lurn.tensor({3, 0}, "int32"):ne(0):float()
  */
 static int m_float(lua_State *L) {
   lua_settop(L, 1);
@@ -779,7 +779,7 @@ static int m_int(lua_State *L) {
  * @function Tensor:copy
  * @tparam Tensor src
  * @treturn Tensor t
- * @usage w:copy(lurn.zeros(w:shape()))
+ * @usage local w = lurn.randn(2, 3); w:copy(lurn.tensor {1, 2, 3})   -- each row 1 2 3
  */
 static int m_copy(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
@@ -806,7 +806,7 @@ static int m_fill(lua_State *L) {
 /*** t:zero() — set every element to 0 in place.
  * @function Tensor:zero
  * @treturn Tensor t
- * @usage p.grad:zero()
+ * @usage local g = lurn.ones(3):zero()
  */
 static int m_zero(lua_State *L) {
   lurn_fill(lurn_checktensor(L, 1), 0.0);
@@ -877,7 +877,7 @@ BINOP(minimum, LURN_MINIMUM)
  * @also ne lt le gt ge
  * @tparam Tensor|number u
  * @treturn Tensor 0/1 values of t's dtype
- * @usage local not_pad = ids:ne(0)
+ * @usage local not_pad = lurn.tensor({3, 1, 0, 0}, "int32"):ne(0)   -- 1 1 0 0
  */
 static int m_eq(lua_State *L) { return binop(L, LURN_EQ, 0); }
 static int m_ne(lua_State *L) { return binop(L, LURN_NE, 0); }

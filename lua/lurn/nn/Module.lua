@@ -41,7 +41,8 @@ end
 -- @tparam string name the parameter's name ("weight")
 -- @tparam Tensor value its initial value, kept (not copied)
 -- @treturn table the record {name =, value =, grad =}
--- @usage self:add_parameter("weight", lurn.randn(out, n))
+-- @usage local m = nn.Module()
+-- m:add_parameter("weight", lurn.randn(4, 3))   -- m.weight; m:parameters()[1].grad
 function Module:add_parameter(name, value)
   assert(value:dtype() == "float32", "parameters are float32")
   local rec = { name = name, value = value, grad = lurn.zeros(value:shape()) }
@@ -55,7 +56,8 @@ end
 -- @tparam string name the child's name
 -- @tparam nn.Module module the child
 -- @treturn nn.Module the child
--- @usage self:add_module("encoder", nn.LSTM(16, 32))
+-- @usage local m = nn.Module()
+-- m:add_module("encoder", nn.LSTM(16, 32))   -- its parameters: "encoder.weight_ih_l0", ...
 function Module:add_module(name, module)
   self._children[#self._children + 1] = { name = name, module = module }
   return module
@@ -80,7 +82,7 @@ function Module:parameters(prefix, out)
 end
 
 --- m:zero_grad() — set every parameter gradient to zero (backward accumulates into them).
--- @usage model:zero_grad(); model:backward(loss_fn:backward()); opt:step()
+-- @usage model:zero_grad()   -- before each backward
 function Module:zero_grad()
   for _, p in ipairs(self:parameters()) do p.grad:zero() end
 end
@@ -98,7 +100,7 @@ end
 
 --- m:eval() — evaluation mode (dropout off); the same as m:train(false).
 -- @treturn nn.Module the module itself
--- @usage model:eval(); local y = model:forward(x)
+-- @usage model:eval(); local y = model:forward(batch)   -- dropout off
 function Module:eval() return self:train(false) end
 
 --- m:state() — the weights by name (the tensors themselves, not copies).
@@ -217,7 +219,9 @@ end
 -- loss's backward takes no argument.
 -- @tparam Tensor grad_output d loss / d output
 -- @return d loss / d input (nil for an embedding's integer ids)
--- @usage model:backward(loss_fn:backward())
+-- @usage local loss = loss_fn:forward(model:forward(batch), batch.labels)
+-- model:zero_grad()
+-- model:backward(loss_fn:backward())
 function Module:backward()
   util.user_error(("%s: backward is not implemented"):format(self.__name))
 end
