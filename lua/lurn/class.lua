@@ -28,6 +28,16 @@ end
 -- the class's fields an instance does not see: the way back to the classes
 local hidden = { __class = true, __parent = true }
 
+--- class(name [, parent]) — a new class; calling it makes an instance and runs its __init.
+-- Methods are looked up through the parent chain; instances cannot reach or
+-- change the class (see the header). nn layers written in Lua use it.
+-- @tparam string name the class name ("nn.MyLayer"), what tostring and errors show
+-- @tparam[opt] table parent the parent class (nn.Module for a layer)
+-- @treturn table the class
+-- @usage local class = require "lurn.class"
+-- local Point = class("Point")
+-- function Point:__init(x) self.x = x end
+-- print(Point(3).x)   --> 3
 local function class(name, parent)
   -- c.__class and c.__parent stay on the class table (the library walks
   -- them: nn.constructors, tests); instances look methods up through a
@@ -79,16 +89,19 @@ local function class(name, parent)
   return c
 end
 
---- The class of obj (for the library; nil for anything else).
+--- class.of(obj) — the class of obj (for the library; nil for anything else).
+-- @usage print(require("lurn.class").of(nn.Linear(2, 2)) == nn.Linear)   --> true
 local function of(obj)
   local mt = debug.getmetatable(obj)
   return mt and classes[mt] or nil
 end
 
---- The parent class of class c, or nil.
+--- class.parent_of(c) — the parent class of class c, or nil.
+-- @usage print(require("lurn.class").parent_of(nn.Linear) == nn.Module)   --> true
 local function parent_of(c) return rawget(c, "__parent") end
 
---- is_instance(obj, cls): obj's class is cls or derives from it.
+--- class.is_instance(obj, cls) — true when obj's class is cls or derives from it.
+-- @usage print(require("lurn.class").is_instance(nn.LSTM(2, 3), nn.Module))   --> true
 local function is_instance(obj, cls)
   if type(obj) ~= "table" then return false end
   local c = of(obj)

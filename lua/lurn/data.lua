@@ -64,8 +64,8 @@ function Vocab.new(tokens)
   return v
 end
 
---- v:add(token) — the id of token, added at the end when new.
--- @tparam string token
+--- v:add(tok) — the id of a token, added at the end when new.
+-- @tparam string tok
 -- @treturn integer its 0-based id
 -- @usage local id = vocab:add("<sep>")
 function Vocab:add(tok)
@@ -95,8 +95,8 @@ end
 -- @treturn integer
 -- @usage nn.Embedding(vocab:size(), 16)
 function Vocab:size() return #self.itos end
---- v:id(token) — the 0-based id of token (v.unk, 1, when unknown).
--- @tparam string token
+--- v:id(tok) — the 0-based id of a token (v.unk, 1, when unknown).
+-- @tparam string tok
 -- @treturn integer
 -- @usage vocab:id("the")
 function Vocab:id(tok) return self.stoi[tok] or self.unk end
@@ -167,8 +167,8 @@ function Vocab.from_counts(counts, opts)
   return v
 end
 
---- v:encode(tokens) — the ids of a token list (unknown tokens -> v.unk).
--- @tparam {string,...} tokens
+--- v:encode(toks) — the ids of a token list (unknown tokens -> v.unk).
+-- @tparam {string,...} toks
 -- @treturn {integer,...} the 0-based ids
 -- @usage vocab:encode(data.tokenize("a new text"))
 function Vocab:encode(toks)

@@ -25,7 +25,7 @@ local M = {}
 -- here (and its classes below).
 M.modules = {
   "nn", "nn.seq", "optim", "data", "train", "checkpoint", "gradcheck", "text", "util", "errors",
-  "core",
+  "class", "core",
 }
 
 --- Classes whose methods are public names too ("nn.Module:forward",
@@ -245,7 +245,7 @@ local function lua_patterns(key)
   local k = esc(key)
   return { "^%s*M%." .. k .. "%s*=", "^function M%." .. k .. "%s*%(",
            "^function M%." .. k .. ":__init%s*%(", "^local " .. k .. "%s*=",
-           "^function " .. k .. "%s*%(" }
+           "^function " .. k .. "%s*%(", "^local function " .. k .. "%s*%(" }
 end
 
 -- The doc block of name (a list of lines), or nil.
