@@ -18,7 +18,6 @@ local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 local util = require "lurn.util"
 
-
 --- nn.AttentionPool(dim [, opts]) — additive attention over a Seq's valid steps: [T, B, dim] -> [B, dim].
 -- u_t = tanh(W x_t + b), s_t = v . u_t, a = softmax of s over the valid
 -- steps, y = sum_t a_t x_t (Yang et al. 2016). After forward, m.weights

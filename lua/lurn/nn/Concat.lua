@@ -11,7 +11,6 @@ local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 local util = require "lurn.util"
 
-
 --- nn.Concat(dim, branches) — run branches on the same input and join their outputs.
 -- Outputs (tensors, or Seqs with the same lengths) are concatenated along
 -- dim (1-based; negative counts from the end). Backward splits the

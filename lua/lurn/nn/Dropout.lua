@@ -9,7 +9,6 @@ local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 local util = require "lurn.util"
 
-
 --- nn.Dropout(p [, opts]) — inverted dropout, the identity in eval mode.
 -- In training, zeroes each element with probability p and scales the rest
 -- by 1/(1-p). Input: a tensor or a Seq (lengths kept).

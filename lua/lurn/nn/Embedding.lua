@@ -17,7 +17,6 @@ local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 local util = require "lurn.util"
 
-
 --- nn.Embedding(vocab, dim [, opts]) — token ids to vectors, PyTorch's torch.nn.Embedding.
 -- Input: int32 ids [T, B] (0-based) or a batch {ids = [T, B], lengths = [B]};
 -- output: a Seq {data = [T, B, dim], lengths}. weight [vocab, dim] ~ N(0, 1).

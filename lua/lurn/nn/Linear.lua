@@ -10,7 +10,6 @@ local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 local util = require "lurn.util"
 
-
 --- nn.Linear(in, out [, opts]) — a fully connected layer, PyTorch's torch.nn.Linear.
 -- y = x W^T + b over the last dim of a tensor [..., in] or of a Seq's data
 -- (lengths kept). weight [out, in], bias [out], both U(-1/sqrt(in), 1/sqrt(in)).

@@ -9,7 +9,6 @@ local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 local util = require "lurn.util"
 
-
 --- nn.Pool([kind]) — pool a Seq over each sample's valid steps: [T, B, D] -> [B, D].
 -- kind (default "max"): "mean" of the valid steps, their "max", or the
 -- "last" valid step (what a classifier over an RNN's outputs wants). A

@@ -7,7 +7,6 @@ local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local util = require "lurn.util"
 
-
 --- nn.Sequential(modules) — modules applied one after another.
 -- Children are named "0", "1", ... (PyTorch's state_dict keys: "1.weight_ih_l0").
 -- A child's error names it: "nn.Sequential: module 2 (nn.LSTM): ...".
