@@ -79,10 +79,22 @@ local function sorted_keys(t)
   return ks
 end
 
--- {name = tensor} from a module or a weights table.
-local function weights_of(m)
+-- {name = tensor} from a module or a weights table; anything else is an
+-- error at the user's line naming `what`.
+local function weights_of(m, what)
   if type(m) == "table" and m.parameters then return m:state() end
+  if type(m) ~= "table" then
+    util.user_error(("%s must be an nn module or a table name -> tensor, got %s"):format(what,
+      lurn.is_tensor(m) and "a tensor" or type(m)))
+  end
   return m
+end
+
+-- core.save_checkpoint's failures (a directory in the way, a full disk)
+-- start with the path; without the position of this file.
+local function write_file(path, tensors, meta)
+  local ok, err = pcall(core.save_checkpoint, path, tensors, meta)
+  if not ok then error(util.strip_position(tostring(err)), 0) end
 end
 
 --- checkpoint.save(path, parts) — write a training state to path, atomically.
@@ -117,12 +129,16 @@ function M.save(path, parts)
   local tensors, meta = {}, {}
   local contents = {}
   if parts.model then
-    local w = weights_of(parts.model)
+    local w = weights_of(parts.model, "checkpoint.save: part 'model'")
     local names = sorted_keys(w)
     for _, name in ipairs(names) do tensors["model/" .. name] = w[name] end
     contents[#contents + 1] = "model"
   end
   if parts.optimizer then
+    if type(parts.optimizer) ~= "table" then
+      util.user_error(("checkpoint.save: part 'optimizer' must be an optim optimizer, got %s")
+        :format(type(parts.optimizer)))
+    end
     local s = parts.optimizer.state and parts.optimizer:state() or parts.optimizer
     for k, t in pairs(s.tensors or {}) do tensors["optim/" .. k] = t end
     meta.optimizer = core.json_encode(s.config)
@@ -149,7 +165,7 @@ function M.save(path, parts)
     end
   end
   meta.kind = core.json_encode { kind = M.KIND, version = M.VERSION, parts = contents }
-  core.save_checkpoint(path, tensors, meta)
+  write_file(path, tensors, meta)
 end
 
 -- ---- the schema of a training state -------------------------------------------
@@ -576,6 +592,13 @@ end
 -- @usage checkpoint.save("m.ckpt", { model = model, rng = true })
 -- checkpoint.restore(checkpoint.load("m.ckpt"), { model = other, rng = true })
 function M.restore(s, targets)
+  if type(s) ~= "table" then
+    util.user_error(("checkpoint.restore: expected what checkpoint.load returned, got %s"):format(type(s)))
+  end
+  if type(targets) ~= "table" then
+    util.user_error(("checkpoint.restore: targets must be a table {model =, optimizer =, ...}, got %s")
+      :format(type(targets)))
+  end
   local prefix = (s.path or "checkpoint") .. ": "
   local function need(part)
     if s[part] == nil then error(("%sthe checkpoint has no %s part"):format(prefix, part), 0) end
@@ -614,8 +637,9 @@ end
 -- @treturn integer the number of tensors written
 -- @usage checkpoint.save_weights("gru.safetensors", model, { prefix = "1." })
 function M.save_weights(path, model, opts)
+  if type(path) ~= "string" then util.user_error("checkpoint.save_weights: path must be a string") end
   opts = opts or {}
-  local w, out, n = weights_of(model), {}, 0
+  local w, out, n = weights_of(model, "checkpoint.save_weights: model"), {}, 0
   local prefix = opts.prefix or ""
   for name, t in pairs(w) do
     if name:sub(1, #prefix) == prefix then
@@ -627,7 +651,7 @@ function M.save_weights(path, model, opts)
     util.user_error(("checkpoint.save_weights: no parameter name starts with '%s' (names: %s)")
       :format(prefix, table.concat(sorted_keys(w), ", ")))
   end
-  core.save_checkpoint(path, out)
+  write_file(path, out)
   return n
 end
 
@@ -666,6 +690,9 @@ end
 -- @usage checkpoint.save("m.ckpt", { model = model })
 -- checkpoint.load_into(other, "m.ckpt")
 function M.load_into(model, path, opts)
+  if type(model) ~= "table" or type(model.parameters) ~= "function" then
+    util.user_error(("checkpoint.load_into: expected an nn module, got %s"):format(type(model)))
+  end
   local w = M.load_weights(path, opts)
   check_weights(path .. ": ", model, w)
   model:load_state(w)

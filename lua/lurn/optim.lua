@@ -379,6 +379,9 @@ end
 -- @treturn number the norm before clipping
 -- @usage local norm = optim.clip_grad_norm(model:parameters(), 5)
 function M.clip_grad_norm(params, max_norm, norm_type)
+  if type(max_norm) ~= "number" then
+    util.user_error(("optim.clip_grad_norm: max_norm must be a number, got %s"):format(type(max_norm)))
+  end
   return core.clip_grad_norm(grads_of(params, "clip_grad_norm"), max_norm, norm_type)
 end
 
@@ -388,6 +391,9 @@ end
 -- @tparam number clip the largest magnitude allowed
 -- @usage optim.clip_grad_value(model:parameters(), 1)
 function M.clip_grad_value(params, clip)
+  if type(clip) ~= "number" then
+    util.user_error(("optim.clip_grad_value: clip must be a number, got %s"):format(type(clip)))
+  end
   core.clip_grad_value(grads_of(params, "clip_grad_value"), clip)
 end
 

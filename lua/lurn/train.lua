@@ -71,6 +71,16 @@ local OPTIONS = {
   progress = "auto",                              -- "auto", "bar", "lines", "none"
 }
 
+-- The type each option must have when given (false counts as not given
+-- for log, as in OPTIONS); schedule and target are checked below.
+local OPTION_TYPES = {
+  checkpoint_dir = "string", resume = "string", monitor = "string", mode = "string",
+  progress = "string", clip = "number", clip_value = "number", min_delta = "number",
+  on_step = "function", on_eval = "function", on_checkpoint = "function", evaluate = "function",
+  log = "function", metrics = "table", shuffle = "boolean", bucket = "boolean",
+  drop_last = "boolean", restore_best = "boolean",
+}
+
 local function check_options(opts)
   util.check_keys(opts, OPTIONS, "train.fit", 3)
   local o = {}
@@ -109,6 +119,24 @@ local function check_options(opts)
           k == "optimizer" and "an optim optimizer" or "an nn module", f, type(o[k])))
       end
     end
+  end
+  local typed = {}
+  for k in pairs(OPTION_TYPES) do typed[#typed + 1] = k end
+  table.sort(typed)
+  for _, k in ipairs(typed) do
+    local v = o[k]
+    if v ~= nil and not (k == "log" and v == false) and type(v) ~= OPTION_TYPES[k] then
+      util.user_error(("train.fit: %s must be a %s, got %s"):format(k, OPTION_TYPES[k],
+        lurn.is_tensor(v) and "tensor" or type(v)))
+    end
+  end
+  if o.schedule ~= nil and (type(o.schedule) ~= "table" or type(o.schedule.step) ~= "function") then
+    util.user_error(("train.fit: schedule must be an optim schedule (with a step method), got %s")
+      :format(type(o.schedule)))
+  end
+  if o.target ~= nil and type(o.target) ~= "string" and type(o.target) ~= "function" then
+    util.user_error(("train.fit: target must be a batch field name or a function(batch), got %s")
+      :format(type(o.target)))
   end
   if o.batch_size == 0 then util.user_error("train.fit: batch_size must be at least 1, got 0") end
   for _, k in ipairs { "train_data", "valid_data" } do
@@ -185,6 +213,9 @@ function M.evaluate(model, data, opts)
   end
   if type(data) ~= "table" or type(data.batches) ~= "function" then
     util.user_error(("train.evaluate: data must be a data.Dataset, got %s"):format(type(data)))
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    util.user_error(("train.evaluate: options must be a table, got %s"):format(type(opts)))
   end
   opts = opts or {}
   local metrics = opts.metrics

@@ -85,6 +85,9 @@ end
 -- @usage local ok, err = pcall(function() util.check_keys({ lr = 1, epochz = 2 }, { lr = 1, epochs = 1 }, "f") end)
 -- print(err)   -- "...: f: unknown option 'epochz' (did you mean 'epochs'?)"
 function M.check_keys(t, known, what, _, skip)
+  if type(t) ~= "table" then
+    M.user_error(("%s: options must be a table, got %s"):format(what, type(t)))
+  end
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = tostring(k) end
   table.sort(keys)

@@ -377,7 +377,7 @@ function M.GRU:__init(i, h, opts) Recurrent.__init(self, "gru", "nn.GRU", i, h, 
 -- @usage local m = nn.RNN(4, 8, {nonlinearity = "relu"})
 M.RNN = class("nn.RNN", Recurrent)
 function M.RNN:__init(i, h, opts)
-  local nl = opts and opts.nonlinearity or "tanh"
+  local nl = type(opts) == "table" and opts.nonlinearity or "tanh"
   if nl ~= "tanh" and nl ~= "relu" then
     util.user_error(("nn.RNN: nonlinearity must be 'tanh' or 'relu', got '%s'"):format(tostring(nl)))
   end

@@ -28,6 +28,16 @@ local function kernel(fn, ...)
   return loss, d
 end
 
+-- forward's arguments: the input (a tensor or Seq) and a target tensor.
+local function check_args(name, x, target)
+  if not seq.split(x) then
+    util.user_error(("%s: expected the input (a tensor or Seq), got %s"):format(name, seq.describe(x)))
+  end
+  if not lurn.is_tensor(target) then
+    util.user_error(("%s: expected a target tensor, got %s"):format(name, seq.describe(target)))
+  end
+end
+
 -- Options: nil or a table whose keys are all known.
 local function options(opts, known, name)
   if opts == nil then return {} end
@@ -110,6 +120,7 @@ function CrossEntropy:forward(input, targets)
   if not logits then
     util.user_error(("nn.CrossEntropy: expected logits, got %s"):format(seq.describe(input)))
   end
+  check_args("nn.CrossEntropy", input, targets)
   local loss, d = kernel(core.cross_entropy, logits, targets, {
     weight = self.weight, ignore_index = self.ignore_index, reduction = self.reduction,
     lengths = lengths or self.lengths,
@@ -163,6 +174,7 @@ function BCEWithLogits:__init(opts)
   self.reduction = reduction(opts, "nn.BCEWithLogits")
 end
 function BCEWithLogits:forward(x, target)
+  check_args("nn.BCEWithLogits", x, target)
   local loss, d = kernel(core.bce_with_logits, seq.split(x), target,
     { pos_weight = self.pos_weight, reduction = self.reduction })
   self._d = d
@@ -195,6 +207,7 @@ function MSE:__init(opts)
   self.reduction = reduction(options(opts, { reduction = 1 }, "nn.MSE"), "nn.MSE")
 end
 function MSE:forward(x, target)
+  check_args("nn.MSE", x, target)
   local loss, d = kernel(core.mse, seq.split(x), target, { reduction = self.reduction })
   self._d = d
   self.output = loss
