@@ -14,6 +14,15 @@
 local lurn = require "lurn"
 local util = require "lurn.util"
 
+-- nil or a table of options; anything else is an error at the user's line.
+local function options(opts, what)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    util.user_error(("%s: options must be a table, got %s"):format(what, type(opts)))
+  end
+  return opts
+end
+
 local M = {}
 
 --- Split a text into tokens: runs of letters, digits and apostrophes, so
@@ -28,7 +37,7 @@ function M.tokenize(text, opts)
   if type(text) ~= "string" then
     util.user_error(("data.tokenize: expected a string, got %s"):format(type(text)))
   end
-  opts = opts or {}
+  opts = options(opts, "data.tokenize")
   if not opts.keep_case then text = text:lower() end
   local toks = {}
   if opts.whitespace then
@@ -121,9 +130,12 @@ function Vocab.build(docs, opts)
   if type(docs) ~= "table" then
     util.user_error(("data.Vocab.build: expected a list of texts or token lists, got %s"):format(type(docs)))
   end
-  opts = opts or {}
+  opts = options(opts, "data.Vocab.build")
   local counts = {}
-  for _, d in ipairs(docs) do
+  for i, d in ipairs(docs) do
+    if type(d) ~= "string" and type(d) ~= "table" then
+      util.user_error(("data.Vocab.build: entry %d is a %s, not a text or a token list"):format(i, type(d)))
+    end
     local toks = type(d) == "string" and M.tokenize(d, opts) or d
     for _, t in ipairs(toks) do counts[t] = (counts[t] or 0) + 1 end
   end
@@ -139,7 +151,11 @@ end
 -- @treturn data.Vocab
 -- @usage local v = data.Vocab.from_counts({ the = 10, cat = 2, sat = 1 }, { min_count = 2 })
 function Vocab.from_counts(counts, opts)
-  opts = opts or {}
+  if type(counts) ~= "table" and type(counts) ~= "userdata" then
+    util.user_error(("data.Vocab.from_counts: expected a table token -> count or a text.counter(), got %s")
+      :format(type(counts)))
+  end
+  opts = options(opts, "data.Vocab.from_counts")
   local max = (opts.max_size and opts.max_size > 0) and opts.max_size or math.huge
   if type(counts) ~= "table" then
     -- a C map sorts itself (ties in byte order, like < in the C locale)
@@ -172,6 +188,9 @@ end
 -- @treturn {integer,...} the 0-based ids
 -- @usage vocab:encode(data.tokenize("a new text"))
 function Vocab:encode(toks)
+  if type(toks) ~= "table" then
+    util.user_error(("data.Vocab:encode: expected a list of tokens, got %s"):format(type(toks)))
+  end
   local ids = {}
   for i, t in ipairs(toks) do ids[i] = self:id(t) end
   return ids
@@ -223,6 +242,11 @@ function Dataset.new(spec)
       :format(type(spec)))
   end
   local d = setmetatable({ seqs = {}, labels = spec.labels, vocab = spec.vocab }, Dataset)
+  for _, k in ipairs { "seqs", "texts", "labels" } do
+    if spec[k] ~= nil and type(spec[k]) ~= "table" then
+      util.user_error(("data.Dataset: %s must be a list, got %s"):format(k, type(spec[k])))
+    end
+  end
   if spec.seqs then
     d.seqs = spec.seqs
   elseif spec.texts then
@@ -256,6 +280,9 @@ function Dataset:size() return #self.seqs end
 -- @treturn table the batch
 -- @usage local b = ds:make_batch { 2, 1 }   -- b.ids [2,2], b.lengths {2, 2}
 function Dataset:make_batch(index)
+  if type(index) ~= "table" then
+    util.user_error(("data.Dataset:make_batch: expected a list of sample indices, got %s"):format(type(index)))
+  end
   local B = #index
   local T = 1
   for _, i in ipairs(index) do T = math.max(T, #self.seqs[i]) end
@@ -298,8 +325,12 @@ end
 -- @treturn table {{i, ...}, ...}
 -- @usage local plan = ds:epoch_order { size = 2, shuffle = true }
 function Dataset:epoch_order(opts)
+  opts = options(opts, "data.Dataset:batches")
   local n = #self.seqs
   local size = opts.size or 32
+  if math.type(size) ~= "integer" or size < 1 then
+    util.user_error(("data.Dataset:batches: size must be a positive integer, got %s"):format(tostring(size)))
+  end
   local order = {}
   if opts.shuffle then
     local perm = lurn.randperm(n)
@@ -351,7 +382,7 @@ end
 -- @tparam[opt] table opts the options above
 -- @usage for b in ds:batches { size = 2, shuffle = true } do print(b.ids:shape()) end
 function Dataset:batches(opts)
-  opts = opts or {}
+  opts = options(opts, "data.Dataset:batches")
   local it = {}
   if opts.resume then
     it.plan, it.pos = opts.resume.batches, opts.resume.pos
@@ -385,7 +416,10 @@ end
 -- @treturn {integer,...} labels 0/1
 -- @usage lurn.seed(1); local texts, labels = data.order_task(100)
 function M.order_task(n, opts)
-  opts = opts or {}
+  if math.type(n) ~= "integer" or n < 0 then
+    util.user_error(("data.order_task: n must be a non-negative integer, got %s"):format(tostring(n)))
+  end
+  opts = options(opts, "data.order_task")
   local min_len, max_len = opts.min_len or 6, opts.max_len or 16
   local fillers = opts.fillers or { "the", "of", "and", "to", "in", "is", "it", "on" }
   local texts, labels = {}, {}

@@ -72,6 +72,9 @@ end
 -- @usage local r = lurn.gradcheck.check(nn.GRU(3, 4), lurn.randn(5, 2, 3))
 -- assert(r.ok, r.summary)
 function M.check(module, input, opts)
+  if type(module) ~= "table" or type(module.forward) ~= "function" or type(module.backward) ~= "function" then
+    util.user_error(("gradcheck.check: expected a module (with forward and backward), got %s"):format(type(module)))
+  end
   opts = opts or {}
   local eps = opts.eps or 1e-2
   local tol = opts.tol or 1e-2

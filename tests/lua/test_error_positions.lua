@@ -135,6 +135,15 @@ function TestPositions.test_checkpoint_and_data()
   expect(line(), "data.Vocab.build: expected a list of texts or token lists, got nil", function() local r = data.Vocab.build(); return r end)
   expect(line(), "data.Dataset: expected a table", function() local r = data.Dataset(); return r end)
   expect(line(), "Dataset: texts need a vocab", function() local r = data.Dataset { texts = { "a" } }; return r end)
+  expect(line(), "data.Dataset: texts must be a list, got string", function() local r = data.Dataset { texts = "a b" }; return r end)
+  expect(line(), "data.tokenize: options must be a table, got boolean", function() local r = data.tokenize("a", true); return r end)
+  expect(line(), "data.Vocab.build: entry 2 is a number, not a text or a token list", function() local r = data.Vocab.build { "a", 3 }; return r end)
+  expect(line(), "data.order_task: n must be a non-negative integer, got x", function() local r = data.order_task("x"); return r end)
+  local vocab = data.Vocab.build { "a b" }
+  local ds = data.Dataset { texts = { "a b", "b" }, vocab = vocab }
+  expect(line(), "data.Dataset:batches: size must be a positive integer, got 0", function() local it = ds:batches { size = 0 }; return it end)
+  expect(line(), "data.Dataset:make_batch: expected a list of sample indices, got number", function() local b = ds:make_batch(1); return b end)
+  expect(line(), "gradcheck.check: expected a module (with forward and backward), got nil", function() local r = lurn.gradcheck.check(nil, lurn.zeros(2)); return r end)
 end
 
 function TestPositions.test_tensor_functions()
