@@ -37,16 +37,18 @@ M.classes = {
   { "Tensor", function() return require("lurn.core").Tensor end },
 }
 
--- lurn's root directory: lua/lurn/init.lua is <root>/lua/lurn/init.lua (the
--- source tree; an install keeps the same layout under share/lurn).
+-- The directory of lurn's Lua modules (<root>/lua/lurn); the C binding
+-- files are at <root>/src/lua, in the source tree and, installed, under
+-- share/lurn.
 local function lurn_dir()
   local lurn = require "lurn"
   return lurn.module_file("lurn.nn"):match("^(.*)/nn/init%.lua$")
 end
 
-local function ls(pattern)
+-- The files of directory dir whose names end in ext, sorted.
+local function ls(dir, ext)
   local out = {}
-  local p = io.popen("ls " .. pattern .. " 2>/dev/null")
+  local p = io.popen("ls '" .. dir:gsub("'", "'\\''") .. "'/*" .. ext .. " 2>/dev/null")
   for f in p:lines() do out[#out + 1] = f end
   p:close()
   return out
@@ -63,7 +65,7 @@ local function files_of(mod)
   local lurn = require "lurn"
   local dir = lurn_dir()
   if mod == "core" or mod == "Tensor" then
-    for _, f in ipairs(ls(dir .. "/../../src/lua/*.c")) do files[#files + 1] = f end
+    for _, f in ipairs(ls(dir .. "/../../src/lua", ".c")) do files[#files + 1] = f end
     files[#files + 1] = dir .. "/init.lua"
     return files
   end
@@ -72,7 +74,7 @@ local function files_of(mod)
     files[1] = single
     local sub = single:match("^(.*)/init%.lua$")
     if sub then
-      for _, f in ipairs(ls(sub .. "/*.lua")) do
+      for _, f in ipairs(ls(sub, ".lua")) do
         if f ~= single then files[#files + 1] = f end
       end
     end

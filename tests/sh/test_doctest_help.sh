@@ -39,6 +39,12 @@ done
 out=$("$LURN" doc nn.Nope 2>&1); rc=$?
 [ $rc -eq 2 ] && [ "$out" = "lurn doc: no doc comment for 'nn.Nope'" ] && ok "lurn doc: unknown name, status 2" \
   || bad "lurn doc nn.Nope (rc=$rc)" "$out"
+out=$("$LURN" doc nn.LTSM 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$out" = "lurn doc: no doc comment for 'nn.LTSM' (did you mean 'nn.LSTM'?)" ] \
+  && ok "lurn doc: a near miss names the public name it probably meant" || bad "lurn doc nn.LTSM (rc=$rc)" "$out"
+out=$("$LURN" doc --list nn.seq. 2>&1); rc=$?
+[ $rc -eq 0 ] && [ "$(tr '\n' ' ' <<<"$out")" = "nn.seq.describe nn.seq.is nn.seq.new nn.seq.split " ] \
+  && ok "lurn doc --list nn.seq.: the names under a prefix" || bad "lurn doc --list nn.seq. (rc=$rc)" "$out"
 
 # the HTML reference (the docs target runs the same command)
 if command -v ldoc >/dev/null && command -v lua5.4 >/dev/null; then
