@@ -175,6 +175,13 @@ static int l_mkdir(lua_State *L) {
   return 0;
 }
 
+/*** lurn.catch_signals() — from now on SIGINT and SIGTERM only set a flag (a second one stops as usual).
+ * The training command polls lurn.caught_signal() between steps, saves a
+ * checkpoint and exits 130.
+ * @function catch_signals
+ * @usage lurn.catch_signals()
+ */
+
 /* The training command polls this flag between steps, saves a checkpoint and
  * exits: a signal handler may do nothing else safely. SA_RESETHAND puts the
  * default action back, so a second Ctrl-C stops a run that is stuck. */
@@ -182,12 +189,6 @@ static volatile sig_atomic_t caught_signal = 0;
 
 static void on_signal(int sig) { caught_signal = sig; }
 
-/*** lurn.catch_signals() — from now on SIGINT and SIGTERM only set a flag (a second one stops as usual).
- * The training command polls lurn.caught_signal() between steps, saves a
- * checkpoint and exits 130.
- * @function catch_signals
- * @usage lurn.catch_signals()
- */
 static int l_catch_signals(lua_State *L) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

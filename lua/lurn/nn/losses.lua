@@ -169,13 +169,12 @@ M.CrossEntropy = CrossEntropy
 local BCEWithLogits = class("nn.BCEWithLogits", Module)
 function BCEWithLogits:__init(opts)
   Module.__init(self)
-  opts = options(opts, { pos_weight = 1, reduction = 1 }, "nn.BCEWithLogits")
+  opts = opts or {}
   self.pos_weight = opts.pos_weight
   self.reduction = reduction(opts, "nn.BCEWithLogits")
 end
 function BCEWithLogits:forward(x, target)
-  check_args("nn.BCEWithLogits", x, target)
-  local loss, d = kernel(core.bce_with_logits, seq.split(x), target,
+  local loss, d = core.bce_with_logits(seq.split(x), target,
     { pos_weight = self.pos_weight, reduction = self.reduction })
   self._d = d
   self.output = loss
