@@ -35,12 +35,15 @@
 -- objects. docs/training.md lists every key.
 local lurn = require "lurn"
 local core = require "lurn.core"
+local util = require "lurn.util"
 
 local M = {}
 
---- The `kind` a training state's metadata carries ("lurn-training-state").
+--- checkpoint.KIND — the `kind` a training state's metadata carries ("lurn-training-state").
+-- @usage print(checkpoint.KIND)
 M.KIND = "lurn-training-state"
---- The training-state version this lurn writes and reads (1).
+--- checkpoint.VERSION — the training-state version this lurn writes and reads (1).
+-- @usage print(checkpoint.VERSION)
 M.VERSION = 1
 
 -- Parts stored as JSON metadata, in a fixed order.
@@ -76,37 +79,66 @@ local function sorted_keys(t)
   return ks
 end
 
--- {name = tensor} from a module or a weights table.
-local function weights_of(m)
+-- {name = tensor} from a module or a weights table; anything else is an
+-- error at the user's line naming `what`.
+local function weights_of(m, what)
   if type(m) == "table" and m.parameters then return m:state() end
+  if type(m) ~= "table" then
+    util.user_error(("%s must be an nn module or a table name -> tensor, got %s"):format(what,
+      lurn.is_tensor(m) and "a tensor" or type(m)))
+  end
   return m
 end
 
---- Write a training state (see the header) to path, atomically.
+-- core.save_checkpoint's failures (a directory in the way, a full disk)
+-- start with the path; without the position of this file.
+local function write_file(path, tensors, meta)
+  local ok, err = pcall(core.save_checkpoint, path, tensors, meta)
+  if not ok then error(util.strip_position(tostring(err)), 0) end
+end
+
+--- checkpoint.save(path, parts) — write a training state to path, atomically.
+-- parts (only model is required):
+--   model                 an nn module (or {name = tensor}): tensors "model/<name>"
+--   optimizer             an optim optimizer: its moments and hyperparameters
+--   schedule              an optim schedule
+--   rng                   true: lurn.rng_state() now (or a 56-byte string)
+--   data, vocab, config, history, train, extra   JSON-able (a data.Vocab is saved by its state)
+--   step                  optimizer steps taken
+--   tensors               {name = tensor}, anything else
+-- Written to a temp file, fsynced and renamed: an error leaves the old file.
+-- @tparam string path
+-- @tparam table parts the parts above
+-- @usage local opt = optim.Adam(model:parameters())
+-- checkpoint.save("m.ckpt", { model = model, optimizer = opt, rng = true, step = 0 })
 function M.save(path, parts)
-  if type(path) ~= "string" then error("checkpoint.save: path must be a string", 2) end
-  if type(parts) ~= "table" then error("checkpoint.save: parts must be a table", 2) end
+  if type(path) ~= "string" then util.user_error("checkpoint.save: path must be a string") end
+  if type(parts) ~= "table" then util.user_error("checkpoint.save: parts must be a table") end
   for k in pairs(parts) do
     if not KNOWN[k] then
-      error(("checkpoint.save: unknown part '%s' (known: %s)"):format(tostring(k),
-        table.concat(sorted_keys(KNOWN), ", ")), 2)
+      util.user_error(("checkpoint.save: unknown part '%s' (known: %s)"):format(tostring(k),
+        table.concat(sorted_keys(KNOWN), ", ")))
     end
   end
   -- A nil model (a misspelt variable, say) must not write a state without
   -- weights that every resume would then refuse.
   if parts.model == nil then
-    error("checkpoint.save: part 'model' is missing (nil): a training state holds the model's "
-      .. "weights", 2)
+    util.user_error("checkpoint.save: part 'model' is missing (nil): a training state holds the model's "
+      .. "weights")
   end
   local tensors, meta = {}, {}
   local contents = {}
   if parts.model then
-    local w = weights_of(parts.model)
+    local w = weights_of(parts.model, "checkpoint.save: part 'model'")
     local names = sorted_keys(w)
     for _, name in ipairs(names) do tensors["model/" .. name] = w[name] end
     contents[#contents + 1] = "model"
   end
   if parts.optimizer then
+    if type(parts.optimizer) ~= "table" then
+      util.user_error(("checkpoint.save: part 'optimizer' must be an optim optimizer, got %s")
+        :format(type(parts.optimizer)))
+    end
     local s = parts.optimizer.state and parts.optimizer:state() or parts.optimizer
     for k, t in pairs(s.tensors or {}) do tensors["optim/" .. k] = t end
     meta.optimizer = core.json_encode(s.config)
@@ -126,14 +158,14 @@ function M.save(path, parts)
       end
       local ok, s = pcall(core.json_encode, v)
       if not ok then
-        error(("checkpoint.save: part '%s': %s"):format(k, tostring(s)), 2)
+        util.user_error(("checkpoint.save: part '%s': %s"):format(k, tostring(s)))
       end
       meta[k] = s
       contents[#contents + 1] = k
     end
   end
   meta.kind = core.json_encode { kind = M.KIND, version = M.VERSION, parts = contents }
-  core.save_checkpoint(path, tensors, meta)
+  write_file(path, tensors, meta)
 end
 
 -- ---- the schema of a training state -------------------------------------------
@@ -223,8 +255,9 @@ local function set(list)
   return t
 end
 
---- Periodic checkpoint names train.fit writes; the only names it will ever
--- delete (lurn.train).
+--- checkpoint.PERIODIC_PATTERN — the Lua pattern of the periodic checkpoint names train.fit
+-- writes (step-<8+ digits>.ckpt); the only names it will ever delete.
+-- @usage print(("step-00000010.ckpt"):match(checkpoint.PERIODIC_PATTERN) ~= nil)   --> true
 M.PERIODIC_PATTERN = "^step%-%d%d%d%d%d%d%d%d+%.ckpt$"
 
 local PARTS = set { "model", "optimizer", "rng", "schedule", "data", "vocab", "config",
@@ -416,9 +449,17 @@ local function check_optimizer(C, o, tensors, model)
   end
 end
 
---- Read and validate a training state; the parts as plain data (header).
+--- checkpoint.load(path) — read and validate a whole training state; its parts as plain data.
+-- Every part is checked against the schema before anything is returned; a
+-- damaged or hostile file is an error naming the file and the field.
+-- @tparam string path
+-- @treturn table s: s.model {name = tensor}, s.optimizer {config =, tensors =},
+--   s.schedule, s.rng (bytes), s.data, s.vocab, s.config, s.history, s.step,
+--   s.train, s.extra, s.tensors, s.path
+-- @usage checkpoint.save("m.ckpt", { model = model, step = 3 })
+-- local s = checkpoint.load("m.ckpt")   -- s.step == 3, s.model["3.weight"]
 function M.load(path)
-  if type(path) ~= "string" then error("checkpoint.load: path must be a string", 2) end
+  if type(path) ~= "string" then util.user_error("checkpoint.load: path must be a string") end
   local tensors, meta = read_file(path)   -- errors name the path and the damage
   local function fail(fmt, ...) error(path .. ": " .. fmt:format(...), 0) end
   local C = checker(path)
@@ -542,11 +583,23 @@ local function check_weights(prefix, model, w)
   end
 end
 
---- Put a loaded state back into live objects. targets: model, optimizer,
--- schedule (each restored when given and present in the state), rng = true
--- (restore the generator). Checks everything before changing anything, so a
--- mismatch leaves the objects as they were (the rng is set last).
+--- checkpoint.restore(s, targets) — put a loaded state back into live objects.
+-- targets: model, optimizer, schedule (each restored when given; the state
+-- must have it), rng = true (restore the generator). Everything is checked
+-- before anything changes, so a mismatch leaves the objects as they were.
+-- @tparam table s what checkpoint.load returned
+-- @tparam table targets {model =, optimizer =, schedule =, rng = true}
+-- @treturn table s
+-- @usage checkpoint.save("m.ckpt", { model = model, rng = true })
+-- checkpoint.restore(checkpoint.load("m.ckpt"), { model = other, rng = true })
 function M.restore(s, targets)
+  if type(s) ~= "table" then
+    util.user_error(("checkpoint.restore: expected what checkpoint.load returned, got %s"):format(type(s)))
+  end
+  if type(targets) ~= "table" then
+    util.user_error(("checkpoint.restore: targets must be a table {model =, optimizer =, ...}, got %s")
+      :format(type(targets)))
+  end
   local prefix = (s.path or "checkpoint") .. ": "
   local function need(part)
     if s[part] == nil then error(("%sthe checkpoint has no %s part"):format(prefix, part), 0) end
@@ -561,11 +614,11 @@ function M.restore(s, targets)
   if targets.model then targets.model:load_state(s.model) end
   if targets.optimizer then
     local ok, err = pcall(targets.optimizer.load_state, targets.optimizer, s.optimizer)
-    if not ok then error(prefix .. tostring(err), 0) end
+    if not ok then error(prefix .. util.message(err), 0) end
   end
   if targets.schedule then
     local ok, err = pcall(targets.schedule.load_state, targets.schedule, s.schedule)
-    if not ok then error(prefix .. tostring(err), 0) end
+    if not ok then error(prefix .. util.message(err), 0) end
   end
   if targets.rng then
     local ok, err = pcall(lurn.set_rng_state, s.rng)
@@ -574,12 +627,20 @@ function M.restore(s, targets)
   return s
 end
 
---- Weights only (see the header): the names starting with opts.prefix,
--- prefix stripped; a plain safetensors file any reader (PyTorch via numpy,
--- safetensors) can load.
+--- checkpoint.save_weights(path, model [, opts]) — the weights alone, as a plain safetensors
+-- file any reader (PyTorch via safetensors or numpy) can load.
+-- Options (default first):
+--   prefix = ""           keep the names that start with it, stripped ("1." turns
+--                         "1.weight_ih_l0" into torch.nn.LSTM's "weight_ih_l0")
+-- @tparam string path
+-- @tparam table model an nn module or {name = tensor}
+-- @tparam[opt] table opts the options above
+-- @treturn integer the number of tensors written
+-- @usage checkpoint.save_weights("gru.safetensors", model, { prefix = "1." })
 function M.save_weights(path, model, opts)
+  if type(path) ~= "string" then util.user_error("checkpoint.save_weights: path must be a string") end
   opts = opts or {}
-  local w, out, n = weights_of(model), {}, 0
+  local w, out, n = weights_of(model, "checkpoint.save_weights: model"), {}, 0
   local prefix = opts.prefix or ""
   for name, t in pairs(w) do
     if name:sub(1, #prefix) == prefix then
@@ -588,16 +649,24 @@ function M.save_weights(path, model, opts)
     end
   end
   if n == 0 then
-    error(("checkpoint.save_weights: no parameter name starts with '%s' (names: %s)")
-      :format(prefix, table.concat(sorted_keys(w), ", ")), 2)
+    util.user_error(("checkpoint.save_weights: no parameter name starts with '%s' (names: %s)")
+      :format(prefix, table.concat(sorted_keys(w), ", ")))
   end
-  core.save_checkpoint(path, out)
+  write_file(path, out)
   return n
 end
 
---- {name = tensor} from a lurn training state (its model weights) or any
--- safetensors file (every tensor), with opts.prefix prepended to each name.
+--- checkpoint.load_weights(path [, opts]) — {name = tensor} from a lurn training state (its
+-- model weights) or any safetensors file (every tensor).
+-- Options (default first):
+--   prefix = ""           prepended to every name
+-- @tparam string path
+-- @tparam[opt] table opts the options above
+-- @treturn table name -> tensor
+-- @usage checkpoint.save_weights("gru.safetensors", model, { prefix = "1." })
+-- local w = checkpoint.load_weights("gru.safetensors", { prefix = "1." })   -- w["1.weight_ih_l0"]
 function M.load_weights(path, opts)
+  if type(path) ~= "string" then util.user_error("checkpoint.load_weights: path must be a string") end
   opts = opts or {}
   local tensors, meta = read_file(path, { safetensors = true })
   local out, prefix = {}, opts.prefix or ""
@@ -613,8 +682,18 @@ function M.load_weights(path, opts)
   return out
 end
 
---- Load weights (load_weights) into a model, checked like restore.
+--- checkpoint.load_into(model, path [, opts]) — load_weights into a model, checked like restore
+-- (every parameter present with its shape, nothing else).
+-- @tparam nn.Module model
+-- @tparam string path a training state or a safetensors file
+-- @tparam[opt] table opts {prefix = ""} as load_weights
+-- @treturn nn.Module model
+-- @usage checkpoint.save("m.ckpt", { model = model })
+-- checkpoint.load_into(other, "m.ckpt")
 function M.load_into(model, path, opts)
+  if type(model) ~= "table" or type(model.parameters) ~= "function" then
+    util.user_error(("checkpoint.load_into: expected an nn module, got %s"):format(type(model)))
+  end
   local w = M.load_weights(path, opts)
   check_weights(path .. ": ", model, w)
   model:load_state(w)

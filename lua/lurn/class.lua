@@ -14,6 +14,7 @@
 -- module (m.forward = f), never the class of every module in the process,
 -- and cannot plant a __gc in a shared metatable. The library reaches an
 -- object's class with class.of(m).
+local util = require "lurn.util"
 local classes = setmetatable({}, { __mode = "k" })  -- instance metatable -> class
 
 local function frozen(t, what)
@@ -27,6 +28,16 @@ end
 -- the class's fields an instance does not see: the way back to the classes
 local hidden = { __class = true, __parent = true }
 
+--- class(name [, parent]) — a new class; calling it makes an instance and runs its __init.
+-- Methods are looked up through the parent chain; instances cannot reach or
+-- change the class (see the header). nn layers written in Lua use it.
+-- @tparam string name the class name ("nn.MyLayer"), what tostring and errors show
+-- @tparam[opt] table parent the parent class (nn.Module for a layer)
+-- @treturn table the class
+-- @usage local class = require "lurn.class"
+-- local Point = class("Point")
+-- function Point:__init(x) self.x = x end
+-- print(Point(3).x)   --> 3
 local function class(name, parent)
   -- c.__class and c.__parent stay on the class table (the library walks
   -- them: nn.constructors, tests); instances look methods up through a
@@ -57,7 +68,20 @@ local function class(name, parent)
     __index = parent,
     __call = function(_, ...)
       local obj = setmetatable({}, mt)
-      if obj.__init then obj:__init(...) end
+      if obj.__init then
+        -- a constructor's argument error names the user's line, not this
+        -- one (util.user_error); an error from deeper in lurn keeps where
+        -- it happened, after the user's position and the class name
+        local ok, err = pcall(obj.__init, obj, ...)
+        if not ok then
+          if type(err) ~= "string" then error(err, 0) end
+          local msg, pos = util.strip_position(err)
+          if not pos and msg:match("^[^\n]-:%d+: ") then error(err, 0) end  -- the user's already
+          if pos and not pos:match("^class%.lua:") then msg = ("%s (at %s)"):format(msg, pos) end
+          if msg:sub(1, #name + 1) ~= name .. ":" then msg = name .. ": " .. msg end
+          util.user_error(msg)
+        end
+      end
       return obj
     end,
     __tostring = function() return "class " .. name end,
@@ -65,16 +89,19 @@ local function class(name, parent)
   return c
 end
 
---- The class of obj (for the library; nil for anything else).
+--- class.of(obj) — the class of obj (for the library; nil for anything else).
+-- @usage print(require("lurn.class").of(nn.Linear(2, 2)) == nn.Linear)   --> true
 local function of(obj)
   local mt = debug.getmetatable(obj)
   return mt and classes[mt] or nil
 end
 
---- The parent class of class c, or nil.
+--- class.parent_of(c) — the parent class of class c, or nil.
+-- @usage print(require("lurn.class").parent_of(nn.Linear) == nn.Module)   --> true
 local function parent_of(c) return rawget(c, "__parent") end
 
---- is_instance(obj, cls): obj's class is cls or derives from it.
+--- class.is_instance(obj, cls) — true when obj's class is cls or derives from it.
+-- @usage print(require("lurn.class").is_instance(nn.LSTM(2, 3), nn.Module))   --> true
 local function is_instance(obj, cls)
   if type(obj) ~= "table" then return false end
   local c = of(obj)

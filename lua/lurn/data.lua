@@ -12,6 +12,16 @@
 -- state}`), so a run resumed from a checkpoint sees exactly the batches it
 -- would have seen.
 local lurn = require "lurn"
+local util = require "lurn.util"
+
+-- nil or a table of options; anything else is an error at the user's line.
+local function options(opts, what)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    util.user_error(("%s: options must be a table, got %s"):format(what, type(opts)))
+  end
+  return opts
+end
 
 local M = {}
 
@@ -24,7 +34,10 @@ local M = {}
 -- @treturn {string,...} the tokens
 -- @usage data.tokenize("Don't stop, <br/>NOW!")  --> {"don't", "stop", "now"}
 function M.tokenize(text, opts)
-  opts = opts or {}
+  if type(text) ~= "string" then
+    util.user_error(("data.tokenize: expected a string, got %s"):format(type(text)))
+  end
+  opts = options(opts, "data.tokenize")
   if not opts.keep_case then text = text:lower() end
   local toks = {}
   if opts.whitespace then
@@ -50,12 +63,20 @@ Vocab.__name = "data.Vocab"
 Vocab.__tostring = function(v) return ("data.Vocab(%d tokens)"):format(#v.itos) end
 M.Vocab = Vocab
 
+--- data.Vocab.new([tokens]) — a vocabulary of these tokens in order (default {"<pad>", "<unk>"}).
+-- @tparam[opt] {string,...} tokens id i-1 is tokens[i]
+-- @treturn data.Vocab the vocabulary
+-- @usage local v = data.Vocab.new { "<pad>", "<unk>", "yes", "no" }   -- v:id("no") == 3
 function Vocab.new(tokens)
   local v = setmetatable({ itos = {}, stoi = {}, pad = 0, unk = 1 }, Vocab)
   for _, t in ipairs(tokens or { "<pad>", "<unk>" }) do v:add(t) end
   return v
 end
 
+--- v:add(tok) — the id of a token, added at the end when new.
+-- @tparam string tok
+-- @treturn integer its 0-based id
+-- @usage local id = vocab:add("<sep>")
 function Vocab:add(tok)
   local id = self.stoi[tok]
   if id then return id end
@@ -66,8 +87,10 @@ function Vocab:add(tok)
   return id
 end
 
---- The vocabulary as a C map token -> id (lurn.text numericalises with it);
+--- v:index() — the vocabulary as a C map token -> id (lurn.text numericalises with it);
 -- built on first use, rebuilt after an add.
+-- @treturn userdata a lurn.core.text_map
+-- @usage print(vocab:index():get("b"))
 function Vocab:index()
   local m = rawget(self, "_index")
   if not m then
@@ -77,28 +100,62 @@ function Vocab:index()
   return m
 end
 
+--- v:size() — the number of tokens (ids are 0 .. size-1).
+-- @treturn integer
+-- @usage nn.Embedding(vocab:size(), 16)
 function Vocab:size() return #self.itos end
+--- v:id(tok) — the 0-based id of a token (v.unk, 1, when unknown).
+-- @tparam string tok
+-- @treturn integer
+-- @usage vocab:id("the")
 function Vocab:id(tok) return self.stoi[tok] or self.unk end
+--- v:token(id) — the token of a 0-based id (nil when out of range).
+-- @tparam integer id
+-- @treturn string|nil
+-- @usage vocab:token(1)   --> "<unk>"
 function Vocab:token(id) return self.itos[id + 1] end
 
---- Build from token lists (or texts, tokenized with opts). Ties in count
--- are broken by the token, so the ids never depend on table order.
+--- data.Vocab.build(docs [, opts]) — a vocabulary from texts (tokenized with data.tokenize) or token lists.
+-- The most frequent tokens first after <pad> (0) and <unk> (1); ties in
+-- count are broken by the token, so the ids never depend on table order.
+-- Options (default first):
+--   min_count = 1         tokens seen fewer times are left out (they read as <unk>)
+--   max_size = nil        at most this many entries, <pad> and <unk> included (0: no limit)
+--   keep_case, whitespace = false   data.tokenize's options, for texts
+-- @tparam table docs texts or token lists
+-- @tparam[opt] table opts the options above
+-- @treturn data.Vocab
+-- @usage local v = data.Vocab.build({ "a b b", "b c" }, { min_count = 2 })   -- <pad> <unk> b
 function Vocab.build(docs, opts)
-  opts = opts or {}
+  if type(docs) ~= "table" then
+    util.user_error(("data.Vocab.build: expected a list of texts or token lists, got %s"):format(type(docs)))
+  end
+  opts = options(opts, "data.Vocab.build")
   local counts = {}
-  for _, d in ipairs(docs) do
+  for i, d in ipairs(docs) do
+    if type(d) ~= "string" and type(d) ~= "table" then
+      util.user_error(("data.Vocab.build: entry %d is a %s, not a text or a token list"):format(i, type(d)))
+    end
     local toks = type(d) == "string" and M.tokenize(d, opts) or d
     for _, t in ipairs(toks) do counts[t] = (counts[t] or 0) + 1 end
   end
   return Vocab.from_counts(counts, opts)
 end
 
---- Build from counts (a table token -> count, or a lurn.core.text_map of
--- counts): tokens seen at least min_count times,
+--- data.Vocab.from_counts(counts [, opts]) — a vocabulary from counts (a table token -> count, or a
+-- lurn.core.text_map of counts): tokens seen at least min_count times,
 -- most frequent first, at most max_size entries in all (<pad> and <unk>
 -- included; nil or 0: no limit).
+-- @tparam table counts
+-- @tparam[opt] table opts {min_count = 1, max_size = nil}
+-- @treturn data.Vocab
+-- @usage local v = data.Vocab.from_counts({ the = 10, cat = 2, sat = 1 }, { min_count = 2 })
 function Vocab.from_counts(counts, opts)
-  opts = opts or {}
+  if type(counts) ~= "table" and type(counts) ~= "userdata" then
+    util.user_error(("data.Vocab.from_counts: expected a table token -> count or a text.counter(), got %s")
+      :format(type(counts)))
+  end
+  opts = options(opts, "data.Vocab.from_counts")
   local max = (opts.max_size and opts.max_size > 0) and opts.max_size or math.huge
   if type(counts) ~= "table" then
     -- a C map sorts itself (ties in byte order, like < in the C locale)
@@ -126,17 +183,30 @@ function Vocab.from_counts(counts, opts)
   return v
 end
 
+--- v:encode(toks) — the ids of a token list (unknown tokens -> v.unk).
+-- @tparam {string,...} toks
+-- @treturn {integer,...} the 0-based ids
+-- @usage vocab:encode(data.tokenize("a new text"))
 function Vocab:encode(toks)
+  if type(toks) ~= "table" then
+    util.user_error(("data.Vocab:encode: expected a list of tokens, got %s"):format(type(toks)))
+  end
   local ids = {}
   for i, t in ipairs(toks) do ids[i] = self:id(t) end
   return ids
 end
 
---- The vocabulary as plain data (for checkpoints) and back.
+--- v:state() — the vocabulary as plain data (for checkpoints): {tokens = {...}}.
+-- @treturn table
+-- @usage local copy = data.Vocab.from_state(vocab:state())
 function Vocab:state() return { tokens = self.itos } end
+--- data.Vocab.from_state(s) — the vocabulary v:state() described.
+-- @tparam table s {tokens = {...}}
+-- @treturn data.Vocab
+-- @usage local copy = data.Vocab.from_state(vocab:state())
 function Vocab.from_state(s)
   if type(s) ~= "table" or type(s.tokens) ~= "table" then
-    error("Vocab.from_state: expected {tokens = {...}}", 2)
+    util.user_error("Vocab.from_state: expected {tokens = {...}}")
   end
   return Vocab.new(s.tokens)
 end
@@ -157,22 +227,38 @@ Dataset.__name = "data.Dataset"
 Dataset.__tostring = function(d) return ("data.Dataset(%d samples)"):format(#d.seqs) end
 M.Dataset = Dataset
 
---- Dataset{seqs = {{id, ...}, ...} | texts = {...}, vocab = v, labels = {...},
---          max_len = n (truncate), tokenize = opts}
+--- data.Dataset(spec) — samples (id sequences, with labels) that make batches.
+-- spec fields:
+--   seqs                  {{id, ...}, ...} 0-based ids, or
+--   texts + vocab         texts, tokenized (spec.tokenize: data.tokenize's options) and encoded
+--   labels = nil          one label per sample (0-based classes for CrossEntropy)
+--   max_len = nil         truncate longer sequences
+-- @tparam table spec the fields above
+-- @treturn data.Dataset
+-- @usage local ds = data.Dataset { texts = { "a b", "b" }, labels = { 1, 0 }, vocab = vocab }
 function Dataset.new(spec)
+  if type(spec) ~= "table" then
+    util.user_error(("data.Dataset: expected a table {seqs = ... | texts = ..., vocab = ...}, got %s")
+      :format(type(spec)))
+  end
   local d = setmetatable({ seqs = {}, labels = spec.labels, vocab = spec.vocab }, Dataset)
+  for _, k in ipairs { "seqs", "texts", "labels" } do
+    if spec[k] ~= nil and type(spec[k]) ~= "table" then
+      util.user_error(("data.Dataset: %s must be a list, got %s"):format(k, type(spec[k])))
+    end
+  end
   if spec.seqs then
     d.seqs = spec.seqs
   elseif spec.texts then
-    if not spec.vocab then error("Dataset: texts need a vocab", 2) end
+    if not spec.vocab then util.user_error("Dataset: texts need a vocab") end
     for i, t in ipairs(spec.texts) do
       d.seqs[i] = spec.vocab:encode(M.tokenize(t, spec.tokenize))
     end
   else
-    error("Dataset: give seqs or texts", 2)
+    util.user_error("Dataset: give seqs or texts")
   end
   if d.labels and #d.labels ~= #d.seqs then
-    error(("Dataset: %d sequences but %d labels"):format(#d.seqs, #d.labels), 2)
+    util.user_error(("Dataset: %d sequences but %d labels"):format(#d.seqs, #d.labels))
   end
   if spec.max_len then
     for i, s in ipairs(d.seqs) do
@@ -183,10 +269,20 @@ function Dataset.new(spec)
 end
 setmetatable(Dataset, { __call = function(_, spec) return Dataset.new(spec) end })
 
+--- ds:size() — the number of samples.
+-- @treturn integer
+-- @usage print(ds:size())
 function Dataset:size() return #self.seqs end
 
---- Make one batch from sample indices: time-major ids padded with 0.
+--- ds:make_batch(index) — one batch from sample indices (1-based): {ids = [T, B] int32
+-- time-major, padded with 0; lengths = [B]; labels = [B]; index = the indices}.
+-- @tparam {integer,...} index
+-- @treturn table the batch
+-- @usage local b = ds:make_batch { 2, 1 }   -- b.ids [2,2], b.lengths {2, 2}
 function Dataset:make_batch(index)
+  if type(index) ~= "table" then
+    util.user_error(("data.Dataset:make_batch: expected a list of sample indices, got %s"):format(type(index)))
+  end
   local B = #index
   local T = 1
   for _, i in ipairs(index) do T = math.max(T, #self.seqs[i]) end
@@ -222,12 +318,19 @@ function Dataset:make_batch(index)
   return batch
 end
 
---- The order of samples for one epoch: shuffled (from lurn's generator) or
--- in order; with bucket = true, sorted by length within windows of
--- 50 batches so batches hold similar lengths, then the batches shuffled.
+--- ds:epoch_order([opts]) — the batches of one epoch as lists of indices: shuffled (from lurn's
+-- generator) or in order; with bucket = true, sorted by length within windows
+-- of 50 batches so batches hold similar lengths, then the batches shuffled.
+-- @tparam[opt] table opts {size = 32, shuffle = false, bucket = false, drop_last = false}
+-- @treturn table {{i, ...}, ...}
+-- @usage local plan = ds:epoch_order { size = 2, shuffle = true }
 function Dataset:epoch_order(opts)
+  opts = options(opts, "data.Dataset:batches")
   local n = #self.seqs
   local size = opts.size or 32
+  if math.type(size) ~= "integer" or size < 1 then
+    util.user_error(("data.Dataset:batches: size must be a positive integer, got %s"):format(tostring(size)))
+  end
   local order = {}
   if opts.shuffle then
     local perm = lurn.randperm(n)
@@ -268,11 +371,18 @@ function Dataset:epoch_order(opts)
   return batches
 end
 
---- Iterate over batches. opts: size, shuffle, bucket, drop_last, and
--- resume = a state from it:state() to continue mid-epoch. The iterator
--- object `it` (second result) has it:state() -> {batches = ..., pos = k}.
+--- ds:batches([opts]) — iterate over one epoch's batches (see make_batch).
+-- Options (default first):
+--   size = 32
+--   shuffle = false       from lurn's seeded generator
+--   bucket = false        batches of similar lengths (see epoch_order)
+--   drop_last = false
+--   resume = nil          a state from it:state() to continue mid-epoch
+-- The iterator object `it` (second result) has it:state() -> {batches =, pos =}.
+-- @tparam[opt] table opts the options above
+-- @usage for b in ds:batches { size = 2, shuffle = true } do print(b.ids:shape()) end
 function Dataset:batches(opts)
-  opts = opts or {}
+  opts = options(opts, "data.Dataset:batches")
   local it = {}
   if opts.resume then
     it.plan, it.pos = opts.resume.batches, opts.resume.pos
@@ -292,13 +402,24 @@ end
 -- ---------------------------------------------------------------------------
 -- Generated data for tests, examples and the default run.
 
---- The order task: every sequence holds exactly one "a" and one "b" among
--- filler words; the label is 1 when "a" comes first, else 0. Every sample
--- of a pair has the same bag of words, so only a model that reads the order
--- can beat 50 %. Returns texts, labels (0/1 integers). Draws from lurn's
--- generator (seed it first).
+--- data.order_task(n [, opts]) — generated texts where only word order tells the label.
+-- Every sequence holds exactly one "a" and one "b" among filler words; the
+-- label is 1 when "a" comes first, else 0. Every sample of a pair has the
+-- same bag of words, so only a model that reads the order can beat 50 %.
+-- Draws from lurn's generator (seed it first).
+-- Options (default first):
+--   min_len = 6, max_len = 16
+--   fillers = {"the", "of", "and", "to", "in", "is", "it", "on"}
+-- @tparam integer n samples
+-- @tparam[opt] table opts the options above
+-- @treturn {string,...} texts
+-- @treturn {integer,...} labels 0/1
+-- @usage lurn.seed(1); local texts, labels = data.order_task(100)
 function M.order_task(n, opts)
-  opts = opts or {}
+  if math.type(n) ~= "integer" or n < 0 then
+    util.user_error(("data.order_task: n must be a non-negative integer, got %s"):format(tostring(n)))
+  end
+  opts = options(opts, "data.order_task")
   local min_len, max_len = opts.min_len or 6, opts.max_len or 16
   local fillers = opts.fillers or { "the", "of", "and", "to", "in", "is", "it", "on" }
   local texts, labels = {}, {}

@@ -18,6 +18,9 @@
 --   5 diverged (NaN/Inf), 130 interrupted (SIGINT/SIGTERM; a checkpoint was saved)
 local M = {}
 
+--- errors.EXIT — the exit status of each error code: usage 2, config 2, data 3,
+-- checkpoint 4, diverged 5, interrupted 130 (an internal error exits 1).
+-- @usage print(errors.EXIT.data)   --> 3
 M.EXIT = {
   usage = 2, config = 2, data = 3, checkpoint = 4, diverged = 5, interrupted = 130,
 }
@@ -26,9 +29,15 @@ local Error = {}
 Error.__index = Error
 Error.__name = "lurn.Error"
 Error.__tostring = function(e) return e.message end
+--- errors.Error — the metatable of error objects {code =, message =}; tostring(e) is the message.
+-- @usage print(getmetatable(errors.new("data", "x")) == errors.Error)   --> true
 M.Error = Error
 
---- A new error object (not raised); fmt and its arguments as string.format's.
+--- errors.new(code, fmt, ...) — a new error object (not raised); fmt and its arguments as string.format's.
+-- @tparam string code "usage", "config", "data", "checkpoint", "diverged" or "interrupted"
+-- @tparam string fmt
+-- @treturn table {code =, message =}
+-- @usage local e = errors.new("data", "%s:%d: no label", "train.tsv", 3)
 function M.new(code, fmt, ...)
   if M.EXIT[code] == nil then
     error(("errors.new: unknown code '%s'"):format(tostring(code)), 2)
@@ -37,11 +46,22 @@ function M.new(code, fmt, ...)
   return setmetatable({ code = code, message = msg }, Error)
 end
 
---- Raise an error object. Level 0: the message is used as is, no position.
+--- errors.raise(code, fmt, ...) — raise an error object; the message is used as is, no position
+-- (the command line prints it and exits with the code's status).
+-- @tparam string code
+-- @tparam string fmt
+-- @usage local ok, e = pcall(errors.raise, "data", "%s: empty", "train.tsv")   -- e.code == "data"
 function M.raise(code, fmt, ...)
   error(M.new(code, fmt, ...), 0)
 end
 
+--- errors.is(e [, code]) — true when e is an error object (of that code, when given).
+-- Tables of the same shape {code =, message =} built elsewhere count too.
+-- @param e an error value
+-- @tparam[opt] string code "usage", "config", "data", "checkpoint", "diverged" or "interrupted"
+-- @treturn boolean
+-- @usage local ok, e = pcall(errors.raise, "data", "line %d: no label", 3)
+-- print(errors.is(e, "data"), errors.is(e, "config"))   --> true false
 function M.is(e, code)
   if type(e) ~= "table" or getmetatable(e) ~= Error then
     -- objects built by hand with the same shape count too (other modules
@@ -54,14 +74,21 @@ function M.is(e, code)
   return code == nil or e.code == code
 end
 
+--- errors.exit_code(e) — the exit status for e: its code's (errors.EXIT), 1 for anything else.
+-- @param e an error value
+-- @treturn integer the status
+-- @usage print(errors.exit_code(errors.new("data", "line 3: no label")))   --> 3
 function M.exit_code(e)
   if M.is(e) then return M.EXIT[e.code] end
   return 1
 end
 
---- Run fn(...); an error that is not an error object becomes one of `code`,
--- its message prefixed (for wrapping a library call whose failures are the
--- user's: a damaged file, a shape that does not fit).
+--- errors.wrap(code, prefix, fn, ...) — run fn(...); an error that is not an error object becomes
+-- one of `code`, its message prefixed (for wrapping a library call whose
+-- failures are the user's: a damaged file, a shape that does not fit).
+-- @return what fn returned
+-- @usage local ok, e = pcall(errors.wrap, "checkpoint", "m.ckpt: ", error, "truncated", 0)
+-- print(e.code, e.message)   --> checkpoint  m.ckpt: truncated
 function M.wrap(code, prefix, fn, ...)
   local res = table.pack(pcall(fn, ...))
   if res[1] then return table.unpack(res, 2, res.n) end

@@ -24,12 +24,13 @@
 -- report.skipped. A smooth function's slopes differ by about eps * f''.
 local lurn = require "lurn"
 local seq = require "lurn.nn.seq"
+local util = require "lurn.util"
 
 local M = {}
 
 local function out_data(y)
   local d = seq.split(y)
-  if not d then error("gradcheck: forward returned " .. type(y) .. ", not a tensor or Seq", 3) end
+  if not d then util.user_error("gradcheck: forward returned " .. type(y) .. ", not a tensor or Seq") end
   return d
 end
 
@@ -71,6 +72,9 @@ end
 -- @usage local r = lurn.gradcheck.check(nn.GRU(3, 4), lurn.randn(5, 2, 3))
 -- assert(r.ok, r.summary)
 function M.check(module, input, opts)
+  if type(module) ~= "table" or type(module.forward) ~= "function" or type(module.backward) ~= "function" then
+    util.user_error(("gradcheck.check: expected a module (with forward and backward), got %s"):format(type(module)))
+  end
   opts = opts or {}
   local eps = opts.eps or 1e-2
   local tol = opts.tol or 1e-2
@@ -98,7 +102,7 @@ function M.check(module, input, opts)
   local in_data = seq.split(input)
   if opts.check_input ~= false and in_data and in_data:dtype() == "float32" then
     if grad_in == nil then
-      error("gradcheck: backward returned no input gradient for a float32 input", 2)
+      util.user_error("gradcheck: backward returned no input gradient for a float32 input")
     end
     targets[#targets + 1] = { name = "input", value = in_data, grad = seq.split(grad_in) }
   end

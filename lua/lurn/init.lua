@@ -57,7 +57,10 @@ local submodules = {
 -- lurn's modules are found beside this file (the host and the searcher
 -- above do not use package.path for them), or on package.path.
 local libdir = debug.getinfo(1, "S").source:match("^@(.*)/lurn/init%.lua$")
---- The file of lurn module `name` ("lurn.nn"), or nil.
+--- lurn.module_file(name) — the file of lurn module `name` ("lurn.nn"), or nil.
+-- @tparam string name
+-- @treturn string|nil
+-- @usage print(lurn.module_file("lurn.nn"))
 function M.module_file(name)
   local rel = name:gsub("%.", "/")
   if libdir then
@@ -91,16 +94,31 @@ setmetatable(M, {
 local Tensor = core.Tensor
 
 --- t:type() -> "float32" | "int32" (alias of dtype, torch7 style)
+-- @usage print(lurn.zeros(2):type())   --> float32
 Tensor.type = Tensor.dtype
 
---- True when x is a lurn tensor.
+--- lurn.is_tensor(x) — true when x is a lurn tensor.
+-- @param x any value
+-- @treturn boolean
+-- @usage print(lurn.is_tensor(lurn.zeros(2)), lurn.is_tensor({}))   --> true false
 function M.is_tensor(x)
   return getmetatable(x) == getmetatable(core.zeros(0))
 end
 
---- zeros_like / ones_like / randn_like
+--- lurn.zeros_like(t) — zeros of t's shape and dtype.
+-- @tparam Tensor t
+-- @treturn Tensor
+-- @usage local g = lurn.zeros_like(lurn.randn(2, 3))
 function M.zeros_like(t) return core.zeros(t:shape(), t:dtype()) end
+--- lurn.ones_like(t) — ones of t's shape and dtype.
+-- @tparam Tensor t
+-- @treturn Tensor
+-- @usage local m = lurn.ones_like(lurn.randn(2, 3))
 function M.ones_like(t) return core.ones(t:shape(), t:dtype()) end
+--- lurn.randn_like(t) — float32 N(0, 1) values of t's shape.
+-- @tparam Tensor t
+-- @treturn Tensor
+-- @usage local noise = lurn.randn_like(lurn.zeros(2, 3))
 function M.randn_like(t) return core.randn(t:shape()) end
 
 return M

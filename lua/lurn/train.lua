@@ -80,6 +80,16 @@ local OPTIONS = {
                                                   --   over the ranks; false: this process alone
 }
 
+-- The type each option must have when given (false counts as not given
+-- for log, as in OPTIONS); schedule and target are checked below.
+local OPTION_TYPES = {
+  checkpoint_dir = "string", resume = "string", monitor = "string", mode = "string",
+  progress = "string", clip = "number", clip_value = "number", min_delta = "number",
+  on_step = "function", on_eval = "function", on_checkpoint = "function", evaluate = "function",
+  log = "function", metrics = "table", shuffle = "boolean", bucket = "boolean",
+  drop_last = "boolean", restore_best = "boolean",
+}
+
 local function check_options(opts)
   util.check_keys(opts, OPTIONS, "train.fit", 3)
   local o = {}
@@ -87,11 +97,11 @@ local function check_options(opts)
     if opts[k] ~= nil then o[k] = opts[k] elseif v ~= false then o[k] = v end
   end
   for _, k in ipairs { "model", "loss", "optimizer", "train_data" } do
-    if not o[k] then error(("train.fit: option '%s' is required"):format(k), 3) end
+    if not o[k] then util.user_error(("train.fit: option '%s' is required"):format(k)) end
   end
   if o.schedule_every ~= "epoch" and o.schedule_every ~= "step" then
-    error(("train.fit: schedule_every must be 'epoch' or 'step', got '%s'")
-      :format(tostring(o.schedule_every)), 3)
+    util.user_error(("train.fit: schedule_every must be 'epoch' or 'step', got '%s'")
+      :format(tostring(o.schedule_every)))
   end
   -- 0 means "off" (as in the config file): no step-based evaluations or
   -- checkpoints (epoch ends still do both), default logging.
@@ -99,21 +109,50 @@ local function check_options(opts)
     if o[k] == 0 then o[k] = nil end
   end
   if o.checkpoint_every and not o.checkpoint_dir then
-    error("train.fit: checkpoint_every needs checkpoint_dir", 3)
+    util.user_error("train.fit: checkpoint_every needs checkpoint_dir")
   end
   for _, k in ipairs { "epochs", "batch_size", "max_steps", "checkpoint_every", "eval_every",
     "log_every", "patience", "keep_checkpoints" } do
     local v = o[k]
     if v ~= nil and (math.type(v) ~= "integer" or v < 0) then
-      error(("train.fit: %s must be a non-negative integer, got %s"):format(k, tostring(v)), 3)
+      util.user_error(("train.fit: %s must be a non-negative integer, got %s"):format(k, tostring(v)))
     end
   end
-  if o.batch_size == 0 then error("train.fit: batch_size must be at least 1, got 0", 3) end
+  for _, kn in ipairs { { "model", "forward", "backward", "parameters" },
+    { "loss", "forward", "backward" }, { "optimizer", "step", "zero_grad" } } do
+    local k = kn[1]
+    for i = 2, #kn do
+      local f = kn[i]
+      if type(o[k]) ~= "table" or type(o[k][f]) ~= "function" then
+        util.user_error(("train.fit: %s must be %s (it has no %s method), got %s"):format(k,
+          k == "optimizer" and "an optim optimizer" or "an nn module", f, type(o[k])))
+      end
+    end
+  end
+  local typed = {}
+  for k in pairs(OPTION_TYPES) do typed[#typed + 1] = k end
+  table.sort(typed)
+  for _, k in ipairs(typed) do
+    local v = o[k]
+    if v ~= nil and not (k == "log" and v == false) and type(v) ~= OPTION_TYPES[k] then
+      util.user_error(("train.fit: %s must be a %s, got %s"):format(k, OPTION_TYPES[k],
+        lurn.is_tensor(v) and "tensor" or type(v)))
+    end
+  end
+  if o.schedule ~= nil and (type(o.schedule) ~= "table" or type(o.schedule.step) ~= "function") then
+    util.user_error(("train.fit: schedule must be an optim schedule (with a step method), got %s")
+      :format(type(o.schedule)))
+  end
+  if o.target ~= nil and type(o.target) ~= "string" and type(o.target) ~= "function" then
+    util.user_error(("train.fit: target must be a batch field name or a function(batch), got %s")
+      :format(type(o.target)))
+  end
+  if o.batch_size == 0 then util.user_error("train.fit: batch_size must be at least 1, got 0") end
   for _, k in ipairs { "train_data", "valid_data" } do
     local d = o[k]
     if d and (type(d) ~= "table" or type(d.size) ~= "function" or type(d.batches) ~= "function") then
-      error(("train.fit: %s must be a data.Dataset (with size and batches methods), got %s")
-        :format(k, type(d) == "table" and "a table without them" or type(d)), 3)
+      util.user_error(("train.fit: %s must be a data.Dataset (with size and batches methods), got %s")
+        :format(k, type(d) == "table" and "a table without them" or type(d)))
     end
   end
   return o
@@ -121,16 +160,20 @@ end
 
 -- ---- metrics -----------------------------------------------------------------
 
---- Correct predictions and their count for class logits: [N, C] with int32
--- targets [N], [T, B, C] (or a Seq) with targets [T, B] (ignore_index and
--- padding left out), or binary logits [N] / [N, 1] with 0/1 float targets.
+--- train.accuracy(output, target [, ignore_index]) — correct predictions and their count:
+-- class logits [N, C] with int32 targets [N], [T, B, C] (or a Seq) with
+-- targets [T, B] (ignore_index and padding left out), or binary logits [N] /
+-- [N, 1] with 0/1 float targets.
+-- @treturn integer correct
+-- @treturn integer counted
+-- @usage local right, n = train.accuracy(lurn.tensor {{2, 1}, {0, 3}}, lurn.tensor({0, 0}, "int32"))   --> 1, 2
 function M.accuracy(output, target, ignore_index)
   local out = seqm.split(output)
   if target:dtype() == "int32" then
     local pred = out:argmax(out:dim())
     if pred:numel() ~= target:numel() then
-      error(("train.accuracy: %s logits do not match %s targets"):format(
-        tostring(out:shape()), tostring(target:shape())), 2)
+      util.user_error(("train.accuracy: %s logits do not match %s targets"):format(
+        tostring(out:shape()), tostring(target:shape())))
     end
     pred = pred:view(target:shape())
     local valid = target:ne(ignore_index or -100)
@@ -138,8 +181,8 @@ function M.accuracy(output, target, ignore_index)
   end
   local n = target:numel()
   if out:numel() ~= n then
-    error(("train.accuracy: %s logits do not match %s targets"):format(
-      tostring(out:shape()), tostring(target:shape())), 2)
+    util.user_error(("train.accuracy: %s logits do not match %s targets"):format(
+      tostring(out:shape()), tostring(target:shape())))
   end
   local pred = out:reshape(n):gt(0)
   return pred:eq(target:reshape(n):gt(0.5)):sum(), n
@@ -161,9 +204,28 @@ local function target_of(batch, target)
   return batch.targets or batch.labels
 end
 
---- Mean loss and metrics over a dataset, in eval mode (the model's mode is
--- restored). opts: loss, batch_size (32), metrics, target.
+--- train.evaluate(model, data [, opts]) — mean loss and metrics over a dataset, in eval mode
+-- (the model's mode is restored).
+-- Options (default first):
+--   loss = nil            an nn loss: the record gets `loss`
+--   batch_size = 32
+--   metrics = nil         {name = fn(output, target) -> sum, count} (default: accuracy with CE/BCE)
+--   target = nil          batch field name or function(batch)
+-- @tparam nn.Module model
+-- @tparam data.Dataset data
+-- @tparam[opt] table opts the options above
+-- @treturn table {loss =, accuracy =, n =, ...}
+-- @usage local r = train.evaluate(model, ds, { loss = nn.CrossEntropy() })   -- r.loss, r.accuracy, r.n
 function M.evaluate(model, data, opts)
+  if type(model) ~= "table" or type(model.forward) ~= "function" then
+    util.user_error(("train.evaluate: expected a model (an nn module), got %s"):format(type(model)))
+  end
+  if type(data) ~= "table" or type(data.batches) ~= "function" then
+    util.user_error(("train.evaluate: data must be a data.Dataset, got %s"):format(type(data)))
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    util.user_error(("train.evaluate: options must be a table, got %s"):format(type(opts)))
+  end
   opts = opts or {}
   local metrics = opts.metrics
   if metrics == nil then metrics = opts.loss and default_metrics(opts.loss) or {} end
@@ -252,9 +314,12 @@ local function file_exists(path)
   return f ~= nil
 end
 
---- The newest checkpoint in a run directory (its `latest` file), or nil.
+--- train.latest_checkpoint(dir) — the newest checkpoint in a run directory (its `latest` file), or nil.
 -- The pointer is read from a file, so it may only name a periodic
 -- checkpoint in that directory (step-<n>.ckpt), never another path.
+-- @tparam string dir a checkpoint_dir of train.fit
+-- @treturn string|nil the path
+-- @usage print(train.latest_checkpoint("runs/none"))   --> nil
 function M.latest_checkpoint(dir)
   local f = io.open(dir .. "/latest", "rb")
   if not f then return nil end
@@ -340,8 +405,59 @@ function M._dist_step(dt, step, model, loss_fn, batch, target_field)
   return g_loss, g_tokens
 end
 
+--- train.fit(opts) — train a model: epochs of batches, evaluation, early stopping, checkpoints.
+-- Each step: forward, loss, zero_grad, backward, clipping, optimizer step
+-- (and the schedule). A checkpoint holds everything that decides what
+-- happens next, so `resume` continues bit for bit as if never stopped.
+-- Options (default first; model, loss, optimizer and train_data required):
+--   model                 an nn module
+--   loss                  an nn loss (nn.CrossEntropy(), ...)
+--   optimizer             an optim optimizer over model:parameters()
+--   train_data            a data.Dataset
+--   valid_data = nil      a data.Dataset evaluated at each epoch end (and eval_every)
+--   epochs = 1
+--   max_steps = nil       stop after this many steps in all
+--   batch_size = 32
+--   shuffle = true
+--   bucket = false        batch sequences of similar length together
+--   drop_last = false
+--   eval_batch_size = nil the evaluation's batch size (default batch_size)
+--   target = nil          batch field name or function(batch) (default batch.targets or labels)
+--   clip = nil            global gradient-norm clipping
+--   clip_value = nil      per-element gradient clipping
+--   schedule = nil        an optim schedule
+--   schedule_every = "epoch"  or "step" (ReduceLROnPlateau: at each evaluation)
+--   metrics = nil         {name = fn(output, target) -> sum, count} (default: accuracy for CE/BCE)
+--   eval_every = nil      also evaluate every n steps (0: off)
+--   monitor = "valid_loss" the metric early stopping and best weights follow
+--                         (train_loss without valid_data)
+--   mode = nil            "min" or "max" (default: "min" for a loss, else "max")
+--   patience = nil        stop after this many evaluations without improvement
+--   min_delta = 0         what counts as an improvement
+--   restore_best = false  load the best weights at the end
+--   checkpoint_dir = nil  where checkpoints go (step-<n>.ckpt and `latest`)
+--   checkpoint_every = nil  steps between checkpoints (also every epoch end; 0: off)
+--   keep_checkpoints = 2  periodic checkpoints kept
+--   resume = nil          a checkpoint file or directory to continue from
+--   config, vocab, extra = nil  saved with every checkpoint (JSON-able)
+--   evaluate = nil        function(model, data, opts) -> record (default train.evaluate)
+--   on_step, on_eval, on_checkpoint = nil  callbacks
+--   log = nil             function(line) (default: print)
+--   log_every = nil       steps between progress lines (default about 10 per epoch)
+--   progress = "auto"     "auto", "bar", "lines" or "none"
+--   distributed = "auto"  under mpirun (lurn.dist): data-parallel over the ranks;
+--                         false: this process alone (docs/distributed.md)
+-- @tparam table opts the options above
+-- @treturn table {step =, epoch =, history = {records}, best = {metric =, value =,
+--   epoch =, step =}, stopped = reason or nil, checkpoint = last file or nil}
+-- @usage local ds = data.Dataset { seqs = {{1, 2}, {2, 1}, {1, 1}, {2, 2}}, labels = {0, 1, 0, 1} }
+-- local model = nn.Sequential { nn.Embedding(3, 4), nn.GRU(4, 8), nn.Pool("last"), nn.Linear(8, 2) }
+-- local result = train.fit { model = model, loss = nn.CrossEntropy(),
+--   optimizer = optim.Adam(model:parameters(), {lr = 1e-2}), train_data = ds,
+--   epochs = 2, batch_size = 2, progress = "none" }
+-- print(result.step, result.history[#result.history].train_loss)
 function M.fit(opts)
-  if type(opts) ~= "table" then error("train.fit: expected a table of options", 2) end
+  if type(opts) ~= "table" then util.user_error("train.fit: expected a table of options") end
   local o = check_options(opts)
   local model, loss_fn, opt, sched = o.model, o.loss, o.optimizer, o.schedule
   local data = o.train_data
@@ -383,24 +499,24 @@ function M.fit(opts)
     local path = o.resume
     if file_exists(path .. "/latest") or not file_exists(path) then
       path = M.latest_checkpoint(path) or
-          error(("train.fit: no checkpoint to resume from in '%s'"):format(o.resume), 2)
+          util.user_error(("train.fit: no checkpoint to resume from in '%s'"):format(o.resume))
     end
     local s = checkpoint.load(path)
     for _, part in ipairs { "data", "train", "step", "history" } do
       if s[part] == nil then
-        error(("%s: not written by train.fit (no '%s' part)"):format(path, part), 2)
+        util.user_error(("%s: not written by train.fit (no '%s' part)"):format(path, part))
       end
     end
     if s.data.size == nil then
-      error(("%s: not written by train.fit (no data.size)"):format(path), 2)
+      util.user_error(("%s: not written by train.fit (no data.size)"):format(path))
     end
     if s.data.size ~= data:size() then
-      error(("%s: written for a training set of %d samples, this one has %d")
-        :format(path, s.data.size, data:size()), 2)
+      util.user_error(("%s: written for a training set of %d samples, this one has %d")
+        :format(path, s.data.size, data:size()))
     end
     if (sched ~= nil) ~= (s.schedule ~= nil) then
-      error(("%s: the checkpoint %s a schedule, this run %s"):format(path,
-        s.schedule and "has" or "has no", sched and "has one" or "has none"), 2)
+      util.user_error(("%s: the checkpoint %s a schedule, this run %s"):format(path,
+        s.schedule and "has" or "has no", sched and "has one" or "has none"))
     end
     checkpoint.restore(s, { model = model, optimizer = opt, schedule = sched, rng = true })
     D, S, step, history = s.data, s.train, s.step, s.history

@@ -10,6 +10,19 @@
  * userdata's __gc releases whatever the core left in it (idempotent), so
  * nothing leaks and nothing is freed twice.
  */
+/*** lurn.core — the functions and tensor methods written in C.
+ *
+ * `require "lurn"` copies every function of lurn.core into `lurn` (lurn.zeros,
+ * lurn.mm, ...); tensors are userdata whose methods are these `Tensor:` functions
+ * (x:narrow(1, 2, 3)). Positions in calls (dims, indices, starts) are 1-based and
+ * negative ones count from the end; values that index something (ids, labels,
+ * argmax, randperm) are 0-based. Errors name the function and the shapes.
+ * Each function is documented where it is bound, in the binding files of
+ * src/lua/ (whose first doc comment says `@submodule lurn.core`); `lurn doc
+ * zeros`, `lurn doc Tensor:narrow` and the HTML reference read these comments.
+ * @module lurn.core
+ */
+
 #ifndef LURN_BIND_H
 #define LURN_BIND_H
 

@@ -51,6 +51,10 @@
  *   core.pid_alive(pid)    false only when no such process exists
  *   core.realpath(path)    canonical absolute path, or nil, message
  */
+/***
+ * @submodule lurn.core
+ */
+
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include <cjson/cJSON.h>
@@ -86,6 +90,18 @@ static int cmp_meta(const void *a, const void *b) {
   return strcmp(((const lurn_ck_meta *)a)->key, ((const lurn_ck_meta *)b)->key);
 }
 
+/*** lurn.core.save_checkpoint(path, tensors [, metadata]) — write tensors to a lurn checkpoint file (safetensors with checksums), atomically.
+ * Tensors are written in name order (the same content gives the same bytes);
+ * non-contiguous views are copied first. Metadata values are strings; keys
+ * starting with "lurn." are reserved. Written to "<path>.tmp.<pid>", fsynced
+ * and renamed: on failure the old file at path stays. lurn.checkpoint.save
+ * writes whole training states on top of this.
+ * @function save_checkpoint
+ * @tparam string path
+ * @tparam table tensors name -> float32 or int32 tensor
+ * @tparam[opt] table metadata key -> string
+ * @usage lurn.core.save_checkpoint("w.ckpt", { weight = lurn.randn(2, 3) }, { note = "try" })
+ */
 static int l_save_checkpoint(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -191,6 +207,19 @@ static int ckbox_gc(lua_State *L) {
   return 0;
 }
 
+/*** lurn.core.load_checkpoint(path [, opts]) — read a checkpoint: tensors, metadata and info {version =, names = {in file order}}.
+ * Every corruption is an error starting with the path and saying which
+ * (truncated, checksum mismatch, unsupported version, not a lurn checkpoint).
+ * opts.safetensors = true also accepts a plain safetensors file (PyTorch's).
+ * @function load_checkpoint
+ * @tparam string path
+ * @tparam[opt] table opts {safetensors = false}
+ * @treturn table tensors name -> tensor (F32 -> float32; I32, U8 -> int32)
+ * @treturn table metadata key -> string (no "lurn." keys)
+ * @treturn table info
+ * @usage lurn.core.save_checkpoint("w.ckpt", { weight = lurn.randn(2, 3) })
+ * local tensors, meta = lurn.core.load_checkpoint("w.ckpt")   -- tensors.weight [2,3]
+ */
 static int l_load_checkpoint(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int flags = 0;
@@ -484,6 +513,16 @@ static void encode_value(lua_State *L, jbuf *b, int idx, int seen) {
   }
 }
 
+/*** lurn.core.json_encode(value) — JSON text of nil, booleans, numbers, strings and tables of them.
+ * Keys 1..n make an array, string keys an object (sorted: deterministic
+ * output); {} is an empty object. Floats print in the shortest form that reads
+ * back to the same double. Functions, cycles, NaN/Inf, integers beyond 2^53,
+ * invalid UTF-8 and mixed keys are errors naming the key path.
+ * @function json_encode
+ * @param value
+ * @treturn string
+ * @usage print(lurn.core.json_encode { lr = 0.1, layers = {16, 32} })   -- {"layers":[16,32],"lr":0.1}
+ */
 static int l_json_encode(lua_State *L) {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
@@ -545,6 +584,15 @@ static int jtree_gc(lua_State *L) {
   return 0;
 }
 
+/*** lurn.core.json_decode(text) — the Lua value of JSON text (null becomes lurn.core.json_null).
+ * Integral numbers within 2^53 become integers. Invalid JSON is an error with
+ * the byte, line and column; so are invalid UTF-8, a \u0000 escape, nesting
+ * deeper than 200 and a key given twice.
+ * @function json_decode
+ * @tparam string text
+ * @return the value
+ * @usage local t = lurn.core.json_decode '{"a": [1, 2.5, null]}'   -- t.a[3] == lurn.core.json_null
+ */
 static int l_json_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
@@ -589,6 +637,13 @@ static int l_json_decode(lua_State *L) {
 /*  Run-directory helpers (lurn.train: pointer file, pruning, stale temps)     */
 /* ========================================================================= */
 
+/*** lurn.core.write_file_atomic(path, text) — replace a file whole or not at all (temp file, fsync, rename, directory fsync).
+ * Internal: lurn.train's `latest` pointer file uses it.
+ * @function write_file_atomic
+ * @tparam string path
+ * @tparam string text
+ * @usage lurn.core.write_file_atomic("latest", "step-00000010.ckpt\n")
+ */
 static int l_write_file_atomic(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
@@ -600,6 +655,12 @@ static int l_write_file_atomic(lua_State *L) {
 
 /* What is at path, without following a final symlink: "file", "directory",
  * "symlink", "fifo", "socket", "device", or nil if nothing is there. */
+/*** lurn.core.file_kind(path) — "file", "directory", "symlink", "fifo", "socket" or "device" (a final symlink is not followed), nil when nothing is there.
+ * @function file_kind
+ * @tparam string path
+ * @treturn string|nil
+ * @usage if lurn.core.file_kind("runs") ~= "directory" then lurn.mkdir("runs") end
+ */
 static int l_file_kind(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct stat sb;
@@ -619,6 +680,12 @@ static int l_file_kind(lua_State *L) {
 
 /* The names in a directory (no "." and ".."), unsorted; nil, message if it
  * cannot be read. */
+/*** lurn.core.list_dir(path) — the names in a directory (no "." and ".."), unsorted; nil and a message when it cannot be read.
+ * @function list_dir
+ * @tparam string path
+ * @treturn table|nil
+ * @usage for _, name in ipairs(lurn.core.list_dir(".") or {}) do print(name) end
+ */
 static int l_list_dir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   DIR *d = opendir(path);
@@ -641,6 +708,13 @@ static int l_list_dir(lua_State *L) {
 
 /* Is process pid alive? true, false (no such process), or true when it
  * cannot be told (another user's process): callers delete only on false. */
+/*** lurn.core.pid_alive(pid) — false only when no such process exists (true when it cannot be told).
+ * Internal: lurn.train removes a dead process's temp files only on false.
+ * @function pid_alive
+ * @tparam integer pid
+ * @treturn boolean
+ * @usage print(lurn.core.pid_alive(1))
+ */
 static int l_pid_alive(lua_State *L) {
   lua_Integer pid = luaL_checkinteger(L, 1);
   luaL_argcheck(L, pid > 0 && pid <= INT32_MAX, 1, "not a process id");
@@ -648,7 +722,12 @@ static int l_pid_alive(lua_State *L) {
   return 1;
 }
 
-/* The canonical absolute path (symlinks resolved), or nil, message. */
+/*** lurn.core.realpath(path) — the canonical absolute path (symlinks resolved), or nil and a message.
+ * @function realpath
+ * @tparam string path
+ * @treturn string|nil
+ * @usage print(lurn.core.realpath("."))
+ */
 static int l_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char *r = realpath(path, NULL);

@@ -5,32 +5,8 @@
  * parameter gradients (dw, db) are existing tensors that are added to.
  * Ids, targets, argmax and lengths are int32 and 0-based, like PyTorch's.
  *
- *   linear_forward(x, w [, b]) -> y           x [..., I], w [O, I], b [O]: y = x w^T + b
- *   linear_backward(x, w, dy [, dw [, db]]) -> dx
- *                                              dw += dy^T x, db += colsum(dy) (nil: skipped)
- *   embedding_forward(ids, w [, padding]) -> out      ids int32 [...], w [V, D] -> [..., D]
- *   embedding_backward(ids, dout, dw [, padding])     dw += scatter of dout by ids
- *                                              padding: a row index, or -1/nil for none
- *   dropout_mask(shape, p) -> mask             shape = {d0, ...} or d0, d1, ..., then p;
- *                                              0 or 1/(1-p), drawn with the global RNG
- *   dropout_forward(x, mask) -> y              y = x * mask (mask broadcast: [1, B, D]
- *   dropout_backward(dy, mask) -> dx           over [T, B, D] is variational dropout)
- *   activation_forward(kind, x) -> y           kind "relu" | "tanh" | "sigmoid"
- *   activation_backward(kind, dy, y) -> dx    from the forward's output y
- *   softmax(x) -> y, softmax_backward(dy, y) -> dx              over the last dim
- *   log_softmax(x) -> y, log_softmax_backward(dy, y) -> dx
- *   pool_forward(kind, x [, lengths]) -> y, aux
- *                                              kind "mean" | "max" | "last"; x [T, B, D],
- *                                              lengths int32 [B] -> y [B, D]; aux: the
- *                                              int32 [B, D] argmax steps for max, else nil
- *   pool_backward(kind, dy, lengths, aux, T) -> dx [T, B, D]
- *   cross_entropy(logits, targets [, opts]) -> loss, dlogits
- *                                              logits [N, C] + targets [N], or [T, B, C] +
- *                                              [T, B]; opts: weight = [C], ignore_index =
- *                                              -100, reduction = "mean" | "sum",
- *                                              lengths = int32 [B], grad = true
- *   bce_with_logits(x, target [, opts]) -> loss, dx   opts: pos_weight = [C], reduction, grad
- *   mse(x, target [, opts]) -> loss, dx               opts: reduction, grad
+ * Each function is documented where it is defined below (`lurn doc
+ * linear_forward`, docs/layers.md has the table).
  *
  * Losses return the loss as a Lua number and its gradient for an upstream
  * gradient of 1 (nil when opts.grad == false). An unknown option key is an
@@ -40,6 +16,10 @@
  * last dim 8)"); argument type errors are Lua's usual "bad argument #n to
  * 'linear_forward'".
  */
+/***
+ * @submodule lurn.core
+ */
+
 #include <string.h>
 
 #include "bind.h"
@@ -134,6 +114,15 @@ static int opt_grad(lua_State *L, int idx) {
 
 /* ---- Linear ------------------------------------------------------------------- */
 
+/*** lurn.core.linear_forward(x, w [, b]) — y = x w^T + b over the last dim (the kernel under nn.Linear).
+ * Strided views of x go to BLIS as they are.
+ * @function linear_forward
+ * @tparam Tensor x float32 [..., I]
+ * @tparam Tensor w [O, I]
+ * @tparam[opt] Tensor b [O]
+ * @treturn Tensor y [..., O]
+ * @usage local y = lurn.core.linear_forward(lurn.randn(4, 3), lurn.randn(2, 3), lurn.zeros(2))   -- [4,2]
+ */
 static int l_linear_forward(lua_State *L) {
   lurn_tensor *x = lurn_checktensor(L, 1), *w = lurn_checktensor(L, 2), *b = opttensor(L, 3);
   lurn_status st;
@@ -142,6 +131,18 @@ static int l_linear_forward(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.linear_backward(x, w, dy [, dw [, db]]) — dx = dy w; adds dy^T x to dw and the column sums of dy to db.
+ * dw and db are existing gradient tensors, added to (never overwritten); nil skips one.
+ * @function linear_backward
+ * @tparam Tensor x [N, I] (the forward's input)
+ * @tparam Tensor w [O, I]
+ * @tparam Tensor dy [N, O]
+ * @tparam[opt] Tensor dw [O, I]
+ * @tparam[opt] Tensor db [O]
+ * @treturn Tensor dx [N, I]
+ * @usage local dw = lurn.zeros(2, 3)
+ * local dx = lurn.core.linear_backward(lurn.randn(4, 3), lurn.randn(2, 3), lurn.ones(4, 2), dw)
+ */
 static int l_linear_backward(lua_State *L) {
   lurn_tensor *x = lurn_checktensor(L, 1), *w = lurn_checktensor(L, 2);
   lurn_tensor *dy = lurn_checktensor(L, 3), *dw = opttensor(L, 4), *db = opttensor(L, 5);
@@ -153,6 +154,16 @@ static int l_linear_backward(lua_State *L) {
 
 /* ---- Embedding ---------------------------------------------------------------- */
 
+/*** lurn.core.embedding_forward(ids, w [, padding]) — the rows of w for each id: [...] -> [..., D] (under nn.Embedding).
+ * Ids are int32 and 0-based; the padding id (nil or -1: none) gives a zero row.
+ * An id outside [0, V) is an error naming its 1-based position.
+ * @function embedding_forward
+ * @tparam Tensor ids int32 [...]
+ * @tparam Tensor w [V, D]
+ * @tparam[opt] integer padding
+ * @treturn Tensor [..., D]
+ * @usage local e = lurn.core.embedding_forward(lurn.tensor({{1, 0}}, "int32"), lurn.randn(5, 4), 0)   -- [1,2,4]
+ */
 static int l_embedding_forward(lua_State *L) {
   lurn_tensor *ids = lurn_checktensor(L, 1), *w = lurn_checktensor(L, 2);
   int64_t pad = optpadding(L, 3);
@@ -162,6 +173,15 @@ static int l_embedding_forward(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.embedding_backward(ids, dout, dw [, padding]) — add dout to the rows of dw its ids name (repeated ids accumulate; the padding row gets nothing).
+ * @function embedding_backward
+ * @tparam Tensor ids int32 [...]
+ * @tparam Tensor dout [..., D]
+ * @tparam Tensor dw [V, D], added to
+ * @tparam[opt] integer padding
+ * @usage local dw = lurn.zeros(5, 4)
+ * lurn.core.embedding_backward(lurn.tensor({{1, 1}}, "int32"), lurn.ones(1, 2, 4), dw)   -- row 1 gets 2s
+ */
 static int l_embedding_backward(lua_State *L) {
   lurn_tensor *ids = lurn_checktensor(L, 1), *dout = lurn_checktensor(L, 2);
   lurn_tensor *dw = lurn_checktensor(L, 3);
@@ -173,6 +193,14 @@ static int l_embedding_backward(lua_State *L) {
 
 /* ---- Dropout ------------------------------------------------------------------ */
 
+/*** lurn.core.dropout_mask(shape, p) — a float32 mask: 0 with probability p, else 1/(1-p) (drawn from the global generator).
+ * shape is {d0, d1, ...} or the sizes d0, d1, ... followed by p.
+ * @function dropout_mask
+ * @tparam table shape
+ * @tparam number p in [0, 1)
+ * @treturn Tensor
+ * @usage local mask = lurn.core.dropout_mask({1, 4, 8}, 0.3)   -- one mask per sequence over [T, 4, 8]
+ */
 static int l_dropout_mask(lua_State *L) {
   int64_t size[LURN_MAXDIM];
   int ndim, top = lua_gettop(L);
@@ -194,6 +222,14 @@ static int l_dropout_mask(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.dropout_forward(x, mask) — x * mask, the mask broadcast (a [1, B, D] mask over [T, B, D] is variational dropout); dropout_backward(dy, mask) likewise.
+ * @function dropout_forward
+ * @also dropout_backward
+ * @tparam Tensor x
+ * @tparam Tensor mask broadcastable to x
+ * @treturn Tensor
+ * @usage local y = lurn.core.dropout_forward(lurn.randn(5, 4, 8), lurn.core.dropout_mask({1, 4, 8}, 0.3))
+ */
 static int l_dropout_forward(lua_State *L) {
   lurn_tensor *x = lurn_checktensor(L, 1), *mask = lurn_checktensor(L, 2);
   lurn_status st;
@@ -212,6 +248,15 @@ static int l_dropout_backward(lua_State *L) {
 
 /* ---- Activations and softmax -------------------------------------------------- */
 
+/*** lurn.core.activation_forward(kind, x) — relu, tanh or sigmoid of every element; activation_backward(kind, dy, y) is its gradient from the output y.
+ * @function activation_forward
+ * @also activation_backward
+ * @tparam string kind "relu", "tanh" or "sigmoid"
+ * @tparam Tensor x float32
+ * @treturn Tensor
+ * @usage local y = lurn.core.activation_forward("tanh", lurn.randn(3))
+ * local dx = lurn.core.activation_backward("tanh", lurn.ones(3), y)
+ */
 static int l_activation_forward(lua_State *L) {
   lurn_activation act = checkact(L, 1);
   lurn_tensor *x = lurn_checktensor(L, 2);
@@ -230,6 +275,13 @@ static int l_activation_backward(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.softmax(x) — softmax over the last dim (the max subtracted first); softmax_backward(dy, y) is its gradient from the output y.
+ * @function softmax
+ * @also softmax_backward
+ * @tparam Tensor x float32
+ * @treturn Tensor
+ * @usage local p = lurn.core.softmax(lurn.randn(2, 5))   -- rows sum to 1
+ */
 static int l_softmax(lua_State *L) {
   lurn_tensor *x = lurn_checktensor(L, 1);
   lurn_status st;
@@ -238,6 +290,13 @@ static int l_softmax(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.log_softmax(x) — log softmax over the last dim; log_softmax_backward(dy, y) is its gradient from the output y.
+ * @function log_softmax
+ * @also log_softmax_backward
+ * @tparam Tensor x float32
+ * @treturn Tensor
+ * @usage local lp = lurn.core.log_softmax(lurn.randn(2, 5))
+ */
 static int l_log_softmax(lua_State *L) {
   lurn_tensor *x = lurn_checktensor(L, 1);
   lurn_status st;
@@ -264,6 +323,17 @@ static int l_log_softmax_backward(lua_State *L) {
 
 /* ---- Pool --------------------------------------------------------------------- */
 
+/*** lurn.core.pool_forward(kind, x [, lengths]) — [T, B, D] pooled over each sample's valid steps to [B, D] (under nn.Pool).
+ * kind "mean", "max" or "last"; for max, aux holds the argmax steps (int32
+ * [B, D]) that pool_backward needs, else nil. A length of 0 pools to zeros.
+ * @function pool_forward
+ * @tparam string kind
+ * @tparam Tensor x float32 [T, B, D]
+ * @tparam[opt] Tensor lengths int32 [B], each in 0..T
+ * @treturn Tensor y [B, D]
+ * @treturn Tensor|nil aux
+ * @usage local y, aux = lurn.core.pool_forward("max", lurn.randn(5, 2, 3), lurn.tensor({5, 2}, "int32"))
+ */
 static int l_pool_forward(lua_State *L) {
   lurn_pool kind = checkpool(L, 1);
   lurn_tensor *x = lurn_checktensor(L, 2), *lengths = opttensor(L, 3);
@@ -276,6 +346,18 @@ static int l_pool_forward(lua_State *L) {
   return 2;
 }
 
+/*** lurn.core.pool_backward(kind, dy, lengths, aux, T) — the gradient of pool_forward: [B, D] -> [T, B, D], zero at padded steps.
+ * @function pool_backward
+ * @tparam string kind
+ * @tparam Tensor dy [B, D]
+ * @tparam Tensor|nil lengths
+ * @tparam Tensor|nil aux pool_forward's second result
+ * @tparam integer T steps of the input
+ * @treturn Tensor dx [T, B, D]
+ * @usage local lengths = lurn.tensor({5, 2}, "int32")
+ * local y, aux = lurn.core.pool_forward("max", lurn.randn(5, 2, 3), lengths)
+ * local dx = lurn.core.pool_backward("max", lurn.ones(2, 3), lengths, aux, 5)   -- [5,2,3]
+ */
 static int l_pool_backward(lua_State *L) {
   lurn_pool kind = checkpool(L, 1);
   lurn_tensor *dy = lurn_checktensor(L, 2), *lengths = opttensor(L, 3), *am = opttensor(L, 4);
@@ -296,6 +378,23 @@ static int push_loss(lua_State *L, double loss, int want_grad) {
   return 2;
 }
 
+/*** lurn.core.cross_entropy(logits, targets [, opts]) — softmax cross-entropy and its gradient (under nn.CrossEntropy).
+ * logits [N, C] with int32 targets [N] (0-based), or [T, B, C] with [T, B].
+ * The mean is weighted: sum w[t]*nll / sum w[t]; 0 when no target counts.
+ * Options (default first):
+ *   reduction = "mean"    or "sum"
+ *   weight = nil          class weights [C]
+ *   ignore_index = -100
+ *   lengths = nil         int32 [B], per-step form only: steps past a length are not read
+ *   grad = true           false: no gradient (evaluation)
+ * @function cross_entropy
+ * @tparam Tensor logits
+ * @tparam Tensor targets int32
+ * @tparam[opt] table opts the options above
+ * @treturn number loss
+ * @treturn Tensor|nil dlogits for an upstream gradient of 1
+ * @usage local loss, d = lurn.core.cross_entropy(lurn.randn(4, 3), lurn.tensor({0, 2, 1, 1}, "int32"))
+ */
 static int l_cross_entropy(lua_State *L) {
   static const char *const known[] = {"weight", "ignore_index", "reduction", "lengths", "grad",
                                       NULL};
@@ -323,6 +422,17 @@ static int l_cross_entropy(lua_State *L) {
   return push_loss(L, loss, want_grad);
 }
 
+/*** lurn.core.bce_with_logits(x, target [, opts]) — sigmoid + binary cross-entropy and its gradient (under nn.BCEWithLogits).
+ * Targets in [0, 1], x's shape. Options: reduction = "mean" (over all
+ * elements) or "sum", pos_weight = [C] (over the last dim), grad = true.
+ * @function bce_with_logits
+ * @tparam Tensor x
+ * @tparam Tensor target
+ * @tparam[opt] table opts
+ * @treturn number loss
+ * @treturn Tensor|nil dx
+ * @usage local loss, dx = lurn.core.bce_with_logits(lurn.randn(3), lurn.tensor {1, 0, 1})
+ */
 static int l_bce_with_logits(lua_State *L) {
   static const char *const known[] = {"pos_weight", "reduction", "grad", NULL};
   lurn_tensor *x = lurn_checktensor(L, 1), *t = lurn_checktensor(L, 2);
@@ -337,6 +447,16 @@ static int l_bce_with_logits(lua_State *L) {
   return push_loss(L, loss, want_grad);
 }
 
+/*** lurn.core.mse(x, target [, opts]) — mean (or sum) of (x - target)^2 and its gradient (under nn.MSE).
+ * Options: reduction = "mean" or "sum", grad = true.
+ * @function mse
+ * @tparam Tensor x
+ * @tparam Tensor target x's shape
+ * @tparam[opt] table opts
+ * @treturn number loss
+ * @treturn Tensor|nil dx
+ * @usage local loss = lurn.core.mse(lurn.zeros(3), lurn.ones(3))   -- 1
+ */
 static int l_mse(lua_State *L) {
   static const char *const known[] = {"reduction", "grad", NULL};
   lurn_tensor *x = lurn_checktensor(L, 1), *t = lurn_checktensor(L, 2);

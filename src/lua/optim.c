@@ -49,6 +49,10 @@
  *
  * The clip/check functions take float32 contiguous tensors (gradients are).
  */
+/***
+ * @submodule lurn.core
+ */
+
 #include <math.h>
 #include <string.h>
 
@@ -206,6 +210,24 @@ static lurn_sgd_config sgd_hyper(lua_State *L, int idx, const char *fn) {
   return c;
 }
 
+/*** lurn.core.sgd_step(param, grad, state, hyper) — one SGD update of one parameter in place (PyTorch 1.13's formulas); returns the new step count.
+ * The same shape for every optimizer: adam_step, adamw_step, rmsprop_step and
+ * adagrad_step take (param, grad, state, hyper) too. state is the caller's
+ * table for this parameter: `step` and the buffers named as in PyTorch's
+ * state_dict (momentum_buffer; exp_avg, exp_avg_sq, max_exp_avg_sq;
+ * square_avg, grad_avg; sum), created on the first step. hyper holds the
+ * hyperparameters only (missing keys: optim_defaults(name); unknown keys are
+ * errors), so changing lr never resets the state. lurn.optim builds on these.
+ * @function sgd_step
+ * @also adam_step adamw_step rmsprop_step adagrad_step
+ * @tparam Tensor param float32, contiguous
+ * @tparam Tensor grad param's shape
+ * @tparam table state
+ * @tparam table hyper
+ * @treturn integer step
+ * @usage local w, g, s = lurn.ones(3), lurn.ones(3), {}
+ * lurn.core.adam_step(w, g, s, {lr = 0.1})   -- s.exp_avg, s.exp_avg_sq, s.step == 1
+ */
 static int l_sgd_step(lua_State *L) {
   const char *fn = "sgd_step";
   lurn_tensor *p, *g;
@@ -373,6 +395,12 @@ static void set_bool(lua_State *L, const char *k, int v) {
   lua_setfield(L, -2, k);
 }
 
+/*** lurn.core.optim_defaults(name) — every hyperparameter of an optimizer at its default (PyTorch's).
+ * @function optim_defaults
+ * @tparam string name "sgd", "adam", "adamw", "rmsprop" or "adagrad"
+ * @treturn table
+ * @usage print(lurn.core.optim_defaults("adamw").weight_decay)   -- 0.01
+ */
 static int l_optim_defaults(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   lua_newtable(L);
@@ -442,6 +470,17 @@ static int tensor_list(lua_State *L, int idx, const char *fn, float ***xs, int64
   return (int)n;
 }
 
+/*** lurn.core.clip_grad_norm(tensors, max_norm [, norm_type]) — scale the tensors together so that their global norm is at most max_norm; returns the norm before.
+ * The norm is computed in double in a fixed order; above max_norm every tensor
+ * is scaled by max_norm / (norm + 1e-6). A NaN/Inf norm leaves them untouched.
+ * optim.clip_grad_norm takes parameter records.
+ * @function clip_grad_norm
+ * @tparam {Tensor,...} tensors float32, contiguous
+ * @tparam number max_norm
+ * @tparam[opt] number norm_type > 0 or math.huge, default 2
+ * @treturn number
+ * @usage local norm = lurn.core.clip_grad_norm({lurn.full({4}, 3)}, 1)   -- 6
+ */
 static int l_clip_grad_norm(lua_State *L) {
   double max_norm = luaL_checknumber(L, 2);
   double norm_type = luaL_optnumber(L, 3, 2.0);
@@ -455,6 +494,12 @@ static int l_clip_grad_norm(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.clip_grad_value(tensors, clip) — clamp every element of the tensors into [-clip, clip] in place.
+ * @function clip_grad_value
+ * @tparam {Tensor,...} tensors float32, contiguous
+ * @tparam number clip
+ * @usage lurn.core.clip_grad_value({lurn.randn(5)}, 0.5)
+ */
 static int l_clip_grad_value(lua_State *L) {
   double clip = luaL_checknumber(L, 2);
   float **xs;
@@ -465,6 +510,13 @@ static int l_clip_grad_value(lua_State *L) {
   return 0;
 }
 
+/*** lurn.core.check_finite(tensors) — nil when every element is finite, else the 1-based position in the list of the first tensor with a NaN/Inf and the 1-based element in it.
+ * @function check_finite
+ * @tparam {Tensor,...} tensors float32, contiguous
+ * @treturn integer|nil i
+ * @treturn integer|nil element
+ * @usage local i, e = lurn.core.check_finite({lurn.ones(2), lurn.tensor {1, 0/0}})   -- 2, 2
+ */
 static int l_check_finite(lua_State *L) {
   float **xs;
   int64_t *ns;

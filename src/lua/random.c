@@ -14,17 +14,31 @@
  * Shapes are a table {d0, d1, ...} or integers. Everything is drawn in one
  * thread, so a seed gives the same numbers at every thread count.
  */
+/***
+ * @submodule lurn.core
+ */
+
 #include <string.h>
 
 #include "bind.h"
 #include "rng.h"
 
+/*** lurn.seed(n) — reseed the global generator (xoshiro256**); the same seed gives the same numbers at every thread count.
+ * @function seed
+ * @tparam integer n
+ * @usage lurn.seed(42); local w = lurn.randn(3, 3)
+ */
 static int l_seed(lua_State *L) {
   lua_Integer s = luaL_checkinteger(L, 1);
   lurn_rng_seed(lurn_rng_global(), (uint64_t)s);
   return 0;
 }
 
+/*** lurn.rng_state() — the generator's state as a 56-byte string (checkpoints save it).
+ * @function rng_state
+ * @treturn string
+ * @usage local s = lurn.rng_state(); local a = lurn.rand(2); lurn.set_rng_state(s)   -- rand(2) again equals a
+ */
 static int l_rng_state(lua_State *L) {
   unsigned char buf[LURN_RNG_STATE_BYTES];
   lurn_rng_get_state(lurn_rng_global(), buf);
@@ -32,6 +46,13 @@ static int l_rng_state(lua_State *L) {
   return 1;
 }
 
+/*** lurn.set_rng_state(s) — restore a state from lurn.rng_state(): the stream continues exactly.
+ * @function set_rng_state
+ * @tparam string s 56 bytes
+ * @usage local saved = lurn.rng_state()
+ * local a = lurn.randn(3)
+ * lurn.set_rng_state(saved)   -- lurn.randn(3) gives a again
+ */
 static int l_set_rng_state(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
@@ -64,6 +85,15 @@ static lurn_tensor *new_shaped(lua_State *L, const char *fname, int *next) {
   return t;
 }
 
+/*** lurn.rand(d1, d2, ...) or lurn.rand(shape [, lo, hi]) — float32 uniform in [lo, hi) (default [0, 1)).
+ * Bounds need the table form of the shape.
+ * @function rand
+ * @tparam table|integer shape {d1, ...} or the sizes
+ * @tparam[opt] number lo
+ * @tparam[opt] number hi
+ * @treturn Tensor
+ * @usage local w = lurn.rand({4, 3}, -0.1, 0.1)
+ */
 static int l_rand(lua_State *L) {
   int next;
   if (!lua_istable(L, 1)) {
@@ -78,6 +108,14 @@ static int l_rand(lua_State *L) {
   return 1;
 }
 
+/*** lurn.randn(d1, d2, ...) or lurn.randn(shape [, mean, std]) — float32 normal (default mean 0, std 1).
+ * @function randn
+ * @tparam table|integer shape {d1, ...} or the sizes
+ * @tparam[opt] number mean
+ * @tparam[opt] number std >= 0
+ * @treturn Tensor
+ * @usage local x = lurn.randn(5, 2, 3)
+ */
 static int l_randn(lua_State *L) {
   int next;
   if (!lua_istable(L, 1)) {
@@ -92,6 +130,13 @@ static int l_randn(lua_State *L) {
   return 1;
 }
 
+/*** lurn.bernoulli(shape, p) — float32 0/1 values, 1 with probability p.
+ * @function bernoulli
+ * @tparam table shape {d1, ...}
+ * @tparam number p in [0, 1]
+ * @treturn Tensor
+ * @usage local keep = lurn.bernoulli({3, 4}, 0.9)
+ */
 static int l_bernoulli(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   double p = luaL_checknumber(L, 2);
@@ -102,6 +147,12 @@ static int l_bernoulli(lua_State *L) {
   return 1;
 }
 
+/*** lurn.randperm(n) — a random permutation of 0 .. n-1 (int32).
+ * @function randperm
+ * @tparam integer n
+ * @treturn Tensor int32 [n]
+ * @usage local order = lurn.randperm(10)
+ */
 static int l_randperm(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   lurn_status st;
@@ -110,6 +161,16 @@ static int l_randperm(lua_State *L) {
   return 1;
 }
 
+/*** lurn.multinomial(probs [, n [, replacement]]) — n 0-based draws from weights [K] (or per row of [N, K]).
+ * Weights need not sum to 1. Without replacement (default) n is at most the
+ * number of nonzero weights.
+ * @function multinomial
+ * @tparam Tensor probs float32 [K] or [N, K], non-negative
+ * @tparam[opt] integer n draws per row, default 1
+ * @tparam[opt] boolean replacement default false
+ * @treturn Tensor int32 [n] or [N, n]
+ * @usage local next_char = lurn.multinomial(lurn.tensor {0.1, 0.7, 0.2})   -- most often 1
+ */
 static int l_multinomial(lua_State *L) {
   lurn_tensor *p = lurn_checktensor(L, 1);
   lua_Integer n = luaL_optinteger(L, 2, 1);
@@ -120,6 +181,13 @@ static int l_multinomial(lua_State *L) {
   return 1;
 }
 
+/*** t:uniform_([lo, hi]) — fill t in place from U[lo, hi) (default [0, 1)).
+ * @function Tensor:uniform_
+ * @tparam[opt] number lo
+ * @tparam[opt] number hi
+ * @treturn Tensor t
+ * @usage local w = lurn.zeros(3, 3):uniform_(-0.5, 0.5)
+ */
 static int m_uniform_(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   double lo = luaL_optnumber(L, 2, 0.0), hi = luaL_optnumber(L, 3, 1.0);
@@ -128,6 +196,13 @@ static int m_uniform_(lua_State *L) {
   return 1;
 }
 
+/*** t:normal_([mean, std]) — fill t in place from N(mean, std^2) (default 0, 1).
+ * @function Tensor:normal_
+ * @tparam[opt] number mean
+ * @tparam[opt] number std
+ * @treturn Tensor t
+ * @usage local w = lurn.zeros(3, 3):normal_(0, 0.02)
+ */
 static int m_normal_(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   double mean = luaL_optnumber(L, 2, 0.0), sd = luaL_optnumber(L, 3, 1.0);
@@ -137,6 +212,12 @@ static int m_normal_(lua_State *L) {
   return 1;
 }
 
+/*** t:bernoulli_(p) — fill t in place with 0/1, 1 with probability p.
+ * @function Tensor:bernoulli_
+ * @tparam number p
+ * @treturn Tensor t
+ * @usage local mask = lurn.zeros(4):bernoulli_(0.5)
+ */
 static int m_bernoulli_(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   lurn_status st;

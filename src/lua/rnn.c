@@ -34,6 +34,10 @@
  * need rows of one stride (a [T, B, D] view with unit last stride, such as
  * a narrow of the last dim), which the kernels take as they are.
  */
+/***
+ * @submodule lurn.core
+ */
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,6 +291,30 @@ static const char *const fwd_keys[] = {"kind", "x", "w_ih", "w_hh", "b_ih", "b_h
 
 /* ---- rnn_forward ---------------------------------------------------------- */
 
+/*** lurn.core.rnn_forward(args) — one recurrent layer in one direction over a whole sequence (the kernel under nn.LSTM/GRU/RNN).
+ * Fields of args (default first):
+ *   kind                  "lstm", "gru", "rnn_tanh" or "rnn_relu"
+ *   x                     float32 [T, B, I]
+ *   w_ih, w_hh            [G*H, I], [G*H, H] (G = 4, 3, 1 gate blocks; PyTorch's order)
+ *   b_ih, b_hh = nil      [G*H]
+ *   lengths = nil         int32 [B], each in 0..T: padded steps keep the state
+ *   h0, c0 = nil          [B, H] initial states (zeros)
+ *   reverse = false       run from each sample's last valid step back
+ *   training = true       keep what rnn_backward needs
+ *   y = nil               an output view [T, B, H] to write into (e.g. half of a
+ *                         bidirectional [T, B, 2H] output, via narrow)
+ * Returns y [T, B, H], hn [B, H], cn [B, H] (LSTM only, else nil) and, in
+ * training, a state for rnn_backward.
+ * @function rnn_forward
+ * @tparam table args the fields above
+ * @treturn Tensor y
+ * @treturn Tensor hn
+ * @treturn Tensor|nil cn
+ * @treturn userdata|nil state
+ * @usage local H = 4
+ * local y, hn, cn, st = lurn.core.rnn_forward { kind = "lstm", x = lurn.randn(5, 2, 3),
+ *   w_ih = lurn.randn(4 * H, 3), w_hh = lurn.randn(4 * H, H) }
+ */
 static int l_rnn_forward(lua_State *L) {
   const char *fn = "rnn_forward";
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -432,6 +460,26 @@ static lurn_tensor *grad_field(lua_State *L, const char *name, int ndim, const i
   return g;
 }
 
+/*** lurn.core.rnn_backward(state, grads) — backpropagation through time for one rnn_forward; returns dx, dh0, dc0.
+ * A state feeds exactly one backward; it holds x and the weights as they were
+ * (update them only after backward). state:free() returns its memory at once.
+ * Fields of grads (nil means zero or skipped):
+ *   dy                    [T, B, H] gradient of y (any view)
+ *   dhn, dcn              [B, H] gradients of the final states
+ *   dx                    a view [T, B, I] to write into, false to skip, nil for fresh
+ *   dw_ih, dw_hh, db_ih, db_hh  contiguous gradients, ACCUMULATED (+=)
+ * @function rnn_backward
+ * @tparam userdata state from rnn_forward in training
+ * @tparam table grads the fields above
+ * @treturn Tensor|nil dx
+ * @treturn Tensor dh0 [B, H]
+ * @treturn Tensor|nil dc0 (LSTM only)
+ * @usage local H = 4
+ * local y, hn, cn, st = lurn.core.rnn_forward { kind = "lstm", x = lurn.randn(5, 2, 3),
+ *   w_ih = lurn.randn(4 * H, 3), w_hh = lurn.randn(4 * H, H) }
+ * local dw_ih, dw_hh = lurn.zeros(4 * H, 3), lurn.zeros(4 * H, H)
+ * local dx, dh0 = lurn.core.rnn_backward(st, { dy = lurn.ones(5, 2, H), dw_ih = dw_ih, dw_hh = dw_hh })
+ */
 static int l_rnn_backward(lua_State *L) {
   const char *fn = "rnn_backward";
   rnn_state *s = checkstate(L, 1);

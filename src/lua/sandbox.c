@@ -39,6 +39,10 @@
  * (two strings).
  */
 #define _GNU_SOURCE
+/***
+ * @submodule lurn.core
+ */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -773,7 +777,17 @@ static void run_child(const char *exe, const char *rq, size_t rqn, double second
     if (fd[j] >= 0) close(fd[j]);
 }
 
-/* sandbox_eval(req, fn_marker) */
+/*** lurn.core.sandbox_eval(req, fn_marker) — evaluate a config's Lua text in a fresh, limited state (a child process when req.exe is set).
+ * Internal: lurn.config calls it. req = {source, chunkname, mode = "config" or
+ * "model", info, prelude, nn, env, instructions, memory, seconds, max_string,
+ * exe}; the answer is plain data {ok = true, value =} or {ok = false, kind =,
+ * message =}. docs/security.md says what it promises.
+ * @function sandbox_eval
+ * @tparam table req
+ * @tparam function fn_marker builds a marker from a function's first line
+ * @treturn table
+ * @usage -- see lua/lurn/config/ (not called by scripts)
+ */
 static int l_sandbox_eval(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int fn_marker = lua_isnoneornil(L, 2) ? 0 : 2;
@@ -825,6 +839,12 @@ static int l_sandbox_eval(lua_State *L) {
 
 /* ---- files and paths ----------------------------------------------------------------- */
 
+/*** lurn.core.sandbox_realpath(path) — the real path for the config loader, or nil and a reason.
+ * @function sandbox_realpath
+ * @tparam string path
+ * @treturn string|nil
+ * @usage print(lurn.core.sandbox_realpath("."))
+ */
 static int l_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char *real = realpath(path, NULL);
@@ -838,6 +858,13 @@ static int l_realpath(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.sandbox_read_regular(path, max) — the text of a regular file of at most max bytes, or nil and a reason (no FIFO, device or directory).
+ * @function sandbox_read_regular
+ * @tparam string path
+ * @tparam integer max
+ * @treturn string|nil
+ * @usage local text = lurn.core.sandbox_read_regular("configs/sentiment.lua", 1000000)
+ */
 static int l_read_regular(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max = luaL_checkinteger(L, 2);
@@ -875,6 +902,12 @@ static int l_read_regular(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.sandbox_file_kind(path) — "file", "directory" or "other", or nil and a reason.
+ * @function sandbox_file_kind
+ * @tparam string path
+ * @treturn string|nil
+ * @usage print(lurn.core.sandbox_file_kind("configs"))
+ */
 static int l_file_kind(lua_State *L) {
   struct stat sb;
   if (stat(luaL_checkstring(L, 1), &sb) != 0) {
@@ -891,6 +924,12 @@ static int l_file_kind(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.sandbox_env_names(prefix) — the names of the environment variables starting with prefix.
+ * @function sandbox_env_names
+ * @tparam string prefix
+ * @treturn {string,...}
+ * @usage print(table.concat(lurn.core.sandbox_env_names("LURN_"), " "))
+ */
 static int l_env_names(lua_State *L) {
   size_t pl;
   const char *prefix = luaL_checklstring(L, 1, &pl);

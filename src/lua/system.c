@@ -18,6 +18,10 @@
  *                              (a second one of either kills as usual)
  *   lurn.caught_signal() -> name | nil   "SIGINT"/"SIGTERM" once one arrived
  */
+/***
+ * @submodule lurn.core
+ */
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,6 +42,15 @@
 /* Thread counts: 0 means all cores, otherwise 1 .. LURN_MAX_THREADS. */
 #define LURN_MAX_THREADS 1024
 
+/*** lurn.threads([n]) — the thread count of BLIS and lurn's own loops; with n, set it first.
+ * n is 0 (all cores) or 1 to 1024; anything else is an error. The default
+ * comes from LURN_THREADS or `lurn --threads N` (all cores when unset); fewer
+ * run while other processes keep cores busy (LURN_THREADS_ADAPT=0: never).
+ * @function threads
+ * @tparam[opt] integer n
+ * @treturn integer the count now
+ * @usage lurn.threads(1)   -- one thread: reproducible timing on a shared machine
+ */
 static int l_threads(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer n = luaL_checkinteger(L, 1);
@@ -69,6 +82,11 @@ static void threads_from_env(lua_State *L) {
   lurn_set_threads((int)n);
 }
 
+/*** lurn.info() — facts about this build and machine: version, lua, blis, blis_arch, kernels_why, kernel_tile, blis_openmp, threads, cores, build_type.
+ * @function info
+ * @treturn table
+ * @usage local i = lurn.info(); print(i.blis_arch, i.threads)
+ */
 static int l_info(lua_State *L) {
   lua_newtable(L);
   lua_pushstring(L, LURN_VERSION);
@@ -101,6 +119,13 @@ static int l_info(lua_State *L) {
   return 1;
 }
 
+/*** lurn.sgemm_peak([n [, repeats]]) — the measured single-precision GEMM speed in GFLOP/s (`lurn info --bench`).
+ * @function sgemm_peak
+ * @tparam[opt] integer n matrix size, 16..8192 (default 1024)
+ * @tparam[opt] integer repeats 1..1000 (default 5)
+ * @treturn number GFLOP/s
+ * @usage print(lurn.sgemm_peak(64, 1))   -- a small, quick measurement
+ */
 static int l_sgemm_peak(lua_State *L) {
   lua_Integer n = luaL_optinteger(L, 1, 1024), r = luaL_optinteger(L, 2, 5);
   luaL_argcheck(L, n >= 16 && n <= 8192, 1, "size must be in 16..8192");
@@ -109,6 +134,11 @@ static int l_sgemm_peak(lua_State *L) {
   return 1;
 }
 
+/*** lurn.clock() — a monotonic wall clock in seconds (for timing; not the time of day).
+ * @function clock
+ * @treturn number
+ * @usage local t0 = lurn.clock(); lurn.mm(lurn.randn(64, 64), lurn.randn(64, 64)); print(lurn.clock() - t0)
+ */
 static int l_clock(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -116,7 +146,12 @@ static int l_clock(lua_State *L) {
   return 1;
 }
 
-/* mkdir -p without a shell: create each missing prefix in turn. */
+/*** lurn.mkdir(path) — create a directory and its missing parents (mkdir -p, no shell).
+ * An error when a part exists and is not a directory.
+ * @function mkdir
+ * @tparam string path
+ * @usage lurn.mkdir("runs/exp1/checkpoints")
+ */
 static int l_mkdir(lua_State *L) {
   size_t n;
   const char *path = luaL_checklstring(L, 1, &n);
@@ -140,6 +175,13 @@ static int l_mkdir(lua_State *L) {
   return 0;
 }
 
+/*** lurn.catch_signals() — from now on SIGINT and SIGTERM only set a flag (a second one stops as usual).
+ * The training command polls lurn.caught_signal() between steps, saves a
+ * checkpoint and exits 130.
+ * @function catch_signals
+ * @usage lurn.catch_signals()
+ */
+
 /* The training command polls this flag between steps, saves a checkpoint and
  * exits: a signal handler may do nothing else safely. SA_RESETHAND puts the
  * default action back, so a second Ctrl-C stops a run that is stuck. */
@@ -160,6 +202,11 @@ static int l_catch_signals(lua_State *L) {
   return 0;
 }
 
+/*** lurn.caught_signal() — "SIGINT" or "SIGTERM" when one was caught since catch_signals, else nil.
+ * @function caught_signal
+ * @treturn string|nil
+ * @usage if lurn.caught_signal() then save_and_exit() end
+ */
 static int l_caught_signal(lua_State *L) {
   int sig = caught_signal;
   if (sig == SIGINT) lua_pushliteral(L, "SIGINT");

@@ -12,6 +12,10 @@
  * Every function allocates its output userdata before calling the core, so
  * a failing core call leaves only a released tensor for the GC to collect.
  */
+/***
+ * @submodule lurn.core
+ */
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +26,12 @@
 
 /* ---- shared helpers (declared in bind.h) ---------------------------------- */
 
+/*** t:free() — release the tensor's storage now instead of at garbage collection.
+ * Freeing twice is harmless; using a freed tensor is an error naming it. A
+ * `local x <close> = ...` variable frees at the end of its scope.
+ * @function Tensor:free
+ * @usage local big = lurn.zeros(1000, 1000); big:free()
+ */
 static int tensor_gc(lua_State *L) {
   lurn_tensor *t = luaL_checkudata(L, 1, LURN_TENSOR_MT);
   lurn_tensor_release(t);
@@ -171,6 +181,16 @@ static int shape_and_dtype(lua_State *L, int64_t *size, lurn_dtype *dtype, const
 
 /* ---- constructors ----------------------------------------------------------- */
 
+/*** lurn.zeros(d1, d2, ... [, dtype]) — a tensor of zeros.
+ * The shape is given as sizes or as one table {d1, d2, ...}; dtype "float32"
+ * (default) or "int32". At most 8 dims and 2^40 elements.
+ * @function zeros
+ * @also ones
+ * @tparam integer ... the sizes (or a table of them)
+ * @tparam[opt] string dtype "float32" or "int32"
+ * @treturn Tensor
+ * @usage local x = lurn.zeros(2, 3)              -- also lurn.zeros {2, 3}, lurn.ones(2, 3, "int32")
+ */
 static int l_zeros(lua_State *L) {
   int64_t size[LURN_MAXDIM];
   lurn_dtype dt;
@@ -187,7 +207,14 @@ static int l_ones(lua_State *L) {
   return 1;
 }
 
-/* full(shape, value [, dtype]) */
+/*** lurn.full(shape, value [, dtype]) — a tensor filled with one value.
+ * @function full
+ * @tparam table shape {d1, d2, ...}
+ * @tparam number value
+ * @tparam[opt] string dtype "float32" (default) or "int32"
+ * @treturn Tensor
+ * @usage local x = lurn.full({2, 3}, 7)
+ */
 static int l_full(lua_State *L) {
   int64_t size[LURN_MAXDIM];
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -248,7 +275,15 @@ static void table_fill(lua_State *L, int idx, int depth, int ndim, const int64_t
   }
 }
 
-/* tensor(nested_table | number [, dtype]) */
+/*** lurn.tensor(data [, dtype]) — a tensor from nested tables (or a 0-d one from a number).
+ * Every row must have the same length; elements must be numbers.
+ * @function tensor
+ * @tparam table|number data nested lists of numbers
+ * @tparam[opt] string dtype "float32" (default) or "int32" (truncates toward zero)
+ * @treturn Tensor
+ * @usage local x = lurn.tensor {{1, 2}, {3, 4}}
+ * local ids = lurn.tensor({3, 0, 2}, "int32")
+ */
 static int l_tensor(lua_State *L) {
   lurn_dtype dt = checkdtype(L, 2, LURN_FLOAT32);
   lurn_status st;
@@ -269,7 +304,17 @@ static int l_tensor(lua_State *L) {
   return 1;
 }
 
-/* arange(n) | arange(start, stop [, step]) [, dtype]: like Python's range. */
+/*** lurn.arange(n) or lurn.arange(start, stop [, step]) [, dtype] — evenly spaced values, like Python's range.
+ * The values start, start+step, ... below stop (above it for a negative step);
+ * float32 by default.
+ * @function arange
+ * @tparam number start (or n: 0 .. n-1)
+ * @tparam[opt] number stop
+ * @tparam[opt] number step default 1, not 0
+ * @treturn Tensor a 1-d tensor
+ * @usage lurn.arange(5)               -- 0 1 2 3 4
+ * lurn.arange(1, 2, 0.25, "float32")
+ */
 static int l_arange(lua_State *L) {
   int top = lua_gettop(L);
   lurn_dtype dt = LURN_FLOAT32;
@@ -295,6 +340,13 @@ static int l_arange(lua_State *L) {
   return 1;
 }
 
+/*** lurn.eye(n [, m]) — the identity matrix [n, m] (m = n by default), float32.
+ * @function eye
+ * @tparam integer n rows
+ * @tparam[opt] integer m columns
+ * @treturn Tensor
+ * @usage local i = lurn.eye(3)
+ */
 static int l_eye(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   lua_Integer m = luaL_optinteger(L, 2, n);
@@ -315,12 +367,22 @@ static void push_shape(lua_State *L, const lurn_tensor *t) {
   luaL_setmetatable(L, "lurn.Shape");
 }
 
+/*** t:shape() — the sizes as a table that prints as [2,3] and compares with ==.
+ * @function Tensor:shape
+ * @treturn table {d1, d2, ...}
+ * @usage print(lurn.zeros(2, 3):shape() == lurn.ones(2, 3):shape())   --> true
+ */
 static int m_shape(lua_State *L) {
   push_shape(L, lurn_checktensor(L, 1));
   return 1;
 }
 
-/* size() -> shape table; size(dim) -> integer */
+/*** t:size([dim]) — the size of one dim (1-based, negative from the end), or the shape.
+ * @function Tensor:size
+ * @tparam[opt] integer dim
+ * @treturn integer|table
+ * @usage local x = lurn.zeros(5, 2, 3); local T, B = x:size(1), x:size(2)
+ */
 static int m_size(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   if (lua_isnoneornil(L, 2)) {
@@ -331,6 +393,12 @@ static int m_size(lua_State *L) {
   return 1;
 }
 
+/*** t:stride([dim]) — the stride of one dim in elements, or all strides as a table.
+ * @function Tensor:stride
+ * @tparam[opt] integer dim
+ * @treturn integer|table
+ * @usage print(lurn.zeros(2, 3):t():stride(1))   -- 1
+ */
 static int m_stride(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   if (!lua_isnoneornil(L, 2)) {
@@ -345,27 +413,52 @@ static int m_stride(lua_State *L) {
   return 1;
 }
 
+/*** t:dim() — the number of dims (0 for a scalar tensor).
+ * @function Tensor:dim
+ * @treturn integer
+ * @usage assert(lurn.zeros(2, 3):dim() == 2)
+ */
 static int m_dim(lua_State *L) {
   lua_pushinteger(L, lurn_checktensor(L, 1)->ndim);
   return 1;
 }
 
+/*** t:numel() — the number of elements.
+ * @function Tensor:numel
+ * @treturn integer
+ * @usage print(lurn.zeros(2, 3):numel())   -- 6
+ */
 static int m_numel(lua_State *L) {
   lua_pushinteger(L, lurn_numel(lurn_checktensor(L, 1)));
   return 1;
 }
 
+/*** t:dtype() — "float32" or "int32" (t:type() is the same).
+ * @function Tensor:dtype
+ * @treturn string
+ * @usage print(lurn.zeros(2):dtype(), lurn.zeros(2, "int32"):dtype())   --> float32 int32
+ */
 static int m_dtype(lua_State *L) {
   lua_pushstring(L, lurn_dtype_name(lurn_checktensor(L, 1)->dtype));
   return 1;
 }
 
+/*** t:is_contiguous() — true when the elements are row-major without gaps.
+ * @function Tensor:is_contiguous
+ * @treturn boolean
+ * @usage print(lurn.zeros(2, 3):t():is_contiguous())   -- false
+ */
 static int m_is_contiguous(lua_State *L) {
   lua_pushboolean(L, lurn_is_contiguous(lurn_checktensor(L, 1)));
   return 1;
 }
 
-/* Whether two tensors view the same storage (for tests of view semantics). */
+/*** t:shares_storage(u) — true when t and u view the same storage (views do, copies do not).
+ * @function Tensor:shares_storage
+ * @tparam Tensor u
+ * @treturn boolean
+ * @usage local x = lurn.zeros(4); print(x:narrow(1, 1, 2):shares_storage(x))   -- true
+ */
 static int m_shares_storage(lua_State *L) {
   lurn_tensor *a = lurn_checktensor(L, 1), *b = lurn_checktensor(L, 2);
   lua_pushboolean(L, a->storage == b->storage);
@@ -401,7 +494,12 @@ static void push_elem(lua_State *L, const lurn_tensor *t, const int64_t *idx) {
   else lua_pushnumber(L, v);
 }
 
-/* get(i, j, ...) */
+/*** t:get(i, j, ...) — one element, by 1-based indices (one per dim; negative from the end).
+ * @function Tensor:get
+ * @tparam integer ... the indices
+ * @treturn number
+ * @usage local x = lurn.tensor {{1, 2}, {3, 4}}; print(x:get(2, 1))   -- 3
+ */
 static int m_get(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int64_t idx[LURN_MAXDIM];
@@ -410,7 +508,11 @@ static int m_get(lua_State *L) {
   return 1;
 }
 
-/* set(i, j, ..., value) */
+/*** t:set(i, j, ..., value) — write one element, by 1-based indices.
+ * @function Tensor:set
+ * @tparam integer ... the indices, then the value
+ * @usage local x = lurn.zeros(2, 2); x:set(1, 2, 5)
+ */
 static int m_set(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int top = lua_gettop(L);
@@ -425,7 +527,11 @@ static int m_set(lua_State *L) {
   return 1;
 }
 
-/* item(): the value of a one-element tensor. */
+/*** t:item() — the value of a one-element tensor (any shape).
+ * @function Tensor:item
+ * @treturn number
+ * @usage local loss = lurn.tensor({2.5}):item()
+ */
 static int m_item(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   if (lurn_numel(t) != 1) {
@@ -461,6 +567,11 @@ static lurn_tensor *pin(lua_State *L, int idx, const char *fname) {
   return t;
 }
 
+/*** t:totable() — the values as nested Lua tables (a number for a 0-d tensor).
+ * @function Tensor:totable
+ * @treturn table|number
+ * @usage local rows = lurn.eye(2):totable()   -- {{1, 0}, {0, 1}}
+ */
 static int m_totable(lua_State *L) {
   lurn_tensor *t = pin(L, 1, "totable");
   int64_t idx[LURN_MAXDIM] = {0};
@@ -481,10 +592,31 @@ static int view_common(lua_State *L, int copy) {
   CHECK_ST(copy ? lurn_reshape(o, t, ndim, size, &st) : lurn_view(o, t, ndim, size, &st));
   return 1;
 }
+/*** t:view(d1, d2, ...) — the same elements under another shape, without copying.
+ * Sizes or one table; one size may be -1 (inferred). An error when the strides
+ * do not allow a view (use reshape or contiguous()).
+ * @function Tensor:view
+ * @tparam integer ... the new sizes
+ * @treturn Tensor a view
+ * @usage local y = lurn.arange(6):view(2, -1)   -- [2,3]
+ */
 static int m_view(lua_State *L) { return view_common(L, 0); }
+/*** t:reshape(d1, d2, ...) — like view, but copies when a view is impossible.
+ * @function Tensor:reshape
+ * @tparam integer ... the new sizes (one may be -1)
+ * @treturn Tensor
+ * @usage local flat = lurn.randn(2, 3):t():reshape(-1)   -- a copy: the view is not contiguous
+ */
 static int m_reshape(lua_State *L) { return view_common(L, 1); }
 
-/* narrow(dim, start, length), start 1-based */
+/*** t:narrow(dim, start, length) — a view of `length` positions of dim from `start` (1-based).
+ * @function Tensor:narrow
+ * @tparam integer dim
+ * @tparam integer start 1-based (negative from the end)
+ * @tparam integer length
+ * @treturn Tensor a view
+ * @usage local first_two = lurn.arange(5):narrow(1, 1, 2)   -- 0 1
+ */
 static int m_narrow(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int d = checkdim(L, 2, t->ndim, "narrow");
@@ -503,7 +635,13 @@ static int m_narrow(lua_State *L) {
   return 1;
 }
 
-/* select(dim, index), index 1-based */
+/*** t:select(dim, index) — a view of one position of dim, with that dim removed.
+ * @function Tensor:select
+ * @tparam integer dim
+ * @tparam integer index 1-based (negative from the end)
+ * @treturn Tensor a view
+ * @usage local last_step = lurn.randn(5, 2, 3):select(1, -1)   -- [2,3]
+ */
 static int m_select(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int d = checkdim(L, 2, t->ndim, "select");
@@ -520,7 +658,14 @@ static int m_select(lua_State *L) {
   return 1;
 }
 
-/* transpose([d0, d1]) — default the last two dims; t() is transpose() */
+/*** t:transpose([d1, d2]) — a view with two dims swapped (default the last two); t:t() is transpose().
+ * @function Tensor:transpose
+ * @also t
+ * @tparam[opt] integer d1
+ * @tparam[opt] integer d2
+ * @treturn Tensor a view
+ * @usage local wt = lurn.randn(3, 4):t()   -- [4,3], no copy
+ */
 static int m_transpose(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int d0, d1;
@@ -537,7 +682,12 @@ static int m_transpose(lua_State *L) {
   return 1;
 }
 
-/* permute(d1, d2, ...) or permute{...}, 1-based */
+/*** t:permute(d1, d2, ...) — a view with the dims reordered (1-based; or one table).
+ * @function Tensor:permute
+ * @tparam integer ... the new order of the dims
+ * @treturn Tensor a view
+ * @usage local btd = lurn.randn(5, 2, 3):permute(2, 1, 3)   -- [2,5,3]
+ */
 static int m_permute(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int64_t p64[LURN_MAXDIM];
@@ -559,6 +709,12 @@ static int m_permute(lua_State *L) {
   return 1;
 }
 
+/*** t:expand(d1, d2, ...) — a view where size-1 dims repeat (stride 0) to the given sizes.
+ * @function Tensor:expand
+ * @tparam integer ... the sizes (-1 keeps one)
+ * @treturn Tensor a view
+ * @usage local m = lurn.tensor({{1}, {2}}):expand(2, 3)   -- [2,3]
+ */
 static int m_expand(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int64_t size[LURN_MAXDIM];
@@ -569,6 +725,11 @@ static int m_expand(lua_State *L) {
   return 1;
 }
 
+/*** t:contiguous() — t itself when contiguous, else a row-major copy.
+ * @function Tensor:contiguous
+ * @treturn Tensor
+ * @usage local c = lurn.randn(2, 3):t():contiguous()
+ */
 static int m_contiguous(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   lurn_status st;
@@ -577,7 +738,12 @@ static int m_contiguous(lua_State *L) {
   return 1;
 }
 
-/* clone([dtype]) */
+/*** t:clone([dtype]) — a contiguous copy (converted to dtype when given).
+ * @function Tensor:clone
+ * @tparam[opt] string dtype "float32" or "int32"
+ * @treturn Tensor
+ * @usage local w = lurn.randn(2, 3); local backup = w:clone()
+ */
 static int m_clone(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   lurn_dtype dt = checkdtype(L, 2, t->dtype);
@@ -587,19 +753,34 @@ static int m_clone(lua_State *L) {
   return 1;
 }
 
+/*** t:float() — a float32 copy (t itself when already float32).
+ * @function Tensor:float
+ * @treturn Tensor
+ * @usage local mask = lurn.tensor({3, 0}, "int32"):ne(0):float()
+ */
 static int m_float(lua_State *L) {
   lua_settop(L, 1);
   lua_pushliteral(L, "float32");
   return m_clone(L);
 }
 
+/*** t:int() — an int32 copy, truncating toward zero (t itself when already int32).
+ * @function Tensor:int
+ * @treturn Tensor
+ * @usage local ids = lurn.tensor {1.7, -1.7}; print(ids:int())   -- 1 -1
+ */
 static int m_int(lua_State *L) {
   lua_settop(L, 1);
   lua_pushliteral(L, "int32");
   return m_clone(L);
 }
 
-/* copy(src): in place, src broadcast to self's shape; returns self */
+/*** t:copy(src) — copy src's values into t in place (src broadcast to t's shape).
+ * @function Tensor:copy
+ * @tparam Tensor src
+ * @treturn Tensor t
+ * @usage local w = lurn.randn(2, 3); w:copy(lurn.tensor {1, 2, 3})   -- each row 1 2 3
+ */
 static int m_copy(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   lurn_tensor *s = lurn_checktensor(L, 2);
@@ -609,6 +790,12 @@ static int m_copy(lua_State *L) {
   return 1;
 }
 
+/*** t:fill(value) — set every element in place.
+ * @function Tensor:fill
+ * @tparam number value
+ * @treturn Tensor t
+ * @usage local x = lurn.zeros(3):fill(0.5)
+ */
 static int m_fill(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   lurn_fill(t, luaL_checknumber(L, 2));
@@ -616,6 +803,11 @@ static int m_fill(lua_State *L) {
   return 1;
 }
 
+/*** t:zero() — set every element to 0 in place.
+ * @function Tensor:zero
+ * @treturn Tensor t
+ * @usage local g = lurn.ones(3):zero()
+ */
 static int m_zero(lua_State *L) {
   lurn_fill(lurn_checktensor(L, 1), 0.0);
   lua_settop(L, 1);
@@ -662,12 +854,31 @@ static int binop(lua_State *L, lurn_binop op, int inplace) {
 #define BINOP(name, op)                                               \
   static int m_##name(lua_State *L) { return binop(L, op, 0); }      \
   static int m_##name##_(lua_State *L) { return binop(L, op, 1); }
+/*** t:add(u) — elementwise sum with NumPy broadcasting; u a tensor or a number.
+ * Also t + u. The forms with a trailing underscore work in place on t and
+ * return t (its shape must be the broadcast shape): t:add_(u). sub, mul, div
+ * (t - u, t * u, t / u), maximum and minimum work the same. Integer tensors
+ * give integer results for + - *; division gives float32.
+ * @function Tensor:add
+ * @also add_ sub sub_ mul mul_ div div_ maximum maximum_ minimum minimum_
+ * @tparam Tensor|number u
+ * @treturn Tensor
+ * @usage local y = lurn.ones(2, 3):add(lurn.tensor {1, 2, 3})   -- rows broadcast
+ * y:mul_(2); local z = y:maximum(3)
+ */
 BINOP(add, LURN_ADD)
 BINOP(sub, LURN_SUB)
 BINOP(mul, LURN_MUL)
 BINOP(div, LURN_DIV)
 BINOP(maximum, LURN_MAXIMUM)
 BINOP(minimum, LURN_MINIMUM)
+/*** t:eq(u) — a 0/1 mask of t == u, elementwise with broadcasting; ne, lt, le, gt, ge likewise.
+ * @function Tensor:eq
+ * @also ne lt le gt ge
+ * @tparam Tensor|number u
+ * @treturn Tensor 0/1 values of t's dtype
+ * @usage local not_pad = lurn.tensor({3, 1, 0, 0}, "int32"):ne(0)   -- 1 1 0 0
+ */
 static int m_eq(lua_State *L) { return binop(L, LURN_EQ, 0); }
 static int m_ne(lua_State *L) { return binop(L, LURN_NE, 0); }
 static int m_lt(lua_State *L) { return binop(L, LURN_LT, 0); }
@@ -695,6 +906,16 @@ static int unop(lua_State *L, lurn_unop op, double p1, double p2, int inplace) {
 #define UNOP(name, op)                                                        \
   static int m_##name(lua_State *L) { return unop(L, op, 0, 0, 0); }         \
   static int m_##name##_(lua_State *L) { return unop(L, op, 0, 0, 1); }
+/*** t:exp() — a new tensor of exp of every element; the other elementwise functions likewise.
+ * neg, exp, log, tanh, sigmoid, relu, sqrt, abs, square, sign, floor, ceil,
+ * round; each has an in-place form with a trailing underscore (t:exp_()) that
+ * returns t. -t is t:neg().
+ * @function Tensor:exp
+ * @also exp_ neg neg_ log log_ tanh tanh_ sigmoid sigmoid_ relu relu_ sqrt sqrt_ abs abs_ square square_ sign sign_ floor floor_ ceil ceil_ round round_
+ * @treturn Tensor
+ * @usage local p = lurn.randn(2, 3):sigmoid()
+ * p:log_()
+ */
 UNOP(neg, LURN_NEG)
 UNOP(exp, LURN_EXP)
 UNOP(log, LURN_LOG)
@@ -709,7 +930,14 @@ UNOP(floor, LURN_FLOOR)
 UNOP(ceil, LURN_CEIL)
 UNOP(round, LURN_ROUND)
 
-/* pow(p) with p a number (or a tensor: elementwise); also __pow */
+/*** t:pow(p) — t to the power p (a number, or a tensor elementwise with broadcasting); also t ^ p.
+ * pow_ works in place.
+ * @function Tensor:pow
+ * @also pow_
+ * @tparam number|Tensor p
+ * @treturn Tensor float32
+ * @usage local sq = lurn.arange(4):pow(2)
+ */
 static int m_pow(lua_State *L) {
   if (lurn_totensor(L, 1) && lua_type(L, 2) == LUA_TNUMBER)
     return unop(L, LURN_POWS, lua_tonumber(L, 2), 0, 0);
@@ -727,6 +955,15 @@ static int clamp_common(lua_State *L, int inplace) {
   if (lo > hi) luaL_error(L, "clamp: min %f is greater than max %f", lo, hi);
   return unop(L, LURN_CLAMP, lo, hi, inplace);
 }
+/*** t:clamp(lo, hi) — every element limited to [lo, hi] (nil: no bound); NaN stays NaN.
+ * clamp_ works in place.
+ * @function Tensor:clamp
+ * @also clamp_
+ * @tparam number|nil lo
+ * @tparam number|nil hi
+ * @treturn Tensor
+ * @usage local y = lurn.randn(4):clamp(-1, 1)
+ */
 static int m_clamp(lua_State *L) { return clamp_common(L, 0); }
 static int m_clamp_(lua_State *L) { return clamp_common(L, 1); }
 
@@ -761,14 +998,42 @@ static int reduce(lua_State *L, lurn_redop op, const char *fname) {
   }
   return 1;
 }
+/*** t:sum([dim [, keepdim]]) — the sum of all elements (a number), or over one dim (a tensor).
+ * mean, max and min work the same; with a dim, max and min also return the
+ * 0-based positions. Sums accumulate in double.
+ * @function Tensor:sum
+ * @also mean max min
+ * @tparam[opt] integer dim 1-based
+ * @tparam[opt] boolean keepdim keep dim with size 1
+ * @treturn number|Tensor
+ * @usage local x = lurn.tensor {{1, 2}, {3, 4}}
+ * print(x:sum(), x:sum(2), x:mean())   -- 10, [3, 7], 2.5
+ * local best, where = x:max(2)         -- [2, 4], 0-based [1, 1]
+ */
 static int m_sum(lua_State *L) { return reduce(L, LURN_SUM, "sum"); }
 static int m_mean(lua_State *L) { return reduce(L, LURN_MEAN, "mean"); }
 static int m_max(lua_State *L) { return reduce(L, LURN_MAX, "max"); }
 static int m_min(lua_State *L) { return reduce(L, LURN_MIN, "min"); }
+/*** t:argmax([dim]) — the 0-based position of the largest element (flat, as a number), or along dim (int32 tensor); argmin likewise.
+ * @function Tensor:argmax
+ * @also argmin
+ * @tparam[opt] integer dim 1-based
+ * @treturn integer|Tensor
+ * @usage local predicted = lurn.tensor({{0.1, 0.9}, {0.8, 0.2}}):argmax(2)   -- 1 0
+ */
 static int m_argmax(lua_State *L) { return reduce(L, LURN_ARGMAX, "argmax"); }
 static int m_argmin(lua_State *L) { return reduce(L, LURN_ARGMIN, "argmin"); }
 
-/* allclose(a, b [, rtol=1e-5 [, atol=1e-8]]) */
+/*** lurn.allclose(a, b [, rtol [, atol]]) — true when |a - b| <= atol + rtol * |b| everywhere (also a:allclose(b)).
+ * @function allclose
+ * @also Tensor:allclose
+ * @tparam Tensor a
+ * @tparam Tensor b same shape
+ * @tparam[opt] number rtol default 1e-5
+ * @tparam[opt] number atol default 1e-8
+ * @treturn boolean
+ * @usage assert(lurn.allclose(lurn.ones(2), lurn.tensor {1, 1.000001}))
+ */
 static int m_allclose(lua_State *L) {
   lurn_tensor *a = lurn_checktensor(L, 1), *b = lurn_checktensor(L, 2);
   double rtol = luaL_optnumber(L, 3, 1e-5), atol = luaL_optnumber(L, 4, 1e-8);
@@ -781,7 +1046,17 @@ static int m_allclose(lua_State *L) {
 
 /* ---- matrix products -------------------------------------------------------------- */
 
-/* mm(a, b) -> new [m,p]; addmm-style into an existing out: mm(a, b, out, alpha, beta) */
+/*** lurn.mm(a, b [, out, alpha, beta]) — the matrix product a b of 2-d float32 tensors (BLIS GEMM; also a:mm(b)).
+ * Transposed and narrowed views go to BLIS with their strides, never copied.
+ * With `out`: out := beta * out + alpha * a b in place (alpha 1, beta 0 by default).
+ * @function mm
+ * @also Tensor:mm
+ * @tparam Tensor a [m, k]
+ * @tparam Tensor b [k, n]
+ * @tparam[opt] Tensor out [m, n]
+ * @treturn Tensor [m, n]
+ * @usage local c = lurn.mm(lurn.randn(2, 3), lurn.randn(4, 3):t())   -- [2,4]
+ */
 static int m_mm(lua_State *L) {
   lurn_tensor *a = lurn_checktensor(L, 1), *b = lurn_checktensor(L, 2);
   lurn_status st;
@@ -797,6 +1072,14 @@ static int m_mm(lua_State *L) {
   return 1;
 }
 
+/*** lurn.bmm(a, b) — batched matrix products: [n, m, k] x [n, k, p] -> [n, m, p] (also a:bmm(b)).
+ * @function bmm
+ * @also Tensor:bmm
+ * @tparam Tensor a [n, m, k]
+ * @tparam Tensor b [n, k, p]
+ * @treturn Tensor [n, m, p]
+ * @usage local y = lurn.bmm(lurn.randn(4, 2, 3), lurn.randn(4, 3, 5))   -- [4,2,5]
+ */
 static int m_bmm(lua_State *L) {
   lurn_tensor *a = lurn_checktensor(L, 1), *b = lurn_checktensor(L, 2);
   lurn_status st;
@@ -816,7 +1099,13 @@ static lurn_tensor *cat_element(lua_State *L, int i) {
   return t;
 }
 
-/* cat({t1, t2, ...}, dim): concatenation along an existing dim. */
+/*** lurn.cat(tensors, dim) — tensors joined along an existing dim (the others must match).
+ * @function cat
+ * @tparam {Tensor,...} tensors same dtype
+ * @tparam integer dim 1-based (negative from the end)
+ * @treturn Tensor
+ * @usage local x = lurn.cat({lurn.zeros(2, 3), lurn.ones(2, 1)}, 2)   -- [2,4]
+ */
 static int l_cat(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_Integer len = luaL_len(L, 1);
@@ -861,7 +1150,13 @@ static int l_cat(lua_State *L) {
   return 1;
 }
 
-/* index_select(dim, ids): ids an int32 1-d tensor of 0-based positions. */
+/*** t:index_select(dim, ids) — the positions ids (0-based, int32 1-d) of dim, copied in that order.
+ * @function Tensor:index_select
+ * @tparam integer dim 1-based
+ * @tparam Tensor ids int32 [n], 0-based
+ * @treturn Tensor
+ * @usage local rows = lurn.eye(4):index_select(1, lurn.tensor({3, 0}, "int32"))   -- [2,4]
+ */
 static int m_index_select(lua_State *L) {
   lurn_tensor *t = lurn_checktensor(L, 1);
   int d = checkdim(L, 2, t->ndim, "index_select");

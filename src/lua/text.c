@@ -22,6 +22,10 @@
  * or nothing (char). Counting and encoding look the C tokens up in a C map,
  * so a corpus never becomes Lua strings: only the distinct tokens do.
  */
+/***
+ * @submodule lurn.core
+ */
+
 #include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
@@ -108,6 +112,17 @@ static void each_store(lua_State *L, lua_Integer k, const char *p, size_t n, voi
   lua_rawseti(L, -2, k);
 }
 
+/*** lurn.core.text_tokenize(s, kind, lower, ngrams) — the tokens of s, then its n-grams of 2..ngrams tokens (lurn.text.Tokenizer's kernel).
+ * kind "word" (data.tokenize's rules) or "char"; n-grams are joined by one
+ * space (word) or nothing (char).
+ * @function text_tokenize
+ * @tparam string s
+ * @tparam string kind
+ * @tparam boolean lower
+ * @tparam integer ngrams >= 1
+ * @treturn {string,...}
+ * @usage local toks = lurn.core.text_tokenize("Not bad", "word", true, 2)   -- not, bad, "not bad"
+ */
 static int l_tokenize(lua_State *L) {
   int ngrams, kind;
   scratch *sc = tokenize_args(L, 1, &ngrams, &kind);
@@ -140,7 +155,18 @@ static int map_gc(lua_State *L) {
   return 0;
 }
 
-/* text_map([{tok, ...} [, base]]): tokens[i] -> base + i - 1 (base 0). */
+/*** lurn.core.text_map([tokens [, base]]) — a TextMap: token -> integer kept in C (counts, or a vocabulary's ids).
+ * tokens[i] maps to base + i - 1 (base 0). Methods: map:count(s, kind, lower,
+ * ngrams [, record]), map:count_texts(texts, ...) on lurn's threads,
+ * map:encode(s, kind, lower, ngrams, unk) -> ids, n_unk, map:recorded(vocab_map,
+ * unk), map:top(min_count [, max_n]), map:get(tok), map:totable(), #map.
+ * @function text_map
+ * @tparam[opt] {string,...} tokens
+ * @tparam[opt] integer base
+ * @treturn userdata the map
+ * @usage local counts = lurn.core.text_map()
+ * counts:count("a b a", "word", true, 1); print(counts:get("a"))   -- 2
+ */
 static int l_map(lua_State *L) {
   int has_list = !lua_isnoneornil(L, 1);
   if (has_list) luaL_checktype(L, 1, LUA_TTABLE);
@@ -342,6 +368,12 @@ static int map_tostring(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.text_listdir(path) — the names in a directory (no "." and ".."), or nil and a message (lurn.text's readers).
+ * @function text_listdir
+ * @tparam string path
+ * @treturn table|nil
+ * @usage local names = lurn.core.text_listdir("data")
+ */
 static int l_listdir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   DIR *d = opendir(path);

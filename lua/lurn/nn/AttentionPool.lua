@@ -16,7 +16,21 @@ local core = require "lurn.core"
 local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
+local util = require "lurn.util"
 
+--- nn.AttentionPool(dim [, opts]) — additive attention over a Seq's valid steps: [T, B, dim] -> [B, dim].
+-- u_t = tanh(W x_t + b), s_t = v . u_t, a = softmax of s over the valid
+-- steps, y = sum_t a_t x_t (Yang et al. 2016). After forward, m.weights
+-- holds a as [B, T]. Parameters weight [hidden, dim], bias [hidden],
+-- context [1, hidden].
+-- Options (default first):
+--   hidden = dim          size of u_t
+-- @tparam integer dim feature size of the input
+-- @tparam[opt] table opts the options above
+-- @treturn nn.AttentionPool the module
+-- @usage local m = nn.AttentionPool(64, {hidden = 32})
+-- local y = m:forward(nn.seq.new(lurn.randn(7, 4, 64)))   -- [4, 64]; m.weights [4, 7]
+-- @function AttentionPool
 local AttentionPool = class("nn.AttentionPool", Module)
 
 -- A score far below any real one: exp() of it is exactly 0 in float32.
@@ -25,10 +39,11 @@ local MASKED = -1e30
 function AttentionPool:__init(dim, opts)
   Module.__init(self)
   opts = opts or {}
+  util.check_keys(opts, { hidden = 1 }, "nn.AttentionPool")
   local hidden = opts.hidden or dim
   if math.type(dim) ~= "integer" or dim < 1 or math.type(hidden) ~= "integer" or hidden < 1 then
-    error(("nn.AttentionPool: dim and hidden must be positive integers, got %s, %s")
-      :format(tostring(dim), tostring(hidden)), 2)
+    util.user_error(("nn.AttentionPool: dim and hidden must be positive integers, got %s, %s")
+      :format(tostring(dim), tostring(hidden)))
   end
   self.dim, self.hidden = dim, hidden
   local bd, bh = 1 / math.sqrt(dim), 1 / math.sqrt(hidden)
@@ -47,8 +62,8 @@ end
 function AttentionPool:forward(input)
   local x, lengths = seq.split(input)
   if not x or x:dim() ~= 3 or x:size(3) ~= self.dim then
-    error(("nn.AttentionPool(%d): expected a [T, B, %d] Seq, got %s"):format(self.dim, self.dim,
-      seq.describe(input)), 2)
+    util.user_error(("nn.AttentionPool(%d): expected a [T, B, %d] Seq, got %s"):format(self.dim, self.dim,
+      seq.describe(input)))
   end
   local T, B, D = x:size(1), x:size(2), x:size(3)
   local x2 = x:reshape(T * B, D)
@@ -66,6 +81,7 @@ function AttentionPool:forward(input)
 end
 
 function AttentionPool:backward(dy)
+  self:_check_backward(self._x, dy)
   local x, a, valid = self._x, self._a, self._valid
   local T, B, D = x:size(1), x:size(2), x:size(3)
   local p = self._params

@@ -9,23 +9,43 @@ local lurn = require "lurn"
 local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
+local util = require "lurn.util"
 
+--- nn.Concat(dim, branches) — run branches on the same input and join their outputs.
+-- Outputs (tensors, or Seqs with the same lengths) are concatenated along
+-- dim (1-based; negative counts from the end). Backward splits the
+-- gradient, runs each branch's backward and sums their input gradients.
+-- Children are named "0", "1", ... like Sequential's.
+-- @tparam integer dim the dim to join along
+-- @tparam {nn.Module,...} branches the branches
+-- @treturn nn.Concat the module
+-- @usage local m = nn.Concat(-1, {nn.Linear(8, 3), nn.Linear(8, 5)})
+-- local y = m:forward(lurn.randn(2, 8))           -- [2, 8]
+-- @function Concat
 local Concat = class("nn.Concat", Module)
 
 function Concat:__init(dim, branches)
   Module.__init(self)
-  if math.type(dim) ~= "integer" then error("nn.Concat: dim must be an integer", 2) end
+  if math.type(dim) ~= "integer" then util.user_error("nn.Concat: dim must be an integer") end
   self.dim = dim
   self.branches = {}
-  for i, m in ipairs(branches or {}) do
+  if type(branches) ~= "table" then
+    util.user_error(("nn.Concat: expected a list of branches {m1, m2, ...}, got %s"):format(type(branches)))
+  end
+  for i, m in ipairs(branches) do
+    if type(m) ~= "table" or not m.forward then
+      util.user_error(("nn.Concat: branch %d is not a module"):format(i))
+    end
     self.branches[i] = m
     self:add_module(tostring(i - 1), m)
   end
 end
 
+-- At the user's line (the branch's own position, lurn's or the user's, dropped).
 local function rethrow(self, i, err)
-  error(("%s: branch %d (%s): %s"):format(self.__name, i, self.branches[i].__name,
-    tostring(err)), 0)
+  if type(err) ~= "string" then error(err, 0) end
+  util.user_error(("%s: branch %d (%s): %s"):format(self.__name, i, self.branches[i].__name,
+    util.message(err)))
 end
 
 function Concat:forward(input)
@@ -48,6 +68,7 @@ function Concat:forward(input)
 end
 
 function Concat:backward(grad_output)
+  self:_check_backward(self._d, grad_output)
   local grad_input
   local at = 1
   for i, m in ipairs(self.branches) do

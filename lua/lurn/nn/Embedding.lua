@@ -15,24 +15,40 @@ local core = require "lurn.core"
 local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
+local util = require "lurn.util"
 
+--- nn.Embedding(vocab, dim [, opts]) — token ids to vectors, PyTorch's torch.nn.Embedding.
+-- Input: int32 ids [T, B] (0-based) or a batch {ids = [T, B], lengths = [B]};
+-- output: a Seq {data = [T, B, dim], lengths}. weight [vocab, dim] ~ N(0, 1).
+-- Options (default first):
+--   padding = nil         an id whose row stays zero and gets no gradient
+--   dropout = 0           embedding dropout: each word type dropped with this
+--                         probability for the whole batch (training only)
+-- @tparam integer vocab number of ids (vocab:size())
+-- @tparam integer dim vector size
+-- @tparam[opt] table opts the options above
+-- @treturn nn.Embedding the module
+-- @usage local m = nn.Embedding(100, 16, {padding = 0})
+-- local s = m:forward(lurn.tensor({{1, 2}, {3, 0}}, "int32"))   -- s.data [2, 2, 16]
+-- @function Embedding
 local Embedding = class("nn.Embedding", Module)
 
 function Embedding:__init(vocab, dim, opts)
   Module.__init(self)
   opts = opts or {}
+  util.check_keys(opts, { padding = 1, dropout = 1 }, "nn.Embedding")
   if math.type(vocab) ~= "integer" or math.type(dim) ~= "integer" or vocab < 1 or dim < 1 then
-    error("nn.Embedding: vocab and dim must be positive integers", 2)
+    util.user_error("nn.Embedding: vocab and dim must be positive integers")
   end
   self.vocab, self.dim = vocab, dim
   self.padding = opts.padding
   if self.padding ~= nil and (math.type(self.padding) ~= "integer" or self.padding < 0
       or self.padding >= vocab) then
-    error(("nn.Embedding: padding id %s is not in [0, %d)"):format(tostring(self.padding), vocab), 2)
+    util.user_error(("nn.Embedding: padding id %s is not in [0, %d)"):format(tostring(self.padding), vocab))
   end
   self.dropout = opts.dropout or 0
   if type(self.dropout) ~= "number" or self.dropout < 0 or self.dropout >= 1 then
-    error(("nn.Embedding: dropout must be in [0, 1), got %s"):format(tostring(opts.dropout)), 2)
+    util.user_error(("nn.Embedding: dropout must be in [0, 1), got %s"):format(tostring(opts.dropout)))
   end
   local w = lurn.randn(vocab, dim)
   if self.padding then w:select(1, self.padding + 1):zero() end
@@ -44,11 +60,11 @@ function Embedding:forward(input)
   if lurn.is_tensor(input) then ids = input
   elseif type(input) == "table" and input.ids then ids, lengths = input.ids, input.lengths
   else
-    error(("nn.Embedding: expected int32 ids or a batch {ids=, lengths=}, got %s")
-      :format(seq.describe(input)), 2)
+    util.user_error(("nn.Embedding: expected int32 ids or a batch {ids=, lengths=}, got %s")
+      :format(seq.describe(input)))
   end
   if ids:dtype() ~= "int32" then
-    error(("nn.Embedding: ids must be int32, got %s %s"):format(tostring(ids:shape()), ids:dtype()), 2)
+    util.user_error(("nn.Embedding: ids must be int32, got %s %s"):format(tostring(ids:shape()), ids:dtype()))
   end
   self._ids = ids
   local out = core.embedding_forward(ids, self.weight, self.padding or -1)
@@ -64,6 +80,7 @@ function Embedding:forward(input)
 end
 
 function Embedding:backward(grad_output)
+  self:_check_backward(self._ids, grad_output)
   if self._mask then grad_output = grad_output:mul(self._mask) end
   core.embedding_backward(self._ids, grad_output, self._params[1].grad, self.padding or -1)
   return nil

@@ -18,7 +18,16 @@
 -- ("1.weight_ih_l0", "3.bias"), so weights move to and from PyTorch as is.
 local lurn = require "lurn"
 local class = require "lurn.class"
+local util = require "lurn.util"
 
+--- nn.Module — the base class of every layer; its methods are the protocol.
+-- A layer written in Lua derives from it (class("nn.MyLayer", nn.Module)),
+-- calls Module.__init(self), registers tensors with add_parameter and
+-- implements forward, backward, describe and spec.
+-- @usage local class = require "lurn.class"
+-- local Scale = class("nn.Scale", nn.Module)
+-- function Scale:__init(n) nn.Module.__init(self); self:add_parameter("weight", lurn.ones(n)) end
+-- @function Module
 local Module = class("nn.Module")
 
 function Module:__init()
@@ -27,7 +36,13 @@ function Module:__init()
   self._children = {}   -- array of {name=, module=}
 end
 
---- Register a parameter tensor under `name`; its gradient is allocated here.
+--- m:add_parameter(name, value) — register a float32 parameter tensor (for layers).
+-- Its gradient (zeros of the same shape) is allocated here; m[name] is the value.
+-- @tparam string name the parameter's name ("weight")
+-- @tparam Tensor value its initial value, kept (not copied)
+-- @treturn table the record {name =, value =, grad =}
+-- @usage local m = nn.Module()
+-- m:add_parameter("weight", lurn.randn(4, 3))   -- m.weight; m:parameters()[1].grad
 function Module:add_parameter(name, value)
   assert(value:dtype() == "float32", "parameters are float32")
   local rec = { name = name, value = value, grad = lurn.zeros(value:shape()) }
@@ -36,13 +51,24 @@ function Module:add_parameter(name, value)
   return rec
 end
 
---- Register a child module under `name` (containers use "0", "1", ...).
+--- m:add_module(name, module) — register a child (for containers; they use "0", "1", ...).
+-- Its parameters become the parent's, named "<name>.<param>".
+-- @tparam string name the child's name
+-- @tparam nn.Module module the child
+-- @treturn nn.Module the child
+-- @usage local m = nn.Module()
+-- m:add_module("encoder", nn.LSTM(16, 32))   -- its parameters: "encoder.weight_ih_l0", ...
 function Module:add_module(name, module)
   self._children[#self._children + 1] = { name = name, module = module }
   return module
 end
 
---- All parameters of this module and its children, depth first, named by path.
+--- m:parameters() — every parameter of the module and its children, depth first.
+-- Records {name =, value =, grad =} named by path like PyTorch's state_dict
+-- keys ("1.weight_ih_l0"); value and grad are the live tensors (optimizers
+-- update them in place).
+-- @treturn {table,...} the records
+-- @usage for _, p in ipairs(model:parameters()) do print(p.name, p.value:shape()) end
 function Module:parameters(prefix, out)
   out = out or {}
   prefix = prefix or ""
@@ -55,10 +81,16 @@ function Module:parameters(prefix, out)
   return out
 end
 
+--- m:zero_grad() — set every parameter gradient to zero (backward accumulates into them).
+-- @usage model:zero_grad()   -- before each backward
 function Module:zero_grad()
   for _, p in ipairs(self:parameters()) do p.grad:zero() end
 end
 
+--- m:train([mode]) — training mode (dropout on) for the module and its children.
+-- @tparam[opt] boolean mode true (default) for training, false for evaluation
+-- @treturn nn.Module the module itself
+-- @usage model:train()
 function Module:train(mode)
   if mode == nil then mode = true end
   self.training = mode
@@ -66,29 +98,54 @@ function Module:train(mode)
   return self
 end
 
+--- m:eval() — evaluation mode (dropout off); the same as m:train(false).
+-- @treturn nn.Module the module itself
+-- @usage model:eval(); local y = model:forward(batch)   -- dropout off
 function Module:eval() return self:train(false) end
 
---- Weights by name (the tensors themselves, not copies).
+--- m:state() — the weights by name (the tensors themselves, not copies).
+-- The names are PyTorch's state_dict keys; checkpoint.save_weights writes them.
+-- @treturn table name -> tensor
+-- @usage local w = model:state()["0.weight"]
 function Module:state()
   local s = {}
   for _, p in ipairs(self:parameters()) do s[p.name] = p.value end
   return s
 end
 
---- Copy weights in by name. Every parameter must be present with its
--- shape, and nothing else may be (strict = false relaxes both).
+-- For layers: backward needs a forward first and a gradient tensor (or
+-- Seq); anything else is an error at the user's line, not a kernel's
+-- "bad argument" inside lurn.
+function Module:_check_backward(ready, grad)
+  if not ready then util.user_error(self.__name .. ": backward before forward") end
+  if not lurn.is_tensor(grad) and not (type(grad) == "table" and lurn.is_tensor(grad.data)) then
+    util.user_error(("%s: backward expects the gradient of the output (a tensor), got %s")
+      :format(self.__name, type(grad)))
+  end
+end
+
+--- m:load_state(s [, strict]) — copy weights in by name.
+-- Every parameter must be present with its shape, and nothing else may be
+-- (strict = false relaxes both).
+-- @tparam table s name -> tensor, as m:state() gives
+-- @tparam[opt] boolean strict default true
+-- @treturn nn.Module the module itself
+-- @usage other:load_state(model:state())
 function Module:load_state(s, strict)
+  if type(s) ~= "table" then
+    util.user_error(("%s:load_state: expected a table name -> tensor, got %s"):format(self.__name, type(s)))
+  end
   if strict == nil then strict = true end
   local known = {}
   for _, p in ipairs(self:parameters()) do
     known[p.name] = true
     local v = s[p.name]
     if v == nil then
-      if strict then error(("load_state: missing parameter '%s'"):format(p.name), 2) end
+      if strict then util.user_error(("load_state: missing parameter '%s'"):format(p.name)) end
     else
       if tostring(v:shape()) ~= tostring(p.value:shape()) then
-        error(("load_state: parameter '%s' has shape %s, the model expects %s")
-          :format(p.name, tostring(v:shape()), tostring(p.value:shape())), 2)
+        util.user_error(("load_state: parameter '%s' has shape %s, the model expects %s")
+          :format(p.name, tostring(v:shape()), tostring(p.value:shape())))
       end
       p.value:copy(v)
     end
@@ -98,30 +155,39 @@ function Module:load_state(s, strict)
     for k in pairs(s) do if not known[k] then extra[#extra + 1] = k end end
     table.sort(extra)
     if #extra > 0 then
-      error(("load_state: unexpected parameter(s) %s"):format(table.concat(extra, ", ")), 2)
+      util.user_error(("load_state: unexpected parameter(s) %s"):format(table.concat(extra, ", ")))
     end
   end
   return self
 end
 
+--- m:num_parameters() — the number of weights (elements of every parameter).
+-- @treturn integer the count
+-- @usage print(model:num_parameters())
 function Module:num_parameters()
   local n = 0
   for _, p in ipairs(self:parameters()) do n = n + p.value:numel() end
   return n
 end
 
---- The module as plain data (see the header): the nn constructor's name and
--- the arguments that rebuild it. Every layer overrides this; a layer that
--- does not cannot be saved with its architecture, so this says so.
+--- m:spec() — the module as plain data: the nn constructor's name and
+-- the arguments that rebuild it ({type = "LSTM", args = {16, 32, {layers = 2}}};
+-- nn.build(spec) makes an equal module, weights apart). Every layer
+-- overrides this; a layer that does not cannot be saved with its
+-- architecture, so this says so.
+-- @treturn table the spec
+-- @usage local copy = nn.build(model:spec())
 function Module:spec()
-  error(("%s: spec() is not implemented (a layer needs one so that a checkpoint can "
-    .. "rebuild it)"):format(self.__name), 2)
+  util.user_error(("%s: spec() is not implemented (a layer needs one so that a checkpoint can "
+    .. "rebuild it)"):format(self.__name))
 end
 
---- The spec's type for this module: its class name without "nn.".
+--- m:spec_type() — the spec's type for this module: its class name without "nn.".
+-- @usage nn.LSTM(2, 3):spec_type()   --> "LSTM"
 function Module:spec_type() return (self.__name:gsub("^nn%.", "")) end
 
---- One line describing the layer (subclasses override).
+--- m:describe() — one line describing the layer (what tostring(model) shows; layers override it).
+-- @usage print(nn.Linear(3, 4):describe())   --> nn.Linear(3 -> 4)
 function Module:describe() return self.__name end
 
 function Module:__tostring__()
@@ -137,12 +203,27 @@ function Module:__tostring__()
   return table.concat(lines, "\n")
 end
 
+--- m:forward(input [, ...]) — the output for `input`; remembers what backward needs.
+-- Layers take a tensor or a Seq (see each layer); losses take (input, target)
+-- and return a number. The base class's forward is an error.
+-- @param input a tensor, a Seq, or a batch {ids =, lengths =} (nn.Embedding)
+-- @return the output (also kept in m.output)
+-- @usage local y = model:forward(batch)
 function Module:forward()
-  error(("%s: forward is not implemented"):format(self.__name), 2)
+  util.user_error(("%s: forward is not implemented"):format(self.__name))
 end
 
+--- m:backward(grad_output) — the gradient of the input, from the output's gradient.
+-- Parameter gradients ACCUMULATE into each record's grad (zero_grad clears
+-- them). Call it after forward, with a gradient of the output's shape; a
+-- loss's backward takes no argument.
+-- @tparam Tensor grad_output d loss / d output
+-- @return d loss / d input (nil for an embedding's integer ids)
+-- @usage local loss = loss_fn:forward(model:forward(batch), batch.labels)
+-- model:zero_grad()
+-- model:backward(loss_fn:backward())
 function Module:backward()
-  error(("%s: backward is not implemented"):format(self.__name), 2)
+  util.user_error(("%s: backward is not implemented"):format(self.__name))
 end
 
 return Module

@@ -64,7 +64,7 @@ function Recurrent:__init(cell, name, input_size, hidden, opts)
   util.check_keys(opts, known_opts, name, 3)
   if math.type(input_size) ~= "integer" or math.type(hidden) ~= "integer"
       or input_size < 1 or hidden < 1 then
-    error(("%s: input size and hidden size must be positive integers"):format(name), 3)
+    util.user_error(("%s: input size and hidden size must be positive integers"):format(name))
   end
   self.__name = name
   self.cell = cell
@@ -78,15 +78,15 @@ function Recurrent:__init(cell, name, input_size, hidden, opts)
   self.stateful = opts.stateful or false
   self.init, self.forget_bias = opts.init, opts.forget_bias   -- kept for spec()
   if self.output_mode ~= "all" and self.output_mode ~= "last" then
-    error(("%s: output must be 'all' or 'last', got '%s'"):format(name, tostring(opts.output)), 3)
+    util.user_error(("%s: output must be 'all' or 'last', got '%s'"):format(name, tostring(opts.output)))
   end
   for _, k in ipairs { "dropout", "input_dropout", "output_dropout" } do
     if self[k] < 0 or self[k] >= 1 then
-      error(("%s: %s must be in [0, 1), got %g"):format(name, k, self[k]), 3)
+      util.user_error(("%s: %s must be in [0, 1), got %g"):format(name, k, self[k]))
     end
   end
   if math.type(self.layers) ~= "integer" or self.layers < 1 then
-    error(("%s: layers must be a positive integer"):format(name), 3)
+    util.user_error(("%s: layers must be a positive integer"):format(name))
   end
   local G, H = gates[cell], hidden
   local bound = 1 / math.sqrt(H)
@@ -106,11 +106,11 @@ function Recurrent:__init(cell, name, input_size, hidden, opts)
       if opts.init == "orthogonal" then
         for g = 1, G do r.w_hh.value:narrow(1, (g - 1) * H + 1, H):copy(orthogonal(H)) end
       elseif opts.init ~= nil and opts.init ~= "default" then
-        error(("%s: init must be 'default' or 'orthogonal', got '%s'"):format(name, tostring(opts.init)), 3)
+        util.user_error(("%s: init must be 'default' or 'orthogonal', got '%s'"):format(name, tostring(opts.init)))
       end
       if opts.forget_bias ~= nil then
-        if cell ~= "lstm" then error(("%s: forget_bias is for LSTM only"):format(name), 3) end
-        if not r.b_ih then error(("%s: forget_bias needs biases"):format(name), 3) end
+        if cell ~= "lstm" then util.user_error(("%s: forget_bias is for LSTM only"):format(name)) end
+        if not r.b_ih then util.user_error(("%s: forget_bias needs biases"):format(name)) end
         r.b_ih.value:narrow(1, H + 1, H):fill(opts.forget_bias)
         r.b_hh.value:narrow(1, H + 1, H):zero()
       end
@@ -127,34 +127,34 @@ local function state_slice(t, i) return t and t:select(1, i + 1) or nil end
 function Recurrent:_check_input(input, init)
   local x, lengths = seq.split(input)
   if not x or x:dim() ~= 3 or x:dtype() ~= "float32" then
-    error(("%s: expected a float32 [T, B, %d] tensor or Seq, got %s")
-      :format(self.__name, self.input_size, seq.describe(input)), 3)
+    util.user_error(("%s: expected a float32 [T, B, %d] tensor or Seq, got %s")
+      :format(self.__name, self.input_size, seq.describe(input)))
   end
   if x:size(3) ~= self.input_size then
-    error(("%s: input %s does not match input size %d"):format(self.__name,
-      tostring(x:shape()), self.input_size), 3)
+    util.user_error(("%s: input %s does not match input size %d"):format(self.__name,
+      tostring(x:shape()), self.input_size))
   end
   if lengths then
     if lengths:dtype() ~= "int32" or lengths:dim() ~= 1 or lengths:size(1) ~= x:size(2) then
-      error(("%s: lengths must be int32 [%d], got %s"):format(self.__name, x:size(2),
-        seq.describe(lengths)), 3)
+      util.user_error(("%s: lengths must be int32 [%d], got %s"):format(self.__name, x:size(2),
+        seq.describe(lengths)))
     end
     local longest, shortest = lengths:max(), lengths:min()
     if longest > x:size(1) then
-      error(("%s: length %d of sample %d exceeds T=%d"):format(self.__name, longest,
-        lengths:argmax() + 1, x:size(1)), 3)
+      util.user_error(("%s: length %d of sample %d exceeds T=%d"):format(self.__name, longest,
+        lengths:argmax() + 1, x:size(1)))
     end
     if shortest < 0 then
-      error(("%s: negative length %d of sample %d"):format(self.__name, shortest,
-        lengths:argmin() + 1), 3)
+      util.user_error(("%s: negative length %d of sample %d"):format(self.__name, shortest,
+        lengths:argmin() + 1))
     end
   end
   local B, want = x:size(2), { self.layers * self.dirs, x:size(2), self.hidden }
   for _, k in ipairs { "h0", "c0" } do
     local s = init and init[k]
     if s and (s:dim() ~= 3 or s:size(1) ~= want[1] or s:size(2) ~= B or s:size(3) ~= want[3]) then
-      error(("%s: %s must be [%d,%d,%d], got %s"):format(self.__name, k, want[1], want[2],
-        want[3], tostring(s:shape())), 3)
+      util.user_error(("%s: %s must be [%d,%d,%d], got %s"):format(self.__name, k, want[1], want[2],
+        want[3], tostring(s:shape())))
     end
   end
   return x, lengths
@@ -235,9 +235,9 @@ end
 -- ([layers*dirs, B, H], either may be nil) adds gradients that reach the
 -- final states from elsewhere (an encoder's state feeding a decoder).
 function Recurrent:backward(grad_output, grad_state)
-  if not self._states then error(("%s: backward before forward"):format(self.__name), 2) end
+  if not self._states then util.user_error(("%s: backward before forward"):format(self.__name)) end
   if not self.training then
-    error(("%s: backward needs a forward in training mode (call train())"):format(self.__name), 2)
+    util.user_error(("%s: backward needs a forward in training mode (call train())"):format(self.__name))
   end
   local L, D, H, B = self.layers, self.dirs, self.hidden, self._B
   local dy_top, dhn_top
@@ -377,9 +377,9 @@ function M.GRU:__init(i, h, opts) Recurrent.__init(self, "gru", "nn.GRU", i, h, 
 -- @usage local m = nn.RNN(4, 8, {nonlinearity = "relu"})
 M.RNN = class("nn.RNN", Recurrent)
 function M.RNN:__init(i, h, opts)
-  local nl = opts and opts.nonlinearity or "tanh"
+  local nl = type(opts) == "table" and opts.nonlinearity or "tanh"
   if nl ~= "tanh" and nl ~= "relu" then
-    error(("nn.RNN: nonlinearity must be 'tanh' or 'relu', got '%s'"):format(tostring(nl)), 2)
+    util.user_error(("nn.RNN: nonlinearity must be 'tanh' or 'relu', got '%s'"):format(tostring(nl)))
   end
   Recurrent.__init(self, "rnn_" .. nl, "nn.RNN", i, h, opts)
 end

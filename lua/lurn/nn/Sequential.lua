@@ -5,27 +5,43 @@
 -- in a model reads "nn.Sequential: module 2 (nn.LSTM): ...".
 local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
+local util = require "lurn.util"
 
+--- nn.Sequential(modules) — modules applied one after another.
+-- Children are named "0", "1", ... (PyTorch's state_dict keys: "1.weight_ih_l0").
+-- A child's error names it: "nn.Sequential: module 2 (nn.LSTM): ...".
+-- m:add(module) appends one more.
+-- @tparam[opt] {nn.Module,...} modules the modules, in order
+-- @treturn nn.Sequential the module
+-- @usage local m = nn.Sequential { nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2) }
+-- local y = m:forward(lurn.randn(3, 4))           -- [3, 2]
+-- @function Sequential
 local Sequential = class("nn.Sequential", Module)
 
 function Sequential:__init(modules)
   Module.__init(self)
   self.modules = {}
+  if modules ~= nil and type(modules) ~= "table" then
+    util.user_error(("nn.Sequential: expected a list of modules {m1, m2, ...}, got %s")
+      :format(type(modules)))
+  end
   for _, m in ipairs(modules or {}) do self:add(m) end
 end
 
 function Sequential:add(m)
   if type(m) ~= "table" or not m.forward then
-    error(("nn.Sequential: element %d is not a module"):format(#self.modules + 1), 2)
+    util.user_error(("nn.Sequential: element %d is not a module"):format(#self.modules + 1))
   end
   self.modules[#self.modules + 1] = m
   self:add_module(tostring(#self.modules - 1), m)
   return self
 end
 
+-- At the user's line (the child's own position, lurn's or the user's, dropped).
 local function rethrow(self, i, err)
-  error(("%s: module %d (%s): %s"):format(self.__name, i, self.modules[i].__name,
-    tostring(err)), 0)
+  if type(err) ~= "string" then error(err, 0) end
+  util.user_error(("%s: module %d (%s): %s"):format(self.__name, i, self.modules[i].__name,
+    util.message(err)))
 end
 
 function Sequential:forward(input)

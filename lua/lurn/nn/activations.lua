@@ -4,6 +4,7 @@ local core = require "lurn.core"
 local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
+local util = require "lurn.util"
 
 local M = {}
 
@@ -14,7 +15,7 @@ local function simple(name, fwd, bwd)
   function C:forward(input)
     local x, lengths = seq.split(input)
     if not x or x:dtype() ~= "float32" then
-      error(("%s: expected a float32 tensor or Seq, got %s"):format(name, seq.describe(input)), 2)
+      util.user_error(("%s: expected a float32 tensor or Seq, got %s"):format(name, seq.describe(input)))
     end
     self._x = x
     self._y = fwd(x)
@@ -22,6 +23,7 @@ local function simple(name, fwd, bwd)
     return self.output
   end
   function C:backward(dy)
+    self:_check_backward(self._y, dy)
     return bwd(dy, self._x, self._y)
   end
   function C:describe() return name end
@@ -29,14 +31,34 @@ local function simple(name, fwd, bwd)
   return C
 end
 
+--- nn.ReLU() — max(0, x), elementwise; no parameters.
+-- Input: a float32 tensor or a Seq (lengths kept); backward uses the output.
+-- @treturn nn.ReLU the module
+-- @usage local y = nn.ReLU():forward(lurn.randn(3, 4))   -- [3, 4]
 M.ReLU = simple("nn.ReLU", function(x) return core.activation_forward("relu", x) end,
   function(dy, _, y) return core.activation_backward("relu", dy, y) end)
+--- nn.Tanh() — tanh(x), elementwise; no parameters.
+-- Input: a float32 tensor or a Seq (lengths kept); backward uses the output.
+-- @treturn nn.Tanh the module
+-- @usage local y = nn.Tanh():forward(lurn.randn(3, 4))   -- [3, 4]
 M.Tanh = simple("nn.Tanh", function(x) return core.activation_forward("tanh", x) end,
   function(dy, _, y) return core.activation_backward("tanh", dy, y) end)
+--- nn.Sigmoid() — 1 / (1 + exp(-x)), elementwise; no parameters.
+-- Input: a float32 tensor or a Seq (lengths kept); backward uses the output.
+-- @treturn nn.Sigmoid the module
+-- @usage local y = nn.Sigmoid():forward(lurn.randn(3, 4))   -- [3, 4]
 M.Sigmoid = simple("nn.Sigmoid", function(x) return core.activation_forward("sigmoid", x) end,
   function(dy, _, y) return core.activation_backward("sigmoid", dy, y) end)
+--- nn.Softmax() — softmax over the last dim (the max subtracted first); no parameters.
+-- Input: a float32 tensor or a Seq (lengths kept); backward uses the output.
+-- @treturn nn.Softmax the module
+-- @usage local y = nn.Softmax():forward(lurn.randn(3, 4))   -- [3, 4], rows sum to 1
 M.Softmax = simple("nn.Softmax", core.softmax,
   function(dy, _, y) return core.softmax_backward(dy, y) end)
+--- nn.LogSoftmax() — log softmax over the last dim; no parameters.
+-- Input: a float32 tensor or a Seq (lengths kept); backward uses the output.
+-- @treturn nn.LogSoftmax the module
+-- @usage local y = nn.LogSoftmax():forward(lurn.randn(3, 4))   -- [3, 4]
 M.LogSoftmax = simple("nn.LogSoftmax", core.log_softmax,
   function(dy, _, y) return core.log_softmax_backward(dy, y) end)
 

@@ -30,8 +30,10 @@ local M = {
   seq = require "lurn.nn.seq",
 }
 
---- The names nn.build accepts: every class in this table but the abstract
+--- nn.constructors() — the names nn.build accepts: every class in this table but the abstract
 -- base (layers added to the table later are found too).
+-- @treturn table name -> class
+-- @usage for name in pairs(nn.constructors()) do print(name) end
 function M.constructors()
   local set = {}
   for name, v in pairs(M) do
@@ -117,6 +119,17 @@ function build(spec, path, ctors, depth)
   return m
 end
 
+--- nn.build(spec) — a new module from what m:spec() returned.
+-- A spec is plain data naming an nn constructor and its arguments:
+-- {type = "LSTM", args = {16, 32, {layers = 2}}}; inside args, a table with
+-- a string `type` and an `args` list is itself a spec (Sequential's
+-- children). Only the constructors of nn can be named, so a checkpoint's
+-- spec runs no other code. The weights are new (load them separately); the
+-- shapes and parameter names are the original's.
+-- @tparam table spec {type = "<constructor>", args = {...}}
+-- @treturn nn.Module the module
+-- @usage local m = nn.build { type = "Sequential", args = { {
+--   { type = "Linear", args = { 4, 2 } }, { type = "ReLU" } } } }
 function M.build(spec)
   return build(spec, "nn.build: spec", M.constructors(), 1)
 end

@@ -16,21 +16,68 @@ local core = require "lurn.core"
 local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
+local util = require "lurn.util"
 
 local M = {}
+
+-- A kernel's error (shapes that do not match, a missing target) at the
+-- user's line instead of this file's.
+local function kernel(fn, ...)
+  local ok, loss, d = pcall(fn, ...)
+  if not ok then util.user_error(loss) end
+  return loss, d
+end
+
+-- forward's arguments: the input (a tensor or Seq) and a target tensor.
+local function check_args(name, x, target)
+  if not seq.split(x) then
+    util.user_error(("%s: expected the input (a tensor or Seq), got %s"):format(name, seq.describe(x)))
+  end
+  if not lurn.is_tensor(target) then
+    util.user_error(("%s: expected a target tensor, got %s"):format(name, seq.describe(target)))
+  end
+end
+
+-- Options: nil or a table whose keys are all known.
+local function options(opts, known, name)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    util.user_error(("%s: options must be a table, got %s"):format(name, type(opts)))
+  end
+  util.check_keys(opts, known, name)
+  return opts
+end
 
 local function reduction(opts, name)
   local r = opts.reduction or "mean"
   if r ~= "mean" and r ~= "sum" then
-    error(("%s: reduction must be 'mean' or 'sum', got '%s'"):format(name, tostring(r)), 3)
+    util.user_error(("%s: reduction must be 'mean' or 'sum', got '%s'"):format(name, tostring(r)))
   end
   return r
 end
 
+--- nn.CrossEntropy([opts]) — softmax cross-entropy with integer targets, PyTorch's torch.nn.CrossEntropyLoss.
+-- m:forward(logits, targets) returns the loss (a number), m:backward() its
+-- gradient with respect to the logits. Logits [N, C] with int32 targets [N]
+-- (0-based classes), or per step [T, B, C] (a tensor or Seq) with targets
+-- [T, B]; a Seq's lengths leave padded steps out.
+-- Options (default first):
+--   reduction = "mean"    or "sum"; "mean" is weighted: sum w[t]*nll / sum w[t]
+--   weight = nil          class weights, a [C] tensor or a list
+--   ignore_index = -100   targets with this value count for nothing
+--   lengths = nil         int32 [B] for the per-step form given as a tensor
+--   label_smoothing = 0   e in [0, 1]: (1 - e)*nll + e*mean_c(-log p_c)
+-- @tparam[opt] table opts the options above
+-- @treturn nn.CrossEntropy the module
+-- @usage local ce = nn.CrossEntropy { label_smoothing = 0.1 }
+-- local loss = ce:forward(lurn.randn(4, 3), lurn.tensor({0, 2, 1, 0}, "int32"))
+-- local dlogits = ce:backward()                    -- [4, 3]
+-- @function CrossEntropy
 local CrossEntropy = class("nn.CrossEntropy", Module)
 function CrossEntropy:__init(opts)
   Module.__init(self)
-  opts = opts or {}
+  opts = options(opts, { weight = 1, ignore_index = 1, reduction = 1, lengths = 1,
+    label_smoothing = 1 }, "nn.CrossEntropy")
   self.weight, self.ignore_index = opts.weight, opts.ignore_index
   -- a plain list of class weights (what spec() gives back) becomes a tensor
   if type(self.weight) == "table" and not lurn.is_tensor(self.weight) then
@@ -40,10 +87,10 @@ function CrossEntropy:__init(opts)
   self.lengths = opts.lengths
   local e = opts.label_smoothing or 0
   if type(e) ~= "number" or e < 0 or e > 1 then
-    error(("nn.CrossEntropy: label_smoothing must be in [0, 1], got %s"):format(tostring(e)), 2)
+    util.user_error(("nn.CrossEntropy: label_smoothing must be in [0, 1], got %s"):format(tostring(e)))
   end
   if e > 0 and self.weight then
-    error("nn.CrossEntropy: label_smoothing with class weights is not supported", 2)
+    util.user_error("nn.CrossEntropy: label_smoothing with class weights is not supported")
   end
   self.label_smoothing = e
 end
@@ -71,9 +118,10 @@ end
 function CrossEntropy:forward(input, targets)
   local logits, lengths = seq.split(input)
   if not logits then
-    error(("nn.CrossEntropy: expected logits, got %s"):format(seq.describe(input)), 2)
+    util.user_error(("nn.CrossEntropy: expected logits, got %s"):format(seq.describe(input)))
   end
-  local loss, d = core.cross_entropy(logits, targets, {
+  check_args("nn.CrossEntropy", input, targets)
+  local loss, d = kernel(core.cross_entropy, logits, targets, {
     weight = self.weight, ignore_index = self.ignore_index, reduction = self.reduction,
     lengths = lengths or self.lengths,
   })
@@ -94,7 +142,7 @@ function CrossEntropy:describe()
 end
 function CrossEntropy:spec()
   if self.lengths then
-    error("nn.CrossEntropy: spec() cannot describe a fixed lengths tensor", 2)
+    util.user_error("nn.CrossEntropy: spec() cannot describe a fixed lengths tensor")
   end
   local w
   if self.weight then
@@ -107,6 +155,17 @@ function CrossEntropy:spec()
 end
 M.CrossEntropy = CrossEntropy
 
+--- nn.BCEWithLogits([opts]) — sigmoid and binary cross-entropy in one, PyTorch's torch.nn.BCEWithLogitsLoss.
+-- m:forward(x, target) with float32 targets in [0, 1] of x's shape returns
+-- the loss; m:backward() its gradient with respect to x.
+-- Options (default first):
+--   reduction = "mean"    or "sum" (the mean is over all elements)
+--   pos_weight = nil      weight of the positive term, a number or a [C] tensor
+-- @tparam[opt] table opts the options above
+-- @treturn nn.BCEWithLogits the module
+-- @usage local bce = nn.BCEWithLogits()
+-- local loss = bce:forward(lurn.randn(4, 2), lurn.tensor {{1, 0}, {0, 1}, {1, 1}, {0, 0}})
+-- @function BCEWithLogits
 local BCEWithLogits = class("nn.BCEWithLogits", Module)
 function BCEWithLogits:__init(opts)
   Module.__init(self)
@@ -125,20 +184,30 @@ function BCEWithLogits:backward() return self._d end
 function BCEWithLogits:describe() return "nn.BCEWithLogits" end
 function BCEWithLogits:spec()
   if self.pos_weight ~= nil and type(self.pos_weight) ~= "number" then
-    error("nn.BCEWithLogits: spec() cannot describe a pos_weight tensor", 2)
+    util.user_error("nn.BCEWithLogits: spec() cannot describe a pos_weight tensor")
   end
   return { type = "BCEWithLogits", args = { { pos_weight = self.pos_weight,
     reduction = self.reduction } } }
 end
 M.BCEWithLogits = BCEWithLogits
 
+--- nn.MSE([opts]) — mean squared error, PyTorch's torch.nn.MSELoss.
+-- m:forward(x, target) returns mean((x - target)^2) (or the sum);
+-- m:backward() its gradient with respect to x. x may be a Seq.
+-- Options (default first):
+--   reduction = "mean"    or "sum"
+-- @tparam[opt] table opts the options above
+-- @treturn nn.MSE the module
+-- @usage local loss = nn.MSE():forward(lurn.zeros(2, 3), lurn.ones(2, 3))   -- 1
+-- @function MSE
 local MSE = class("nn.MSE", Module)
 function MSE:__init(opts)
   Module.__init(self)
-  self.reduction = reduction(opts or {}, "nn.MSE")
+  self.reduction = reduction(options(opts, { reduction = 1 }, "nn.MSE"), "nn.MSE")
 end
 function MSE:forward(x, target)
-  local loss, d = core.mse(seq.split(x), target, { reduction = self.reduction })
+  check_args("nn.MSE", x, target)
+  local loss, d = kernel(core.mse, seq.split(x), target, { reduction = self.reduction })
   self._d = d
   self.output = loss
   return loss

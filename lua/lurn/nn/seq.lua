@@ -17,20 +17,34 @@ end
 
 local M = {}
 
+--- nn.seq.new(data [, lengths]) — a Seq: time-major data and each sample's valid steps.
+-- @tparam Tensor data float32 [T, B, D]
+-- @tparam[opt] Tensor lengths int32 [B], each in 0..T (nil: all T steps are valid)
+-- @treturn table the Seq {data =, lengths =}
+-- @usage local s = nn.seq.new(lurn.randn(5, 2, 8), lurn.tensor({5, 3}, "int32"))
 function M.new(data, lengths)
   return setmetatable({ data = data, lengths = lengths }, Seq)
 end
 
+--- nn.seq.is(x) — true when x is a Seq made by nn.seq.new (or a layer).
+-- @param x any value
+-- @treturn boolean
+-- @usage if nn.seq.is(y) then y = y.data end
 function M.is(x) return getmetatable(x) == Seq end
 
---- data, lengths of a Seq, a {data=, lengths=} table or a bare tensor.
+--- nn.seq.split(x) — data, lengths of a Seq, a {data=, lengths=} table or a bare tensor.
+-- @param x a Seq, a {data =, lengths =} table or a tensor
+-- @treturn Tensor|nil the data (nil for anything else)
+-- @treturn Tensor|nil the lengths
+-- @usage local x, lengths = nn.seq.split(input)
 function M.split(x)
   if lurn.is_tensor(x) then return x, nil end
   if type(x) == "table" and x.data then return x.data, x.lengths end
   return nil
 end
 
---- Describe an input for error messages.
+--- nn.seq.describe(x) — a short description of any value for error messages ("[3,4] float32", "nil").
+-- @usage nn.seq.describe(lurn.zeros(3, 4))   --> "[3,4] float32"
 function M.describe(x)
   if lurn.is_tensor(x) then return tostring(x:shape()) .. " " .. x:dtype() end
   if type(x) == "table" and x.data then return tostring(M.new(x.data, x.lengths)) end

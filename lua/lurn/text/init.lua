@@ -23,6 +23,9 @@ local split = require "lurn.text.split"
 local M = {}
 M.read = read.read
 M.detect = read.detect
+--- text.split — seeded, stratified held-out splits and k folds (lurn.text.split:
+-- holdout(labels, size, seed), kfold(labels, k, seed), truncate(ids, max_len, mode), Rng(seed)).
+-- @usage local train_idx, valid_idx = text.split.holdout({0, 1, 0, 1, 0, 1}, 0.5, 7)
 M.split = split
 
 -- ---------------------------------------------------------------------------
@@ -35,6 +38,17 @@ Tokenizer.__tostring = function(t)
   return ("text.Tokenizer(%s%s%s)"):format(t.kind, t.lower and ", lower" or "",
     t.ngrams > 1 and (", ngrams=" .. t.ngrams) or "")
 end
+--- text.Tokenizer([opts]) — text to tokens, the same way at training and at prediction.
+-- Options (default first):
+--   kind = "word"         "word" (data.tokenize's rules) or "char"
+--   lower = true          lower-case first
+--   ngrams = 1            also the n-grams of 2..ngrams tokens, joined by a space (at most 16)
+-- Methods: tok:tokenize(s), tok:count(s, counts), tok:count_texts(texts, counts),
+-- tok:encode(s, vocab), tok:state() (and text.Tokenizer.from_state(s)).
+-- @tparam[opt] table opts the options above
+-- @treturn table the tokenizer
+-- @usage local tok = text.Tokenizer { kind = "word", ngrams = 2 }
+-- print(table.concat(tok:tokenize("Not bad at all"), "|"))
 M.Tokenizer = Tokenizer
 
 local TOKENIZER_KEYS = { kind = true, lower = true, ngrams = true, version = true }
@@ -84,8 +98,11 @@ function Tokenizer:encode(s, vocab)
   return vocab:index():encode(s, self.kind, self.lower, self.ngrams, vocab.unk)
 end
 
---- A token counter for Tokenizer:count, kept in C (counter:totable() gives
+--- text.counter() — a token counter for Tokenizer:count, kept in C (counter:totable() gives
 -- {token = count}); data.Vocab.from_counts takes it as it is.
+-- @treturn userdata a lurn.core.text_map
+-- @usage local c = text.counter(); text.Tokenizer():count("a b a", c)
+-- local v = data.Vocab.from_counts(c)   -- <pad> <unk> a b
 function M.counter() return core.text_map() end
 
 --- Plain data for checkpoints, and back.
@@ -102,13 +119,20 @@ function Tokenizer.from_state(s)
   end
   return Tokenizer.new { kind = s.kind, lower = s.lower, ngrams = s.ngrams }
 end
+--- text.tokenizer_state(tok) — the tokenizer as plain data for a checkpoint (tok:state()).
+-- @tparam table tok a text.Tokenizer
+-- @treturn table {kind =, lower =, ngrams =, version = 1}
+-- @usage local s = text.tokenizer_state(text.Tokenizer())
 function M.tokenizer_state(tok) return tok:state() end
 
 -- ---------------------------------------------------------------------------
 -- Labels
 
---- The sorted label set: numerically when every label is a number
--- ("0" < "1" < "10"), else as strings ("neg" < "pos").
+--- text.label_list(labels) — the sorted label set: numerically when every label is a number
+-- ("0" < "1" < "10"), else as strings ("neg" < "pos"); class i-1 is list[i].
+-- @tparam {string,...} labels
+-- @treturn {string,...}
+-- @usage print(table.concat(text.label_list { "pos", "neg", "pos" }, " "))   --> neg pos
 function M.label_list(labels)
   local seen, list, numeric = {}, {}, true
   for _, l in ipairs(labels) do
@@ -130,11 +154,17 @@ end
 
 local TRUNCATE = { head = true, tail = true, both = true }
 
---- A Dataset of texts, numericalised with tok and vocab. opts: labels
--- (label strings), label_index (label -> 0-based class), max_len, truncate,
--- what (the name of the split, for messages), encoded = {seqs, n_unk} when
--- the texts are numericalised already. Returns the Dataset and its stats
--- {size, tokens, unk, truncated, class_counts}.
+--- text.encode(texts, opts) — a data.Dataset of texts, numericalised with a tokenizer and a vocabulary.
+-- opts: tokenizer, vocab (required); labels (label strings) with label_index
+-- (label -> 0-based class); max_len (0: none) and truncate = "head" | "tail" |
+-- "both"; what (the split's name, for messages); encoded = {seqs, n_unk} when
+-- the texts are numericalised already.
+-- @tparam {string,...} texts
+-- @tparam table opts
+-- @treturn data.Dataset
+-- @treturn table stats {size, tokens, unk, truncated, class_counts}
+-- @usage local ds, stats = text.encode({ "a b", "b c" }, { tokenizer = text.Tokenizer(),
+--   vocab = vocab, labels = { "x", "y" }, label_index = { x = 0, y = 1 } })
 function M.encode(texts, opts)
   local tok, vocab = opts.tokenizer, opts.vocab
   local max_len, mode = opts.max_len or 0, opts.truncate or "head"
@@ -209,10 +239,18 @@ end
 --- The default notice writer: one line on stderr.
 local function stderr_log(msg) io.stderr:write("lurn: ", msg, "\n") end
 
---- Read the files of a data config once: {train = r, valid = r|nil, test = r|nil, files}.
--- Reading is the slow part; load_dataset and kfold share one of these.
--- opts.log(msg) receives the notices (rows without a label dropped); the
--- default writes them to stderr, log = false drops them.
+--- text.prepare(cfg [, opts]) — read the files of a data config once: {train = r, valid = r|nil, test = r|nil, files}.
+-- Reading is the slow part; load_dataset, build and kfold share one of these.
+-- cfg is a config's `data` table (docs/cli.md: train, valid, test, format,
+-- tokenizer, min_count, max_len, folds, ...). opts.log(msg) receives the
+-- notices (rows without a label dropped); the default writes them to
+-- stderr, log = false drops them.
+-- @tparam table cfg
+-- @tparam[opt] table opts {log =}
+-- @treturn table
+-- @usage local f = assert(io.open("tiny.tsv", "w"))
+-- f:write("1\tgood film\n0\tbad film\n1\tnice one\n0\tawful\n"); f:close()
+-- local p = text.prepare({ train = "tiny.tsv", folds = 2 }, { log = false })
 function M.prepare(cfg, opts)
   opts = opts or {}
   local log = opts.log
@@ -234,8 +272,15 @@ function M.prepare(cfg, opts)
   return p
 end
 
---- The datasets of a prepared config. opts: seed (the split's), fold (1..k
--- when cfg.folds = k >= 2: fold `fold` is the validation part).
+--- text.build(p [, opts]) — the datasets of a prepared config (as load_dataset returns).
+-- opts: seed (the held-out split's), fold (1..k when cfg.folds = k >= 2:
+-- fold `fold` is the validation part).
+-- @tparam table p what text.prepare returned
+-- @tparam[opt] table opts
+-- @treturn table {train =, valid =, test =, vocab =, labels =, tokenizer =, files =, stats =}
+-- @usage local f = assert(io.open("tiny.tsv", "w"))
+-- f:write("1\tgood film\n0\tbad film\n1\tnice one\n0\tawful\n"); f:close()
+-- local d = text.build(text.prepare({ train = "tiny.tsv", folds = 2 }, { log = false }), { fold = 1 })
 function M.build(p, opts)
   opts = opts or {}
   local cfg = p.cfg
@@ -291,18 +336,30 @@ function M.build(p, opts)
   return out
 end
 
---- Everything a training run needs from the config's `data` table:
+--- text.load_dataset(cfg [, opts]) — everything a training run needs from the config's `data` table:
 -- {train = Dataset, valid = Dataset|nil, test = Dataset|nil, vocab, labels,
 --  tokenizer, files, stats}. opts: seed (for the held-out split), fold, log
 -- (see prepare).
+-- @tparam table cfg the config's data table
+-- @tparam[opt] table opts
+-- @treturn table
+-- @usage local f = assert(io.open("tiny.tsv", "w"))
+-- f:write("1\tgood film\n0\tbad film\n1\tnice one\n0\tawful\n"); f:close()
+-- local d = text.load_dataset({ train = "tiny.tsv", valid = 0.5 }, { seed = 1, log = false })
 function M.load_dataset(cfg, opts)
   return M.build(M.prepare(cfg, opts), opts)
 end
 
---- Iterate the folds of k-fold cross-validation (cfg.folds = k >= 2):
---   for i, d in text.kfold(cfg, {seed = 1}) do ... d.train, d.valid ... end
+--- text.kfold(cfg [, opts]) — iterate the folds of k-fold cross-validation (cfg.folds = k >= 2).
 -- The files are read once; each fold builds its own vocabulary from its
 -- training part, so nothing of the held-out fold leaks into it.
+-- @tparam table cfg the config's data table
+-- @tparam[opt] table opts {seed =, log =}
+-- @usage local f = assert(io.open("tiny.tsv", "w"))
+-- f:write("1\tgood film\n0\tbad film\n1\tnice one\n0\tawful\n"); f:close()
+-- for i, d in text.kfold({ train = "tiny.tsv", folds = 2 }, { seed = 1, log = false }) do
+--   print(i, d.train:size(), d.valid:size())
+-- end
 function M.kfold(cfg, opts)
   opts = opts or {}
   local p = M.prepare(cfg, opts)

@@ -292,8 +292,16 @@ function M.imdb(path, opts)
   return result(path, texts, labels, 0, "imdb", opts)
 end
 
---- The format of a file from its name and first line.
+--- text.detect(path [, opts]) — the format of a corpus file from its name and first line:
+-- "tsv", "csv", "json", "label_text", "fasttext" or "imdb" (a directory).
+-- @tparam string path
+-- @tparam[opt] table opts {text_field =, label_field =} (header names of a tsv)
+-- @treturn string the format
+-- @usage local f = assert(io.open("tiny.tsv", "w"))
+-- f:write("1\tgood film\n0\tbad film\n1\tnice one\n0\tawful\n"); f:close()
+-- print(text.detect("tiny.tsv"))   --> label_text
 function M.detect(path, opts)
+  opts = opts or {}
   if is_dir(path) then return "imdb" end
   local ext = path:match("%.([%w]+)$")
   ext = ext and ext:lower()
@@ -319,8 +327,17 @@ end
 
 M.formats = { tsv = true, csv = true, json = true, label_text = true, fasttext = true, imdb = true }
 
---- Read a corpus. opts: format ("auto" or one of M.formats), text_field,
--- label_field, unlabelled = true to accept a file without labels.
+--- text.read(path [, opts]) — read a corpus: {texts =, labels =, dropped =, format =}.
+-- Options (default first):
+--   format = "auto"       or tsv, csv, json, label_text, fasttext, imdb
+--   text_field, label_field = nil   the columns or keys to read
+--   unlabelled = false    accept a file without labels
+-- @tparam string path a file (or an aclImdb split directory)
+-- @tparam[opt] table opts the options above
+-- @treturn table
+-- @usage local f = assert(io.open("tiny.tsv", "w"))
+-- f:write("1\tgood film\n0\tbad film\n1\tnice one\n0\tawful\n"); f:close()
+-- local r = text.read("tiny.tsv")   -- r.texts[1] == "good film", r.labels[1] == "1"
 function M.read(path, opts)
   opts = opts or {}
   if type(path) ~= "string" or path == "" then fail("read: no file given") end
