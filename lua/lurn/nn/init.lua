@@ -23,6 +23,8 @@ local M = {
   Dropout = require "lurn.nn.Dropout",
   Pool = require "lurn.nn.Pool",
   AttentionPool = require "lurn.nn.AttentionPool",
+  Attention = require "lurn.nn.Attention",
+  Seq2Seq = require "lurn.nn.Seq2Seq",
   ReLU = acts.ReLU, Tanh = acts.Tanh, Sigmoid = acts.Sigmoid,
   Softmax = acts.Softmax, LogSoftmax = acts.LogSoftmax,
   RNN = rec.RNN, LSTM = rec.LSTM, GRU = rec.GRU,
