@@ -126,6 +126,32 @@ M.root = section("a lurn experiment", {
     "standardize", bool(true, "scale to mean 0, sd 1 (fitted on the training rows)"),
     "steps", int(0, "multi-step forecast length for eval (0 = the test part's length)", 0, nil),
   }),
+  -- task translate
+  "translate", section("task = \"translate\": a parallel corpus and an attentional encoder-decoder", {
+    "train", str("", "training corpus prefix: PREFIX.SRC and PREFIX.TGT, one sentence a line"),
+    "valid", str("", "validation corpus prefix ('' = none)"),
+    "test", str("", "test corpus prefix ('' = none); BLEU is measured on it after training"),
+    "src", str("de", "source language: the source files' extension"),
+    "tgt", str("en", "target language: the target files' extension"),
+    "lower", bool(true, "lower-case both sides (BLEU is then case-insensitive)"),
+    "min_count", int(1, "drop tokens seen fewer times than this in train (-> <unk>)", 1, nil),
+    "max_vocab", int(0, "keep the most frequent tokens only, per side (0 = all)", 0, nil),
+    "max_len", int(50, "leave out training pairs with a side longer than this (0 = no limit)", 0, nil),
+    "cell", str("gru", "recurrent cell of encoder and decoder", { "gru", "lstm" }),
+    "embed", int(256, "embedding size (both sides)", 1, 65536),
+    "hidden", int(256, "encoder hidden size per direction, and the decoder's", 1, 65536),
+    "layers", int(1, "encoder layers", 1, 16),
+    "bidirectional", bool(true, "bidirectional encoder"),
+    "attention", str("additive", "attention score: additive (Bahdanau), general or dot (Luong)",
+      { "additive", "general", "dot" }),
+    "input_feeding", bool(true, "feed the previous attentional output to the decoder"),
+    "tie_embeddings", bool(false, "output layer shares the target embedding"),
+    "dropout", num(0.2, "dropout on embeddings and the attentional output", 0, 0.99),
+    "beam", int(5, "beam size for the test BLEU, lurn eval and lurn translate (1 = greedy)", 1, 100),
+    "alpha", num(1, "length normalisation: score / length^alpha", 0, 10),
+    "max_out", num(2, "longest output: max_out * source length + 10 tokens", 0.1, 100),
+    "decode_batch", int(64, "sentences decoded together", 1, 4096),
+  }),
 })
 
 --- Every leaf as { key = "a.b", entry = leaf }, in declaration order.

@@ -14,8 +14,9 @@
 -- batch). At each step every live hypothesis is extended by every token; per
 -- sentence the 2 * beam best extensions (by total log-probability) are taken in
 -- order: one ending in </s> becomes a finished hypothesis, the others refill the
--- beam. A sentence is done once it holds `beam` finished hypotheses; the best
--- one by score / length^alpha wins (alpha = 0: raw log-probability, which favours
+-- beam. A sentence is done once it holds `beam` finished hypotheses and no live
+-- beam scores better (normalised at its current length) than the best of them,
+-- or at max_len; the best finished one by score / length^alpha wins (alpha = 0: raw log-probability, which favours
 -- short outputs; 1: the mean log-probability per token; length counts </s>).
 local lurn = require "lurn"
 
@@ -153,8 +154,21 @@ function M.beam(model, src, src_lengths, opts)
           new_beams[r] = { ids = ids, att = att }
         end
       end
-      if not done[b] and (#finished[b] >= K or t >= limit[b]) then
-        done[b], left = true, left - 1
+      -- done at the length limit, or once K hypotheses have finished and none
+      -- of them is beaten by a live beam's score so far (normalised at this
+      -- length: what the beam would score if it ended now)
+      if not done[b] then
+        local stop = t >= limit[b]
+        if not stop and #finished[b] >= K then
+          local best_f = NEG
+          for _, h in ipairs(finished[b]) do best_f = math.max(best_f, h.score) end
+          local best_live = NEG
+          for r = (b - 1) * K + 1, b * K do
+            if new_scores[r] then best_live = math.max(best_live, norm(new_scores[r], t)) end
+          end
+          stop = best_live <= best_f
+        end
+        if stop then done[b], left = true, left - 1 end
       end
     end
     if left == 0 then break end

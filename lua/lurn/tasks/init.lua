@@ -15,6 +15,7 @@ local M = {}
 M.registry = {
   { "classify", nil },
   { "forecast", "lurn.tasks.forecast" },
+  { "translate", "lurn.tasks.translate" },
 }
 
 --- The names, for the schema's choices.
