@@ -46,9 +46,9 @@ function M.tokenize_13a(line)
   return table.concat(out, " ")
 end
 
+-- (lowercased before the tokeniser, as sacreBLEU does; string.lower changes ASCII letters only)
 local function tokens(line, lowercase)
-  local t = M.tokenize_13a(line)
-  if lowercase then t = t:lower() end
+  local t = M.tokenize_13a(lowercase and line:lower() or line)
   local out = {}
   for w in t:gmatch("%S+") do out[#out + 1] = w end
   return out
