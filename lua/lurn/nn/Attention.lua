@@ -31,12 +31,6 @@ local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 
-local Attention = class("nn.Attention", Module)
-
--- A score far below any real one: exp() of it is exactly 0 in float32.
-local MASKED = -1e30
-local TYPES = { additive = true, general = true, dot = true }
-
 --- nn.Attention(query_dim, memory_dim [, opts]): additive (Bahdanau) or multiplicative (Luong)
 -- attention of a decoder state over an encoder's outputs (see the module header).
 -- Options: `type = "additive"` ("additive", "general" or "dot"), `hidden = query_dim`
@@ -47,6 +41,12 @@ local TYPES = { additive = true, general = true, dot = true }
 -- @usage local attn = nn.Attention(32, 64, {type = "general"})
 -- attn:prepare(lurn.randn(7, 3, 64), lurn.tensor({7, 5, 2}, "int32"))
 -- local c, a = attn:step(lurn.randn(3, 32))   -- c [3, 64], a [3, 7]
+local Attention = class("nn.Attention", Module)
+
+-- A score far below any real one: exp() of it is exactly 0 in float32.
+local MASKED = -1e30
+local TYPES = { additive = true, general = true, dot = true }
+
 function Attention:__init(query_dim, memory_dim, opts)
   Module.__init(self)
   opts = opts or {}

@@ -43,14 +43,6 @@ local Embedding = require "lurn.nn.Embedding"
 local Attention = require "lurn.nn.Attention"
 local rec = require "lurn.nn.Recurrent"
 
-local Seq2Seq = class("nn.Seq2Seq", Module)
-
-local DEFAULTS = {
-  cell = "lstm", embed = 256, hidden = 256, layers = 1, bidirectional = true,
-  decoder_hidden = false, attention = "additive", attention_hidden = false,
-  input_feeding = true, tie_embeddings = false, dropout = 0, bos = 2, eos = 3,
-}
-
 --- nn.Seq2Seq(src_vocab, tgt_vocab [, opts]): an encoder-decoder with attention (see the module
 -- header for the model and every option).
 -- @tparam integer src_vocab source vocabulary size
@@ -59,6 +51,14 @@ local DEFAULTS = {
 --   attention_hidden, input_feeding, tie_embeddings, dropout, bos, eos
 -- @usage local m = nn.Seq2Seq(100, 120, {cell = "gru", embed = 32, hidden = 32})
 -- local out = m:forward{src = src, src_lengths = sl, tgt_in = tin, tgt_lengths = tl}
+local Seq2Seq = class("nn.Seq2Seq", Module)
+
+local DEFAULTS = {
+  cell = "lstm", embed = 256, hidden = 256, layers = 1, bidirectional = true,
+  decoder_hidden = false, attention = "additive", attention_hidden = false,
+  input_feeding = true, tie_embeddings = false, dropout = 0, bos = 2, eos = 3,
+}
+
 function Seq2Seq:__init(src_vocab, tgt_vocab, opts)
   Module.__init(self)
   opts = opts or {}
