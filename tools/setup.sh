@@ -15,6 +15,7 @@ PACKAGES=(cmake gcc libc6-dev make pkg-config liblua5.4-dev lua5.4 libblis-openm
           tmux                                     # tests: the live progress line in a real terminal
           libxml2-utils                            # tests: xmllint checks the SVG lurn forecast writes
           clang libclang-rt-14-dev libomp-dev      # tests/fuzz: libFuzzer harnesses (OpenMP for lurn's C under clang)
+          python3-nltk                             # tests/sh/test_bleu_python.sh: NLTK's corpus_bleu beside lurn's
           libopenmpi-dev openmpi-bin)              # mpirun -np N lurn train/sweep (optional: cmake -DLURN_MPI=OFF)
 [ -n "${LURN_EXTRA_PACKAGES:-}" ] && PACKAGES+=(${LURN_EXTRA_PACKAGES})
 
