@@ -4,7 +4,7 @@
 # attention learns to read the source backwards. Checks the test BLEU, that lurn eval
 # measures the same, translations from arguments and stdin (beam and greedy, --json), that
 # --attention draws each output digit's weight on the same digit of the source (the
-# anti-diagonal), and the errors users meet (exit statuses and messages).
+# anti-diagonal), exact resume, and the errors users meet (exit statuses and messages).
 . "$(dirname "$0")/cli_lib.sh"
 cd "$tmp"
 "$LURN" "$SRC/docs/examples/digits_corpus.lua" data reverse 2000 >/dev/null
@@ -53,6 +53,15 @@ diag=$(grep -o '<title>[0-9] -> [0-9]: [0-9.]*</title>' att.svg | sed 's/<title>
   awk '{ if ($3 > best[$1]) { best[$1] = $3; col[$1] = $2 } } END { n = 0; for (k in col) if (col[k] == k) n++; print n }')
 [ "${diag:-0}" -ge 5 ] && ok "attention follows the anti-diagonal ($diag of 6 outputs)" \
   || bad "attention follows the anti-diagonal" "$diag of 6"
+
+# exact resume: 2 epochs, then resumed to 4, ends where the uninterrupted run did
+"$LURN" train rev.lua train.epochs=2 --out part --quiet >/dev/null 2>&1
+out=$("$LURN" train --resume part train.epochs=4 2>&1); rc=$?
+expect_rc "resume" 0 $rc "$out"
+same=$(jq_lurn 'local a = json.decode(io.open("run/summary.json"):read("a"))
+local b = json.decode(io.open("part/summary.json"):read("a"))
+print(a.final.loss == b.final.loss and a.test.bleu == b.test.bleu and "same" or (a.final.loss .. " " .. b.final.loss))')
+expect "a resumed run ends as the uninterrupted one" "same" "$same"
 
 # errors
 out=$("$LURN" translate nowhere "1 2" 2>&1); rc=$?
