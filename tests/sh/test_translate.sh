@@ -7,7 +7,10 @@
 # anti-diagonal), exact resume, and the errors users meet (exit statuses and messages).
 . "$(dirname "$0")/cli_lib.sh"
 cd "$tmp"
-"$LURN" "$SRC/docs/examples/digits_corpus.lua" data reverse 2000 >/dev/null
+# The sanitizer pass runs every command on a smaller run (its C is the release pass's, and
+# training is ~5x slower there); what the model learns is checked in the release pass.
+if [ "${LURN_SANITIZE:-0}" = 1 ]; then pairs=400 epochs=2 quality=0; else pairs=2000 epochs=4 quality=1; fi
+"$LURN" "$SRC/docs/examples/digits_corpus.lua" data reverse $pairs >/dev/null
 cat > rev.lua <<'LUA'
 return {
   name = "rev", seed = 1, threads = 1, task = "translate",
@@ -15,16 +18,19 @@ return {
     tgt = "tgt", lower = false, max_len = 0, cell = "gru", embed = 16, hidden = 32, dropout = 0,
     beam = 3 },
   optim = { lr = 5e-3 },
-  train = { epochs = 4, batch_size = 32, best_metric = "valid_loss", best_mode = "min",
+  train = { epochs = EPOCHS, batch_size = 32, best_metric = "valid_loss", best_mode = "min",
             log_every = 20 },
 }
 LUA
+sed -i "s/EPOCHS/$epochs/" rev.lua
 
 out=$("$LURN" train rev.lua --out run 2>&1); rc=$?
 expect_rc "train" 0 $rc "$out"
 expect "train prints the test BLEU" "test BLEU" "$out"
 bleu=$(jq_lurn 'local s = json.decode(io.open("run/summary.json"):read("a")); print(("%.2f"):format(s.test.bleu))')
-awk -v b="$bleu" 'BEGIN { exit !(b >= 90) }' && ok "test BLEU >= 90 ($bleu)" || bad "test BLEU >= 90" "$bleu"
+if [ $quality = 1 ]; then
+  awk -v b="$bleu" 'BEGIN { exit !(b >= 90) }' && ok "test BLEU >= 90 ($bleu)" || bad "test BLEU >= 90" "$bleu"
+fi
 check "the test translations are saved" test -s run/test.hyp
 [ "$(wc -l < run/test.hyp)" -eq 200 ] && ok "one line per test sentence" || bad "one line per test sentence"
 
@@ -36,14 +42,20 @@ expect "eval --json" "\"bleu\":" "$out"
 out=$("$LURN" eval run --split valid 2>&1)
 expect "eval --split valid" "valid (200 sentences): BLEU = " "$out"
 
-out=$("$LURN" translate run "1 2 3 4 5 6" "9 0 7" 2>&1)
-expect "translate reverses" "6 5 4 3 2 1
+out=$("$LURN" translate run "1 2 3 4 5 6" "9 0 7" 2>&1); rc=$?
+expect_rc "translate" 0 $rc "$out"
+out2=$(printf '3 1 4 1 5\n2 7 1 8\n' | "$LURN" translate run --beam 1 2>&1); rc=$?
+expect_rc "translate from stdin, greedy" 0 $rc "$out2"
+[ "$(printf '%s\n' "$out2" | wc -l)" -eq 2 ] && ok "one line per stdin line" || bad "one line per stdin line" "$out2"
+out3=$("$LURN" translate run --json "4 4 2" 2>&1)
+expect "translate --json" '"translation":' "$out3"
+if [ $quality = 1 ]; then
+  expect "translate reverses" "6 5 4 3 2 1
 7 0 9" "$out"
-out=$(printf '3 1 4 1 5\n2 7 1 8\n' | "$LURN" translate run --beam 1 2>&1)
-expect "translate from stdin, greedy" "5 1 4 1 3
-8 1 7 2" "$out"
-out=$("$LURN" translate run --json "4 4 2" 2>&1)
-expect "translate --json" '"translation":"2 4 4"' "$out"
+  expect "greedy reverses" "5 1 4 1 3
+8 1 7 2" "$out2"
+  expect "--json reverses" '"translation":"2 4 4"' "$out3"
+fi
 
 out=$("$LURN" translate run "1 2 3 4 5 6" --attention att.svg 2>&1); rc=$?
 expect_rc "translate --attention" 0 $rc "$out"
@@ -51,12 +63,14 @@ check "the attention image is an SVG" grep -q '^<svg ' att.svg
 # each output digit d: the source column of its largest weight must be digit d
 diag=$(grep -o '<title>[0-9] -> [0-9]: [0-9.]*</title>' att.svg | sed 's/<title>\(.\) -> \(.\): \([0-9.]*\)<.*/\1 \2 \3/' |
   awk '{ if ($3 > best[$1]) { best[$1] = $3; col[$1] = $2 } } END { n = 0; for (k in col) if (col[k] == k) n++; print n }')
-[ "${diag:-0}" -ge 5 ] && ok "attention follows the anti-diagonal ($diag of 6 outputs)" \
-  || bad "attention follows the anti-diagonal" "$diag of 6"
+if [ $quality = 1 ]; then
+  [ "${diag:-0}" -ge 5 ] && ok "attention follows the anti-diagonal ($diag of 6 outputs)" \
+    || bad "attention follows the anti-diagonal" "$diag of 6"
+fi
 
 # exact resume: 2 epochs, then resumed to 4, ends where the uninterrupted run did
-"$LURN" train rev.lua train.epochs=2 --out part --quiet >/dev/null 2>&1
-out=$("$LURN" train --resume part train.epochs=4 2>&1); rc=$?
+"$LURN" train rev.lua train.epochs=$((epochs / 2)) --out part --quiet >/dev/null 2>&1
+out=$("$LURN" train --resume part train.epochs=$epochs 2>&1); rc=$?
 expect_rc "resume" 0 $rc "$out"
 same=$(jq_lurn 'local a = json.decode(io.open("run/summary.json"):read("a"))
 local b = json.decode(io.open("part/summary.json"):read("a"))
