@@ -80,6 +80,9 @@ expect "a resumed run ends as the uninterrupted one" "same" "$same"
 # errors
 out=$("$LURN" translate nowhere "1 2" 2>&1); rc=$?
 expect_rc "a missing run is a checkpoint error" 4 $rc "$out"
+out=$("$LURN" predict run "1 2" 2>&1); rc=$?
+expect_rc "lurn predict refuses a translate run" 2 $rc "$out"
+expect "lurn predict says why" 'run of task "translate"' "$out"
 out=$("$LURN" translate run "1" --attention a.png 2>&1); rc=$?
 expect_rc "--attention needs .svg" 2 $rc "$out"
 out=$("$LURN" translate run "1" --beam 0 2>&1); rc=$?
