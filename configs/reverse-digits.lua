@@ -7,6 +7,8 @@
 -- A small GRU encoder-decoder with additive attention; the source is the target reversed, so
 -- the decoder must read the source from its end: attention learns the anti-diagonal
 -- (lurn translate --attention shows it). docs/translation.md runs it.
+-- Result (seed 1, the only seed measured): valid loss 0.0046 and next-token accuracy 1.0000
+-- after the 4 epochs, test BLEU 100.00 (200 pairs, beam 3, lurn eval); 21 s at load 8.
 return {
   name = "reverse-digits",
   seed = 1,
