@@ -50,6 +50,22 @@ local EXAMPLES = {
   Concat = { { function()
     return nn.Concat(3, { nn.GRU(4, 2), nn.Sequential { nn.LSTM(4, 3), nn.ReLU() } })
   end, function() return seqx(4) end } },
+  Attention = { { function() return nn.Attention(4, 6) end,
+    function() return { query = lurn.randn(2, 2, 4), memory = seqx(6) } end },
+    { function() return nn.Attention(4, 6, { type = "additive", hidden = 3 }) end,
+      function() return { query = lurn.randn(2, 2, 4), memory = seqx(6) } end },
+    { function() return nn.Attention(4, 6, { type = "general" }) end,
+      function() return { query = lurn.randn(2, 2, 4), memory = seqx(6) } end },
+    { function() return nn.Attention(6, 6, { type = "dot" }) end,
+      function() return { query = lurn.randn(2, 2, 6), memory = seqx(6) } end } },
+  Seq2Seq = { { function() return nn.Seq2Seq(6, 7, { embed = 4, hidden = 3 }) end, function()
+      return { src = ids { { 4, 5 }, { 5, 0 } }, src_lengths = ids { 2, 1 },
+        tgt_in = ids { { 2, 2 }, { 6, 4 } }, tgt_lengths = ids { 2, 2 } } end },
+    { function() return nn.Seq2Seq(6, 7, { cell = "gru", embed = 4, hidden = 3, layers = 2,
+      decoder_hidden = 6, attention = "dot", input_feeding = false, tie_embeddings = true,
+      dropout = 0.1 }) end, function()
+      return { src = ids { { 4, 5 }, { 5, 0 } }, src_lengths = ids { 2, 1 },
+        tgt_in = ids { { 2, 2 }, { 6, 4 } }, tgt_lengths = ids { 2, 2 } } end } },
   CrossEntropy = { { function() return nn.CrossEntropy() end },
     { function() return nn.CrossEntropy { weight = lurn.tensor { 1, 2 }, ignore_index = 3,
       reduction = "sum" } end },
