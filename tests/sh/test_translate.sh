@@ -82,7 +82,7 @@ out=$("$LURN" translate nowhere "1 2" 2>&1); rc=$?
 expect_rc "a missing run is a checkpoint error" 4 $rc "$out"
 out=$("$LURN" predict run "1 2" 2>&1); rc=$?
 expect_rc "lurn predict refuses a translate run" 2 $rc "$out"
-expect "lurn predict says why" 'run of task "translate"' "$out"
+expect "lurn predict says why" "a run of task 'translate'; lurn predict labels texts with a classification run (try lurn translate)" "$out"
 out=$("$LURN" translate run "1" --attention a.png 2>&1); rc=$?
 expect_rc "--attention needs .svg" 2 $rc "$out"
 out=$("$LURN" translate run "1" --beam 0 2>&1); rc=$?
