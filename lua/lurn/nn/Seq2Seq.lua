@@ -49,8 +49,10 @@ local rec = require "lurn.nn.Recurrent"
 -- @tparam integer tgt_vocab target vocabulary size
 -- @tparam[opt] table opts cell, embed, hidden, layers, bidirectional, decoder_hidden, attention,
 --   attention_hidden, input_feeding, tie_embeddings, dropout, bos, eos
--- @usage local m = nn.Seq2Seq(100, 120, {cell = "gru", embed = 32, hidden = 32})
--- local out = m:forward{src = src, src_lengths = sl, tgt_in = tin, tgt_lengths = tl}
+-- @usage local m = nn.Seq2Seq(10, 12, {cell = "gru", embed = 8, hidden = 8})
+-- local function ids(t) return lurn.tensor(t, "int32") end
+-- local out = m:forward{src = ids{{4, 5}, {6, 0}}, src_lengths = ids{2, 1},
+--   tgt_in = ids{{2, 2}, {7, 8}}, tgt_lengths = ids{2, 2}}   -- out.data [2, 2, 12]
 local Seq2Seq = class("nn.Seq2Seq", Module)
 
 local DEFAULTS = {
