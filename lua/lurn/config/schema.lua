@@ -126,6 +126,16 @@ M.root = section("a lurn experiment", {
     "standardize", bool(true, "scale to mean 0, sd 1 (fitted on the training rows)"),
     "steps", int(0, "multi-step forecast length for eval (0 = the test part's length)", 0, nil),
   }),
+  -- task lm
+  "lm", section("language model (task = \"lm\"): one long text, stateful truncated BPTT", {
+    "tokenizer", str("char", "tokens: 'char' (Unicode code points, whitespace kept) or 'word' "
+      .. "(each line's words, then <eos>)", { "char", "word" }),
+    "lower", bool(false, "lower-case words (word tokenizer only)"),
+    "bptt", int(100, "steps per chunk: gradients flow back this far, the state further", 1, 100000),
+    "valid_fraction", num(0.1, "the last part of data.train held out for validation when "
+      .. "data.valid is ''", 0, 0.9),
+    "eval_batch_size", int(0, "parallel streams when evaluating (0 = train.batch_size)", 0, 1048576),
+  }),
 })
 
 --- Every leaf as { key = "a.b", entry = leaf }, in declaration order.

@@ -15,6 +15,7 @@ local M = {}
 M.registry = {
   { "classify", nil },
   { "forecast", "lurn.tasks.forecast" },
+  { "lm", "lurn.tasks.lm" },
 }
 
 --- The names, for the schema's choices.
