@@ -207,4 +207,36 @@ function TestCarry:test_model_and_evaluate()
   lu.assertTrue(math.abs(r1.loss - math.log(7)) < 0.5)
 end
 
+TestSample = {}
+
+-- lurn sample hands a run of another task to lurn.tasks.<task>.sample_main,
+-- with the command's arguments untouched (options lurn sample does not know
+-- included); a run of an unknown task is a checkpoint error.
+function TestSample:test_dispatch()
+  local tasks = require "lurn.tasks"
+  local got
+  package.preload["test_lm_fake_task"] = function()
+    return {
+      load_saved = function(file, state) return { path = file, state = state, config = {} } end,
+      sample_main = function(args, s) got = { args = args, s = s }; return 0 end,
+    }
+  end
+  tasks.registry[#tasks.registry + 1] = { "fake", "test_lm_fake_task" }
+  local path = os.tmpname()
+  require("lurn.checkpoint").save(path, { model = nn.Linear(2, 2),
+    extra = { kind = "lurn-run", version = 1, task = "fake" } })
+  local args = { "--length", "3", path, "--midi", "out.mid" }
+  local rc = require("lurn.commands.sample").main(args)
+  table.remove(tasks.registry)
+  lu.assertEquals(rc, 0)
+  lu.assertEquals(got.args, args)
+  lu.assertEquals(got.s.task, "fake")
+  lu.assertEquals(got.s.path, path)
+  local ok, e = pcall(require("lurn.commands.sample").main, { path })
+  os.remove(path)
+  lu.assertFalse(ok)
+  lu.assertTrue(errors.is(e, "checkpoint"))
+  lu.assertStrContains(e.message, "written for task 'fake', which this lurn does not know")
+end
+
 os.exit(lu.LuaUnit.run(), true)

@@ -122,6 +122,15 @@ cmp=$("$LURN" -e 'local c = require "lurn.checkpoint"
 expect "resumed run ends with the same weights" "identical" "$cmp"
 expect "checkpoint holds the carried state" "carry" "$cmp"
 
+# the other commands on an lm run
+out=$("$LURN" inspect A 2>&1); rc=$?
+expect_rc "lurn inspect of an lm run" 0 $rc "$out"
+expect "inspect shows the stateful LSTM" "stateful" "$out"
+expect "inspect shows the vocabulary" "vocabulary  20 tokens; tokenizer char" "$out"
+out=$("$LURN" predict A "the cat" 2>&1); rc=$?
+expect_rc "lurn predict of an lm run" 2 $rc "$out"
+expect "predict says why" "a run of task 'lm'; lurn predict labels texts with a classification run (try lurn sample)" "$out"
+
 # word level
 cat > w.lua <<'LUA'
 return { name = "w", task = "lm", data = { train = "text.txt" },

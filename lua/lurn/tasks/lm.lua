@@ -388,7 +388,8 @@ end
 -- ---- saved runs ---------------------------------------------------------------------
 
 --- An lm checkpoint ready to use: {path, state, model (eval mode), spec,
--- vocab (stream.Vocab), tokenizer ("char"|"word"), lower, bptt, config, bundle}.
+-- vocab (stream.Vocab), kind ("char"|"word"), lower, tokenizer (its state() for
+-- lurn inspect), bptt, eval_batch_size, config, bundle}.
 function M.load_saved(file, state, b)
   local function fail(fmt_, ...) errors.raise("checkpoint", file .. ": " .. fmt_, ...) end
   if type(state.model) ~= "table" then fail("the model weights are missing") end
@@ -399,8 +400,11 @@ function M.load_saved(file, state, b)
   local model = errors.wrap("checkpoint", file .. ": model: ", lurn.nn.build, b.model)
   errors.wrap("checkpoint", "", require("lurn.checkpoint").restore, state, { model = model })
   model:eval()
+  local kind, lower = b.tokenizer, b.lower and true or false
+  -- tokenizer: what lurn inspect shows (a state() like lurn.text's tokenizers)
+  local tokenizer = { state = function() return { kind = kind, lower = lower, ngrams = 1 } end }
   return { path = file, state = state, model = model, spec = b.model, vocab = vocab,
-    tokenizer = b.tokenizer, lower = b.lower and true or false,
+    tokenizer = tokenizer, kind = kind, lower = lower,
     bptt = math.tointeger(b.bptt) or 100,
     eval_batch_size = math.tointeger(b.eval_batch_size) or 1, config = state.config or {},
     bundle = b }
@@ -413,7 +417,7 @@ end
 function M.eval(s, o)
   local ids, what
   if o.data then
-    local toks = stream.tokens(read_text(o.data, "--data"), s.tokenizer, s.lower)
+    local toks = stream.tokens(read_text(o.data, "--data"), s.kind, s.lower)
     ids, what = s.vocab:encode(toks, o.data), o.data
   else
     local cfg = s.config
@@ -424,7 +428,7 @@ function M.eval(s, o)
       if (cfg.data.test or "") == "" then
         errors.raise("usage", "the run has no test text (data.test is not set); give --data FILE")
       end
-      local toks = stream.tokens(read_text(cfg.data.test, "data.test"), s.tokenizer, s.lower)
+      local toks = stream.tokens(read_text(cfg.data.test, "data.test"), s.kind, s.lower)
       ids, what = s.vocab:encode(toks, cfg.data.test), cfg.data.test
     else
       local d = M.prepare(cfg)
@@ -448,7 +452,7 @@ function M.eval(s, o)
   B = math.max(1, math.min(B, ids:numel() - 1))
   local data = stream.Streams(ids, { batch = B, bptt = s.bptt, what = what })
   local r = M.evaluate(s.model, data)
-  local unit = bits_unit(s.tokenizer)
+  local unit = bits_unit(s.kind)
   if o.json then
     print(json.object({ checkpoint = s.path, step = s.state.step, data = what, n = r.n,
       loss = r.loss, bits = r.bits, unit = unit, perplexity = r.perplexity, accuracy = r.accuracy,
@@ -456,11 +460,11 @@ function M.eval(s, o)
   else
     print(("checkpoint  %s (step %s)"):format(s.path, tostring(s.state.step)))
     print(("data        %s (%d tokens scored, %d streams)"):format(what, r.n, B))
-    print(("loss        %.4f   (nats per %s)"):format(r.loss, s.tokenizer == "char" and "character"
+    print(("loss        %.4f   (nats per %s)"):format(r.loss, s.kind == "char" and "character"
       or "word"))
     print(("%-11s %.4f"):format(unit, r.bits))
     print(("perplexity  %.3f"):format(r.perplexity))
-    print(("accuracy    %.4f   (next %s)"):format(r.accuracy, s.tokenizer == "char" and "character"
+    print(("accuracy    %.4f   (next %s)"):format(r.accuracy, s.kind == "char" and "character"
       or "word"))
   end
   return 0
@@ -507,11 +511,11 @@ function M.generate(s, o, write)
   lurn.seed(o.seed)
   reset(layers)
   s.model:eval()
-  local vocab, word = s.vocab, s.tokenizer == "word"
+  local vocab, word = s.vocab, s.kind == "word"
   local prime = o.prime or ""
   local toks = {}
   if prime ~= "" then
-    toks = stream.tokens(prime, s.tokenizer, s.lower)
+    toks = stream.tokens(prime, s.kind, s.lower)
     if word and prime:sub(-1) ~= "\n" then toks[#toks] = nil end   -- no <eos> the prime lacks
   end
   if #toks == 0 then   -- start as after a line break
