@@ -156,6 +156,9 @@ expect "says why" "too few for 5000 parallel streams" "$out"
 [ ! -e C ] && ok "no run directory left behind" || bad "no run directory left behind" "C exists"
 out=$("$LURN" train lm.lua model.bidirectional=true --out D 2>&1); rc=$?
 expect_rc "bidirectional refused" 2 $rc "$out"
+out=$("$LURN" train lm.lua data.valid_split=0.2 --out F 2>&1); rc=$?
+expect_rc "a classification key in an lm config" 2 $rc "$out"
+expect "names it and what to set" 'data.valid_split = 0.2: task "lm" does not read it (the text is read whole, as UTF-8); set lm.valid_fraction instead' "$out"
 out=$("$LURN" train lm.lua data.train=missing.txt --out E 2>&1); rc=$?
 expect_rc "missing text" 3 $rc "$out"
 expect "names the file" "missing.txt" "$out"

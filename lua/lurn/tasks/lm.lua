@@ -188,6 +188,30 @@ end
 
 -- ---- lurn train -------------------------------------------------------------------
 
+-- Keys of classification that a language model does not read, and what to
+-- set instead: set to anything but their default, they are an error rather
+-- than silently ignored.
+local UNUSED = {
+  { "data", "valid_split", "lm.valid_fraction" }, { "data", "tokenizer", "lm.tokenizer" },
+  { "data", "lower", "lm.lower" }, { "data", "ngrams", nil }, { "data", "max_len", "lm.bptt" },
+  { "data", "truncate", nil }, { "data", "format", nil }, { "data", "text_field", nil },
+  { "data", "label_field", nil }, { "model", "pool", nil },
+}
+
+--- Raise a "config" error for a classification key set in an lm config.
+function M.check_unused(cfg)
+  local schema = require "lurn.config.schema"
+  for _, u in ipairs(UNUSED) do
+    local key = u[1] .. "." .. u[2]
+    local v, default = cfg[u[1]][u[2]], schema.lookup(key).default
+    if v ~= nil and v ~= default then
+      errors.raise("config", "%s = %s: task \"lm\" does not read it (the text is read whole, "
+        .. "as UTF-8)%s", key, type(v) == "string" and ("%q"):format(v) or tostring(v),
+        u[3] and ("; set %s instead"):format(u[3]) or "")
+    end
+  end
+end
+
 -- The monitored metric: the classification default (valid_accuracy) means the
 -- validation loss here; any other must be a loss.
 local function best_metric(cfg, has_valid)
@@ -260,6 +284,7 @@ function M.run(cfg, opts)
     errors.raise("config", "data.folds = %d: k-fold cross-validation is for classification; a "
       .. "language model holds out the end of its text (lm.valid_fraction)", cfg.data.folds)
   end
+  M.check_unused(cfg)
   local d = M.prepare(cfg)
   local has_valid = d.valid ~= nil
   local metric = best_metric(cfg, has_valid)
@@ -318,7 +343,8 @@ function M.run(cfg, opts)
     P:eval(rec, better)
     mon.draw()
   end
-  local loss_fn = lurn.nn.CrossEntropy()
+  local loss_fn = lurn.nn.CrossEntropy { label_smoothing = cfg.train.label_smoothing }
+  local eval_loss = lurn.nn.CrossEntropy()
   local t = cfg.train
   local eval_every = t.eval_every > 0 and t.eval_every or nil
   local bundle = { kind = "lurn-run", version = 1, task = "lm", model = spec,
@@ -336,7 +362,8 @@ function M.run(cfg, opts)
     patience = t.early_stop > 0 and t.early_stop or nil,
     checkpoint_dir = run:file("checkpoints"), resume = ckpt_path, config = cfg, extra = bundle,
     tensors = function() return carry_tensors(layers) end,
-    evaluate = function(m, data) return M.evaluate(m, data, loss_fn, layers) end,
+    -- the validation loss is the plain cross-entropy (label smoothing trains only)
+    evaluate = function(m, data) return M.evaluate(m, data, eval_loss, layers) end,
     on_step = function(info)
       info.tokens = train_data.last_tokens
       return mon.on_step(info)
@@ -362,7 +389,7 @@ function M.run(cfg, opts)
     require("lurn.checkpoint").load_into(model, summary.checkpoints.best)
     local te = stream.Streams(ids, { batch = math.min(valid_data and valid_data.B or B,
       math.max(1, ids:numel() - 1)), bptt = T, what = cfg.data.test })
-    local r = M.evaluate(model, te, loss_fn, layers)
+    local r = M.evaluate(model, te, eval_loss, layers)
     summary.test = { n = r.n, loss = r.loss, bits = r.bits, perplexity = r.perplexity,
       accuracy = r.accuracy }
     run:log_metric { step = summary.steps, epoch = summary.epochs, split = "test", loss = r.loss,
