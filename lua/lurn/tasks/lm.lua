@@ -256,7 +256,8 @@ local function printer(mode, cfg, unit)
           fmt(r.perplexity, "%.2f"), r.step and tostring(r.step) or "")
       end
     end
-    row("valid, best", s.best and s.best.record)
+    local rec = s.best and s.best.record
+    row(((rec and rec.split) or "valid") .. ", best", rec)
     row("valid, final", s.final)
     row("test, best weights", s.test)
     lines[#lines + 1] = ""
