@@ -61,6 +61,9 @@ expect "validation loss below the unigram entropy - 0.3 nats" "below" "$check_lo
 case "$check_loss" in not-below*) bad "loss figures" "$check_loss" ;; esac
 
 best=$(jq_lurn 'print(json.decode(io.open("A/summary.json"):read("a")).best.value)')
+bigram=$("$LURN" "$SRC/bench/char_lm_bigram.lua" text.txt | sed -n 's/^bigram (alpha 0.1): \([0-9.]*\) nats.*/\1/p')
+below=$("$LURN" -e "print(($best < ${bigram:-0} - 0.1) and 'below' or 'not below: $best vs ${bigram:-none}')")
+expect "the LSTM beats the bigram counts (bench/char_lm_bigram.lua) by 0.1 nats" "below" "$below"
 ev=$("$LURN" eval A --json 2>&1); rc=$?
 expect_rc "lurn eval" 0 $rc "$ev"
 same=$(jq_lurn "local e = json.decode(arg[1]); print(math.abs(e.loss - $best) < 1e-9 and 'same' or ('differ ' .. e.loss))" "$ev")
