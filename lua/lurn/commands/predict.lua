@@ -79,8 +79,9 @@ function M.main(args)
   if not o.top or o.top < 1 then errors.raise("usage", "--top must be a positive integer") end
   local s = saved.load(o.model, { which = o.checkpoint })
   if s.task then   -- another task's run (lurn.tasks): it has no labels to predict
+    local hint = ({ forecast = " (try lurn forecast)", lm = " (try lurn sample)" })[s.task]
     errors.raise("usage", "%s: a run of task '%s'; lurn predict labels texts with a "
-      .. "classification run%s", s.path, s.task, s.task == "forecast" and " (try lurn forecast)" or "")
+      .. "classification run%s", s.path, s.task, hint or "")
   end
   if #o.texts > 0 then
     local probs = probabilities(s, o.texts)
