@@ -213,6 +213,7 @@ local function register_commands()
     { "predict", "lurn.commands.predict", "predict labels for texts with a checkpoint" },
     { "forecast", "lurn.commands.forecast", "forecast a time series with a trained forecast run" },
     { "translate", "lurn.commands.translate", "translate sentences with a trained translate run" },
+    { "sample", "lurn.commands.sample", "generate text from a language model (task lm)" },
     { "inspect", "lurn.commands.inspect", "show a checkpoint: config, modules, parameters, metrics" },
     { "sweep", "lurn.commands.sweep", "train a config over a grid or a random sample of overrides" },
     { "autotune", "lurn.commands.autotune", "search hyperparameters within a time budget" },

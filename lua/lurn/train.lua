@@ -70,6 +70,9 @@ local OPTIONS = {
   resume = false,                                 -- checkpoint file or directory
   config = false, vocab = false,                  -- saved with every checkpoint
   extra = false,                                  -- JSON-able, saved with every checkpoint
+  tensors = false,                                -- function() -> {name = tensor}, saved with
+                                                  --   every checkpoint (s.tensors on load): state
+                                                  --   outside the model, e.g. a carried RNN state
   evaluate = false,                               -- function(model, data, opts) -> record
                                                   --   (flat numbers); default M.evaluate
   on_step = false, on_eval = false, on_checkpoint = false,
@@ -558,6 +561,7 @@ function M.fit(opts)
     checkpoint.save(path, {
       model = model, optimizer = opt, schedule = sched, rng = true, data = D, vocab = vocab,
       config = o.config, history = history, step = step, train = S, extra = o.extra,
+      tensors = o.tensors and o.tensors() or nil,
     })
     return path
   end

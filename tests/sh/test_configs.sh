@@ -4,7 +4,7 @@
 # the file and states its result (a figure, or "not yet measured").
 . "$(dirname "$0")/cli_lib.sh"
 export LURN_THREADS=1
-want="imdb-gru imdb-lstm sentiment sst2-bilstm sst2-gru sst2-lstm uci"
+want="imdb-gru imdb-lstm sentiment shakespeare-char sst2-bilstm sst2-gru sst2-lstm uci"
 have=$(cd "$SRC/configs" && ls *.lua | sed 's/\.lua$//' | tr '\n' ' ' | sed 's/ $//')
 missing=""
 for w in $want; do case " $have " in *" $w "*) ;; *) missing="$missing $w" ;; esac; done
@@ -16,13 +16,23 @@ for f in "$SRC"/configs/*.lua; do
   out=$("$LURN" -e '
     local lurn = require "lurn"
     local cfg = require("lurn.config").load(arg[1], nil, { check_paths = false })
+    if cfg.task == "lm" then   -- a language model: 5 steps of 2 streams -> 30 logits each
+      local m = lurn.nn.build(require("lurn.tasks.lm").spec(cfg, 30))
+      m:eval()
+      print("lm " .. table.concat(m:forward({ ids = lurn.zeros(5, 2, "int32") }).data:shape(), "x"))
+      return
+    end
     local spec = require("lurn.run.model").spec(cfg, { vocab_size = 30, num_classes = 2, labels = { "0", "1" } })
     local m = lurn.nn.build(spec)
     m:eval()
     local vocab = lurn.data.Vocab.build { "a good film", "not a good film at all" }
     local batch = lurn.data.Dataset { texts = { "a good film", "not a good film at all" }, vocab = vocab }:make_batch { 1, 2 }
     print(table.concat(m:forward(batch):shape(), "x"))' "$f" 2>&1)
-  expect "$name: its model builds and runs (2 texts -> 2x2 scores)" "2x2" "$out"
+  if grep -q 'task = "lm"' "$f"; then
+    expect "$name: its language model builds and runs (5 x 2 ids -> 5x2x30 logits)" "lm 5x2x30" "$out"
+  else
+    expect "$name: its model builds and runs (2 texts -> 2x2 scores)" "2x2" "$out"
+  fi
   expect "$name: header names the file" "-- $name " "$(head -1 "$f")"
   if grep -q -E "^-- (Result|.*[Rr]esult)" "$f"; then ok "$name: header states its result"
   else bad "$name: header states its result" "no 'Result' line in $name"; fi

@@ -12,7 +12,7 @@ expect() {  # name, expected-substring, actual
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export LURN=${LURN:-build/lurn}
 
-for s in sst2 imdb uci-sentences; do
+for s in sst2 imdb uci-sentences tinyshakespeare; do
   out=$(bash datasets/$s --help); expect "$s --help" "bash datasets/$s [--from DIR] [--out DIR]" "$out"
   out=$(bash datasets/$s --bogus 2>&1); rc=$?
   expect "$s unknown option" "$s: unknown argument '--bogus' (try --help)" "$out"
@@ -37,6 +37,9 @@ out=$(bash datasets/imdb --from "$tmp/fake" --out "$tmp/out" 2>&1)
 expect "imdb checksum" "imdb: $tmp/fake/aclImdb/train: SHA-256 of the reviews is" "$out"
 out=$(bash datasets/uci-sentences --from "$tmp/fake" --out "$tmp/out" 2>&1)
 expect "uci checksum" "uci-sentences: $tmp/fake/amazon.json: SHA-256 is" "$out"
+mkdir -p "$tmp/fake/tinyshakespeare"; echo "First Citizen:" > "$tmp/fake/tinyshakespeare/input.txt"
+out=$(bash datasets/tinyshakespeare --from "$tmp/fake" --out "$tmp/out" 2>&1)
+expect "tinyshakespeare checksum" "tinyshakespeare: $tmp/fake/tinyshakespeare/input.txt: SHA-256 is" "$out"
 n=$(find "$tmp/out" -mindepth 1 | wc -l)
 [ "$n" = 0 ] && ok "nothing written" || bad "nothing written" "$(find "$tmp/out")"
 

@@ -79,7 +79,8 @@ function M.main(args)
   if not o.top or o.top < 1 then errors.raise("usage", "--top must be a positive integer") end
   local s = saved.load(o.model, { which = o.checkpoint })
   if s.task then   -- another task's run (lurn.tasks): it has no labels to predict
-    local other = { forecast = " (try lurn forecast)", translate = " (try lurn translate)" }
+    local other = { forecast = " (try lurn forecast)", translate = " (try lurn translate)",
+      lm = " (try lurn sample)" }
     errors.raise("usage", "%s: a run of task '%s'; lurn predict labels texts with a "
       .. "classification run%s", s.path, s.task, other[s.task] or "")
   end

@@ -504,6 +504,9 @@ end
 
 -- ---- the command ---------------------------------------------------------------
 
+-- The run-directory steps a task module (lurn.tasks) shares with this path.
+M.open_run, M.command_line, M.fit_error, M.summarize = open_run, command_line, fit_error, summarize
+
 --- `lurn train ...`; under mpirun on every rank (lurn.dist.main).
 function M.main(args, ctx)
   return dist.main("train", M.main_rank, args, ctx)

@@ -151,6 +151,15 @@ M.root = section("a lurn experiment", {
     "alpha", num(1, "length normalisation: score / length^alpha", 0, 10),
     "max_out", num(2, "longest output: max_out * source length + 10 tokens", 0.1, 100),
     "decode_batch", int(64, "sentences decoded together", 1, 4096),
+  -- task lm
+  "lm", section("language model (task = \"lm\"): one long text, stateful truncated BPTT", {
+    "tokenizer", str("char", "tokens: 'char' (Unicode code points, whitespace kept) or 'word' "
+      .. "(each line's words, then <eos>)", { "char", "word" }),
+    "lower", bool(false, "lower-case words (word tokenizer only)"),
+    "bptt", int(100, "steps per chunk: gradients flow back this far, the state further", 1, 100000),
+    "valid_fraction", num(0.1, "the last part of data.train held out for validation when "
+      .. "data.valid is ''", 0, 0.9),
+    "eval_batch_size", int(0, "parallel streams when evaluating (0 = train.batch_size)", 0, 1048576),
   }),
 })
 

@@ -16,6 +16,7 @@ M.registry = {
   { "classify", nil },
   { "forecast", "lurn.tasks.forecast" },
   { "translate", "lurn.tasks.translate" },
+  { "lm", "lurn.tasks.lm" },
 }
 
 --- The names, for the schema's choices.
