@@ -248,6 +248,21 @@ static cpu_feats cpu_features(void) {
   return f;
 }
 
+/* An AMD family 19h CPU (Zen 3, Zen 4): its AVX-512, where present, is two
+ * 256-bit halves. */
+static int half_width_avx512(void) {
+#ifdef LURN_X86
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+  const int amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;   /* "AuthenticAMD" */
+  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  const unsigned family = ((a >> 8) & 0xf) + (((a >> 8) & 0xf) == 0xf ? ((a >> 20) & 0xff) : 0);
+  return family == 0x19;
+#else
+  return 0;
+#endif
+}
+
 /* Rank of a BLIS kernel set: 4 AVX-512, 3 AVX2+FMA, 2 AVX (and AMD's FMA4
  * family), 1 SSSE3, 0 generic or not x86. */
 static int arch_rank(int id) {
@@ -392,33 +407,51 @@ static void kernels_select(void) {
   }
 #ifdef LURN_X86
   if (best == BLIS_ARCH_SKX) {
-    /* best of 5 alternating runs of ~0.1 ms each, after a warm-up run
-     * (a core powers its 512-bit units up only after their first use, for
-     * some microseconds): robust to a preempted run */
-    fma_probe512(20000);
-    for (int r = 0; r < 5; r++) {
-      double a = fma_probe512(20000), b = fma_probe256(20000);
-      if (a > k->fma512) k->fma512 = a;
-      if (b > k->fma256) k->fma256 = b;
-    }
-    if (k->fma512 < 1.4 * k->fma256) {
-      best = BLIS_ARCH_HASWELL;
-      if (arch_rank(best) <= arch_rank(k->blis_pick)) {
-        snprintf(k->why, sizeof k->why,
-                 "BLIS's own choice (AVX-512 FMAs measured only %.2fx the AVX2 rate: skx would "
-                 "not be faster)%s", k->fma512 / k->fma256, note);
-        return;
+    /* Every process must pick the same set from the same CPU: a kernel set
+     * is a summation order, and "same seed, same threads, same bits" (exact
+     * resume, reproducible runs) holds only within one set. A timing probe
+     * under load picked differently in about 1 process of 40, so the rule is
+     * CPUID's: AVX-512 runs at full width except on AMD family 19h (Zen 4
+     * splits 512-bit FMAs into two 256-bit halves), where BLIS's own zen3
+     * set is as fast. LURN_KERNELS_PROBE=1 asks the FMA units instead (best
+     * of 5 alternating runs of ~0.1 ms after a warm-up), for a CPU the rule
+     * gets wrong. */
+    const char *probe = getenv("LURN_KERNELS_PROBE");
+    if (probe && !strcmp(probe, "1")) {
+      fma_probe512(20000);
+      for (int r = 0; r < 5; r++) {
+        double a = fma_probe512(20000), b = fma_probe256(20000);
+        if (a > k->fma512) k->fma512 = a;
+        if (b > k->fma256) k->fma256 = b;
       }
+      if (k->fma512 < 1.4 * k->fma256) {
+        best = BLIS_ARCH_HASWELL;
+        if (arch_rank(best) <= arch_rank(k->blis_pick)) {
+          snprintf(k->why, sizeof k->why,
+                   "BLIS's own choice (LURN_KERNELS_PROBE=1: AVX-512 FMAs measured only %.2fx "
+                   "the AVX2 rate, skx would not be faster)%s", k->fma512 / k->fma256, note);
+          return;
+        }
+      }
+    } else if (half_width_avx512()) {
+      snprintf(k->why, sizeof k->why, "BLIS's own choice (an AMD family 19h CPU: its AVX-512 "
+               "runs on 256-bit units, skx would not be faster)%s", note);
+      return;
     }
   }
 #endif
   char id[8];
   snprintf(id, sizeof id, "%d", best);
   setenv("BLIS_ARCH_TYPE", id, 1);
-  if (best == BLIS_ARCH_SKX)
+  if (best == BLIS_ARCH_SKX && k->fma256 > 0)
     snprintf(k->why, sizeof k->why,
              "lurn's choice: BLIS picked %s, the CPU has AVX-512 and its 512-bit FMAs measured "
-             "%.2fx the 256-bit rate%s", blis_name, k->fma512 / k->fma256, note);
+             "%.2fx the 256-bit rate (LURN_KERNELS_PROBE=1)%s", blis_name,
+             k->fma512 / k->fma256, note);
+  else if (best == BLIS_ARCH_SKX)
+    snprintf(k->why, sizeof k->why,
+             "lurn's choice: BLIS picked %s, the CPU runs AVX-512 at full width (CPUID)%s",
+             blis_name, note);
   else
     snprintf(k->why, sizeof k->why, "lurn's choice: BLIS picked %s, the CPU runs %s (CPUID)%s",
              blis_name, bli_arch_string((arch_t)best), note);

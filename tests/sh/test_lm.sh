@@ -7,10 +7,8 @@
 # is part of the checkpoint); bad input gets clear errors.
 . "$(dirname "$0")/cli_lib.sh"
 # The bit-for-bit comparisons below span processes: each must use the same
-# BLIS kernel set. lurn picks skx or haswell per process by timing a probe,
-# and on a loaded machine about one process in 40 picked haswell here, whose
-# sums differ in the last bits; BLIS's own pick is the same every time.
-export LURN_KERNELS_AUTO=0 LURN_THREADS=1
+# BLIS kernel set, which lurn picks from CPUID alone (docs/performance.md).
+export LURN_THREADS=1
 cd "$tmp"
 # sentences over a few words, two of them with non-ASCII letters (2- and
 # 3-byte UTF-8), one sentence per line, from lurn's seeded generator
