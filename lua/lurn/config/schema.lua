@@ -151,6 +151,7 @@ M.root = section("a lurn experiment", {
     "alpha", num(1, "length normalisation: score / length^alpha", 0, 10),
     "max_out", num(2, "longest output: max_out * source length + 10 tokens", 0.1, 100),
     "decode_batch", int(64, "sentences decoded together", 1, 4096),
+  }),
   -- task lm
   "lm", section("language model (task = \"lm\"): one long text, stateful truncated BPTT", {
     "tokenizer", str("char", "tokens: 'char' (Unicode code points, whitespace kept) or 'word' "
