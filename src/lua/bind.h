@@ -85,6 +85,7 @@ void lurn_open_dist(lua_State *L);       /* MPI: lurn.core.dist (dist.c) */
 
 /* Whether lurn.catch_signals has seen a SIGINT/SIGTERM (system.c). */
 int lurn_signal_caught(void);
+void lurn_open_audio(lua_State *L);      /* WAV, resampling, features, CTC (audio.c) */
 
 int luaopen_lurn_core(lua_State *L);
 
