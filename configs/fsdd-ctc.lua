@@ -1,4 +1,4 @@
--- Spoken digit strings with CTC: utterances of 2-7 digits made by
+-- configs/fsdd-ctc.lua — spoken digit strings with CTC: utterances of 2-7 digits made by
 -- concatenating Free Spoken Digit Dataset recordings with random gaps
 -- (0-300 ms before each digit and at the end) and gains (+-6 dB); a 2-layer
 -- bidirectional LSTM over MFCC frames (13 cepstra + deltas + delta-deltas,
@@ -10,7 +10,8 @@
 -- utterances.
 --
 --   bash datasets/fsdd                      # data/fsdd/recordings
---   lurn train configs/fsdd-ctc.lua         # docs/results.md has what it measured
+--   lurn train configs/fsdd-ctc.lua
+-- Result: not yet measured (docs/results.md)
 return {
   name = "fsdd-ctc",
   seed = 1,
@@ -21,12 +22,12 @@ return {
     features = "mfcc", n_mfcc = 13, deltas = 2, stack = 3,
     test_takes = 5, valid_takes = 5,
     min_digits = 2, max_digits = 7, max_gap_ms = 300, gain_db = 6,
-    train_utterances = 6000, valid_utterances = 300, test_utterances = 1000,
+    train_utterances = 4000, valid_utterances = 300, test_utterances = 1000,
     beam = 8,
   },
-  model = { type = "lstm", hidden = 96, layers = 2, bidirectional = true, dropout = 0.2,
+  model = { type = "lstm", hidden = 64, layers = 2, bidirectional = true, dropout = 0.2,
             input_dropout = 0.1 },
   optim = { name = "adam", lr = 2e-3 },
-  train = { epochs = 15, batch_size = 32, clip = 5, log_every = 25, eval_every = 0,
-            max_time = 3000 },
+  train = { epochs = 20, batch_size = 32, clip = 5, log_every = 25, eval_every = 0,
+            max_time = 2700 },
 }

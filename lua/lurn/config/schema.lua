@@ -189,7 +189,7 @@ M.root = section("a lurn experiment", {
     "max_gap_ms", num(300, "ctc: silence before each digit and at the end, 0..this (ms)", 0,
       10000),
     "gain_db", num(6, "ctc: each digit's gain, uniform in -this..+this dB", 0, 60),
-    "train_utterances", int(6000, "ctc: generated training utterances", 1, 10000000),
+    "train_utterances", int(4000, "ctc: generated training utterances", 1, 10000000),
     "valid_utterances", int(300, "ctc: generated validation utterances", 0, 10000000),
     "test_utterances", int(1000, "ctc: generated test utterances (test takes only)", 1,
       10000000),
