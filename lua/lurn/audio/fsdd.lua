@@ -139,8 +139,10 @@ function Dataset.new(spec)
     label = spec.label, labels = spec.labels, cache = spec.cache and {} or nil }, Dataset)
 end
 
+--- The number of samples.
 function Dataset:size() return self.n end
 
+--- The features [T, D] of sample i (kept when the dataset caches).
 function Dataset:feat(i)
   if self.cache and self.cache[i] then return self.cache[i] end
   local f = self.features(i)

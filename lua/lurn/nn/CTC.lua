@@ -23,6 +23,15 @@ local class = require "lurn.class"
 local Module = require "lurn.nn.Module"
 local seq = require "lurn.nn.seq"
 
+--- nn.CTC{blank = 0, reduction = "mean", zero_infinity = false} — the CTC loss.
+-- forward(logits, target) -> loss, with logits [T, B, C] (a tensor, or a Seq whose
+-- lengths are the input lengths) and target {labels = [B, S] int32, lengths = [B]}
+-- or a list of label lists (0-based, never the blank); backward() -> d loss / d logits.
+-- reduction "mean" is PyTorch's (loss_b / target_length_b, averaged), "sum" adds;
+-- zero_infinity counts an impossible sample as 0. CTC.greedy and CTC.beam decode.
+-- @usage local ctc = lurn.nn.CTC()
+-- local loss = ctc:forward(lurn.randn(6, 2, 4), { { 1, 2 }, { 3 } })
+-- local dlogits = ctc:backward()
 local CTC = class("nn.CTC", Module)
 
 --- @tparam[opt] table opts `blank` (0), `reduction` ("mean" | "sum"), `zero_infinity` (false)
