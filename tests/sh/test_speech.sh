@@ -38,6 +38,9 @@ der=$(jq_lurn 'local s = json.decode(io.open(arg[1]):read("a")); print(s.test.de
 set -- $der
 "$LURN" -e "os.exit(tonumber(arg[1]) <= 0.1 and arg[2] == '30')" "$@" \
   && ok "ctc test digit error rate $1 on $2 utterances" || bad "ctc digit error rate" "$der"
+out=$("$LURN" train --resume ctc train.epochs=6 2>&1); rc=$?
+expect_rc "resume a ctc run" 0 $rc "$out"
+expect "resumed for one more epoch" "eval   epoch 6  step 78" "$out"
 out=$("$LURN" eval ctc --json 2>&1)
 expect "eval ctc --json" '"der":' "$out"
 mkdir utt
