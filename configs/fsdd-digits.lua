@@ -6,7 +6,7 @@
 --
 --   bash datasets/fsdd                      # data/fsdd/recordings
 --   lurn train configs/fsdd-digits.lua
--- Result: not yet measured (docs/results.md)
+-- Result: 99.0 % test accuracy (baseline 95.7 %), 4 min at load 6-7, threads=1 (docs/results.md)
 return {
   name = "fsdd-digits",
   seed = 1,
