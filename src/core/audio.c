@@ -29,6 +29,7 @@
 /* A WAV file lurn reads whole; larger is refused rather than half-read. */
 #define WAV_MAX_BYTES ((size_t)1 << 31)
 #define MAX_RATE 1000000
+#define MIN_WAV_RATE 1000
 
 void lurn_audio_free(lurn_audio *a) {
   if (!a) return;
@@ -107,9 +108,12 @@ int lurn_wav_parse(lurn_audio *out, const unsigned char *buf, size_t n, const ch
   if (channels < 1 || channels > 8)
     return lurn_fail(st, LURN_EFORMAT, "%s: fmt chunk: %u channels (1 to 8 expected)", name,
                      channels);
-  if (rate < 1 || rate > MAX_RATE)
-    return lurn_fail(st, LURN_EFORMAT, "%s: fmt chunk: sample rate %u Hz (1 to %d expected)",
-                     name, (unsigned)rate, MAX_RATE);
+  /* Below 1 kHz no speech survives, and resampling such a file to a speech
+   * rate would multiply its length (a hostile header could ask for
+   * gigabytes): refused. */
+  if (rate < MIN_WAV_RATE || rate > MAX_RATE)
+    return lurn_fail(st, LURN_EFORMAT, "%s: fmt chunk: sample rate %u Hz (%d to %d expected)",
+                     name, (unsigned)rate, MIN_WAV_RATE, MAX_RATE);
   if (bits != 8 && bits != 16)
     return lurn_fail(st, LURN_EFORMAT, "%s: fmt chunk: %u-bit samples (lurn reads 8- and 16-bit "
                      "PCM)", name, bits);

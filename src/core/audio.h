@@ -3,7 +3,8 @@
  *
  *   lurn_wav_parse / lurn_wav_read   RIFF/WAVE, PCM 8-bit (unsigned) or 16-bit
  *                                    (signed little-endian), any channel count
- *                                    1..8 (mixed down to mono), any rate
+ *                                    1..8 (mixed down to mono), any rate from
+ *                                    1 kHz to 1 MHz
  *   lurn_wav_write                   16-bit mono PCM (for generated audio)
  *   lurn_resample                    windowed-sinc band-limited resampling
  *   lurn_audio_features              log-mel filterbank or MFCC frames, with
