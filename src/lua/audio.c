@@ -51,6 +51,18 @@ static int push_audio(lua_State *L, lurn_tensor *t, lurn_audio *a) {
   return 4;
 }
 
+/*** lurn.core.wav_read(path) — a WAV file's samples, mixed down to mono (lurn.audio.read's kernel).
+ * PCM 8-bit (unsigned) or 16-bit, 1 to 8 channels, 1 kHz to 1 MHz; a malformed
+ * file is an error naming it and the problem (src/core/audio.h).
+ * @function wav_read
+ * @tparam string path
+ * @treturn Tensor samples, float32 [N] in [-1, 1)
+ * @treturn integer rate in Hz
+ * @treturn integer channels in the file
+ * @treturn integer bits per sample in the file
+ * @usage lurn.core.wav_write("tone.wav", lurn.randn(800):mul(0.1), 8000)
+ * local x, rate, channels, bits = lurn.core.wav_read("tone.wav")   -- [800], 8000, 1, 16
+ */
 static int l_wav_read(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lurn_tensor *t = lurn_newtensor(L);
@@ -60,6 +72,17 @@ static int l_wav_read(lua_State *L) {
   return push_audio(L, t, &a);
 }
 
+/*** lurn.core.wav_parse(bytes [, name]) — lurn.core.wav_read of a file held in a string; name is used in error messages.
+ * @function wav_parse
+ * @tparam string bytes the whole file
+ * @tparam[opt] string name
+ * @treturn Tensor samples, float32 [N]
+ * @treturn integer rate
+ * @treturn integer channels
+ * @treturn integer bits
+ * @usage lurn.core.wav_write("one.wav", lurn.zeros(80), 8000)
+ * local x, rate = lurn.core.wav_parse(io.open("one.wav", "rb"):read("a"), "one.wav")
+ */
 static int l_wav_parse(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
@@ -84,6 +107,13 @@ static void checkvec(lua_State *L, int idx, const char *fname, lurn_tensor *c) {
   if (lurn_contiguous(c, x, &st)) lurn_raise(L, &st);
 }
 
+/*** lurn.core.wav_write(path, samples, rate) — write mono samples as 16-bit PCM (clipped to [-1, 1]), through a temporary file renamed into place.
+ * @function wav_write
+ * @tparam string path
+ * @tparam Tensor samples float32 [N]
+ * @tparam integer rate in Hz
+ * @usage lurn.core.wav_write("noise.wav", lurn.randn(8000):mul(0.05), 8000)
+ */
 static int l_wav_write(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer rate = luaL_checkinteger(L, 3);
@@ -97,6 +127,14 @@ static int l_wav_write(lua_State *L) {
   return 0;
 }
 
+/*** lurn.core.resample(samples, from, to) — windowed-sinc resampling from `from` Hz to `to` Hz (floor(N * to / from) samples).
+ * @function resample
+ * @tparam Tensor samples float32 [N]
+ * @tparam integer from
+ * @tparam integer to
+ * @treturn Tensor float32
+ * @usage local y = lurn.core.resample(lurn.randn(441), 22050, 8000)   -- [160]
+ */
 static int l_resample(lua_State *L) {
   lua_Integer from = luaL_checkinteger(L, 2), to = luaL_checkinteger(L, 3);
   luaL_argcheck(L, from >= 1 && from <= 1000000, 2, "rate must be in 1..1000000");
@@ -165,6 +203,17 @@ static int clamp_int(lua_State *L, lua_Integer v, const char *key, lua_Integer l
   return (int)v;
 }
 
+/*** lurn.core.audio_features(samples, opts) — log-mel or MFCC frames (lurn.audio.features's kernel; src/core/audio.h defines them).
+ * opts: rate, win, hop (samples; required), n_fft (0: the next power of two),
+ * preemph (0.97), n_mels (40), fmin (0), fmax (0: rate/2), n_mfcc (0: log-mel),
+ * deltas (0, 1, 2), normalize (false), stack (1); unknown keys are errors.
+ * @function audio_features
+ * @tparam Tensor samples float32 [N]
+ * @tparam table opts
+ * @treturn Tensor float32 [steps, dims]
+ * @usage local f = lurn.core.audio_features(lurn.randn(4000), { rate = 8000, win = 200, hop = 80,
+ *   n_mfcc = 13, deltas = 2, normalize = true })   -- [48, 39]
+ */
 static int l_audio_features(lua_State *L) {
   static const char *const known[] = { "rate", "win", "hop", "n_fft", "preemph", "n_mels", "fmin",
     "fmax", "n_mfcc", "deltas", "normalize", "stack", NULL };
@@ -214,6 +263,22 @@ static lurn_tensor *check_kind(lua_State *L, int idx, int ndim, lurn_dtype dtype
   return x;
 }
 
+/*** lurn.core.ctc_loss(logits, targets, in_len, tgt_len [, opts]) — the CTC loss, per-sample losses and d loss / d logits (nn.CTC's kernel).
+ * logits [T, B, C] float32; targets [B, S] int32 (padded); in_len, tgt_len [B]
+ * int32. opts: blank (0), reduction ("mean": PyTorch's, "sum", "none"),
+ * zero_infinity (false).
+ * @function ctc_loss
+ * @tparam Tensor logits
+ * @tparam Tensor targets
+ * @tparam Tensor in_len
+ * @tparam Tensor tgt_len
+ * @tparam[opt] table opts
+ * @treturn number loss
+ * @treturn Tensor grad [T, B, C]
+ * @treturn Tensor losses [B]
+ * @usage local loss, grad = lurn.core.ctc_loss(lurn.randn(5, 1, 3), lurn.tensor({ { 1, 2 } }, "int32"),
+ *   lurn.tensor({ 5 }, "int32"), lurn.tensor({ 2 }, "int32"))
+ */
 static int l_ctc_loss(lua_State *L) {
   static const char *const known[] = { "blank", "reduction", "zero_infinity", NULL };
   static const char *const reds[] = { "mean", "sum", "none", NULL };
@@ -352,6 +417,14 @@ static void push_labels(lua_State *L, const decode_box *d, int64_t B) {
   }
 }
 
+/*** lurn.core.ctc_greedy(scores [, lengths [, blank]]) — greedy CTC decoding: the best class per step, repeats merged, blanks dropped.
+ * @function ctc_greedy
+ * @tparam Tensor scores [T, B, C] float32
+ * @tparam[opt] Tensor lengths [B] int32 (nil: all T)
+ * @tparam[opt] integer blank (0)
+ * @treturn {{integer,...},...} labels per sample
+ * @usage local labels = lurn.core.ctc_greedy(lurn.randn(6, 2, 4))
+ */
 static int l_ctc_greedy(lua_State *L) {
   const char *f = "ctc_greedy";
   lua_Integer blank = luaL_optinteger(L, 3, 0);
@@ -377,6 +450,16 @@ static int l_ctc_greedy(lua_State *L) {
   return 1;
 }
 
+/*** lurn.core.ctc_beam(logits, lengths, blank, beam) — CTC prefix beam search (exact with a beam as wide as the prefixes).
+ * @function ctc_beam
+ * @tparam Tensor logits [T, B, C] float32
+ * @tparam Tensor|nil lengths [B] int32 (nil: all T)
+ * @tparam integer blank
+ * @tparam integer beam 1..4096
+ * @treturn {{integer,...},...} labels per sample
+ * @treturn {number,...} their log-probabilities
+ * @usage local labels, logp = lurn.core.ctc_beam(lurn.randn(6, 2, 4), nil, 0, 8)
+ */
 static int l_ctc_beam(lua_State *L) {
   const char *f = "ctc_beam";
   lua_Integer blank = luaL_optinteger(L, 3, 0);
