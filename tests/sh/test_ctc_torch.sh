@@ -4,6 +4,9 @@
 # and label lengths, repeated labels, and both reductions; the gradient is
 # compared with autograd's d loss / d logits. Skipped without torch.
 set -u
+# Release pass only: the same C code runs under ASan/UBSan in tests/lua/test_ctc.lua,
+# and importing torch costs the sanitizer pass seconds for nothing more.
+if [ "${LURN_SANITIZE:-0}" = 1 ]; then echo "skip: runs in the release pass"; exit 77; fi
 py=${LURN_TEST_PYTHON:-/usr/bin/python3}
 if ! "$py" -c "import torch" 2>/dev/null; then
   echo "skip: no torch for $py"
