@@ -1,5 +1,5 @@
 /*
- * audio.c — Lua binding of the speech front end (src/core/audio.h) and of
+ * speech.c — Lua binding of the speech front end (src/core/audio.h) and of
  * CTC (src/core/ctc.h). lua/lurn/audio/ and nn.CTC build on these.
  *
  *   wav_read(path) -> samples [N] float32, rate, channels, bits
@@ -20,6 +20,9 @@
  *   ctc_beam(logits [T,B,C], lengths|nil, blank, beam) -> {{label, ...}, ...}, {logp, ...}
  *
  * Labels are 0-based class ids, as everywhere in lurn's C layer.
+ */
+/***
+ * @submodule lurn.core
  */
 #include <math.h>
 #include <stdlib.h>
@@ -499,4 +502,4 @@ static const luaL_Reg audio_funcs[] = {
   { "ctc_beam", l_ctc_beam },       { NULL, NULL }
 };
 
-void lurn_open_audio(lua_State *L) { luaL_setfuncs(L, audio_funcs, 0); }
+void lurn_open_speech(lua_State *L) { luaL_setfuncs(L, audio_funcs, 0); }
