@@ -14,6 +14,7 @@ PACKAGES=(cmake gcc libc6-dev make pkg-config liblua5.4-dev lua5.4 libblis-openm
           lua-argparse lua-cjson lua-filesystem   # the command line: arguments, JSON, directories
           tmux                                     # tests: the live progress line in a real terminal
           libxml2-utils                            # tests: xmllint checks the SVG lurn forecast writes
+          espeak-ng                                # tests: lurn transcribe on synthesised speech
           clang libclang-rt-14-dev libomp-dev      # tests/fuzz: libFuzzer harnesses (OpenMP for lurn's C under clang)
           python3-nltk                             # tests/sh/test_bleu_python.sh: NLTK's corpus_bleu beside lurn's
           libopenmpi-dev openmpi-bin)              # mpirun -np N lurn train/sweep (optional: cmake -DLURN_MPI=OFF)

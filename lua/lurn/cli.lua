@@ -220,6 +220,7 @@ local function register_commands()
     { "gradcheck", "lurn.commands.gradcheck", "finite-difference check of a module's gradients" },
     { "export", "lurn.commands.export", "write a checkpoint's weights for PyTorch" },
     { "doc", "lurn.commands.doc", "the reference text of a name (lurn doc nn.LSTM)" },
+    { "transcribe", "lurn.commands.transcribe", "recognise spoken digits in WAV files with a speech run" },
   } do
     if package.searchpath(spec[2], lib_path) then
       M.commands[spec[1]] = { module = spec[2], summary = spec[3] }

@@ -82,6 +82,7 @@ void lurn_open_optim(lua_State *L);
 void lurn_open_checkpoint(lua_State *L);
 void lurn_open_text(lua_State *L);       /* tokenizers (text.c) */
 void lurn_open_dist(lua_State *L);       /* MPI: lurn.core.dist (dist.c) */
+void lurn_open_speech(lua_State *L);     /* WAV, resampling, features, CTC (speech.c) */
 
 /* Whether lurn.catch_signals has seen a SIGINT/SIGTERM (system.c). */
 int lurn_signal_caught(void);

@@ -14,6 +14,7 @@ int luaopen_lurn_core(lua_State *L) {
   lurn_open_checkpoint(L);
   lurn_open_text(L);
   lurn_open_dist(L);
+  lurn_open_speech(L);
   lurn_open_sandbox(L);
   return 1;
 }

@@ -72,6 +72,8 @@ local EXAMPLES = {
     { function() return nn.CrossEntropy { label_smoothing = 0.1 } end } },
   BCEWithLogits = { { function() return nn.BCEWithLogits { reduction = "sum" } end } },
   MSE = { { function() return nn.MSE() end } },
+  CTC = { { function() return nn.CTC() end },
+    { function() return nn.CTC { blank = 3, reduction = "sum", zero_infinity = true } end } },
 }
 
 -- A spec through JSON, as a checkpoint stores it.

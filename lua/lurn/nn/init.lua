@@ -29,6 +29,7 @@ local M = {
   Softmax = acts.Softmax, LogSoftmax = acts.LogSoftmax,
   RNN = rec.RNN, LSTM = rec.LSTM, GRU = rec.GRU,
   CrossEntropy = losses.CrossEntropy, BCEWithLogits = losses.BCEWithLogits, MSE = losses.MSE,
+  CTC = require "lurn.nn.CTC",
   seq = require "lurn.nn.seq",
 }
 

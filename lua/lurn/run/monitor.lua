@@ -101,6 +101,11 @@ function M.new(o)
   function mon.on_eval(r)
     local rec = { step = r.step, epoch = r.epoch, split = "valid", loss = r.valid_loss,
       accuracy = r.valid_accuracy, macro_f1 = r.valid_macro_f1, lr = r.lr, elapsed = mon.elapsed() }
+    -- a task's own validation metrics (valid_der, ...) are kept too
+    for k, v in pairs(r) do
+      local name = type(v) == "number" and k:match("^valid_(.+)$")
+      if name and rec[name] == nil then rec[name] = v end
+    end
     if r.valid_loss == nil then   -- no validation data: the training loss is the record
       rec.split, rec.loss = "train", r.train_loss
     elseif report then

@@ -144,6 +144,10 @@ function P:eval(r, is_best)
     return self:_json("eval", t)
   end
   if self.mode == "quiet" then return end
+  if r.accuracy == nil and r.der ~= nil then   -- a speech CTC run: the digit error rate
+    return self:_write(("eval   epoch %d  step %d  valid loss %s  digit error rate %s%s"):format(
+      r.epoch, r.step, num(r.loss), num(r.der), is_best and "  (best)" or ""))
+  end
   -- a run without validation data records its training loss (split "train")
   self:_write(("eval   epoch %d  step %d  %s loss %s  accuracy %s  macro-F1 %s%s"):format(
     r.epoch, r.step, r.split == "train" and "train" or "valid", num(r.loss), num(r.accuracy),
