@@ -151,6 +151,7 @@ M.root = section("a lurn experiment", {
     "alpha", num(1, "length normalisation: score / length^alpha", 0, 10),
     "max_out", num(2, "longest output: max_out * source length + 10 tokens", 0.1, 100),
     "decode_batch", int(64, "sentences decoded together", 1, 4096),
+  }),
   -- task lm
   "lm", section("language model (task = \"lm\"): one long text, stateful truncated BPTT", {
     "tokenizer", str("char", "tokens: 'char' (Unicode code points, whitespace kept) or 'word' "
@@ -160,6 +161,16 @@ M.root = section("a lurn experiment", {
     "valid_fraction", num(0.1, "the last part of data.train held out for validation when "
       .. "data.valid is ''", 0, 0.9),
     "eval_batch_size", int(0, "parallel streams when evaluating (0 = train.batch_size)", 0, 1048576),
+  }),
+  -- task pianoroll
+  "pianoroll", section("task pianoroll: polyphonic piano rolls (lurn.tasks.pianoroll)", {
+    "low", int(21, "MIDI pitch of the lowest key (21 = A0, a piano's lowest)", 0, 127),
+    "keys", int(88, "keys in the roll, from low upwards", 1, 128),
+    "bpm", num(100, "tempo of written MIDI files, quarter notes per minute", 1, 1000),
+    "step_beats", num(1, "one time step in quarter notes (1: the JSB chorales' quarter-note steps)",
+      0.015625, 64),
+    "length", int(64, "time steps of a sampled piece (lurn sample --length)", 1, 100000),
+    "hold", bool(true, "MIDI output: a key on in consecutive steps is one held note"),
   }),
 })
 

@@ -17,6 +17,7 @@ M.registry = {
   { "forecast", "lurn.tasks.forecast" },
   { "translate", "lurn.tasks.translate" },
   { "lm", "lurn.tasks.lm" },
+  { "pianoroll", "lurn.tasks.pianoroll" },
 }
 
 --- The names, for the schema's choices.
