@@ -45,6 +45,27 @@ function M.tunes(text)
   return out
 end
 
+--- The first whole tune of a text: from an X: line to the empty line
+-- that ends it (a tune cut off by the end of the text, as a sample of a
+-- fixed length may be, does not count).
+-- @param text the text
+-- @return the tune's text (ending with a newline), or nil
+function M.first_whole_tune(text)
+  text = text:gsub("\r\n", "\n")
+  local at = text:sub(1, 2) == "X:" and 1 or text:find("\nX:")
+  while at do
+    if text:sub(at, at) == "\n" then at = at + 1 end
+    local stop = text:find("\n[ \t]*\n", at)
+    if not stop then return nil end
+    local tune = text:sub(at, stop)
+    -- another X: line before the empty line starts a new tune: this one ended without one
+    local inner = tune:find("\nX:")
+    if not inner or inner >= #tune then return tune end
+    at = inner + 1
+  end
+  return nil
+end
+
 --- The Nottingham Music Database writes a diminished chord as "C#d",
 -- a chord name abc2midi does not know ("Unrecognized chord name"): this
 -- line, put after a tune's X: line, defines it (a diminished triad:
