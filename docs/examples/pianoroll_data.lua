@@ -2,7 +2,7 @@
 --
 --   lurn docs/examples/pianoroll_data.lua FILE [N]
 --
--- Writes FILE, a piano-roll JSON file as datasets/jsb writes it:
+-- Writes FILE (making its directory), a piano-roll JSON file as datasets/jsb writes it:
 -- {"train": [...], "valid": [...], "test": [...]} with N pieces for train
 -- (default 60) and N/6 for valid and test. Each piece walks round the
 -- chords C, F, G, C (two steps each, from a random one of them) with a
@@ -34,6 +34,8 @@ local function piece()
 end
 local function list(m) local l = {}; for i = 1, m do l[i] = piece() end; return l end
 local data = { train = list(n), valid = list(n // 6), test = list(n // 6) }
+local dir = path:match("^(.*)/[^/]*$")
+if dir and dir ~= "" then lurn.mkdir(dir) end
 local f = assert(io.open(path, "w"))
 f:write(json.encode(data), "\n")
 f:close()

@@ -61,14 +61,7 @@ expect "lurn eval --split valid" "split valid (8 pieces" "$out"
 expect "lurn eval prints the NLL" "nats per time step" "$out"
 
 # sampling: lurn sample hands a pianoroll run to the task's sample_main
-sample() { "$LURN" -e '
-  local errors = require "lurn.errors"
-  local ok, rc = pcall(function()
-    local s = require("lurn.run.saved").load("run")
-    return require("lurn.tasks.pianoroll").sample_main({ "run", table.unpack(arg) }, s)
-  end)
-  if not ok then io.stderr:write(tostring(rc), "\n"); os.exit(errors.exit_code(rc)) end
-  os.exit(rc)' "$@"; }
+sample() { "$LURN" sample run "$@"; }
 out=$(sample --length 16 --seed 3 --json --midi piece.mid 2>err.txt); rc=$?
 expect_rc "sample to MIDI" 0 $rc "$out$(cat err.txt)"
 expect "sample says what it wrote" "wrote piece.mid (16 steps" "$(cat err.txt)"
