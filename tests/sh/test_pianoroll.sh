@@ -92,6 +92,15 @@ out=$(sample --length 0 2>&1); rc=$?
 expect_rc "sample --length 0" 2 $rc "$out"
 expect "sample --length 0 message" "--length must be a positive integer" "$out"
 
+# exact resume: 12 epochs, then one more, equals 13 at once
+out=$("$LURN" train --resume run train.epochs=13 --quiet 2>&1); rc=$?
+expect_rc "lurn train --resume (one more epoch)" 0 $rc "$out"
+out=$("$LURN" train roll.lua train.epochs=13 --out straight --quiet 2>&1)
+same=$(jq_lurn 'local a = json.decode(io.open("run/summary.json"):read("a"))
+  local b = json.decode(io.open("straight/summary.json"):read("a"))
+  print(a.test.loss == b.test.loss and a.steps == b.steps and "same" or ("differ " .. a.test.loss .. " " .. b.test.loss))')
+expect "a resumed run ends where an uninterrupted one does (same test NLL, bit for bit)" "same" "$same"
+
 # errors
 printf '{"train": [[[60], [61, 200]]]}' > bad.json
 out=$("$LURN" train roll.lua data.train=bad.json --out bad 2>&1); rc=$?
