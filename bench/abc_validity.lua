@@ -1,11 +1,11 @@
 -- bench/abc_validity.lua — how many sampled ABC tunes abc2midi converts (issue 11, 3a).
 --
 --   lurn bench/abc_validity.lua RUN_DIR [--tunes N] [--seed S] [--temperature T] [--top-k K]
---                               [--length L] [--keep DIR] [--json]
+--                               [--length L] [--prime TEXT] [--keep DIR] [--json]
 --
 -- Samples N tunes (default 100) from a character model of ABC tunes (a run of task "lm",
--- e.g. configs/nottingham-abc.lua): tune i is `lurn sample RUN_DIR --prime "X:" --seed S+i-1`
--- (S default 1) up to its first whole tune (an X: line, the tune, an empty line; at most L
+-- e.g. configs/nottingham-abc.lua): tune i is `lurn sample RUN_DIR --prime "X: " --seed S+i-1`
+-- (S default 1; the prime is how every Nottingham tune starts: "X: 1") up to its first whole tune (an X: line, the tune, an empty line; at most L
 -- characters, default 2000). Each whole tune goes through abc2midi (lurn.abc.to_midi, with
 -- Nottingham's "d" chord defined): it converts when abc2midi reports no error and the MIDI
 -- file it writes holds at least one note. A sample with no whole tune within L characters
@@ -26,6 +26,7 @@ p:option("--seed", "seed of the first tune (tune i: seed + i - 1)", "1"):convert
 p:option("--temperature", "sampling temperature", "1"):convert(tonumber)
 p:option("--top-k", "draw among the K most likely characters (0 = all)", "0"):convert(math.tointeger)
 p:option("--length", "characters sampled at most per tune", "2000"):convert(math.tointeger)
+p:option("--prime", "the text each sample starts from", "X: "):argname("TEXT")
 p:option("--keep", "write each tune and abc2midi's messages into this directory"):argname("DIR")
 p:flag("--json", "print the summary as one JSON object")
 
@@ -49,7 +50,7 @@ local function main(argv)
   for i = 1, o.tunes do
     local text, tune = {}, nil
     local okg, err = pcall(lm.generate, s, { length = o.length, temperature = o.temperature,
-      top_k = o.top_k, seed = o.seed + i - 1, prime = "X:" }, function(t)
+      top_k = o.top_k, seed = o.seed + i - 1, prime = o.prime }, function(t)
       text[#text + 1] = t
       if t:find("\n", 1, true) then
         tune = abc.first_whole_tune(table.concat(text))
@@ -80,7 +81,7 @@ local function main(argv)
         rec.title and ("  T:" .. rec.title) or ""))
     end
   end
-  local summary = { run = s.path, tunes = o.tunes, converted = n_conv, whole = n_whole,
+  local summary = { run = s.path, prime = o.prime, tunes = o.tunes, converted = n_conv, whole = n_whole,
     with_notes = n_notes, share = o.tunes > 0 and n_conv / o.tunes or 0, seed = o.seed,
     temperature = o.temperature, top_k = o.top_k, length = o.length,
     seconds = lurn.clock() - t0 }
@@ -89,9 +90,9 @@ local function main(argv)
     print(json.encode(summary))
   else
     print(("converted %d of %d sampled tunes (%.1f %%); %d whole tunes, %d gave abc2midi a MIDI "
-      .. "file with notes (errors or not); %s, temperature %g, seeds %d..%d, %.0f s"):format(n_conv,
-      o.tunes, 100 * summary.share, n_whole, n_notes, s.path, o.temperature, o.seed,
-      o.seed + o.tunes - 1, summary.seconds))
+      .. "file with notes (errors or not); %s, prime '%s', temperature %g, seeds %d..%d, %.0f s")
+      :format(n_conv, o.tunes, 100 * summary.share, n_whole, n_notes, s.path,
+        (o.prime:gsub("\n", "\\n")), o.temperature, o.seed, o.seed + o.tunes - 1, summary.seconds))
   end
   return 0
 end
