@@ -4,8 +4,9 @@
 --                               [--length L] [--prime TEXT] [--keep DIR] [--json]
 --
 -- Samples N tunes (default 100) from a character model of ABC tunes (a run of task "lm",
--- e.g. configs/nottingham-abc.lua): tune i is `lurn sample RUN_DIR --prime "X: " --seed S+i-1`
--- (S default 1; the prime is how every Nottingham tune starts: "X: 1") up to its first whole tune (an X: line, the tune, an empty line; at most L
+-- e.g. configs/nottingham-abc.lua): tune i is `lurn sample RUN_DIR --prime "X: 1<newline>"
+-- --seed S+i-1` (S default 1; the prime is a tune's first line, its reference number) up to
+-- its first whole tune (an X: line, the tune, an empty line; at most L
 -- characters, default 2000). Each whole tune goes through abc2midi (lurn.abc.to_midi, with
 -- Nottingham's "d" chord defined): it converts when abc2midi reports no error and the MIDI
 -- file it writes holds at least one note. A sample with no whole tune within L characters
@@ -26,7 +27,7 @@ p:option("--seed", "seed of the first tune (tune i: seed + i - 1)", "1"):convert
 p:option("--temperature", "sampling temperature", "1"):convert(tonumber)
 p:option("--top-k", "draw among the K most likely characters (0 = all)", "0"):convert(math.tointeger)
 p:option("--length", "characters sampled at most per tune", "2000"):convert(math.tointeger)
-p:option("--prime", "the text each sample starts from", "X: "):argname("TEXT")
+p:option("--prime", "the text each sample starts from", "X: 1\n"):argname("TEXT")
 p:option("--keep", "write each tune and abc2midi's messages into this directory"):argname("DIR")
 p:flag("--json", "print the summary as one JSON object")
 

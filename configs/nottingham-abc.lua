@@ -2,10 +2,11 @@
 -- (task "lm", docs/music.md): 931 tunes to train on, 103 held out (every tenth). Its samples
 -- should be tunes: bench/abc_validity.lua samples 100 and counts how many abc2midi converts
 -- (issue 11 asks for at least 90 %).
--- Result: not yet measured.
+-- Result: validation 0.9473 nats/char (1.3666 bits/char) at epoch 15 of 30 (19:35 at load 9-13);
+-- of 100 sampled tunes abc2midi converts 93 at temperature 0.3, 86 at 0.5 (docs/results.md#music).
 -- Fetch the data first: bash datasets/nottingham (or bash datasets/nottingham --from DIR); then
 --   lurn train configs/nottingham-abc.lua
---   lurn sample runs/nottingham-abc-... --prime "X:" --length 1500 --midi tune.mid
+--   lurn sample runs/nottingham-abc-... --prime "X: 1<newline>" --temperature 0.3 --length 1500 --midi tune.mid
 return {
   name = "nottingham-abc",
   seed = 1,
