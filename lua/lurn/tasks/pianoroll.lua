@@ -120,7 +120,9 @@ function Rolls:steps()
   return n
 end
 
--- Piece i as a 0/1 tensor [T, keys] (built once).
+--- Piece i as a 0/1 tensor [T, keys] (built once, then kept).
+-- @param i the piece's index
+-- @return the tensor
 function Rolls:roll(i)
   local r = self.cache[i]
   if r then return r end
@@ -162,12 +164,15 @@ StepNLL.__name = "pianoroll.StepNLL"
 function M.StepNLL()
   return setmetatable({ bce = lurn.nn.BCEWithLogits() }, StepNLL)
 end
+--- The loss of a batch: logits (a Seq with lengths) against 0/1 targets [T, B, keys].
+-- @return the mean over counted steps of the NLL summed over the keys
 function StepNLL:forward(out, target)
   local x = seqm.split(out)
   self.keys = x:size(-1)
   self.output = self.bce:forward(out, target) * self.keys
   return self.output
 end
+--- d loss / d logits of the last forward.
 function StepNLL:backward() return self.bce:backward():mul(self.keys) end
 
 --- NLL and frame accuracy of a model over a set of rolls (eval mode; the
