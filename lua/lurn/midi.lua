@@ -327,7 +327,7 @@ end
 -- @return the song (see decode)
 function M.read(path)
   local f, err = io.open(path, "rb")
-  if not f then errors.raise("data", "%s: cannot read: %s", path, tostring(err)) end
+  if not f then errors.raise("data", "%s: cannot read: %s", path, (tostring(err):gsub("^.-: ", ""))) end
   local bytes = f:read("a")
   f:close()
   return M.decode(bytes, path)

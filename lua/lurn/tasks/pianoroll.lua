@@ -76,7 +76,7 @@ function M.read(path, opts)
   opts = opts or {}
   local low, keys = opts.low or 21, opts.keys or 88
   local f, err = io.open(path, "rb")
-  if not f then errors.raise("data", "%s: cannot read: %s", path, tostring(err)) end
+  if not f then errors.raise("data", "%s: cannot read: %s", path, (tostring(err):gsub("^.-: ", ""))) end
   local text = f:read("a")
   f:close()
   local ok, v = pcall(json.decode, text)
