@@ -129,7 +129,7 @@ function M.write_midi(text, path)
   local tune = abc.first_whole_tune(text)
   if not tune then
     errors.raise("data", "--midi: the sampled text holds no whole ABC tune (an X: line, the tune, "
-      .. "then an empty line); try --prime 'X:' and a larger --length")
+      .. "then an empty line); try a larger --length, and --prime with a tune's first line (X: 1)")
   end
   local r = abc.to_midi(tune, nil, { preamble = abc.NOTTINGHAM_CHORDS })
   if not r.ok then
