@@ -60,7 +60,7 @@ function TestLoss:test_bce_lengths_leave_padding_out()
   -- without lengths, unchanged
   lu.assertAlmostEquals(nn.BCEWithLogits():forward(x, t),
     lurn.core.bce_with_logits(x, t, { grad = false }), 1e-6)
-  lu.assertErrorMsgContains("lengths [2] do not match logits [4,3,5]",
+  lu.assertErrorMsgContains("lengths [2] int32 do not match logits [4,3,5] (expected [3])",
     function() nn.BCEWithLogits { lengths = ids { 1, 2 } }:forward(x, t) end)
 end
 function TestLoss:test_step_nll_gradcheck()
