@@ -4,7 +4,7 @@
 # file read back, the errors (no abc2midi, no whole tune), and bench/abc_validity.lua in its
 # short setting. Skipped (77) without Debian's abcmidi, after the checks that need none.
 . "$(dirname "$0")/cli_lib.sh"
-export LURN_THREADS=1
+export LURN_KERNELS_AUTO=0 LURN_THREADS=1   # one BLIS kernel set in every process (see test_pianoroll.sh)
 cd "$tmp"
 "$LURN" "$SRC/docs/examples/abc_data.lua" abc >/dev/null
 cat > abc.lua <<'LUA'
