@@ -197,6 +197,16 @@ M.root = section("a lurn experiment", {
       4096),
     "limit", int(0, "use at most this many recordings per split (0 = all; tests)", 0, nil),
   }),
+  -- task pianoroll
+  "pianoroll", section("task pianoroll: polyphonic piano rolls (lurn.tasks.pianoroll)", {
+    "low", int(21, "MIDI pitch of the lowest key (21 = A0, a piano's lowest)", 0, 127),
+    "keys", int(88, "keys in the roll, from low upwards", 1, 128),
+    "bpm", num(100, "tempo of written MIDI files, quarter notes per minute", 1, 1000),
+    "step_beats", num(1, "one time step in quarter notes (1: the JSB chorales' quarter-note steps)",
+      0.015625, 64),
+    "length", int(64, "time steps of a sampled piece (lurn sample --length)", 1, 100000),
+    "hold", bool(true, "MIDI output: a key on in consecutive steps is one held note"),
+  }),
 })
 
 --- Every leaf as { key = "a.b", entry = leaf }, in declaration order.

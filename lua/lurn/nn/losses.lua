@@ -11,6 +11,11 @@
 -- towards (1 - e) on the target plus e/C on every class:
 --   loss = (1 - e) * nll + e * mean_c(-log softmax(x)_c)
 -- averaged (or summed) over the counted targets; not combined with weight.
+--
+-- BCEWithLogits takes logits of any shape with 0/1 (or [0, 1]) float
+-- targets of the same shape; per-step logits [T, B, K] in a Seq with
+-- lengths (or opts.lengths, [B] int32) leave the padded steps out, so
+-- "mean" is over the T_b * K counted elements of each sample.
 local lurn = require "lurn"
 local core = require "lurn.core"
 local class = require "lurn.class"
@@ -172,10 +177,46 @@ function BCEWithLogits:__init(opts)
   opts = opts or {}
   self.pos_weight = opts.pos_weight
   self.reduction = reduction(opts, "nn.BCEWithLogits")
+  self.lengths = opts.lengths
 end
+
+-- Per-step logits [T, B, K] with lengths [B]: the steps t > lengths[b] are
+-- padding and stay out of the loss, the mean and the gradient. The C kernel
+-- has no mask, so the padded elements are set to logit 0 and target 0,
+-- where each costs exactly log 2; that constant is taken off again and the
+-- gradient (1/2 there) is masked to 0.
+local LOG2 = math.log(2)
+local function masked_bce(self, x, target, lengths)
+  local T, B = x:size(1), x:size(2)
+  if not lurn.is_tensor(lengths) or lengths:dim() ~= 1 or lengths:size(1) ~= B then
+    util.user_error(("nn.BCEWithLogits: lengths %s do not match logits %s (expected [%d])"):format(
+      seq.describe(lengths), tostring(x:shape()), B))
+  end
+  local mask = lurn.arange(T):view(T, 1):lt(lengths:float():view(1, B)):view(T, B, 1)
+  local per_step = x:numel() // (T * B)
+  local counted = mask:sum() * per_step
+  local loss, d = kernel(core.bce_with_logits, x:mul(mask), target:mul(mask),
+    { pos_weight = self.pos_weight, reduction = "sum" })
+  loss = loss - (x:numel() - counted) * LOG2
+  d:mul_(mask)
+  if self.reduction == "mean" and counted > 0 then
+    loss = loss / counted
+    d:div_(counted)
+  end
+  return loss, d
+end
+
 function BCEWithLogits:forward(x, target)
-  local loss, d = core.bce_with_logits(seq.split(x), target,
-    { pos_weight = self.pos_weight, reduction = self.reduction })
+  check_args("nn.BCEWithLogits", x, target)
+  local data, lengths = seq.split(x)
+  lengths = lengths or self.lengths
+  local loss, d
+  if lengths and data:dim() == 3 then
+    loss, d = masked_bce(self, data, target, lengths)
+  else
+    loss, d = kernel(core.bce_with_logits, data, target,
+      { pos_weight = self.pos_weight, reduction = self.reduction })
+  end
   self._d = d
   self.output = loss
   return loss
@@ -185,6 +226,9 @@ function BCEWithLogits:describe() return "nn.BCEWithLogits" end
 function BCEWithLogits:spec()
   if self.pos_weight ~= nil and type(self.pos_weight) ~= "number" then
     util.user_error("nn.BCEWithLogits: spec() cannot describe a pos_weight tensor")
+  end
+  if self.lengths then
+    util.user_error("nn.BCEWithLogits: spec() cannot describe a fixed lengths tensor")
   end
   return { type = "BCEWithLogits", args = { { pos_weight = self.pos_weight,
     reduction = self.reduction } } }

@@ -18,6 +18,7 @@ M.registry = {
   { "translate", "lurn.tasks.translate" },
   { "lm", "lurn.tasks.lm" },
   { "speech", "lurn.tasks.speech" },
+  { "pianoroll", "lurn.tasks.pianoroll" },
 }
 
 --- The names, for the schema's choices.
