@@ -507,6 +507,36 @@ end
 -- The run-directory steps a task module (lurn.tasks) shares with this path.
 M.open_run, M.command_line, M.fit_error, M.summarize = open_run, command_line, fit_error, summarize
 
+--- How a task's train.fit call ended (lurn.tasks): the status ("completed",
+-- "interrupted" or a failure's code: "diverged", ...), the failure (an
+-- error object, or nil) and the result (nil on failure). Anything else
+-- train.fit raised is a bug and is raised again with its traceback.
+-- @usage local status, failure, result = train.outcome(pcall(lurn.train.fit, o), mon)
+function M.outcome(ok, result, mon)
+  if ok then return mon.signal and "interrupted" or "completed", nil, result end
+  local failure = fit_error(result)
+  if not failure then error(result, 0) end
+  return failure.code, failure, nil
+end
+
+--- What a task's run that did not complete raises once its summary.json
+-- is written: the divergence (and which checkpoints are intact), the
+-- failure, or the interruption with the command that resumes it.
+-- @usage train.raise_outcome(status, failure, summary, mon, run); return summary
+function M.raise_outcome(status, failure, summary, mon, run)
+  local newest = summary.checkpoints and summary.checkpoints.newest
+  if status == "diverged" then
+    errors.raise("diverged", "%s\n%s; a lower optim.lr (or train.clip) may help", failure.message,
+      newest and ("the checkpoints before it are intact (last: %s)"):format(newest)
+        or "no checkpoint was written before it")
+  end
+  if failure then error(failure, 0) end
+  if status == "interrupted" then
+    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
+      .. "--resume %s", mon.stop_reason, summary.steps, tostring(newest), run.path)
+  end
+end
+
 --- `lurn train ...`; under mpirun on every rank (lurn.dist.main).
 function M.main(args, ctx)
   return dist.main("train", M.main_rank, args, ctx)

@@ -420,13 +420,6 @@ local function bundle(cfg, p, spec)
   }
 end
 
-local function fit_error(e)
-  if errors.is(e) then return e end
-  local msg = tostring(e)
-  if msg:find("^train%.fit: loss is ") or msg:find("^train%.fit: non%-finite gradient") then
-    return errors.new("diverged", (msg:gsub("^train%.fit: ", "")))
-  end
-end
 
 --- lurn train for task "forecast" (see lurn.tasks): trains, then reports
 -- on the test part with the best weights (summary.test).
@@ -491,14 +484,8 @@ function M.run(cfg, opts)
     progress = "none",
   })
   P:finish()
-  local status, failure = "completed", nil
-  if not ok then
-    failure = fit_error(result)
-    if not failure then error(result, 0) end
-    status, result = failure.code, nil
-  elseif mon.signal then
-    status = "interrupted"
-  end
+  local status, failure
+  status, failure, result = require("lurn.commands.train").outcome(ok, result, mon)
   mon.draw()
   local lfs = require "lfs"
   local dir = run:file("checkpoints")
@@ -541,15 +528,7 @@ function M.run(cfg, opts)
   if lines and P.mode ~= "json" and P.mode ~= "quiet" then
     for _, l in ipairs(lines) do io.stdout:write(l, "\n") end
   end
-  if status == "diverged" then
-    errors.raise("diverged", "%s\na lower optim.lr (or train.clip) may help", failure.message)
-  end
-  if failure then error(failure, 0) end
-  if status == "interrupted" then
-    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
-      .. "--resume %s", mon.stop_reason, summary.steps, tostring(summary.checkpoints.newest),
-      run.path)
-  end
+  require("lurn.commands.train").raise_outcome(status, failure, summary, mon, run)
   return summary
 end
 

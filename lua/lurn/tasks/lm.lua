@@ -372,14 +372,8 @@ function M.run(cfg, opts)
     on_eval = on_eval, on_checkpoint = mon.on_checkpoint, progress = "none",
   })
   P:finish()
-  local status, failure = "completed", nil
-  if not okf then
-    failure = trainc.fit_error(result)
-    if not failure then error(result, 0) end
-    status, result = failure.code, nil
-  elseif mon.signal then
-    status = "interrupted"
-  end
+  local status, failure
+  status, failure, result = require("lurn.commands.train").outcome(okf, result, mon)
   mon.draw()
   local summary = trainc.summarize(run, opts, mon, b, result, status, failure)
   summary.task = "lm"
@@ -399,17 +393,7 @@ function M.run(cfg, opts)
   run:write_json("summary.json", summary)
   run:close()
   P:summary(summary)
-  if status == "diverged" then
-    errors.raise("diverged", "%s\n%s; a lower optim.lr (or train.clip) may help", failure.message,
-      summary.checkpoints.newest and ("the checkpoints before it are intact (last: %s)")
-        :format(summary.checkpoints.newest) or "no checkpoint was written before it")
-  end
-  if failure then error(failure, 0) end
-  if status == "interrupted" then
-    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
-      .. "--resume %s", mon.stop_reason, summary.steps, tostring(summary.checkpoints.newest),
-      run.path)
-  end
+  require("lurn.commands.train").raise_outcome(status, failure, summary, mon, run)
   return summary
 end
 

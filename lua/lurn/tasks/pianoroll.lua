@@ -346,14 +346,6 @@ local function open_run(cfg, opts, files)
   return run, ckpt_path
 end
 
-local function fit_error(e)
-  if errors.is(e) then return e end
-  local msg = tostring(e)
-  if msg:find("^train%.fit: loss is ") or msg:find("^train%.fit: non%-finite gradient") then
-    return errors.new("diverged", (msg:gsub("^train%.fit: ", "")))
-  end
-  return nil
-end
 
 local function bundle(cfg, spec)
   local p = cfg.pianoroll
@@ -407,14 +399,8 @@ function M.run(cfg, opts)
     progress = "none",
   })
   P:finish()
-  local status, failure = "completed", nil
-  if not ok then
-    failure = fit_error(result)
-    if not failure then error(result, 0) end
-    status, result = failure.code, nil
-  elseif mon.signal then
-    status = "interrupted"
-  end
+  local status, failure
+  status, failure, result = require("lurn.commands.train").outcome(ok, result, mon)
   mon.draw()
   local dir = run:file("checkpoints")
   local okl, last = pcall(lurn.train.latest_checkpoint, dir)
@@ -448,14 +434,7 @@ function M.run(cfg, opts)
       .. "%.4f, %d pieces, %d steps"):format(summary.test.loss, summary.test.nll_rest,
       summary.test.accuracy, summary.test.pieces, summary.test.steps))
   end
-  if status == "diverged" then
-    errors.raise("diverged", "%s; a lower optim.lr (or train.clip) may help", failure.message)
-  end
-  if failure then error(failure, 0) end
-  if status == "interrupted" then
-    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
-      .. "--resume %s", mon.stop_reason, summary.steps, tostring(summary.checkpoints.newest), run.path)
-  end
+  require("lurn.commands.train").raise_outcome(status, failure, summary, mon, run)
   return summary
 end
 

@@ -243,14 +243,6 @@ local function command_line(argv)
   return table.concat(parts, " ")
 end
 
-local function fit_error(e)
-  if errors.is(e) then return e end
-  local msg = tostring(e)
-  if msg:find("^train%.fit: loss is ") or msg:find("^train%.fit: non%-finite gradient") then
-    return errors.new("diverged", (msg:gsub("^train%.fit: ", "")))
-  end
-  return nil
-end
 
 --- lurn train for task = "speech" (see lurn.tasks).
 -- @tparam table cfg the resolved config
@@ -339,14 +331,8 @@ function M.run(cfg, opts)
     on_checkpoint = mon.on_checkpoint, metrics = ctc and {} or nil, progress = "none",
   })
   P:finish()
-  local status, failure = "completed", nil
-  if not okf then
-    failure = fit_error(result)
-    if not failure then error(result, 0) end
-    status, result = failure.code, nil
-  elseif mon.signal then
-    status = "interrupted"
-  end
+  local status, failure
+  status, failure, result = require("lurn.commands.train").outcome(okf, result, mon)
   mon.draw()
   local dir = run:file("checkpoints")
   local okl, last = pcall(lurn.train.latest_checkpoint, dir)
@@ -394,14 +380,7 @@ function M.run(cfg, opts)
   run:write_json("summary.json", summary)
   run:close()
   P:summary(summary)
-  if status == "diverged" then
-    errors.raise("diverged", "%s; a lower optim.lr (or train.clip) may help", failure.message)
-  end
-  if failure then error(failure, 0) end
-  if status == "interrupted" then
-    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
-      .. "--resume %s", mon.stop_reason, summary.steps, tostring(summary.checkpoints.newest), run.path)
-  end
+  require("lurn.commands.train").raise_outcome(status, failure, summary, mon, run)
   return summary
 end
 

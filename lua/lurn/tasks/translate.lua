@@ -261,19 +261,8 @@ function M.run(cfg, opts)
     progress = "none",
   })
   P:finish()
-  local status, failure = "completed", nil
-  if not ok then
-    local msg = tostring(result)
-    if errors.is(result) then failure = result
-    elseif msg:find("^train%.fit: loss is ") or msg:find("^train%.fit: non%-finite gradient") then
-      failure = errors.new("diverged", (msg:gsub("^train%.fit: ", "")))
-    else
-      error(result, 0)
-    end
-    status, result = failure.code, nil
-  elseif mon.signal then
-    status = "interrupted"
-  end
+  local status, failure
+  status, failure, result = require("lurn.commands.train").outcome(ok, result, mon)
   mon.draw()
   local dir = run:file("checkpoints")
   local okl, last = pcall(lurn.train.latest_checkpoint, dir)
@@ -320,14 +309,7 @@ function M.run(cfg, opts)
         summary.test.beam, summary.test.lowercase and ", lowercased" or "", summary.test.n, run.path))
     end
   end
-  if status == "diverged" then
-    errors.raise("diverged", "%s; a lower optim.lr (or train.clip) may help", failure.message)
-  end
-  if failure then error(failure, 0) end
-  if status == "interrupted" then
-    errors.raise("interrupted", "%s at step %d; checkpoint saved: %s\nresume with: lurn train "
-      .. "--resume %s", mon.stop_reason, summary.steps, tostring(summary.checkpoints.newest), run.path)
-  end
+  require("lurn.commands.train").raise_outcome(status, failure, summary, mon, run)
   return summary
 end
 
