@@ -195,10 +195,12 @@ local DATA_BYTES = { [0x8] = 2, [0x9] = 2, [0xA] = 2, [0xB] = 2, [0xC] = 1, [0xD
 -- The events of one MTrk chunk's data (bytes first..last of s).
 local function read_track(s, first, last, fail)
   local events, pos, tick, status = {}, first, 0, nil
+  local at   -- where the event being read starts (its delta time): what a cut-off names
   local function need(n, what)
-    if pos + n - 1 > last then fail(pos, "the track ends inside %s", what) end
+    if pos + n - 1 > last then fail(at, "the track ends inside %s", what) end
   end
   while pos <= last do
+    at = pos
     local delta, nxt = M.read_vlq(s, pos)
     if not delta then fail(pos, "%s", nxt) end
     if nxt - 1 > last then fail(pos, "the track ends inside a delta time") end
@@ -290,9 +292,11 @@ function M.decode(bytes, name)
     errors.raise("data", "%s: byte %d: " .. fmt, name, pos, ...)
   end
   if type(bytes) ~= "string" then error("midi.decode: expected a string of bytes", 2) end
-  if #bytes < 14 or bytes:sub(1, 4) ~= "MThd" then
+  if #bytes == 0 then errors.raise("data", "%s: empty file (not a Standard MIDI File)", name) end
+  if bytes:sub(1, 4) ~= ("MThd"):sub(1, #bytes) then   -- a short file may be a cut-off header
     fail(1, "not a Standard MIDI File (no MThd header)")
   end
+  if #bytes < 14 then fail(#bytes, "the file ends inside the MThd header (%d of 14 bytes)", #bytes) end
   local hlen = string.unpack(">I4", bytes, 5)
   if hlen < 6 or 8 + hlen > #bytes then fail(5, "header length %d is wrong", hlen) end
   local format, ntracks, division = string.unpack(">I2I2I2", bytes, 9)
@@ -442,29 +446,46 @@ end
 --- A piano roll from a song: step s (1-based) holds the pitches whose
 -- notes sound at the step's first tick, (s - 1) * ticks_per_step.
 -- @param song a song
--- @param opts ticks_per_step (default: the song's division, one quarter note)
+-- @param opts ticks_per_step (default: the song's division, one quarter
+--   note), max_steps (default 1000000: a longer roll is a "data" error, so
+--   a file whose huge delta times would make one costs no memory or time)
 -- @return a list of steps, each a sorted list of pitches
+-- @usage local roll = midi.to_roll(midi.from_roll({ { 60, 64 }, { 62 } }))   -- {{60, 64}, {62}}
 function M.to_roll(song, opts)
   opts = opts or {}
   local tps = opts.ticks_per_step or song.division or 480
+  local max_steps = opts.max_steps or 1000000
   local notes = M.notes(song)
   local steps = 0
   for _, n in ipairs(notes) do steps = math.max(steps, (n.stop + tps - 1) // tps) end
-  local roll = {}
-  for s = 1, steps do roll[s] = {} end
+  if steps > max_steps then
+    errors.raise("data", "midi.to_roll: the roll would have %d steps of %d ticks, more than "
+      .. "max_steps = %d", steps, tps, max_steps)
+  end
+  -- A note sounds at the 0-based steps first..last: from the first step
+  -- boundary at or after its start to the last one before its stop. One
+  -- sweep over the steps with a count per sounding pitch (not a pass over
+  -- every step of every note, which long notes would make slow).
+  local starts, ends = {}, {}
   for _, n in ipairs(notes) do
-    local first = (n.start + tps - 1) // tps   -- the first step boundary at or after the start
-    for s = first, (n.stop - 1) // tps do
-      local step = roll[s + 1]
-      if step then step[#step + 1] = n.note end
+    local first, last = (n.start + tps - 1) // tps, (n.stop - 1) // tps
+    if first <= last then
+      local a, b = starts[first] or {}, ends[last] or {}
+      a[#a + 1], b[#b + 1] = n.note, n.note
+      starts[first], ends[last] = a, b
     end
   end
-  for _, step in ipairs(roll) do
+  local count, roll = {}, {}
+  for s = 0, steps - 1 do
+    for _, p in ipairs(starts[s] or {}) do count[p] = (count[p] or 0) + 1 end
+    local step = {}
+    for p in pairs(count) do step[#step + 1] = p end
     table.sort(step)
-    local u = {}
-    for _, p in ipairs(step) do if u[#u] ~= p then u[#u + 1] = p end end
-    for i = #step, 1, -1 do step[i] = nil end
-    for i, p in ipairs(u) do step[i] = p end
+    roll[s + 1] = step
+    for _, p in ipairs(ends[s] or {}) do
+      count[p] = count[p] - 1
+      if count[p] == 0 then count[p] = nil end
+    end
   end
   return roll
 end

@@ -66,7 +66,8 @@ for name in "${names[@]}"; do
   h=tests/fuzz/$name.c
   [ -f "$h" ] || { echo "fuzz: no harness $h"; fail=1; continue; }
   bin="$out/$name"
-  if [ ! -x "$bin" ] || [ "$h" -nt "$bin" ] || [ -n "$(find "$out/obj" -newer "$bin" -name '*.o' | head -1)" ]; then
+  if [ ! -x "$bin" ] || [ "$h" -nt "$bin" ] || [ tests/fuzz/fuzz_lua.h -nt "$bin" ] ||
+     [ -n "$(find "$out/obj" -newer "$bin" -name '*.o' | head -1)" ]; then
     $CC $CFLAGS -fsanitize=fuzzer "$h" "${objs[@]}" $LIBS -o "$bin" || { echo "fuzz: cannot link $name"; fail=1; continue; }
   fi
   mkdir -p "$out/corpus/$name" "tests/fuzz/corpus/$name"
