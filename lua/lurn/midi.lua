@@ -226,7 +226,9 @@ local function read_track(s, first, last, fail)
         ev = { type = "track_name", text = data }
       elseif kind == 0x01 then
         ev = { type = "text", text = data }
-      elseif kind == 0x58 and len == 4 then
+      elseif kind == 0x58 and len == 4 and data:byte(2) <= 7 then
+        -- (a denominator above 2^7 is kept as a plain meta event: the writer
+        -- takes 1..128, and 1 << 64 and beyond is 0 in Lua)
         ev = { type = "time_signature", numerator = data:byte(1), denominator = 1 << data:byte(2),
           clocks = data:byte(3), thirty_seconds = data:byte(4) }
       else

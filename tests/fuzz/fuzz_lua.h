@@ -62,6 +62,8 @@ static void fuzz_lua_hook(lua_State *L, lua_Debug *ar) {
   "  if not fuzz_errors.is(e) then bad('not a lurn.errors error') end\n" \
   "  if not FUZZ_CODES[e.code] then bad('error code ' .. e.code) end\n" \
   "  local m = e.message\n" \
+  "  -- the file's own text, quoted in a message, is not a position\n" \
+  "  local scan = m:gsub(\"'[^']*'\", \"''\"):gsub('\"[^\"]*\"', '\"\"')\n" \
   "  if m:find('%.lua:%d+:') or m:find('traceback') or m:find('%[C%]') then bad('Lua position in the message') end\n" \
   "  local file\n" \
   "  for _, f in ipairs(files) do if m:sub(1, #f.path) == f.path then file = f; break end end\n" \
@@ -69,7 +71,7 @@ static void fuzz_lua_hook(lua_State *L, lua_Debug *ar) {
   "  local nl = fuzz.lines(file.text)\n" \
   "  local l = m:sub(#file.path + 1):match('^:(%d+):')\n" \
   "  if l and (tonumber(l) < 1 or tonumber(l) > nl) then bad('line ' .. l .. ' of ' .. nl) end\n" \
-  "  for w, n in m:gmatch('(%a+) (%d+)%f[%W]') do\n" \
+  "  for w, n in scan:gmatch('(%a+) (%d+)%f[%W]') do\n" \
   "    n = tonumber(n)\n" \
   "    if w == 'line' and (n < 1 or n > nl) then bad('line ' .. n .. ' of ' .. nl) end\n" \
   "    if w == 'byte' and (n < 1 or n > #file.text) then bad('byte ' .. n .. ' of ' .. #file.text) end\n" \
@@ -122,6 +124,11 @@ static void fuzz_lua_run(const char *name, char *dir_template, const char *drive
     abort();
   }
   lua_settop(fuzz_L, 0);
+  // Free what the input left as garbage now: libFuzzer re-runs an input that
+  // grows its corpus with malloc counting, and a count of mallocs above frees
+  // (Lua's pending garbage) sends it into a full LeakSanitizer scan, a
+  // quarter of a second each, which made the first runs 4 inputs a second.
+  lua_gc(fuzz_L, LUA_GCCOLLECT);
 }
 
 #endif

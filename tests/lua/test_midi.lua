@@ -107,6 +107,14 @@ function TestFiles:test_damaged_files_are_data_errors()
   local cut = "\x00\xFF\x2F\x00"   -- the end-of-track, then a note_on cut after its status byte
   lu.assertStrContains(msg("MThd\0\0\0\6\0\0\0\1\0\96MTrk\0\0\0\3\x10\x90\x3C" .. cut),
     "x.mid: byte 23: the track ends inside a channel message")
+  -- found by tests/fuzz/fuzz_midi.c: a time signature's denominator is 2^byte;
+  -- a byte of 64 or more made it 0 (Lua's shift), which the writer refuses:
+  -- above 2^7 (the writer's limit) the event is kept as a plain meta event
+  local ts = "\x00\xFF\x58\x04\x03\xFF\x18\x08\x00\xFF\x58\x04\x03\x02\x18\x08\x00\xFF\x2F\x00"
+  local s2 = midi.decode("MThd\0\0\0\6\0\1\0\1\0\96MTrk" .. string.pack(">I4", #ts) .. ts)
+  lu.assertEquals(s2.tracks[1][1], { tick = 0, type = "meta", meta = 0x58, data = "\x03\xFF\x18\x08" })
+  lu.assertEquals(s2.tracks[1][2].denominator, 4)
+  lu.assertEquals(midi.decode(midi.encode(s2)).tracks[1], s2.tracks[1])
   local ok, e = pcall(midi.read, "/nonexistent/x.mid")
   lu.assertFalse(ok)
   lu.assertStrContains(e.message, "/nonexistent/x.mid: cannot read")
