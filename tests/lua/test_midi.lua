@@ -107,6 +107,16 @@ function TestFiles:test_damaged_files_are_data_errors()
   local cut = "\x00\xFF\x2F\x00"   -- the end-of-track, then a note_on cut after its status byte
   lu.assertStrContains(msg("MThd\0\0\0\6\0\0\0\1\0\96MTrk\0\0\0\3\x10\x90\x3C" .. cut),
     "x.mid: byte 23: the track ends inside a channel message")
+  -- found by tests/fuzz/fuzz_midi.c (the long run): a variable-length
+  -- quantity was read past its track's end (into the next chunk, or past
+  -- the file: "byte 58" of 57); it now stops at the track's last byte
+  local head = "MThd\0\0\0\6\0\0\0\1\0\96"
+  lu.assertStrContains(msg(head .. "MTrk\0\0\0\4\x00\xFF\x01\x81"),
+    "x.mid: byte 24: meta event 0x01: the track ends inside a variable-length quantity")
+  lu.assertStrContains(msg("MThd\0\0\0\6\0\1\0\2\0\96MTrk\0\0\0\1\x81MTrk\0\0\0\4\x00\xFF\x2F\x00"),
+    "x.mid: byte 23: the track ends inside a variable-length quantity")
+  lu.assertStrContains(msg(head .. "MTrk\0\0\0\2\x00\xF0"),
+    "x.mid: byte 24: sysex event: the track ends inside a variable-length quantity")
   -- found by tests/fuzz/fuzz_midi.c: a time signature's denominator is 2^byte;
   -- a byte of 64 or more made it 0 (Lua's shift), which the writer refuses:
   -- above 2^7 (the writer's limit) the event is kept as a plain meta event
