@@ -65,7 +65,7 @@ function M.first_whole_tune(text)
     -- another X: line before the empty line starts a new tune: this one ended without one
     local inner = tune:find("\nX:")
     if not inner or inner >= #tune then return tune end
-    at = inner + 1
+    at = at + inner   -- inner counts from the tune's start (it was taken from the text's: a loop)
   end
   return nil
 end
