@@ -120,7 +120,8 @@ static void fuzz_lua_run(const char *name, char *dir_template, const char *drive
   int rc = lua_pcall(fuzz_L, 1, 0, 0);
   lua_sethook(fuzz_L, NULL, 0, 0);
   if (rc != LUA_OK) {
-    fprintf(stderr, "%s: %s\n", name, lua_tostring(fuzz_L, -1));
+    // an error object (a table) is printed by its __tostring
+    fprintf(stderr, "%s: %s\n", name, luaL_tolstring(fuzz_L, -1, NULL));
     abort();
   }
   lua_settop(fuzz_L, 0);
