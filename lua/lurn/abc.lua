@@ -17,6 +17,7 @@ local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 --- Whether abc2midi is on the PATH.
 -- @return true or false
+-- @usage if not abc.available() then print("apt-get install -y abcmidi") end
 function M.available()
   local ok = os.execute("command -v abc2midi >/dev/null 2>&1")
   return ok == true or ok == 0
@@ -27,6 +28,8 @@ end
 -- first X: line (a file header, a partial tune) is left out.
 -- @param text the ABC text
 -- @return a list of tune texts, each ending with a newline
+-- @usage local t = abc.tunes("% header\nX:1\nK:G\nGABc|\n\nX:2\nK:D\nDEF|\n")
+-- print(#t, t[2])   --> 2  X:2 K:D DEF| (three lines)
 function M.tunes(text)
   local out, cur = {}, nil
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
@@ -50,6 +53,7 @@ end
 -- fixed length may be, does not count).
 -- @param text the text
 -- @return the tune's text (ending with a newline), or nil
+-- @usage print(abc.first_whole_tune("GA|\nX:1\nK:G\nGABc|\n\nX:2\nK:D"))   --> X:1 K:G GABc| (X:2 is cut off)
 function M.first_whole_tune(text)
   text = text:gsub("\r\n", "\n")
   local at = text:sub(1, 2) == "X:" and 1 or text:find("\nX:")
@@ -61,7 +65,7 @@ function M.first_whole_tune(text)
     -- another X: line before the empty line starts a new tune: this one ended without one
     local inner = tune:find("\nX:")
     if not inner or inner >= #tune then return tune end
-    at = inner + 1
+    at = at + inner   -- inner counts from the tune's start (it was taken from the text's: a loop)
   end
   return nil
 end
@@ -70,6 +74,8 @@ end
 -- a chord name abc2midi does not know ("Unrecognized chord name"): this
 -- line, put after a tune's X: line, defines it (a diminished triad:
 -- root, minor third, diminished fifth).
+-- @usage local tune = "X:1\nK:G\n\"G\"GABc \"C#d\"c2|\n"
+-- if abc.available() then print(abc.to_midi(tune, nil, { preamble = abc.NOTTINGHAM_CHORDS }).ok) end
 M.NOTTINGHAM_CHORDS = "%%MIDI chordname d 0 3 6"
 
 --- Convert one tune to a MIDI file with abc2midi.
@@ -77,6 +83,10 @@ M.NOTTINGHAM_CHORDS = "%%MIDI chordname d 0 3 6"
 -- @param path the MIDI file to write (nil: a temporary file, removed after the check)
 -- @param opts preamble: lines put after the tune's X: line (e.g. M.NOTTINGHAM_CHORDS)
 -- @return {ok = converted, errors = n, warnings = n, notes = n, output = abc2midi's messages}
+-- @usage if abc.available() then
+--   local r = abc.to_midi("X:1\nT:Scale\nM:4/4\nL:1/8\nK:C\nCDEF GABc|\n")
+--   print(r.ok, r.notes, r.errors)   --> true 8 0
+-- end
 function M.to_midi(tune, path, opts)
   opts = opts or {}
   if opts.preamble then

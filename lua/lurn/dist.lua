@@ -41,6 +41,7 @@ local function env_number(name, default, lo)
 end
 
 --- Whether this lurn was built with MPI.
+-- @usage print(lurn.dist.built())   --> true when built with MPI (lurn info: "mpi yes")
 function M.built() return C.built() end
 
 --- Under mpirun (or srun): MPI_Init, the watchdog's timeout from
@@ -59,8 +60,10 @@ function M.setup()
 end
 
 --- This process's rank (0 without MPI).
+-- @usage if lurn.dist.rank() == 0 then print("rank 0 writes the run directory") end
 function M.rank() return C.rank() end
 --- The number of ranks (1 without MPI).
+-- @usage print(lurn.dist.size())   --> 1 without mpirun
 function M.size() return C.size() end
 --- More than one rank.
 function M.active() return C.initialized() and C.size() > 1 end
@@ -113,8 +116,14 @@ end
 function M.core_send(dest, tag, s) C.send(dest, tag, s) end
 
 --- Strings from every rank: {s_rank0, s_rank1, ...}.
+-- @usage if lurn.dist.initialized() then
+--   local all = lurn.dist.allgather(tostring(lurn.dist.rank()))   -- {"0", "1", ...}, rank order
+-- end
 function M.allgather(s) return check(C.allgather(s)) end
 --- Rank 0's string on every rank.
+-- @usage if lurn.dist.initialized() then
+--   local seed = lurn.dist.bcast(lurn.dist.rank() == 0 and "1234" or nil)   -- rank 0's on all
+-- end
 function M.bcast(s) return check(C.bcast(s)) end
 
 -- ---- data-parallel training ------------------------------------------------------
@@ -357,6 +366,10 @@ end
 
 --- Timing figures (bench/mpi): seconds waited in collectives, seconds from
 -- each bucket's start to its end, buckets reduced, bytes.
+-- @usage if lurn.dist.built() then
+--   local s = lurn.dist.stats()   -- {wait_s =, reduce_s =, reduces =, bytes =}
+--   print(s.reduces)   --> 0 before any allreduce
+-- end
 function M.stats() return C.stats() end
 
 return M

@@ -25,7 +25,7 @@ local M = {}
 -- here (and its classes below).
 M.modules = {
   "nn", "nn.seq", "optim", "data", "train", "checkpoint", "gradcheck", "text", "util", "errors",
-  "class", "core",
+  "class", "core", "midi", "abc", "tasks", "audio", "dist",
 }
 
 --- Classes whose methods are public names too ("nn.Module:forward",
@@ -72,6 +72,12 @@ local function files_of(mod)
   local single = lurn.module_file("lurn." .. mod)
   if single then
     files[1] = single
+    -- a module that re-exports a C table of lurn.core (lurn.dist is
+    -- lurn.core.dist): the binding file of the same name documents its C
+    -- functions, as `@function dist.init`
+    local c = dir .. "/../../src/lua/" .. mod .. ".c"
+    local h = io.open(c, "r")
+    if h then h:close(); files[#files + 1] = c end
     local sub = single:match("^(.*)/init%.lua$")
     if sub then
       for _, f in ipairs(ls(sub, ".lua")) do
@@ -258,7 +264,7 @@ local function find_block(name)
   for _, file in ipairs(files_of(mod)) do
     if file:match("%.c$") then
       for _, b in ipairs(c_blocks(file)) do
-        if b.names[cname] then return b.lines end
+        if b.names[cname] or b.names[mod .. "." .. cname] then return b.lines end
       end
     else
       local lines = lines_of(file)

@@ -37,6 +37,7 @@ local M = {}
 --- The variable-length quantity of a non-negative integer below 2^28.
 -- @param n the integer
 -- @return the bytes, as a string (1 to 4 bytes)
+-- @usage print(#midi.vlq(127), #midi.vlq(128), #midi.vlq(0x0FFFFFFF))   --> 1 2 4
 function M.vlq(n)
   if math.type(n) ~= "integer" or n < 0 or n > 0x0FFFFFFF then
     error(("midi.vlq: expected an integer in 0..268435455, got %s"):format(tostring(n)), 2)
@@ -118,6 +119,8 @@ local ORDER = { tempo = 0, time_signature = 0, track_name = 0, text = 0, meta = 
 --- A song as the bytes of a Standard MIDI File.
 -- @param song {format = 0|1, division = ticks per quarter, tracks = {{events}, ...}}
 -- @return a string
+-- @usage local bytes = midi.encode(midi.from_roll({ { 60, 64, 67 } }))
+-- print(bytes:sub(1, 4), #midi.decode(bytes).tracks)   --> MThd 2
 function M.encode(song)
   if type(song) ~= "table" or type(song.tracks) ~= "table" then
     error("midi.encode: expected a song {format =, division =, tracks = {...}}", 2)
@@ -166,6 +169,10 @@ end
 -- file is whole or absent).
 -- @param path the file to write
 -- @param song as for encode
+-- @usage local path = os.tmpname()
+-- midi.write(path, midi.from_roll({ { 60 }, { 62 } }, { bpm = 120 }))
+-- print(#midi.notes(midi.read(path)))   --> 2
+-- os.remove(path)
 function M.write(path, song)
   local bytes = M.encode(song)
   local core = require "lurn.core"
@@ -178,12 +185,18 @@ end
 -- ---- reading ---------------------------------------------------------------
 
 --- Read a variable-length quantity at 1-based byte position pos of s.
+-- @param s the bytes
+-- @param pos where the quantity starts
+-- @param[opt] last the last byte it may use (a track's end; default the end of s)
 -- @return the value and the position after it, or nil and a message
-function M.read_vlq(s, pos)
+-- @usage print(midi.read_vlq("\x81\x00", 1))   --> 128 3
+function M.read_vlq(s, pos, last)
   local n = 0
   for k = 0, 3 do
-    local b = s:byte(pos + k)
-    if not b then return nil, "the file ends inside a variable-length quantity" end
+    local b = (not last or pos + k <= last) and s:byte(pos + k) or nil
+    if not b then
+      return nil, ("the %s ends inside a variable-length quantity"):format(last and "track" or "file")
+    end
     n = (n << 7) | (b & 0x7F)
     if b < 0x80 then return n, pos + k + 1 end
   end
@@ -195,13 +208,14 @@ local DATA_BYTES = { [0x8] = 2, [0x9] = 2, [0xA] = 2, [0xB] = 2, [0xC] = 1, [0xD
 -- The events of one MTrk chunk's data (bytes first..last of s).
 local function read_track(s, first, last, fail)
   local events, pos, tick, status = {}, first, 0, nil
+  local at   -- where the event being read starts (its delta time): what a cut-off names
   local function need(n, what)
-    if pos + n - 1 > last then fail(pos, "the track ends inside %s", what) end
+    if pos + n - 1 > last then fail(at, "the track ends inside %s", what) end
   end
   while pos <= last do
-    local delta, nxt = M.read_vlq(s, pos)
+    at = pos
+    local delta, nxt = M.read_vlq(s, pos, last)
     if not delta then fail(pos, "%s", nxt) end
-    if nxt - 1 > last then fail(pos, "the track ends inside a delta time") end
     pos = nxt
     tick = tick + delta
     need(1, "an event")
@@ -209,8 +223,8 @@ local function read_track(s, first, last, fail)
     if b == 0xFF then
       need(2, "a meta event")
       local kind = s:byte(pos + 1)
-      local len, after = M.read_vlq(s, pos + 2)
-      if not len then fail(pos + 2, "%s", after) end
+      local len, after = M.read_vlq(s, pos + 2, last)
+      if not len then fail(pos, "meta event 0x%02X: %s", kind, after) end
       if after + len - 1 > last then fail(pos, "meta event 0x%02X runs past the track's end", kind) end
       local data = s:sub(after, after + len - 1)
       local ev
@@ -224,7 +238,9 @@ local function read_track(s, first, last, fail)
         ev = { type = "track_name", text = data }
       elseif kind == 0x01 then
         ev = { type = "text", text = data }
-      elseif kind == 0x58 and len == 4 then
+      elseif kind == 0x58 and len == 4 and data:byte(2) <= 7 then
+        -- (a denominator above 2^7 is kept as a plain meta event: the writer
+        -- takes 1..128, and 1 << 64 and beyond is 0 in Lua)
         ev = { type = "time_signature", numerator = data:byte(1), denominator = 1 << data:byte(2),
           clocks = data:byte(3), thirty_seconds = data:byte(4) }
       else
@@ -235,8 +251,8 @@ local function read_track(s, first, last, fail)
       pos = after + len
       status = nil   -- a meta event cancels running status
     elseif b == 0xF0 or b == 0xF7 then
-      local len, after = M.read_vlq(s, pos + 1)
-      if not len then fail(pos + 1, "%s", after) end
+      local len, after = M.read_vlq(s, pos + 1, last)
+      if not len then fail(pos, "sysex event: %s", after) end
       if after + len - 1 > last then fail(pos, "sysex event runs past the track's end") end
       events[#events + 1] = { tick = tick, type = "sysex", data = s:sub(after, after + len - 1) }
       pos = after + len
@@ -284,15 +300,20 @@ end
 -- @param name the file's name, for error messages (default "MIDI data")
 -- @return the song (ticks absolute; SMPTE timing gives division = nil and
 --   smpte = {fps =, ticks_per_frame =})
+-- @usage local song = midi.decode(midi.encode(midi.from_roll({ { 60 } })), "x.mid")
+-- print(song.format, song.division, song.tracks[2][1].type)   --> 1 480 note_on
+-- local ok, e = pcall(midi.decode, "RIFF....", "x.mid")   -- e.message: "x.mid: byte 1: not a Standard MIDI File ..."
 function M.decode(bytes, name)
   name = name or "MIDI data"
   local function fail(pos, fmt, ...)
     errors.raise("data", "%s: byte %d: " .. fmt, name, pos, ...)
   end
   if type(bytes) ~= "string" then error("midi.decode: expected a string of bytes", 2) end
-  if #bytes < 14 or bytes:sub(1, 4) ~= "MThd" then
+  if #bytes == 0 then errors.raise("data", "%s: empty file (not a Standard MIDI File)", name) end
+  if bytes:sub(1, 4) ~= ("MThd"):sub(1, #bytes) then   -- a short file may be a cut-off header
     fail(1, "not a Standard MIDI File (no MThd header)")
   end
+  if #bytes < 14 then fail(#bytes, "the file ends inside the MThd header (%d of 14 bytes)", #bytes) end
   local hlen = string.unpack(">I4", bytes, 5)
   if hlen < 6 or 8 + hlen > #bytes then fail(5, "header length %d is wrong", hlen) end
   local format, ntracks, division = string.unpack(">I2I2I2", bytes, 9)
@@ -325,6 +346,11 @@ end
 --- Read a MIDI file.
 -- @param path the file
 -- @return the song (see decode)
+-- @usage local path = os.tmpname()
+-- midi.write(path, midi.from_roll({ { 60, 64 } }))
+-- local song = midi.read(path)          -- a damaged file: a "data" error naming it and the byte
+-- print(#song.tracks)   --> 2
+-- os.remove(path)
 function M.read(path)
   local f, err = io.open(path, "rb")
   if not f then errors.raise("data", "%s: cannot read: %s", path, (tostring(err):gsub("^.-: ", ""))) end
@@ -339,6 +365,9 @@ end
 -- in ticks, ordered by start then pitch. A note_on without its note_off
 -- ends at the track's last event.
 -- @param song a song (decode's or from_roll's)
+-- @usage for _, n in ipairs(midi.notes(midi.from_roll({ { 60 }, { 60, 64 } }))) do
+--   print(n.note, n.start, n.stop)   --> 60 0 960, then 64 480 960
+-- end
 function M.notes(song)
   local out = {}
   for ti, track in ipairs(song.tracks) do
@@ -380,6 +409,8 @@ end
 --   (80), channel (0), program (nil: none), format (1: a tempo track and a
 --   note track; 0: one track), hold (true: a pitch on in consecutive steps
 --   is one held note; false: struck again at every step), name (track name)
+-- @usage local song = midi.from_roll({ { 60, 64, 67 }, {}, { 62 } }, { bpm = 90, program = 0 })
+-- print(song.format, #song.tracks, #midi.notes(song))   --> 1 2 4
 function M.from_roll(roll, opts)
   opts = opts or {}
   local division = opts.division or 480
@@ -442,29 +473,46 @@ end
 --- A piano roll from a song: step s (1-based) holds the pitches whose
 -- notes sound at the step's first tick, (s - 1) * ticks_per_step.
 -- @param song a song
--- @param opts ticks_per_step (default: the song's division, one quarter note)
+-- @param opts ticks_per_step (default: the song's division, one quarter
+--   note), max_steps (default 1000000: a longer roll is a "data" error, so
+--   a file whose huge delta times would make one costs no memory or time)
 -- @return a list of steps, each a sorted list of pitches
+-- @usage local roll = midi.to_roll(midi.from_roll({ { 60, 64 }, { 62 } }))   -- {{60, 64}, {62}}
 function M.to_roll(song, opts)
   opts = opts or {}
   local tps = opts.ticks_per_step or song.division or 480
+  local max_steps = opts.max_steps or 1000000
   local notes = M.notes(song)
   local steps = 0
   for _, n in ipairs(notes) do steps = math.max(steps, (n.stop + tps - 1) // tps) end
-  local roll = {}
-  for s = 1, steps do roll[s] = {} end
+  if steps > max_steps then
+    errors.raise("data", "midi.to_roll: the roll would have %d steps of %d ticks, more than "
+      .. "max_steps = %d", steps, tps, max_steps)
+  end
+  -- A note sounds at the 0-based steps first..last: from the first step
+  -- boundary at or after its start to the last one before its stop. One
+  -- sweep over the steps with a count per sounding pitch (not a pass over
+  -- every step of every note, which long notes would make slow).
+  local starts, ends = {}, {}
   for _, n in ipairs(notes) do
-    local first = (n.start + tps - 1) // tps   -- the first step boundary at or after the start
-    for s = first, (n.stop - 1) // tps do
-      local step = roll[s + 1]
-      if step then step[#step + 1] = n.note end
+    local first, last = (n.start + tps - 1) // tps, (n.stop - 1) // tps
+    if first <= last then
+      local a, b = starts[first] or {}, ends[last] or {}
+      a[#a + 1], b[#b + 1] = n.note, n.note
+      starts[first], ends[last] = a, b
     end
   end
-  for _, step in ipairs(roll) do
+  local count, roll = {}, {}
+  for s = 0, steps - 1 do
+    for _, p in ipairs(starts[s] or {}) do count[p] = (count[p] or 0) + 1 end
+    local step = {}
+    for p in pairs(count) do step[#step + 1] = p end
     table.sort(step)
-    local u = {}
-    for _, p in ipairs(step) do if u[#u] ~= p then u[#u + 1] = p end end
-    for i = #step, 1, -1 do step[i] = nil end
-    for i, p in ipairs(u) do step[i] = p end
+    roll[s + 1] = step
+    for _, p in ipairs(ends[s] or {}) do
+      count[p] = count[p] - 1
+      if count[p] == 0 then count[p] = nil end
+    end
   end
   return roll
 end

@@ -39,6 +39,9 @@
  * errors. The loop spins briefly, then yields and naps: on an oversubscribed
  * machine a busy wait would take the core from the rank it waits for.
  */
+/***
+ * @submodule lurn.core
+ */
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
@@ -82,12 +85,28 @@ static int l_built(lua_State *L) {
   return 1;
 }
 
+/*** lurn.dist.launched() — whether an MPI launcher (mpirun, srun) started this process,
+ * from its environment (OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK, PMI_SIZE; LURN_DIST=off
+ * says no, for a sweep's trial under a rank). lurn.dist.setup initializes MPI only then.
+ * @function dist.launched
+ * @treturn boolean
+ * @usage print(lurn.dist.launched())   --> false when run without mpirun
+ */
 static int l_launched(lua_State *L) {
   lua_pushboolean(L, launched());
   return 1;
 }
 
 /* FNV-1a over the bytes of the tensors' elements (row-major order). */
+/*** lurn.dist.hash(tensors) — FNV-1a (64 bits) of the tensors' float32 values, in order, as 16
+ * hex digits: the fingerprint the ranks compare to prove they hold the same parameters
+ * (Trainer:check, LURN_DIST_CHECK). Needs no MPI.
+ * @function dist.hash
+ * @tparam {Tensor,...} tensors contiguous float32 tensors
+ * @treturn string 16 hex digits
+ * @usage local a = lurn.dist.hash { lurn.ones(3), lurn.zeros(2, 2) }
+ * print(a, a == lurn.dist.hash { lurn.ones(3), lurn.zeros(2, 2) })   --> ... true
+ */
 static int l_hash(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   uint64_t h = 1469598103934665603ULL;
@@ -199,6 +218,16 @@ static void need_init(lua_State *L, const char *fn) {
   if (!g_inited || g_finalized) luaL_error(L, "%s: MPI is not initialized (dist.init)", fn);
 }
 
+/*** lurn.dist.init() — MPI_Init_thread (FUNNELED) once; later calls return the same.
+ * lurn.dist.setup calls it under mpirun; a program without a launcher runs as rank 0 of 1
+ * without it.
+ * @function dist.init
+ * @treturn integer this rank (0-based)
+ * @treturn integer the number of ranks
+ * @usage local rank, size = lurn.dist.rank(), lurn.dist.size()   -- 0, 1 before init
+ * if lurn.dist.launched() then rank, size = lurn.dist.init() end
+ * print(("rank %d of %d"):format(rank, size))
+ */
 static int l_init(lua_State *L) {
   if (!g_inited) {
     int provided = 0;
@@ -213,6 +242,11 @@ static int l_init(lua_State *L) {
   return 2;
 }
 
+/*** lurn.dist.initialized() — whether MPI is initialized (dist.init called, dist.finalize not).
+ * @function dist.initialized
+ * @treturn boolean
+ * @usage print(lurn.dist.initialized())   --> false before dist.init
+ */
 static int l_initialized(lua_State *L) {
   lua_pushboolean(L, g_inited && !g_finalized);
   return 1;
@@ -228,6 +262,13 @@ static int l_size(lua_State *L) {
   return 1;
 }
 
+/*** lurn.dist.set_timeout(seconds) — how long any collective may wait before it gives up
+ * with a message naming this rank and what it waited for (default 300; lurn.dist.setup takes
+ * LURN_DIST_TIMEOUT).
+ * @function dist.set_timeout
+ * @tparam number seconds in (0, 1e6]
+ * @usage if lurn.dist.built() then lurn.dist.set_timeout(60) end
+ */
 static int l_set_timeout(lua_State *L) {
   double t = luaL_checknumber(L, 1);
   luaL_argcheck(L, t > 0 && t <= 1e6, 1, "seconds in (0, 1e6]");
@@ -235,6 +276,12 @@ static int l_set_timeout(lua_State *L) {
   return 0;
 }
 
+/*** lurn.dist.set_where(text) — what the next waits are part of ("step 12"), for their
+ * timeout and signal messages.
+ * @function dist.set_where
+ * @tparam string text
+ * @usage if lurn.dist.built() then lurn.dist.set_where("step 12") end
+ */
 static int l_set_where(lua_State *L) {
   const char *s = luaL_checkstring(L, 1);
   snprintf(g_where, sizeof g_where, "%s", s);
@@ -251,6 +298,19 @@ typedef struct {
   double t_start;
 } bucket;
 
+/*** lurn.dist.bucket(n) — a fused float32 buffer of n elements for gradient allreduces.
+ * `b:start(tensors, scale)` packs scale * each tensor into it and starts MPI_Iallreduce (sum);
+ * `b:test()` progresses it (true when done); `b:finish(tensors, scale)` waits and unpacks
+ * scale * the sum into the tensors (returns true, or nil, a message and "timeout" or
+ * "signal"); `b:numel()` is n. start and finish need dist.init.
+ * @function dist.bucket
+ * @tparam integer n elements, 1 to 2^31 - 1
+ * @treturn userdata the bucket
+ * @usage if lurn.dist.built() then
+ *   local b = lurn.dist.bucket(1024)
+ *   print(b:numel())   --> 1024
+ * end
+ */
 static int l_bucket(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n > 0 && n <= ((lua_Integer)1 << 31) - 1, 1, "1 to 2^31-1 elements");
@@ -349,6 +409,18 @@ typedef struct {
   int active;
 } dreq;
 
+/*** lurn.dist.iallreduce(numbers [, op]) — start an allreduce of up to 64 numbers (doubles)
+ * over the ranks; `r:wait([what])` returns the reduced list, or nil, a message naming `what`
+ * and "timeout" or "signal". Needs dist.init.
+ * @function dist.iallreduce
+ * @tparam {number,...} numbers 1 to 64 of them
+ * @tparam[opt] string op "sum" (default) or "max"
+ * @treturn userdata the request
+ * @usage if lurn.dist.initialized() then
+ *   local r = lurn.dist.iallreduce({ 0.25, 32 }, "sum")   -- this rank's loss and tokens
+ *   local sums = assert(r:wait("the loss"))
+ * end
+ */
 static int l_iallreduce(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const char *op = luaL_optstring(L, 2, "sum");
@@ -473,6 +545,16 @@ static void reap_sends(int all) {
   }
 }
 
+/*** lurn.dist.send(dest, tag, text) — send a string to rank dest without waiting for it to be
+ * received (buffered; the distributed sweeps' messages). Needs dist.init.
+ * @function dist.send
+ * @tparam integer dest the rank, 0 to size - 1
+ * @tparam integer tag 0 to 32766
+ * @tparam string text
+ * @usage if lurn.dist.initialized() and lurn.dist.rank() > 0 then
+ *   lurn.dist.send(0, 1, '{"trial": 3, "loss": 0.41}')
+ * end
+ */
 static int l_send(lua_State *L) {
   lua_Integer dest = luaL_checkinteger(L, 1), tag = luaL_checkinteger(L, 2);
   size_t len;
@@ -496,6 +578,17 @@ static int l_send(lua_State *L) {
   return 0;
 }
 
+/*** lurn.dist.poll() — a message some rank sent this one (dist.send), if one is waiting.
+ * Needs dist.init.
+ * @function dist.poll
+ * @treturn integer|nil the sender's rank (nothing when no message waits)
+ * @treturn integer the tag
+ * @treturn string the text
+ * @usage if lurn.dist.initialized() then
+ *   local from, tag, text = lurn.dist.poll()
+ *   if from then print(from, tag, text) end
+ * end
+ */
 static int l_poll(lua_State *L) {
   need_init(L, "dist.poll");
   reap_sends(0);
@@ -514,6 +607,11 @@ static int l_poll(lua_State *L) {
 }
 
 /* "Open MPI v4.1.4, ..." (its first line) */
+/*** lurn.dist.library() — the MPI library's version line ("Open MPI v4.1.4"), as lurn info shows it.
+ * @function dist.library
+ * @treturn string
+ * @usage if lurn.dist.built() then print(lurn.dist.library()) end
+ */
 static int l_library(lua_State *L) {
   char v[MPI_MAX_LIBRARY_VERSION_STRING];
   int n = 0;
@@ -538,6 +636,10 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
+/*** lurn.dist.finalize() — MPI_Finalize, once, after the last collective (nothing before dist.init).
+ * @function dist.finalize
+ * @usage lurn.dist.finalize()   -- at the end of a rank's work; a no-op without MPI initialized
+ */
 static int l_finalize(lua_State *L) {
   (void)L;
   if (g_inited && !g_finalized) {
@@ -548,6 +650,13 @@ static int l_finalize(lua_State *L) {
   return 0;
 }
 
+/*** lurn.dist.abort([code]) — stop every rank of the job (MPI_Abort) with status code
+ * (default 1), or this process alone when MPI is not initialized. Does not return.
+ * @function dist.abort
+ * @tparam[opt] integer code
+ * @usage local fatal = false   -- e.g. a rank found its data missing
+ * if fatal and lurn.dist.initialized() then lurn.dist.abort(3) end
+ */
 static int l_abort(lua_State *L) {
   lua_Integer code = luaL_optinteger(L, 1, 1);
   fflush(stdout);
@@ -557,6 +666,13 @@ static int l_abort(lua_State *L) {
 }
 
 /* Exit without MPI_Finalize: after a rank died, Finalize would wait for it. */
+/*** lurn.dist.exit_now([code]) — exit this process at once (status code, default 0) without
+ * MPI_Finalize, which would wait for a rank that died. Does not return.
+ * @function dist.exit_now
+ * @tparam[opt] integer code
+ * @usage local peer_lost = false   -- set when a collective timed out on a dead rank
+ * if peer_lost then lurn.dist.exit_now(5) end
+ */
 static int l_exit_now(lua_State *L) {
   lua_Integer code = luaL_optinteger(L, 1, 0);
   fflush(stdout);

@@ -2,6 +2,9 @@
 # tests/fuzz/run.sh — build and run every libFuzzer harness (tests/fuzz/fuzz_*.c).
 #
 #   bash tests/fuzz/run.sh SECONDS [NAME...]    each harness (or the named ones) for SECONDS
+#   bash tests/fuzz/run.sh long [NAME...]       the pre-release setting: 300 s per harness
+#                                                (about an hour for all of them; the suite
+#                                                runs 2 s each, tests/sh/test_fuzz.sh)
 #   LURN_FUZZ_DIR=dir                            where builds, corpora and findings go
 #                                                (default build-fuzz/)
 #   LURN_FUZZ_JOBS=N                             parallel fuzzing processes per harness (default 1)
@@ -18,8 +21,10 @@
 # docs/security.md ("Fuzzing") has the long local runs and their figures.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-secs=${1:?usage: tests/fuzz/run.sh SECONDS [NAME...]}
+secs=${1:?usage: tests/fuzz/run.sh SECONDS|long [NAME...]}
 shift
+[ "$secs" = long ] && secs=300
+case $secs in ''|*[!0-9]*) echo "fuzz: SECONDS must be a whole number or 'long', got '$secs'"; exit 2;; esac
 out=${LURN_FUZZ_DIR:-build-fuzz}
 jobs=${LURN_FUZZ_JOBS:-1}
 CC=${LURN_FUZZ_CC:-clang}
@@ -66,7 +71,8 @@ for name in "${names[@]}"; do
   h=tests/fuzz/$name.c
   [ -f "$h" ] || { echo "fuzz: no harness $h"; fail=1; continue; }
   bin="$out/$name"
-  if [ ! -x "$bin" ] || [ "$h" -nt "$bin" ] || [ -n "$(find "$out/obj" -newer "$bin" -name '*.o' | head -1)" ]; then
+  if [ ! -x "$bin" ] || [ "$h" -nt "$bin" ] || [ tests/fuzz/fuzz_lua.h -nt "$bin" ] ||
+     [ -n "$(find "$out/obj" -newer "$bin" -name '*.o' | head -1)" ]; then
     $CC $CFLAGS -fsanitize=fuzzer "$h" "${objs[@]}" $LIBS -o "$bin" || { echo "fuzz: cannot link $name"; fail=1; continue; }
   fi
   mkdir -p "$out/corpus/$name" "tests/fuzz/corpus/$name"

@@ -99,6 +99,32 @@ function TestFiles:test_damaged_files_are_data_errors()
   local tr = "\x00\x3C\x40\x00\xFF\x2F\x00"
   lu.assertStrContains(msg("MThd\0\0\0\6\0\0\0\1\0\96MTrk" .. string.pack(">I4", #tr) .. tr),
     "byte 24: data byte 0x3C without a status byte")
+  -- found by tests/fuzz/fuzz_midi.c: positions past the end of the file
+  -- ("byte 1" of an empty file, "byte 98" of 97 for a cut-off channel
+  -- message): an error names a byte inside the file
+  lu.assertStrContains(msg(""), "x.mid: empty file (not a Standard MIDI File)")
+  lu.assertStrContains(msg("MThd\0\0"), "x.mid: byte 6: the file ends inside the MThd header (6 of 14 bytes)")
+  local cut = "\x00\xFF\x2F\x00"   -- the end-of-track, then a note_on cut after its status byte
+  lu.assertStrContains(msg("MThd\0\0\0\6\0\0\0\1\0\96MTrk\0\0\0\3\x10\x90\x3C" .. cut),
+    "x.mid: byte 23: the track ends inside a channel message")
+  -- found by tests/fuzz/fuzz_midi.c (the long run): a variable-length
+  -- quantity was read past its track's end (into the next chunk, or past
+  -- the file: "byte 58" of 57); it now stops at the track's last byte
+  local head = "MThd\0\0\0\6\0\0\0\1\0\96"
+  lu.assertStrContains(msg(head .. "MTrk\0\0\0\4\x00\xFF\x01\x81"),
+    "x.mid: byte 24: meta event 0x01: the track ends inside a variable-length quantity")
+  lu.assertStrContains(msg("MThd\0\0\0\6\0\1\0\2\0\96MTrk\0\0\0\1\x81MTrk\0\0\0\4\x00\xFF\x2F\x00"),
+    "x.mid: byte 23: the track ends inside a variable-length quantity")
+  lu.assertStrContains(msg(head .. "MTrk\0\0\0\2\x00\xF0"),
+    "x.mid: byte 24: sysex event: the track ends inside a variable-length quantity")
+  -- found by tests/fuzz/fuzz_midi.c: a time signature's denominator is 2^byte;
+  -- a byte of 64 or more made it 0 (Lua's shift), which the writer refuses:
+  -- above 2^7 (the writer's limit) the event is kept as a plain meta event
+  local ts = "\x00\xFF\x58\x04\x03\xFF\x18\x08\x00\xFF\x58\x04\x03\x02\x18\x08\x00\xFF\x2F\x00"
+  local s2 = midi.decode("MThd\0\0\0\6\0\1\0\1\0\96MTrk" .. string.pack(">I4", #ts) .. ts)
+  lu.assertEquals(s2.tracks[1][1], { tick = 0, type = "meta", meta = 0x58, data = "\x03\xFF\x18\x08" })
+  lu.assertEquals(s2.tracks[1][2].denominator, 4)
+  lu.assertEquals(midi.decode(midi.encode(s2)).tracks[1], s2.tracks[1])
   local ok, e = pcall(midi.read, "/nonexistent/x.mid")
   lu.assertFalse(ok)
   lu.assertStrContains(e.message, "/nonexistent/x.mid: cannot read")
@@ -136,6 +162,28 @@ function TestRolls:test_random_rolls_round_trip()
     local n = #midi.notes(back)
     if hold then TestRolls.held = n else lu.assertTrue(n > TestRolls.held) end
   end
+end
+
+function TestRolls:test_long_rolls_are_refused_or_fast()
+  -- found by tests/fuzz/fuzz_midi.c: a 40-byte file whose delta times add
+  -- up to 2^28 ticks at 1 tick a step made to_roll build 268 million steps
+  -- (minutes of CPU and gigabytes); now it is refused, and a long roll of
+  -- long notes is one sweep over the steps
+  local tr = "\x00\x90\x3C\x40\xFF\xFF\xFF\x7F\x80\x3C\x00\x00\xFF\x2F\x00"
+  local song = midi.decode("MThd\0\0\0\6\0\0\0\1\0\1MTrk" .. string.pack(">I4", #tr) .. tr, "long.mid")
+  local ok, e = pcall(midi.to_roll, song)
+  lu.assertFalse(ok)
+  lu.assertEquals(e.code, "data")
+  lu.assertStrContains(e.message, "the roll would have 268435455 steps of 1 ticks, more than max_steps = 1000000")
+  local notes = {}
+  for p = 0, 127 do notes[#notes + 1] = { p } end
+  local many = midi.from_roll(notes, { ticks_per_step = 200000 })   -- 128 notes, 200000 ticks each
+  local t0 = os.clock()
+  local roll = midi.to_roll(many, { ticks_per_step = 100, max_steps = 300000 })
+  lu.assertEquals(#roll, 128 * 2000)
+  lu.assertEquals(roll[1], { 0 })
+  lu.assertEquals(roll[2000 * 5 + 1], { 5 })
+  lu.assertTrue(os.clock() - t0 < 5)
 end
 
 os.exit(lu.LuaUnit.run())

@@ -101,7 +101,23 @@ function TestData:test_reader_errors_name_the_place()
   lu.assertStrContains(msg('{"train": [[[60], [61, 200]]]}'),
     "train: piece 1, step 2: pitch 200 is outside the 88 keys 21..108")
   lu.assertStrContains(msg('{"train": [[[60]], []]}'), "train: piece 2 is empty")
-  lu.assertStrContains(msg('{"train": [[[60.5]]]}'), "piece 1, step 1: pitch 1 is 60.5, not an integer")
+  lu.assertStrContains(msg('{"train": [[[60.5]]]}'),
+    "piece 1, step 1: item 1 is 60.5, not an integer MIDI pitch")
+  -- found by tests/fuzz/fuzz_pianoroll.c: a JSON error carried lurn's own Lua
+  -- position ("lua/lurn/run/json.lua:20:"); objects where lists belong read as
+  -- empty lists (a step {"a": 60} was silence); "60" read as a pitch; null
+  -- was called "userdata"; an empty file was "invalid JSON at byte 1"
+  local bad = msg('{"train": [[[60]]]} x')
+  lu.assertStrContains(bad, "not valid JSON: invalid JSON at byte 21 (line 1, column 21)")
+  lu.assertNotStrContains(bad, ".lua:")
+  lu.assertStrContains(msg('{"train": [[{"a": 60}]]}'),
+    "piece 1, step 1: an object (a list of MIDI pitches expected)")
+  lu.assertStrContains(msg('{"train": {"a": [[60]]}}'), "train: expected a list of pieces, got an object")
+  lu.assertStrContains(msg('{"train": [{"1": [60]}]}'), "piece 1 is an object")
+  lu.assertStrContains(msg('{"train": [[["60"]]]}'), "item 1 is a string, not an integer MIDI pitch")
+  lu.assertStrContains(msg('{"train": [[[60], null]]}'), "piece 1, step 2: null (a list")
+  lu.assertStrContains(msg(''), "empty file (JSON piano rolls expected)")
+  lu.assertStrContains(msg(' \n'), "empty file")
   lu.assertStrContains(msg('{"training": []}'), "unknown split 'training'")
   lu.assertStrContains(msg('{"train": [[[60'), "not valid JSON")
   lu.assertStrContains(msg('[[[50]]]', { low = 60, keys = 12 }), "pitch 50 is outside the 12 keys 60..71")

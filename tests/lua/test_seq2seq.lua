@@ -322,6 +322,15 @@ function TestParallelData:test_vocab_tokens_and_files()
   local ok, err = pcall(sd.read_pair, dir .. "/x", "de", "en")
   lu.assertFalse(ok)
   lu.assertStrContains(err.message, "x.de has 2 lines but " .. dir .. "/x.en has 1")
+  -- found by tests/fuzz/fuzz_parallel.c: a corpus that is not UTF-8 read
+  -- fine and the run failed at its first checkpoint (the vocabulary is
+  -- saved as JSON, which holds UTF-8 only); now the read names the line
+  f = io.open(dir .. "/x.de", "w"); f:write("ein Hund\nzwei M\xe4nner\n"); f:close()
+  f = io.open(dir .. "/x.en", "w"); f:write("a dog\ntwo men\n"); f:close()
+  ok, err = pcall(sd.read_pair, dir .. "/x", "de", "en")
+  lu.assertFalse(ok)
+  lu.assertEquals(err.code, "data")
+  lu.assertStrContains(err.message, dir .. "/x.de:2: not valid UTF-8 at byte 7 of the line")
   ok, err = pcall(sd.read_pair, dir .. "/nope", "de", "en")
   lu.assertFalse(ok)
   lu.assertStrContains(err.message, "nope.de: cannot read")

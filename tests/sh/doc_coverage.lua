@@ -11,7 +11,9 @@
 --        batch    ds:make_batch {1, 2, 3}
 --        loss_fn  nn.CrossEntropy()
 --        other    a model of the same architecture (for load_state)
---      plus lurn, nn, optim, data, train, text, checkpoint, errors, util;
+--      plus lurn, nn, optim, data, train, text, checkpoint, errors, util,
+--      and the modules a script requires by name: midi (lurn.midi), abc,
+--      audio, tasks (lurn.tasks);
 --      print is silenced and os.exit refused.
 -- Output: "names N", "missing: NAME" lines, "examples N", "example failed:
 -- NAME: message" lines; the status is 1 when anything is missing or failed.
@@ -32,6 +34,8 @@ local function fixtures()
     loss_fn = nn.CrossEntropy(), other = nn.build(model:spec()),
     lurn = lurn, nn = nn, optim = lurn.optim, data = data, train = lurn.train, text = lurn.text,
     checkpoint = lurn.checkpoint, errors = lurn.errors, util = lurn.util,
+    midi = require "lurn.midi", abc = require "lurn.abc", audio = require "lurn.audio",
+    tasks = require "lurn.tasks",
     print = function() end,
     os = setmetatable({ exit = function() error("an example called os.exit", 2) end },
       { __index = os }),

@@ -10,6 +10,17 @@ out=$("$LURN" -e '
   print(#t, (t[1]:gsub("\n", "/")), (t[2]:gsub("\n", "/")), (t[3]:gsub("\n", "/")))')
 expect "tunes: split at X: lines and empty lines, text before the first X: left out" \
   "3	X:1/T:a/K:C/CDE|/	X:2/T:b/K:G/GAB|/	X:3/K:D/d|/" "$out"
+# first_whole_tune: the first tune that an empty line ends. Found by
+# tests/fuzz/fuzz_stream.c: two X: lines before the first empty line made it
+# loop for ever (the second X:'s position was taken from the tune's start,
+# not the text's), so `lurn sample` could hang on a sampled text
+out=$(timeout 10 "$LURN" -e '
+  local abc = require "lurn.abc"
+  local a = abc.first_whole_tune("ab\nX:1\nK:C\nX:2\nK:G\nGA|\n\nX:3\n")
+  local b = abc.first_whole_tune("GA|\r\nX:1\r\nK:G\r\nGABc|\r\n\r\nX:2\r\nK:D")
+  print((a:gsub("\n", "/")), (b:gsub("\n", "/")), abc.first_whole_tune("X:1\nK:C\nC|"))' 2>&1)
+expect "first_whole_tune: skips a tune cut off by the next X:, ends at the empty line" \
+  "X:2/K:G/GA|/	X:1/K:G/GABc|/	nil" "$out"
 if ! command -v abc2midi >/dev/null; then
   echo "skip: abc2midi is not installed (apt-get install -y abcmidi)"
   [ "$fail" -eq 0 ] || exit 1

@@ -18,6 +18,7 @@ local errors = require "lurn.errors"
 local M = {}
 
 --- The feature options and their defaults.
+-- @usage print(audio.DEFAULTS.sample_rate, audio.DEFAULTS.n_mfcc, audio.dims())   --> 8000 13 39
 M.DEFAULTS = {
   sample_rate = 8000, win_ms = 25, hop_ms = 10, n_mels = 40, n_mfcc = 13, deltas = 2,
   normalize = true, stack = 1, preemph = 0.97, fmin = 20, fmax = 0,
@@ -29,6 +30,11 @@ M.DEFAULTS = {
 -- @treturn integer rate in Hz
 -- @treturn table `{channels =, bits =}` as the file had them
 -- A malformed file raises a "data" error naming it and the problem.
+-- @usage local path = os.tmpname()
+-- audio.write(path, lurn.rand(800), 8000)      -- 0.1 s of noise
+-- local x, rate, info = audio.read(path)
+-- print(x:numel(), rate, info.channels, info.bits)   --> 800 8000 1 16
+-- os.remove(path)
 function M.read(path)
   local ok, x, rate, ch, bits = pcall(core.wav_read, path)
   if not ok then errors.raise("data", "%s", tostring(x)) end
@@ -40,6 +46,11 @@ end
 -- @tparam string path
 -- @tparam Tensor samples float32 [N], clipped to [-1, 1]
 -- @tparam integer rate in Hz
+-- @usage local path = os.tmpname()
+-- local a4 = {}
+-- for i = 1, 8000 do a4[i] = 0.5 * math.sin(2 * math.pi * 440 * i / 8000) end
+-- audio.write(path, lurn.tensor(a4), 8000)   -- one second of A4
+-- os.remove(path)
 function M.write(path, samples, rate)
   core.wav_write(path, samples, rate)
 end
@@ -49,6 +60,7 @@ end
 -- @tparam integer from Hz
 -- @tparam integer to Hz
 -- @treturn Tensor float32 [floor(N * to / from)]
+-- @usage print(audio.resample(lurn.zeros(16000), 16000, 8000):numel())   --> 8000
 function M.resample(samples, from, to)
   if from == to then return samples end
   return core.resample(samples, from, to)
@@ -57,6 +69,8 @@ end
 --- Options with the defaults filled in; unknown keys are errors.
 -- @tparam[opt] table opts
 -- @treturn table
+-- @usage local o = audio.options { n_mfcc = 0, deltas = 0 }   -- 40 log-mel energies a step
+-- print(o.n_mels, o.win_ms)   --> 40 25
 function M.options(opts)
   local o = {}
   for k, v in pairs(M.DEFAULTS) do o[k] = v end
@@ -72,6 +86,8 @@ end
 -- @tparam integer rate Hz
 -- @tparam[opt] table opts see audio.DEFAULTS
 -- @treturn Tensor float32 [steps, dims]
+-- @usage local f = audio.features(lurn.rand(16000), 16000, { deltas = 0 })   -- 1 s at 16 kHz
+-- print(f:size(1), f:size(2))   --> 98 13 (25 ms windows every 10 ms, 13 MFCCs)
 function M.features(samples, rate, opts)
   local o = M.options(opts)
   local x = M.resample(samples, rate, o.sample_rate)
@@ -87,6 +103,7 @@ end
 --- The feature size per step for opts.
 -- @tparam[opt] table opts
 -- @treturn integer
+-- @usage print(audio.dims(), audio.dims { n_mfcc = 0, deltas = 0, stack = 3 })   --> 39 120
 function M.dims(opts)
   local o = M.options(opts)
   return (o.n_mfcc > 0 and o.n_mfcc or o.n_mels) * (1 + o.deltas) * o.stack
@@ -96,6 +113,10 @@ end
 -- @tparam string path
 -- @tparam[opt] table opts
 -- @treturn Tensor float32 [steps, dims]
+-- @usage local path = os.tmpname()
+-- audio.write(path, lurn.rand(4000), 8000)
+-- print(audio.featurize(path):size(2))   --> 39
+-- os.remove(path)
 function M.featurize(path, opts)
   local x, rate = M.read(path)
   local ok, f = pcall(M.features, x, rate, opts)

@@ -24,7 +24,10 @@ M.PAD, M.UNK, M.BOS, M.EOS = 0, 1, 2, 3
 M.SPECIALS = { "<pad>", "<unk>", "<s>", "</s>" }
 
 --- The lines of a text file (UTF-8, one sentence a line; a final newline optional).
--- A missing file or a line with a NUL byte is a "data" error naming the file (and line).
+-- A missing file, a line with a NUL byte or one that is not valid UTF-8 is a
+-- "data" error naming the file and line (the vocabularies are saved as JSON,
+-- which holds UTF-8 only: a Latin-1 corpus would otherwise fail at the first
+-- checkpoint, after the training time spent).
 -- @tparam string path
 -- @treturn {string,...}
 function M.read_lines(path)
@@ -38,6 +41,11 @@ function M.read_lines(path)
     n = n + 1
     if line:find("\0", 1, true) then
       errors.raise("data", "%s:%d: a NUL byte (not a text file?)", path, n)
+    end
+    local ok, bad = utf8.len(line)
+    if not ok then
+      errors.raise("data", "%s:%d: not valid UTF-8 at byte %d of the line (convert the file, "
+        .. "e.g. iconv -f latin1 -t utf-8)", path, n, bad)
     end
     lines[n] = (line:gsub("\r$", ""))
   end

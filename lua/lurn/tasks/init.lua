@@ -12,6 +12,7 @@
 local M = {}
 
 --- task name -> module name, in the order `lurn config keys` shows them.
+-- @usage for _, t in ipairs(tasks.registry) do print(t[1], t[2] or "(lurn train itself)") end
 M.registry = {
   { "classify", nil },
   { "forecast", "lurn.tasks.forecast" },
@@ -22,13 +23,16 @@ M.registry = {
 }
 
 --- The names, for the schema's choices.
+-- @usage print(table.concat(tasks.names(), ", "))   --> classify, forecast, translate, lm, speech, pianoroll
 function M.names()
   local out = {}
   for i, t in ipairs(M.registry) do out[i] = t[1] end
   return out
 end
 
---- The module of task `name` (nil for classify).
+--- The module of task `name` (nil for classify); an unknown name is an error.
+-- @usage local lm = tasks.module("lm")   -- lurn.tasks.lm: run, eval, load_saved, ...
+-- print(type(lm.run), tasks.module("classify"))   --> function nil
 function M.module(name)
   for _, t in ipairs(M.registry) do
     if t[1] == name then return t[2] and require(t[2]) or nil end

@@ -20,6 +20,7 @@
 -- length, hold); the model: model.type (lstm, gru, rnn or custom),
 -- model.hidden, layers, dropout, input_dropout, output_dropout.
 local lurn = require "lurn"
+local core = require "lurn.core"
 local lfs = require "lfs"
 local errors = require "lurn.errors"
 local rundir = require "lurn.run.dir"
@@ -35,26 +36,44 @@ local M = {}
 
 local SPLITS = { train = true, valid = true, test = true }
 
+-- What a JSON value is, for messages: JSON's names (json_decode gives null
+-- as a light userdata, objects and lists as tables).
+local function json_type(v)
+  if v == core.json_null then return "null" end
+  if type(v) == "table" then return (next(v) == nil or v[1] ~= nil) and "a list" or "an object" end
+  if type(v) == "string" then return "a string" end
+  if type(v) == "boolean" then return tostring(v) end
+  return type(v)
+end
+
+-- Whether v is a JSON list (json_decode's table with keys 1..n; {} is the empty list or object).
+local function is_list(v)
+  if type(v) ~= "table" then return false end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  return n == #v
+end
+
 -- One list of pieces, checked: where names it in messages.
 local function check_pieces(list, where, low, keys)
-  if type(list) ~= "table" then
-    errors.raise("data", "%s: expected a list of pieces, got %s", where, type(list))
+  if not is_list(list) then
+    errors.raise("data", "%s: expected a list of pieces, got %s", where, json_type(list))
   end
   for i, piece in ipairs(list) do
-    if type(piece) ~= "table" or #piece == 0 then
+    if not is_list(piece) or #piece == 0 then
       errors.raise("data", "%s: piece %d is %s (a non-empty list of time steps expected)", where, i,
-        type(piece) ~= "table" and type(piece) or "empty")
+        is_list(piece) and "empty" or json_type(piece))
     end
     for t, step in ipairs(piece) do
-      if type(step) ~= "table" then
+      if not is_list(step) then
         errors.raise("data", "%s: piece %d, step %d: %s (a list of MIDI pitches expected)", where,
-          i, t, type(step))
+          i, t, json_type(step))
       end
       for k, p in ipairs(step) do
-        local n = math.tointeger(p)
+        local n = math.type(p) == "integer" and p or (math.type(p) == "float" and math.tointeger(p))
         if not n then
-          errors.raise("data", "%s: piece %d, step %d: pitch %d is %s, not an integer", where, i, t,
-            k, tostring(p))
+          errors.raise("data", "%s: piece %d, step %d: item %d is %s, not an integer MIDI pitch",
+            where, i, t, k, type(p) == "number" and tostring(p) or json_type(p))
         end
         if n < low or n > low + keys - 1 then
           errors.raise("data", "%s: piece %d, step %d: pitch %d is outside the %d keys %d..%d "
@@ -79,8 +98,13 @@ function M.read(path, opts)
   if not f then errors.raise("data", "%s: cannot read: %s", path, (tostring(err):gsub("^.-: ", ""))) end
   local text = f:read("a")
   f:close()
-  local ok, v = pcall(json.decode, text)
-  if not ok then errors.raise("data", "%s: not valid JSON: %s", path, tostring(v)) end
+  if not text:find("%S") then errors.raise("data", "%s: empty file (JSON piano rolls expected)", path) end
+  local ok, v = pcall(core.json_decode, text)
+  if not ok then
+    -- the decoder's message gives byte, line and column; no Lua position
+    local msg = tostring(v):gsub("^.-json_decode: ", "")
+    errors.raise("data", "%s: not valid JSON: %s", path, msg)
+  end
   if type(v) ~= "table" then errors.raise("data", "%s: expected a JSON object or list", path) end
   if v[1] ~= nil or next(v) == nil then
     return { pieces = check_pieces(v, path, low, keys) }

@@ -156,11 +156,12 @@ function Vocab:encode(tokens, what)
 end
 
 --- Plain, JSON-able data for checkpoints: tokens that are valid UTF-8 as
--- strings, any other as {hex = "ff"} (JSON holds only UTF-8).
+-- strings, any other as {hex = "ff"} (JSON holds only UTF-8, and lurn's
+-- JSON no NUL: a NUL byte, valid UTF-8, is stored as {hex = "00"} too).
 function Vocab:state()
   local out = {}
   for i, t in ipairs(self.itos) do
-    out[i] = utf8.len(t) and t or { hex = (t:gsub(".", function(c)
+    out[i] = (utf8.len(t) and not t:find("\0", 1, true)) and t or { hex = (t:gsub(".", function(c)
       return ("%02x"):format(c:byte()) end)) }
   end
   return { kind = self.kind, itos = out }
