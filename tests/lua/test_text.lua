@@ -242,6 +242,15 @@ function TestReaders:test_tsv_errors()
     { format = "tsv", text_field = "txt" })
 end
 
+function TestReaders:test_not_utf8()
+  -- a Latin-1 corpus is refused where it is read, not at the first checkpoint
+  local p = write("latin1.tsv", "sentence\tlabel\ngood film\t1\nbad caf\233 film\t0\n")
+  assert_data_error(p .. ":3: not valid UTF-8 at byte 8 of the line", text.read, p)
+  p = write("latin1.ft", "__label__a fine\n__label__b na\239ve\n")
+  assert_data_error(p .. ":2: not valid UTF-8 at byte 14 of the line", text.read, p)
+  lu.assertEquals(text.read(write("utf8.tsv", "sentence\tlabel\ncaf\195\169\t1\n")).texts, { "caf\195\169" })
+end
+
 function TestReaders:test_label_text()
   local p = write("lt.txt", "pos\tgood movie\r\nneg\tbad\tfilm\n\n")
   local r = text.read(p)
