@@ -118,6 +118,7 @@ local function check_config(cfg, fold)
     errors.raise("config", "train.best_metric = %q needs validation data (data.valid or "
       .. "data.valid_split > 0)", bm)
   end
+  require("lurn.run.pretrained").check_config(cfg)
 end
 
 -- What it needs of the data.
@@ -136,18 +137,23 @@ end
 -- ---- the run -------------------------------------------------------------------
 
 --- Everything a run builds from its config, in the same order every time.
-local function build(cfg, ds)
+-- A fresh run with pretrained.from starts the embedding and recurrent
+-- layers from that language model (lurn.run.pretrained); a resumed one
+-- skips it, since the checkpoint's weights replace them anyway.
+local function build(cfg, ds, resuming)
   local nn = lurn.nn
   local info = labels_info(ds)
   local spec = models.spec(cfg, info)
   local ok, model = pcall(nn.build, spec)
   if not ok then errors.raise("config", "model: %s", tostring(model)) end
-  local opt = models.optimizer(cfg, model:parameters())
+  local pre = require "lurn.run.pretrained"
+  local pinfo = not resuming and pre.apply(cfg, model, ds.vocab, ds.tokenizer) or nil
+  local opt = models.optimizer(cfg, pre.param_groups(cfg, model))
   local steps_per_epoch = math.ceil(ds.train:size() / cfg.train.batch_size)
   local sched, every = models.schedule(cfg, opt, steps_per_epoch)
   return { spec = spec, model = model, optimizer = opt, schedule = sched, every = every,
     loss = nn.CrossEntropy { label_smoothing = cfg.train.label_smoothing },
-    steps_per_epoch = steps_per_epoch }
+    steps_per_epoch = steps_per_epoch, pretrained = pinfo }
 end
 
 --- The run's state for evaluation, prediction and inspection, saved in
@@ -196,7 +202,7 @@ end
 -- The run directory: a new one with its config files and env.json, or the
 -- resumed one (its metrics cut back to the checkpoint). Returns the run,
 -- the checkpoint to resume from and its state (nil for a new run).
-local function open_run(cfg, opts, files)
+local function open_run(cfg, opts, files, env_extra)
   local config = config_lib()
   local run, ckpt_path, state = opts.resume, nil, nil
   local cmd = command_line(opts.argv)
@@ -210,6 +216,7 @@ local function open_run(cfg, opts, files)
     run:write("command.txt", cmd .. "\n")
     local env = rundir.environment(cfg, files)
     env.fold = opts.fold
+    for k, v in pairs(env_extra or {}) do env[k] = v end
     run:write_json("env.json", env)
   end
   run:write("config.resolved.lua", config.serialize(cfg))
@@ -246,6 +253,10 @@ local function announce(P, run, opts, state, ds, b, cfg)
   if ds.test then sizes[#sizes + 1] = ("%d test"):format(ds.test:size()) end
   P:note(("data: %s; %d labels; vocabulary of %d; model of %d parameters"):format(
     table.concat(sizes, ", "), #ds.labels, ds.vocab:size(), b.model:num_parameters()))
+  if b.pretrained then
+    P:note("  " .. require("lurn.run.pretrained").describe(b.pretrained)
+      .. (state and " (when the run started)" or ""))
+  end
 end
 
 -- train.fit's options for a config (cfg.train's 0 = off becomes nil).
@@ -347,7 +358,16 @@ function M.run(cfg, opts)
     errors.raise("usage", "task %q does not run under mpirun yet (only classification does)",
       cfg.task)
   end
-  if task then return task.run(cfg, opts) end
+  if task then
+    local p, schema = cfg.pretrained, require "lurn.config.schema"
+    for _, k in ipairs { "from", "checkpoint", "lr_scale" } do
+      if p and p[k] ~= schema.lookup("pretrained." .. k).default then
+        errors.raise("config", "pretrained.%s = %s: task %q does not read it (a language model "
+          .. "starts classification runs only)", k, fmt_value(p[k]), cfg.task)
+      end
+    end
+    return task.run(cfg, opts)
+  end
   if dist.active() and dist.rank() > 0 then return run_rank(cfg, opts) end
   local P = progress.new { mode = opts.progress or "lines", epochs = cfg.train.epochs,
     metric = cfg.train.best_metric }
@@ -359,7 +379,13 @@ function M.run(cfg, opts)
   -- the model, optimizer and schedule before the run directory: a config
   -- they refuse leaves nothing behind
   local b = build(cfg, ds)
-  local run, ckpt_path, state = open_run(cfg, opts, ds.files or { cfg.data.train })
+  local run, ckpt_path, state = open_run(cfg, opts, ds.files or { cfg.data.train },
+    { pretrained = b.pretrained })
+  if not b.pretrained and state then   -- resumed: what the fresh run copied, from its env.json
+    local okj, env = pcall(json.decode, run:read("env.json") or "")
+    b.pretrained = okj and type(env) == "table" and type(env.pretrained) == "table"
+      and env.pretrained or nil
+  end
   if dist.active() then dist.bcast(ckpt_path or "") end   -- the other ranks' resume point
   announce(P, run, opts, state, ds, b, cfg)
   local mon = monitor.new { run = run, cfg = cfg, progress = P, labels = ds.labels }
@@ -381,6 +407,7 @@ function M.run(cfg, opts)
 
   mon.draw()
   local summary = summarize(run, opts, mon, b, result, status, failure)
+  summary.pretrained = b.pretrained
   if dist.active() then   -- rank 0's view of the gradient allreduce (bench/mpi.sh reads it)
     local st = dist.stats()
     summary.dist = { ranks = dist.size(), wait_seconds = st.wait_s, reduce_seconds = st.reduce_s,

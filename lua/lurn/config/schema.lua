@@ -82,6 +82,13 @@ M.root = section("a lurn experiment", {
     "spec", { type = "spec", help = "custom model: a spec, or function(nn, data) returning one "
       .. "(nn builds specs; data = {vocab_size, num_classes, labels})" },
   }),
+  "pretrained", section("start a classifier from a language model run (docs/pretraining.md)", {
+    "from", str("", "task-lm run directory or checkpoint: embedding rows copied by token, "
+      .. "recurrent weights when cell and sizes agree ('' = none)"),
+    "checkpoint", str("best", "which checkpoint of a run directory", { "best", "last" }),
+    "lr_scale", num(1, "learning-rate factor for the embedding and recurrent layers (0 = frozen)",
+      0, 100),
+  }),
   "optim", section("the optimizer and its schedule", {
     "name", str("adam", "optimizer", { "adam", "adamw", "sgd", "rmsprop", "adagrad" }),
     "lr", num(1e-3, "learning rate", 0, 10),

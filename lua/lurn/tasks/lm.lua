@@ -33,10 +33,40 @@ local RECURRENT = { lstm = "LSTM", gru = "GRU", rnn = "RNN" }
 
 -- ---- data ----------------------------------------------------------------------
 
-local function read_text(path, key)
+-- The texts of a corpus in one of lurn.text's formats (data.format), one per
+-- line: a text's own line breaks become spaces, so the word tokenizer's
+-- <eos> marks the end of each text. Labels are not read; aclImdb's unsup/
+-- (50,000 unlabelled reviews, when fetched) is read beside pos/ and neg/.
+local function read_corpus(path, d)
+  local read = require "lurn.text.read"
+  local r = read.read(path, { format = d.format, text_field = d.text_field, unlabelled = true })
+  local texts = r.texts
+  if r.format == "imdb" then
+    local names = require("lurn.core").text_listdir(path .. "/unsup")
+    if names then
+      table.sort(names, function(a, b)
+        return (tonumber(a:match("^%d+")) or 0) < (tonumber(b:match("^%d+")) or 0)
+      end)
+      for _, name in ipairs(names) do
+        if name:match("^%d+_%d+%.txt$") then
+          texts[#texts + 1] = read.slurp(path .. "/unsup/" .. name)
+        end
+      end
+    end
+  end
+  local out = {}
+  for i, t in ipairs(texts) do out[i] = (t:gsub("\r?\n", " ")) end
+  out[#out + 1] = ""
+  return table.concat(out, "\n")
+end
+
+-- The text of data.train (key names it in messages): the file as it is, or
+-- with data.format set, the texts of that corpus, one per line.
+local function read_text(path, key, d)
   if path == nil or path == "" then
     errors.raise("config", "%s is not set: a language model needs a text file", key)
   end
+  if d and d.format and d.format ~= "auto" then return read_corpus(path, d) end
   local f, err = io.open(path, "rb")
   if not f then errors.raise("data", "%s: cannot read (%s)", path, tostring(err)) end
   local s = f:read("a")
@@ -54,11 +84,11 @@ end
 function M.prepare(cfg)
   local d, l = cfg.data, cfg.lm
   local kind = l.tokenizer
-  local toks = stream.tokens(read_text(d.train, "data.train"), kind, l.lower)
+  local toks = stream.tokens(read_text(d.train, "data.train", d), kind, l.lower)
   local files = { d.train }
   local train, valid, valid_what
   if (d.valid or "") ~= "" then
-    train, valid = toks, stream.tokens(read_text(d.valid, "data.valid"), kind, l.lower)
+    train, valid = toks, stream.tokens(read_text(d.valid, "data.valid", d), kind, l.lower)
     files[2], valid_what = d.valid, d.valid
   elseif l.valid_fraction > 0 then
     local nv = math.floor(#toks * l.valid_fraction)
@@ -194,8 +224,7 @@ end
 local UNUSED = {
   { "data", "valid_split", "lm.valid_fraction" }, { "data", "tokenizer", "lm.tokenizer" },
   { "data", "lower", "lm.lower" }, { "data", "ngrams", nil }, { "data", "max_len", "lm.bptt" },
-  { "data", "truncate", nil }, { "data", "format", nil }, { "data", "text_field", nil },
-  { "data", "label_field", nil }, { "model", "pool", nil },
+  { "data", "truncate", nil }, { "data", "label_field", nil }, { "model", "pool", nil },
 }
 
 --- Raise a "config" error for a classification key set in an lm config.
@@ -379,7 +408,7 @@ function M.run(cfg, opts)
   summary.task = "lm"
   summary.unit = bits_unit(l.tokenizer)
   if status == "completed" and (cfg.data.test or "") ~= "" and summary.checkpoints.best then
-    local toks = stream.tokens(read_text(cfg.data.test, "data.test"), l.tokenizer, l.lower)
+    local toks = stream.tokens(read_text(cfg.data.test, "data.test", cfg.data), l.tokenizer, l.lower)
     local ids = d.vocab:encode(toks, cfg.data.test)
     require("lurn.checkpoint").load_into(model, summary.checkpoints.best)
     local te = stream.Streams(ids, { batch = math.min(valid_data and valid_data.B or B,
@@ -429,7 +458,7 @@ end
 function M.eval(s, o)
   local ids, what
   if o.data then
-    local toks = stream.tokens(read_text(o.data, "--data"), s.kind, s.lower)
+    local toks = stream.tokens(read_text(o.data, "--data", s.config.data), s.kind, s.lower)
     ids, what = s.vocab:encode(toks, o.data), o.data
   else
     local cfg = s.config
@@ -440,7 +469,7 @@ function M.eval(s, o)
       if (cfg.data.test or "") == "" then
         errors.raise("usage", "the run has no test text (data.test is not set); give --data FILE")
       end
-      local toks = stream.tokens(read_text(cfg.data.test, "data.test"), s.kind, s.lower)
+      local toks = stream.tokens(read_text(cfg.data.test, "data.test", cfg.data), s.kind, s.lower)
       ids, what = s.vocab:encode(toks, cfg.data.test), cfg.data.test
     else
       local d = M.prepare(cfg)
