@@ -378,7 +378,7 @@ function M.run(cfg, opts)
   check_data(cfg, ds)
   -- the model, optimizer and schedule before the run directory: a config
   -- they refuse leaves nothing behind
-  local b = build(cfg, ds)
+  local b = build(cfg, ds, opts.resume ~= nil)
   local run, ckpt_path, state = open_run(cfg, opts, ds.files or { cfg.data.train },
     { pretrained = b.pretrained })
   if not b.pretrained and state then   -- resumed: what the fresh run copied, from its env.json
