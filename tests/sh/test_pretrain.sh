@@ -161,6 +161,26 @@ o=$("$LURN" train lm.lua pretrained.from=LM --out E 2>&1); rc=$?
 expect_rc "task lm refuses pretrained.from" 2 $rc "$o"
 expect "task lm refuses pretrained.from: message" 'pretrained.from = "LM": task "lm" does not read it' "$o"
 rm -rf E
+# task lm over an aclImdb directory: pos/, neg/ and the unlabelled unsup/, one review a line
+mkdir -p imdb/pos imdb/neg imdb/unsup
+for i in 1 2 3 4 5 6; do
+  printf 'a good film<br />truly good %d\n' $i > imdb/pos/${i}_8.txt
+  printf 'a bad film, sadly bad\n' > imdb/neg/${i}_2.txt
+  printf 'an unlabelled zebra review\n' > imdb/unsup/${i}_0.txt
+done
+cat > imdb-lm.lua <<'LUA'
+return { name = "ilm", task = "lm", data = { train = "imdb", format = "imdb" },
+  lm = { tokenizer = "word", lower = true, bptt = 4, valid_fraction = 0 },
+  model = { type = "lstm", embed = 4, hidden = 4 }, train = { epochs = 1, batch_size = 2 } }
+LUA
+out=$("$LURN" train imdb-lm.lua --out ILM 2>&1); rc=$?
+expect_rc "task lm on an aclImdb directory" 0 $rc "$out"
+# 6 x (a good film truly good N <eos>: 7) + 6 x (a bad film , sadly bad <eos>: 7) + 6 x 5
+expect "pos, neg and unsup read, one review a line, <br /> dropped" "data: 114 training tokens" "$out"
+vocab=$("$LURN" -e 'local s = require("lurn.run.saved").load("ILM")
+print(s.vocab.stoi.zebra and "zebra" or "no zebra", s.vocab.stoi["br"] and "br" or "no br")' 2>&1)
+expect "the unlabelled reviews' words are in the vocabulary" "zebra	no br" "$vocab"
+
 # a bidirectional one-layer model takes the forward direction; the reverse stays fresh
 out=$("$LURN" train cls.lua model.bidirectional=true train.epochs=1 --out B 2>&1); rc=$?
 expect_rc "bidirectional classifier from a one-layer LM" 0 $rc "$out"
