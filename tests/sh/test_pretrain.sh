@@ -157,6 +157,10 @@ err_case "incompatible tokenizer (case)" "the language model's words are lower-c
 err_case "incompatible tokenizer (kind)" "the language model's tokens are words" data.tokenizer=char
 err_case "a classification run is not a language model" 'pretrained.from = "C": C/checkpoints/best.ckpt is a classification run, not a language model' pretrained.from=C
 err_case "lr_scale without from" "pretrained.lr_scale = 0.5: set pretrained.from too" pretrained.from= pretrained.lr_scale=0.5
+o=$("$LURN" check -q cls.lua pretrained.from=nope 2>&1); rc=$?
+expect_rc "lurn check: a missing pretrained.from" 2 $rc "$o"
+expect "lurn check: a missing pretrained.from: message" 'pretrained.from = "nope": no such file' "$o"
+check "lurn check: an existing pretrained.from" "$LURN" check -q cls.lua
 o=$("$LURN" train lm.lua pretrained.from=LM --out E 2>&1); rc=$?
 expect_rc "task lm refuses pretrained.from" 2 $rc "$o"
 expect "task lm refuses pretrained.from: message" 'pretrained.from = "LM": task "lm" does not read it' "$o"

@@ -1,7 +1,8 @@
 --- lurn check CONFIG [key=value ...] — validate a config and print it resolved.
 --
 -- Evaluates the config in its sandbox, checks every key against the schema,
--- applies the overrides and checks that the data files exist; reads no data.
+-- applies the overrides and checks that the data files (and pretrained.from)
+-- exist; reads no data.
 -- On success the resolved config goes to stdout as Lua (`return { ... }`,
 -- readable by lurn check and config.load again), preceded by comment lines
 -- naming the files and the overridden keys. Exit status: 0 valid, 2 a config
@@ -63,6 +64,13 @@ function M.main(args)
   local ok, cfg, info = pcall(config.load, opts.config, opts.overrides,
     { check_paths = not opts.no_paths })
   if not ok then return M.status(cfg, "lurn check") end
+  -- the language model a classifier starts from: checked here, not in
+  -- config.load, so that a resumed run does not need it any more
+  local from = cfg.pretrained and cfg.pretrained.from or ""
+  if not opts.no_paths and from ~= "" and not require("lfs").attributes(from) then
+    return M.status(errors.new("config", "pretrained.from = %q: no such file or directory",
+      from), "lurn check")
+  end
   if opts.quiet then return 0 end
   local head = { ("-- %s: valid"):format(info.file) }
   if #info.extends > 0 then
