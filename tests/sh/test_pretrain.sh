@@ -50,10 +50,15 @@ case " $vocab " in *" label "*|*" sentence "*|*" 0 "*|*" 1 "*|*" rare"*|"  ")
   *) ok "the LM vocabulary: no header, no labels, no word seen once" ;; esac
 
 # the copy, before any step: apply() on a model built as lurn train builds it
-check=$("$LURN" -e '
+# (copy_check.lua LM_DIR key=value...): shared rows and the recurrent weights
+# (forward direction) equal the LM's; unmatched rows, <pad>, the reverse
+# direction and the output layer equal a fresh model's of the same seed
+cat > copy_check.lua <<'LUA'
 local config, text = require "lurn.config", require "lurn.text"
 local models, pre = require "lurn.run.model", require "lurn.run.pretrained"
-local cfg = config.load("cls.lua")
+local overrides = { "pretrained.from=" .. arg[1] }
+for i = 2, #arg do overrides[#overrides + 1] = arg[i] end
+local cfg = config.load("cls.lua", overrides)
 lurn.seed(cfg.seed)
 local ds = text.load_dataset(cfg.data, { seed = cfg.seed, log = false })
 local spec = models.spec(cfg, { vocab_size = ds.vocab:size(), num_classes = #ds.labels,
@@ -61,12 +66,12 @@ local spec = models.spec(cfg, { vocab_size = ds.vocab:size(), num_classes = #ds.
 local model, fresh = lurn.nn.build(spec), {}
 for _, p in ipairs(model:parameters()) do fresh[p.name] = p.value:clone() end
 local info = pre.apply(cfg, model, ds.vocab, ds.tokenizer)
-local lm = require("lurn.run.saved").load("LM")
+local lm = require("lurn.run.saved").load(arg[1])
 local W, LW = {}, {}
 for _, p in ipairs(model:parameters()) do W[p.name] = p.value end
 for _, p in ipairs(lm.model:parameters()) do LW[p.name] = p.value end
 local function same(a, b) return a:numel() == b:numel() and a:sub(b):abs():max() == 0 end
-local shared, fresh_rows, bad = 0, 0, {}
+local shared, fresh_rows, copied, kept, bad = 0, 0, 0, 0, {}
 for id = 0, ds.vocab:size() - 1 do
   local tok, row = ds.vocab.itos[id + 1], W["0.weight"]:select(1, id + 1)
   local lid = id ~= 0 and lm.vocab.stoi[tok]
@@ -78,15 +83,24 @@ for id = 0, ds.vocab:size() - 1 do
     if not same(row, fresh["0.weight"]:select(1, id + 1)) then bad[#bad + 1] = "fresh " .. tok end
   end
 end
-for _, n in ipairs { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0" } do
-  if not same(W["1." .. n], LW["1." .. n]) then bad[#bad + 1] = n end
-  if same(W["1." .. n], fresh["1." .. n]) then bad[#bad + 1] = n .. " unchanged" end
+for name, v in pairs(W) do
+  if name:match("^1%.") then
+    if name:match("_reverse$") then
+      kept = kept + 1
+      if not same(v, fresh[name]) then bad[#bad + 1] = name .. " changed" end
+    else
+      copied = copied + 1
+      if not LW[name] or not same(v, LW[name]) then bad[#bad + 1] = name end
+      if same(v, fresh[name]) then bad[#bad + 1] = name .. " unchanged" end
+    end
+  elseif name:match("^3%.") and not same(v, fresh[name]) then
+    bad[#bad + 1] = name .. " changed"
+  end
 end
-for _, n in ipairs { "3.weight", "3.bias" } do
-  if not same(W[n], fresh[n]) then bad[#bad + 1] = n .. " changed" end
-end
-print(("shared %d fresh %d matched %d bad {%s}"):format(shared, fresh_rows, info.matched,
-  table.concat(bad, ",")))' 2>&1)
+print(("shared %d fresh %d matched %d copied %d kept %d bad {%s}"):format(shared, fresh_rows,
+  info.matched, copied, kept, table.concat(bad, ",")))
+LUA
+check=$("$LURN" copy_check.lua LM 2>&1)
 expect "before the first step: copied rows and LSTM weights equal the LM's, the rest fresh" \
   "bad {}" "$check"
 shared=$(printf '%s' "$check" | sed -n 's/^shared \([0-9]*\) fresh \([0-9]*\) matched \([0-9]*\).*/\1 \2 \3/p')
@@ -186,7 +200,13 @@ print(s.vocab.stoi.zebra and "zebra" or "no zebra", s.vocab.stoi["br"] and "br" 
 expect "the unlabelled reviews' words are in the vocabulary" "zebra	no br" "$vocab"
 
 # a bidirectional one-layer model takes the forward direction; the reverse stays fresh
+c=$("$LURN" copy_check.lua LM model.bidirectional=true 2>&1)
+expect "bidirectional: forward = the LM's, reverse = fresh (4 + 4 tensors)" "copied 4 kept 4 bad {}" "$c"
 out=$("$LURN" train cls.lua model.bidirectional=true train.epochs=1 --out B 2>&1); rc=$?
 expect_rc "bidirectional classifier from a one-layer LM" 0 $rc "$out"
 expect "bidirectional: the forward direction copied" "into the forward direction" "$out"
+# two GRU layers: both copied
+"$LURN" train lm.lua model.type=gru model.layers=2 --out LM2 --quiet >/dev/null 2>&1
+c=$("$LURN" copy_check.lua LM2 model.type=gru model.layers=2 2>&1)
+expect "two GRU layers: both copied (8 tensors)" "copied 8 kept 0 bad {}" "$c"
 finish
