@@ -51,7 +51,8 @@ M.root = section("a lurn experiment", {
     "train", str("", "training file (required by lurn train)"),
     "valid", str("", "validation file ('' = split off the training file, see valid_split)"),
     "test", str("", "test file ('' = none)"),
-    "format", str("auto", "file format ('auto' = from the extension and contents)",
+    "format", str("auto", "file format ('auto' = from the extension and contents; task lm: "
+      .. "'auto' = plain text, a format = that corpus's texts, one per line)",
       { "auto", "tsv", "csv", "json", "label_text", "fasttext", "imdb" }),
     "text_field", str("", "column or field holding the text ('' = the format's default)"),
     "label_field", str("", "column or field holding the label ('' = the format's default)"),
@@ -82,13 +83,6 @@ M.root = section("a lurn experiment", {
     "spec", { type = "spec", help = "custom model: a spec, or function(nn, data) returning one "
       .. "(nn builds specs; data = {vocab_size, num_classes, labels})" },
   }),
-  "pretrained", section("start a classifier from a language model run (docs/pretraining.md)", {
-    "from", str("", "task-lm run directory or checkpoint: embedding rows copied by token, "
-      .. "recurrent weights when cell and sizes agree ('' = none)"),
-    "checkpoint", str("best", "which checkpoint of a run directory", { "best", "last" }),
-    "lr_scale", num(1, "learning-rate factor for the embedding and recurrent layers (0 = frozen)",
-      0, 100),
-  }),
   "optim", section("the optimizer and its schedule", {
     "name", str("adam", "optimizer", { "adam", "adamw", "sgd", "rmsprop", "adagrad" }),
     "lr", num(1e-3, "learning rate", 0, 10),
@@ -112,6 +106,13 @@ M.root = section("a lurn experiment", {
     "best_mode", str("max", "whether a larger or smaller best_metric is better", { "max", "min" }),
     "early_stop", int(0, "stop after N evaluations without improvement (0 = off)", 0, nil),
     "max_time", num(0, "stop training after this many seconds (0 = off)", 0, nil),
+  }),
+  "pretrained", section("start a classifier from a language model run (docs/pretraining.md)", {
+    "from", str("", "task-lm run directory or checkpoint: embedding rows copied by token, "
+      .. "recurrent weights when cell and sizes agree ('' = none)"),
+    "checkpoint", str("best", "which checkpoint of a run directory", { "best", "last" }),
+    "lr_scale", num(1, "learning-rate factor for the embedding and recurrent layers (0 = frozen)",
+      0, 100),
   }),
   -- task forecast
   "forecast", section("time-series forecasting (task = \"forecast\", docs/forecast.md)", {
