@@ -209,4 +209,15 @@ expect "bidirectional: the forward direction copied" "into the forward direction
 "$LURN" train lm.lua model.type=gru model.layers=2 --out LM2 --quiet >/dev/null 2>&1
 c=$("$LURN" copy_check.lua LM2 model.type=gru model.layers=2 2>&1)
 expect "two GRU layers: both copied (8 tensors)" "copied 8 kept 0 bad {}" "$c"
+# mpirun -np 2: every rank starts from the language model (LURN_DIST_CHECK
+# compares the ranks' parameters after every step), when MPI is here
+if command -v mpirun >/dev/null 2>&1 && ! "$LURN" info | grep -q "^mpi  *no" \
+    && [ "${LURN_SANITIZE:-0}" != 1 ]; then
+  flags=(--oversubscribe); [ "$(id -u)" = 0 ] && flags+=(--allow-run-as-root)
+  out=$(OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1 LURN_DIST_CHECK=1 \
+    mpirun "${flags[@]}" -np 2 "$LURN" train cls.lua train.epochs=1 --out M 2>&1); rc=$?
+  expect_rc "mpirun -np 2: the ranks start from the same pretrained weights" 0 $rc "$out"
+else
+  echo "skip mpirun -np 2 (no mpirun, no MPI in this lurn, or the sanitizer pass)"
+fi
 finish

@@ -324,8 +324,13 @@ local function run_rank(cfg, opts)
   local P = progress.new { mode = "none" }
   local ds = load_data(cfg, opts.fold, P)
   check_data(cfg, ds)
-  local b = build(cfg, ds)
+  -- the language model's weights only for a fresh run (rank 0 says which);
+  -- apply copies into the model in place, so the optimizer built already fits
+  local b = build(cfg, ds, true)
   local ckpt_path = dist.bcast(nil)
+  if ckpt_path == "" then
+    b.pretrained = require("lurn.run.pretrained").apply(cfg, b.model, ds.vocab, ds.tokenizer)
+  end
   local mon = { evaluate = function(model, data, eo)
     return (metrics.evaluate(model, data, { loss = eo.loss, batch_size = eo.batch_size,
       labels = ds.labels }))
