@@ -163,7 +163,7 @@ err_case() {  # name, expected text, overrides...
   [ -e E ] && { bad "$name: no run directory left" "E exists"; rm -rf E; } || ok "$name: no run directory left"
 }
 err_case "missing run" 'pretrained.from = "nope": no such file or directory' pretrained.from=nope
-err_case "wrong cell" 'the recurrent cells differ: the language model has an LSTM (weight_ih_l0 [48,8]), this model a GRU (model.type = "gru", weight_ih_l0 [36,8])' model.type=gru
+err_case "wrong cell" 'the recurrent cells differ: LSTM in the language model (weight_ih_l0 [48,8]), GRU in this model (model.type = "gru", weight_ih_l0 [36,8])' model.type=gru
 err_case "wrong hidden size" "the hidden sizes differ: the language model's weight_hh_l0 is [48,12] (hidden 12), this model's [40,10] (model.hidden = 10)" model.hidden=10
 err_case "wrong embedding size" "the embedding sizes differ: the language model's embedding is" model.embed=6
 err_case "wrong layer count" "the layer counts differ: the language model has 1 recurrent layer(s), this model 2" model.layers=2

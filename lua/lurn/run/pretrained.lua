@@ -155,8 +155,8 @@ end
 local function recurrent(p, s, rec, lm_rec, copy)
   local lmw, w = params_by_name(lm_rec), params_by_name(rec)
   if rec.cell ~= lm_rec.cell then
-    mismatch(p, s, "the recurrent cells differ: the language model has an %s (weight_ih_l0 %s), "
-      .. "this model a %s (model.type = %q, weight_ih_l0 %s)", CELL[lm_rec.cell] or lm_rec.cell,
+    mismatch(p, s, "the recurrent cells differ: %s in the language model (weight_ih_l0 %s), "
+      .. "%s in this model (model.type = %q, weight_ih_l0 %s)", CELL[lm_rec.cell] or lm_rec.cell,
       shape(lmw.weight_ih_l0), CELL[rec.cell] or rec.cell,
       (rec.cell:gsub("^rnn_.*", "rnn")), shape(w.weight_ih_l0))
   end
