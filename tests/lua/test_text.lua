@@ -242,6 +242,19 @@ function TestReaders:test_tsv_errors()
     { format = "tsv", text_field = "txt" })
 end
 
+function TestReaders:test_header_echo()
+  -- the columns a message lists: control bytes escaped, long names and long headers cut
+  local p = write("ctl.tsv", "a\1b\tc\n1\t2\n")
+  assert_data_error(p .. ":1: no text column in the header (columns: a\\x01b, c)", text.read, p,
+    { format = "tsv" })
+  local cols = {}
+  for i = 1, 14 do cols[i] = ("c%d"):format(i) end
+  cols[1] = ("x"):rep(50)
+  p = write("wide.tsv", table.concat(cols, "\t") .. "\n")
+  assert_data_error("(columns: " .. ("x"):rep(40) .. "..., c2, c3, c4, c5, c6, c7, c8, c9, c10, "
+    .. "c11, c12, ... 14 in all)", text.read, p, { format = "tsv" })
+end
+
 function TestReaders:test_not_utf8()
   -- a Latin-1 corpus is refused where it is read, not at the first checkpoint
   local p = write("latin1.tsv", "sentence\tlabel\ngood film\t1\nbad caf\233 film\t0\n")

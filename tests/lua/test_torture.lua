@@ -149,8 +149,11 @@ local function fail(desc, why)
   failures[#failures + 1] = desc .. ": " .. why
 end
 
--- A message that leaked a format directive or a C null.
+-- A message that leaked a format directive or a C null. A reader's "(columns: ...)" echoes
+-- the file's first line (under load the lib group may leave a checkpoint's bytes in a scratch
+-- file that a reader then opens): data, not a format.
 local function garbled(msg)
+  msg = msg:gsub("%(columns: .*$", "")
   return msg:find("lua_pushfstring", 1, true) or msg:find("%%[%a]") or
       msg:find("(null)", 1, true)
 end
