@@ -37,8 +37,12 @@ local M = {}
 
 --- The default of LURN_DIST_SPARSE: an embedding table's gradient travels
 -- as rows when the rows all ranks touched, summed, are at most this
--- fraction of the table's rows, else whole (bench/mpi.lua exchange=...).
-M.SPARSE_DEFAULT = 0.5
+-- fraction of the table's rows, else whole. Measured with `bench/mpi.lua
+-- exchange=1` (2 ranks, the SST-2 table [14742, 128]): the rows cost as
+-- much as the dense allreduce at 1.25-1.5 of the table (each row carries
+-- its index, and every rank receives every rank's rows); at 1.0 they took
+-- 16-17 ms against 27-32 ms, at 0.05 4-8 ms (docs/distributed.md).
+M.SPARSE_DEFAULT = 1.0
 
 local fallbacks = 0   -- embedding tables sent whole (dist.stats)
 
