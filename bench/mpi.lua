@@ -27,15 +27,34 @@ local dist = require "lurn.dist"
 local nn, optim = lurn.nn, lurn.optim
 
 local a = { steps = 20, warmup = 3, B = 64, T = 100, I = 128, H = 256, exchange = 0, V = 14742,
-  D = 128, reps = 20 }
+  D = 128, reps = 20, opt = 0 }
 for _, s in ipairs(arg) do
   local k, v = s:match("^(%w+)=(%d+)$")
-  if not k or a[k] == nil then error("bad argument '" .. s .. "' (want steps=, warmup=, B=, T=, I=, H=, exchange=, V=, D=, reps=)") end
+  if not k or a[k] == nil then error("bad argument '" .. s .. "' (want steps=, warmup=, B=, T=, I=, H=, exchange=, opt=, V=, D=, reps=)") end
   a[k] = math.tointeger(tonumber(v))
 end
 
 dist.setup()
 local rank, size = dist.rank(), dist.size()
+
+if a.opt == 1 then
+  local m = nn.Sequential { nn.Embedding(a.V, a.D), nn.LSTM(a.D, a.H), nn.Pool("max"), nn.Linear(a.H, 2) }
+  local ps = m:parameters()
+  local n = 0
+  for _, p in ipairs(ps) do n = n + p.value:numel(); p.grad:fill(1e-3) end
+  local o = optim.Adam(ps, { lr = 1e-3 })
+  o:step()
+  local t0 = lurn.clock()
+  for _ = 1, a.reps do o:step() end
+  local t_opt = (lurn.clock() - t0) / a.reps
+  t0 = lurn.clock()
+  for _ = 1, a.reps do m:zero_grad() end
+  local t_zero = (lurn.clock() - t0) / a.reps
+  print(lurn.core.json_encode { bench = "opt", parameters = n, threads = lurn.threads(),
+    adam_ms = 1e3 * t_opt, zero_grad_ms = 1e3 * t_zero,
+    load = io.open("/proc/loadavg"):read("l"):match("^(%S+ %S+ %S+)") })
+  return
+end
 
 if a.exchange == 1 then
   assert(dist.active(), "exchange=1 runs under mpirun -np N (N >= 2)")

@@ -21,7 +21,9 @@
 #   the sparse exchange) for the before/after comparison in one run.
 # exchange: bench/mpi.lua exchange=1, the embedding table's exchange alone
 #   ([14742, 128], SST-2's): sparse rows against the dense allreduce for a
-#   range of row fractions (where LURN_DIST_SPARSE's default comes from).
+#   range of row fractions (where LURN_DIST_SPARSE's default comes from);
+#   and bench/mpi.lua opt=1: Adam's step and zero_grad over the SST-2
+#   model's parameters at 1 thread, the part of a step ranks do not divide.
 # Scaling efficiency = rate(2 ranks) / (2 x rate(1 rank, 1 thread)); the
 # issue's target is a 2-rank rate >= 1.7x the 1-rank one. Every figure is
 # printed with the load average before and after: on a shared machine the
@@ -96,5 +98,6 @@ if [ "$what" = all ] || [ "$what" = exchange ]; then
           r.sparse_bytes_per_rank, r.sparse_ms, r.dense_bytes, r.dense_ms, r.load))
       else print(line) end
     end'
+  "$LURN" --threads 1 bench/mpi.lua opt=1 | tail -1 | sed 's/^/opt       /'
   echo "load after exchange: $(load)"
 fi
