@@ -445,6 +445,22 @@ typedef struct {
 
 #define SPARSE_MT "lurn.dist.Sparse"
 
+/*** lurn.dist.sparse(V, D) — the row-sparse exchange of an embedding's [V, D] gradient.
+ * Each rank sends only the rows its batch touched; every rank adds all ranks' rows in rank
+ * order: `s:offer(rows)` (int32 [k] ascending, or nil) starts the allgather of the row
+ * counts, `s:counts()` waits for them ({k_0, ..., k_{N-1}}, the same on every rank),
+ * `s:start(grad, scale)` sends scale * those rows of grad, `s:finish(grad, scale)` waits,
+ * zeroes this rank's rows, adds every rank's and multiplies them by scale (true, or nil, a
+ * message and "timeout" or "signal"); `s:test()` progresses whichever collective runs.
+ * After counts the exchange may end (the ranks chose the dense allreduce). Needs dist.init.
+ * @function dist.sparse
+ * @tparam integer V rows of the table, 1 to 2^31 - 1
+ * @tparam integer D columns, 1 to 2^24
+ * @treturn userdata the exchange
+ * @usage if lurn.dist.initialized() then
+ *   local s = lurn.dist.sparse(100, 8)   -- then s:offer(rows), s:counts(), s:start, s:finish
+ * end
+ */
 static int l_sparse(lua_State *L) {
   lua_Integer V = luaL_checkinteger(L, 1), D = luaL_checkinteger(L, 2);
   luaL_argcheck(L, V >= 1 && V <= INT32_MAX, 1, "1 to 2^31-1 rows");
