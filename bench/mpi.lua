@@ -13,19 +13,90 @@
 -- bucket's start to its completion, summed per step; bytes per step.
 -- LURN_DIST_OVERLAP=0 starts the allreduce after backward: its wait is the
 -- whole allreduce, the baseline for "how much backward hides".
+--
+--   mpirun -np N lurn --threads 1 bench/mpi.lua exchange=1 [V=14742] [D=128] [reps=20]
+--
+-- exchange=1 times an embedding table's gradient exchange alone, the
+-- measurement behind LURN_DIST_SPARSE's default: for a [V, D] table (the
+-- SST-2 config's by default) and a range of row fractions f, each rank
+-- offers f * V / N distinct random rows, and one line per f gives the
+-- median ms of the sparse exchange (row counts, allgatherv, adding in rank
+-- order) against the dense allreduce of the whole table, over reps runs.
 local lurn = require "lurn"
 local dist = require "lurn.dist"
 local nn, optim = lurn.nn, lurn.optim
 
-local a = { steps = 20, warmup = 3, B = 64, T = 100, I = 128, H = 256 }
+local a = { steps = 20, warmup = 3, B = 64, T = 100, I = 128, H = 256, exchange = 0, V = 14742,
+  D = 128, reps = 20, opt = 0 }
 for _, s in ipairs(arg) do
   local k, v = s:match("^(%w+)=(%d+)$")
-  if not k or a[k] == nil then error("bad argument '" .. s .. "' (want steps=, warmup=, B=, T=, I=, H=)") end
+  if not k or a[k] == nil then error("bad argument '" .. s .. "' (want steps=, warmup=, B=, T=, I=, H=, exchange=, opt=, V=, D=, reps=)") end
   a[k] = math.tointeger(tonumber(v))
 end
 
 dist.setup()
 local rank, size = dist.rank(), dist.size()
+
+if a.opt == 1 then
+  local m = nn.Sequential { nn.Embedding(a.V, a.D), nn.LSTM(a.D, a.H), nn.Pool("max"), nn.Linear(a.H, 2) }
+  local ps = m:parameters()
+  local n = 0
+  for _, p in ipairs(ps) do n = n + p.value:numel(); p.grad:fill(1e-3) end
+  local o = optim.Adam(ps, { lr = 1e-3 })
+  o:step()
+  local t0 = lurn.clock()
+  for _ = 1, a.reps do o:step() end
+  local t_opt = (lurn.clock() - t0) / a.reps
+  t0 = lurn.clock()
+  for _ = 1, a.reps do m:zero_grad() end
+  local t_zero = (lurn.clock() - t0) / a.reps
+  print(lurn.core.json_encode { bench = "opt", parameters = n, threads = lurn.threads(),
+    adam_ms = 1e3 * t_opt, zero_grad_ms = 1e3 * t_zero,
+    load = io.open("/proc/loadavg"):read("l"):match("^(%S+ %S+ %S+)") })
+  return
+end
+
+if a.exchange == 1 then
+  assert(dist.active(), "exchange=1 runs under mpirun -np N (N >= 2)")
+  local C = lurn.core.dist
+  local sp, dense = C.sparse(a.V, a.D), C.bucket(a.V * a.D)
+  local grad = lurn.zeros(a.V, a.D)
+  lurn.seed(100 + rank)   -- each rank its own rows
+  local function median(t) table.sort(t); return t[(#t + 1) // 2] end
+  for _, f in ipairs { 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0 } do
+    local k = math.min(a.V, math.max(1, math.floor(f * a.V / size + 0.5)))
+    local ts, td = {}, {}
+    for _ = 1, a.reps do
+      -- k distinct rows of this rank: a random permutation's first k, sorted
+      local perm, ids = lurn.randperm(a.V), {}
+      for i = 1, k do ids[i] = math.tointeger(perm:get(i)) end   -- (0-based)
+      table.sort(ids)
+      local rows = lurn.tensor(ids, "int32")
+      grad:zero()
+      for _, v in ipairs(ids) do grad:select(1, v + 1):fill(1) end
+      C.iallreduce({ 0 }):wait()   -- start together
+      local t0 = lurn.clock()
+      sp:offer(rows)
+      sp:counts()
+      sp:start(grad, 1)
+      assert(sp:finish(grad, 0.5))
+      ts[#ts + 1] = lurn.clock() - t0
+      C.iallreduce({ 0 }):wait()
+      t0 = lurn.clock()
+      dense:start({ grad }, 1)
+      assert(dense:finish({ grad }, 0.5))
+      td[#td + 1] = lurn.clock() - t0
+    end
+    if rank == 0 then
+      print(lurn.core.json_encode { bench = "exchange", V = a.V, D = a.D, ranks = size,
+        fraction = f, rows_per_rank = k, sparse_bytes_per_rank = k * (a.D + 1) * 4,
+        dense_bytes = a.V * a.D * 4, sparse_ms = 1e3 * median(ts), dense_ms = 1e3 * median(td),
+        load = io.open("/proc/loadavg"):read("l"):match("^(%S+ %S+ %S+)") })
+    end
+  end
+  lurn.core.dist.finalize()
+  return
+end
 lurn.seed(1)
 local model = nn.Sequential { nn.LSTM(a.I, a.H, { output = "last" }), nn.Linear(a.H, 2) }
 local params = model:parameters()

@@ -20,6 +20,11 @@
 --   LURN_DIST_BUCKET_MB the fusion threshold: gradients are reduced in buckets
 --                       of at least this many MB (default 1)
 --   LURN_DIST_OVERLAP   0: reduce after backward instead of during it
+--   LURN_DIST_SPARSE    an embedding table's gradient travels as the rows the
+--                       batches touched while those rows, summed over the
+--                       ranks, are at most this fraction of its rows, else
+--                       whole (default M.SPARSE_DEFAULT; 0: always whole)
+--   LURN_DIST_VERBOSE   1: rank 0 prints each table's exchange (rows, bytes)
 --   LURN_DIST_FAULT     nan@R:S: rank R's loss is NaN at step S (tests)
 --
 -- The C side (collectives with a watchdog) is lurn.core.dist (src/lua/dist.c).
@@ -29,6 +34,17 @@ local errors = require "lurn.errors"
 
 local C = core.dist
 local M = {}
+
+--- The default of LURN_DIST_SPARSE: an embedding table's gradient travels
+-- as rows when the rows all ranks touched, summed, are at most this
+-- fraction of the table's rows, else whole. Measured with `bench/mpi.lua
+-- exchange=1` (2 ranks, the SST-2 table [14742, 128]): the rows cost as
+-- much as the dense allreduce at 1.25-1.5 of the table (each row carries
+-- its index, and every rank receives every rank's rows); at 1.0 they took
+-- 16-17 ms against 27-32 ms, at 0.05 4-8 ms (docs/distributed.md).
+M.SPARSE_DEFAULT = 1.0
+
+local fallbacks = 0   -- embedding tables sent whole (dist.stats)
 
 local function env_number(name, default, lo)
   local v = os.getenv(name)
@@ -183,16 +199,35 @@ local function backward_groups(model, params)
   return groups
 end
 
+-- The row-sparse parameters of the model (Module:row_sparse) that
+-- lurn.dist may exchange as rows: value -> module, each one listed once in
+-- params (a tensor listed twice is tied to something else: dense).
+local function sparse_tables(model, params)
+  if type(model.row_sparse) ~= "function" then return {} end
+  local seen = {}
+  for _, p in ipairs(params) do seen[p.value] = (seen[p.value] or 0) + 1 end
+  local out = {}
+  for _, r in ipairs(model:row_sparse()) do
+    if seen[r.value] == 1 and r.value:dim() == 2 then out[r.value] = r.module end
+  end
+  return out
+end
+
 --- A trainer for train.fit under MPI (size > 1): o.model, o.params
 -- (model:parameters()), o.loss. Set up by train.fit; its steps:
 --   t:begin(step, loss, weight, tokens, bad)  after forward (starts the scalars)
 --   model:backward(...)                       buckets start as layers finish
 --   t:finish() -> {loss, weight, tokens}      waits, leaves mean gradients
+-- The dense parameters travel in fused buckets (MPI_Iallreduce); each
+-- embedding table (Module:row_sparse) travels as the rows the ranks'
+-- batches touched, or whole when they are many (LURN_DIST_SPARSE).
 function M.Trainer(o)
   local t = setmetatable({ model = o.model, params = o.params, loss = o.loss,
     rank = C.rank(), size = C.size() }, Trainer)
   t.check_every = math.tointeger(env_number("LURN_DIST_CHECK", 0, 0)) or 0
   t.overlap = os.getenv("LURN_DIST_OVERLAP") ~= "0"
+  t.sparse_max = env_number("LURN_DIST_SPARSE", M.SPARSE_DEFAULT, 0)
+  t.verbose = (os.getenv("LURN_DIST_VERBOSE") or "0") ~= "0"
   -- LURN_DIST_FAULT=nan@R:S, for tests: rank R's loss is NaN at step S
   local fr, fs = (os.getenv("LURN_DIST_FAULT") or ""):match("^nan@(%d+):(%d+)$")
   t.fault_rank, t.fault_step = tonumber(fr), tonumber(fs)
@@ -206,26 +241,46 @@ function M.Trainer(o)
     for i = #o.params, 1, -1 do rev[#rev + 1] = o.params[i] end
     groups[1].params = rev
   end
-  -- buckets: consecutive groups (backward order) until the threshold
-  t.buckets = {}
-  local cur
+  local sparse = t.sparse_max > 0 and sparse_tables(o.model, o.params) or {}
+  local names = {}   -- the groups' records are the children's: names without the path
+  for _, p in ipairs(o.params) do names[p.value] = p.name end
+  -- the exchanges: dense buckets of consecutive groups' parameters (backward
+  -- order) until the threshold, and one per embedding table; each starts
+  -- when its last group's backward is done
+  local items, cur = {}, nil
   for gi, g in ipairs(groups) do
-    if #g.params > 0 then
-      if not cur then cur = { params = {}, numel = 0, last_group = gi } end
-      for _, p in ipairs(g.params) do
+    for _, p in ipairs(g.params) do
+      if sparse[p.value] then
+        local V, D = table.unpack(p.value:shape())
+        items[#items + 1] = { kind = "sparse", param = p, module = sparse[p.value],
+          name = names[p.value],
+          V = V, D = D, last_group = gi, exchanges = 0, fallbacks = 0 }
+      else
+        if not cur then cur = { kind = "dense", params = {}, numel = 0 } end
         cur.params[#cur.params + 1] = p
         cur.numel = cur.numel + p.value:numel()
+        cur.last_group = gi
       end
-      cur.last_group = gi
-      if cur.numel >= threshold then
-        t.buckets[#t.buckets + 1] = cur
-        cur = nil
-      end
+    end
+    if cur and cur.numel >= threshold then
+      items[#items + 1] = cur
+      cur = nil
     end
     g.index = gi
   end
-  if cur then t.buckets[#t.buckets + 1] = cur end
-  for _, b in ipairs(t.buckets) do b.c = C.bucket(b.numel) end
+  if cur then items[#items + 1] = cur end
+  -- Every rank must start the collectives in the same order, whichever
+  -- backward started them (an empty shard starts all in finish): by last
+  -- group, then as built.
+  for i, b in ipairs(items) do b.order = i end
+  table.sort(items, function(a, b)
+    if a.last_group ~= b.last_group then return a.last_group < b.last_group end
+    return a.order < b.order
+  end)
+  for _, b in ipairs(items) do
+    if b.kind == "dense" then b.c = C.bucket(b.numel) else b.s = C.sparse(b.V, b.D) end
+  end
+  t.buckets = items
   t.groups = groups
   if t.overlap then t:install_hooks() end
   return t
@@ -254,14 +309,22 @@ function Trainer:grads(b)
   return list
 end
 
+-- Start exchange b: a dense bucket's allreduce, or an embedding table's
+-- row counts (the rows themselves follow in finish, once every rank knows
+-- how many there are).
+function Trainer:start_item(b)
+  if b.kind == "dense" then b.c:start(self:grads(b), self.weight)
+  else b.s:offer(b.module:touched_rows()) end
+  b.started = true
+end
+
 --- Group gi's backward is done: start the buckets it completes, progress the others.
 function Trainer:group_done(gi)
   for _, b in ipairs(self.buckets) do
     if not b.started and b.last_group <= gi then
-      b.c:start(self:grads(b), self.weight)
-      b.started = true
+      self:start_item(b)
     elseif b.started then
-      b.c:test()
+      if b.kind == "dense" then b.c:test() else b.s:test() end
     end
   end
 end
@@ -280,7 +343,10 @@ function Trainer:begin(step, loss, weight, tokens, bad)
   self.scalars = C.iallreduce({ lw, weight, tokens or 0, bad and 1 or 0,
     bad and (self.rank + 1) or 0, self.rng_used or 0 }, "sum")
   self.in_step = true
-  for _, b in ipairs(self.buckets) do b.started = false end
+  for _, b in ipairs(self.buckets) do
+    b.started = false
+    if b.kind == "sparse" then b.module:reset_rows() end   -- (zero_grad follows)
+  end
 end
 
 --- Called before forward: the generator every rank starts the step with.
@@ -297,22 +363,54 @@ function Trainer:note_rng()
   self.rng_used = (self.rank == 0 and core.rng_state() ~= self.canon) and 1 or 0
 end
 
+-- Embedding table b, its row counts in: send the rows, or the whole
+-- table when the ranks' rows together exceed sparse_max of it (every
+-- rank sees the same counts and decides alike).
+function Trainer:send_table(b)
+  local counts = check(b.s:counts())
+  local total = 0
+  for _, k in ipairs(counts) do total = total + k end
+  local row_bytes = 4 * (b.D + 1)
+  b.sparse_now = total <= self.sparse_max * b.V and total * row_bytes < 2 ^ 31
+  local grad = b.param.grad
+  if b.sparse_now then
+    b.s:start(grad, self.weight)
+    b.exchanges = b.exchanges + 1
+  else
+    -- the dense fallback: this table alone in its own bucket (made once)
+    b.dense = b.dense or C.bucket(b.V * b.D)
+    b.dense:start({ grad }, self.weight)
+    b.fallbacks = b.fallbacks + 1
+    fallbacks = fallbacks + 1
+  end
+  if self.verbose and self.rank == 0 then
+    local mine = counts[self.rank + 1]
+    io.stderr:write(("lurn.dist: step %d: %s [%d x %d]: %s, rows %s = %d (%.1f %% of the "
+      .. "table), %d bytes sent by rank 0 (dense %d)\n"):format(self.step, b.name, b.V, b.D,
+      b.sparse_now and "sparse" or "dense", table.concat(counts, "+"), total,
+      100 * total / b.V, b.sparse_now and mine * row_bytes or 4 * b.V * b.D, 4 * b.V * b.D))
+  end
+end
+
 --- Wait for everything, leave the averaged gradients; returns the global
 -- loss, weight and tokens. A non-finite loss on any rank raises the same
 -- "diverged" error on all of them (naming the rank and the step).
 function Trainer:finish()
   for _, b in ipairs(self.buckets) do
-    if not b.started then
-      b.c:start(self:grads(b), self.weight)
-      b.started = true
-    end
+    if not b.started then self:start_item(b) end
   end
   self.in_step = false
+  -- the tables' rows (collectives after every bucket's start, in list order)
+  for _, b in ipairs(self.buckets) do
+    if b.kind == "sparse" then self:send_table(b) end
+  end
   local s = check(self.scalars:wait("the allreduce of the loss"))
   local W = s[2]
   local inv = W > 0 and 1 / W or 0
   for _, b in ipairs(self.buckets) do
-    check(b.c:finish(self:grads(b), inv))
+    if b.kind == "dense" then check(b.c:finish(self:grads(b), inv))
+    elseif b.sparse_now then check(b.s:finish(b.param.grad, inv))
+    else check(b.dense:finish({ b.param.grad }, inv)) end
   end
   -- the generator: rank 0's if its forward drew from it, else the same as before
   if s[6] > 0 then
@@ -364,12 +462,19 @@ function Trainer:check(step, force)
   self.checked = (self.checked or 0) + 1
 end
 
---- Timing figures (bench/mpi): seconds waited in collectives, seconds from
--- each bucket's start to its end, buckets reduced, bytes.
+--- Timing figures (bench/mpi): seconds waited in collectives (wait_s),
+-- seconds from each exchange's start to its end (reduce_s), exchanges
+-- (reduces) and the bytes this rank put in (bytes); of those, embedding
+-- tables sent as rows (sparse, sparse_bytes; gathered_bytes: all ranks'
+-- rows received) and sent whole (dense_fallbacks).
 -- @usage if lurn.dist.built() then
---   local s = lurn.dist.stats()   -- {wait_s =, reduce_s =, reduces =, bytes =}
+--   local s = lurn.dist.stats()   -- {wait_s =, reduce_s =, reduces =, bytes =, sparse =, ...}
 --   print(s.reduces)   --> 0 before any allreduce
 -- end
-function M.stats() return C.stats() end
+function M.stats()
+  local st = C.stats()
+  st.dense_fallbacks = fallbacks
+  return st
+end
 
 return M

@@ -342,6 +342,44 @@ done:
   return rc;
 }
 
+/* The distinct ids of `ids` but `padding`, ascending: the rows of dw that
+ * embedding_backward writes. Data-parallel training sends only these rows
+ * of the gradient (lurn.dist's sparse exchange). One pass with a mark per
+ * row: O(N + V) time, V bytes. */
+int lurn_embedding_rows(lurn_tensor *out, const lurn_tensor *ids, int64_t V, int64_t padding,
+                        lurn_status *st) {
+  int rc;
+  if ((rc = lurn__check("embedding_rows", "ids", ids, LURN_INT32, st))) return rc;
+  if (V < 1 || V > INT32_MAX)
+    return lurn_fail(st, LURN_EARG, "embedding_rows: vocabulary size %lld is outside [1, 2^31)",
+                     (long long)V);
+  lurn_tensor idc = {0};
+  if ((rc = lurn_contiguous(&idc, ids, st))) return rc;
+  const int32_t *id = lurn_i32(&idc);   // [N]
+  int64_t N = lurn_numel(ids), k = 0;
+  unsigned char *mark = NULL;
+  if ((rc = embedding_check_ids(ids, id, V, padding, st))) goto done;
+  mark = calloc((size_t)V, 1);
+  if (!mark) {
+    rc = lurn_fail(st, LURN_ENOMEM, "embedding_rows: out of memory for %lld marks", (long long)V);
+    goto done;
+  }
+  for (int64_t n = 0; n < N; n++)
+    if (id[n] != padding && !mark[id[n]]) {
+      mark[id[n]] = 1;
+      k++;
+    }
+  int64_t size[1] = {k};
+  if ((rc = lurn_tensor_new(out, LURN_INT32, 1, size, st))) goto done;
+  int32_t *o = lurn_i32(out);   // [k]
+  for (int64_t v = 0, j = 0; v < V && j < k; v++)
+    if (mark[v]) o[j++] = (int32_t)v;
+done:
+  free(mark);
+  lurn_tensor_release(&idc);
+  return rc;
+}
+
 /* ---- Dropout --------------------------------------------------------------- */
 
 int lurn_dropout_mask(lurn_tensor *mask, lurn_rng *r, int ndim, const int64_t *size, double p,

@@ -59,6 +59,12 @@ int lurn_embedding_forward(lurn_tensor *out, const lurn_tensor *ids, const lurn_
 int lurn_embedding_backward(lurn_tensor *dw, const lurn_tensor *dout, const lurn_tensor *ids,
                             int64_t padding, lurn_status *st);
 
+/* out int32 [k]: the distinct ids of `ids` but `padding` (-1: none), in
+ * ascending order — the rows of dw that embedding_backward writes. Ids
+ * outside [0, V) are an error as in embedding_forward. */
+int lurn_embedding_rows(lurn_tensor *out, const lurn_tensor *ids, int64_t V, int64_t padding,
+                        lurn_status *st);
+
 /* ---- Dropout (inverted) --------------------------------------------------- */
 
 /* mask := a fresh float32 tensor of `size` whose elements are 0 with

@@ -24,7 +24,11 @@
  *   dist.hash(tensors) -> hex       FNV-1a 64 of the tensors' float bytes
  *   dist.send(dest, tag, string)    buffered point-to-point (sweeps)
  *   dist.poll() -> source, tag, string | nil   a waiting message, if any
- *   dist.stats() -> {wait_s, reduce_s, reduces, bytes}   since init (bench)
+ *   dist.sparse(V, D) -> Sparse     the row-sparse exchange of an embedding's
+ *                                   [V, D] gradient (offer, counts, start, test,
+ *                                   finish: see its section below)
+ *   dist.stats() -> {wait_s, reduce_s, reduces, bytes, sparse, sparse_bytes,
+ *                    gathered_bytes}   since init (bench)
  *   dist.library() -> "Open MPI v4.1.4"
  *   dist.finalize(), dist.abort(code), dist.exit_now(code) (no Finalize)
  *
@@ -169,7 +173,8 @@ static int g_inited = 0, g_finalized = 0, g_rank = 0, g_size = 1;
 static double g_timeout = 300.0;
 static char g_where[160] = "setup";
 static double g_wait_s = 0, g_reduce_s = 0, g_bytes = 0;
-static long g_reduces = 0;
+static double g_sparse_bytes = 0, g_gathered_bytes = 0;
+static long g_reduces = 0, g_sparse = 0;
 
 /* Wait for `req`; 0 when done, else pushes nil, message, kind and returns 3. */
 static int wait_req(lua_State *L, MPI_Request *req, const char *what) {
@@ -400,6 +405,265 @@ static int b_numel(lua_State *L) {
   return 1;
 }
 
+/* ---- the sparse exchange of an embedding table's gradient ----------------------- */
+
+/* A batch names a few hundred of an embedding's rows, and only those rows of
+ * its gradient are non-zero: each rank sends just them, and every rank adds
+ * all ranks' rows into its dense gradient. Two collectives per step:
+ *
+ *   s:offer(rows)        MPI_Iallgather of this rank's row count k
+ *   s:counts()           wait for it: {k_0, ..., k_{N-1}} (the same on every
+ *                        rank, so all decide alike between this and the
+ *                        dense allreduce)
+ *                        (when they decide for the dense allreduce, the
+ *                        exchange ends here: the next offer may follow)
+ *   s:start(grad, scale) pack [k int32 indices][k x D floats: scale * rows]
+ *                        and start MPI_Iallgatherv (bytes) of all ranks' packs
+ *   s:finish(grad, scale)  wait; zero this rank's rows of grad, add every
+ *                        rank's rows in rank order 0..N-1, multiply the rows
+ *                        any rank sent by scale
+ *
+ * Every rank adds the same numbers in the same order, so all end with
+ * bit-identical gradients; against the dense allreduce only the order of
+ * the sum can differ (none with 2 ranks: 0 + a + b rounds like a + b).
+ * Untouched rows stay exactly zero, as the dense sum of zeros leaves them. */
+typedef struct {
+  int64_t V, D;
+  int *k;                  /* this rank's rows: the Iallgather's send buffer, malloc'd
+                              (after counts) so that an abandoned request keeps it */
+  char *send;              /* [k] int32 rows, then [k, D] floats */
+  size_t send_cap;
+  char *recv;              /* the ranks' packs, rank after rank */
+  size_t recv_cap;
+  int *counts;             /* [N] rows per rank */
+  int *rbytes, *displs;    /* [N] bytes per rank and their offsets in recv */
+  unsigned char *mark;     /* [V] rows seen while adding (cleared after scaling) */
+  MPI_Request req;
+  int phase;               /* 0 idle, 1 counting, 2 counted, 3 sending, 4 sent */
+  double t_start;
+} sparse;
+
+#define SPARSE_MT "lurn.dist.Sparse"
+
+/*** lurn.dist.sparse(V, D) — the row-sparse exchange of an embedding's [V, D] gradient.
+ * Each rank sends only the rows its batch touched; every rank adds all ranks' rows in rank
+ * order: `s:offer(rows)` (int32 [k] ascending, or nil) starts the allgather of the row
+ * counts, `s:counts()` waits for them ({k_0, ..., k_{N-1}}, the same on every rank),
+ * `s:start(grad, scale)` sends scale * those rows of grad, `s:finish(grad, scale)` waits,
+ * zeroes this rank's rows, adds every rank's and multiplies them by scale (true, or nil, a
+ * message and "timeout" or "signal"); `s:test()` progresses whichever collective runs.
+ * After counts the exchange may end (the ranks chose the dense allreduce). Needs dist.init.
+ * @function dist.sparse
+ * @tparam integer V rows of the table, 1 to 2^31 - 1
+ * @tparam integer D columns, 1 to 2^24
+ * @treturn userdata the exchange
+ * @usage if lurn.dist.initialized() then
+ *   local s = lurn.dist.sparse(100, 8)   -- then s:offer(rows), s:counts(), s:start, s:finish
+ * end
+ */
+static int l_sparse(lua_State *L) {
+  lua_Integer V = luaL_checkinteger(L, 1), D = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, V >= 1 && V <= INT32_MAX, 1, "1 to 2^31-1 rows");
+  luaL_argcheck(L, D >= 1 && D <= (1 << 24), 2, "1 to 2^24 columns");
+  need_init(L, "dist.sparse");
+  sparse *s = lua_newuserdatauv(L, sizeof *s, 0);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, SPARSE_MT);   /* from here __gc frees what was allocated */
+  s->V = V;
+  s->D = D;
+  s->counts = calloc((size_t)g_size * 3 + 1, sizeof(int));
+  s->mark = calloc((size_t)V, 1);
+  if (!s->counts || !s->mark) return luaL_error(L, "dist.sparse: out of memory for %I rows", V);
+  s->rbytes = s->counts + g_size;
+  s->displs = s->rbytes + g_size;
+  s->k = s->displs + g_size;
+  return 1;
+}
+
+static sparse *check_sparse(lua_State *L) { return luaL_checkudata(L, 1, SPARSE_MT); }
+
+/* grad at idx: a contiguous float32 [V, D] tensor. */
+static float *sparse_grad(lua_State *L, sparse *s, int idx, const char *fn) {
+  lurn_tensor *g = lurn_argtensor(L, idx, fn, "gradient");
+  if (g->dtype != LURN_FLOAT32 || !lurn_is_contiguous(g) || g->ndim != 2 || g->size[0] != s->V ||
+      g->size[1] != s->D)
+    luaL_error(L, "%s: the gradient is not a contiguous float32 [%I, %I] tensor", fn,
+               (lua_Integer)s->V, (lua_Integer)s->D);
+  return lurn_f32(g);
+}
+
+static int grow(char **buf, size_t *cap, size_t want) {
+  if (want <= *cap) return 1;
+  char *p = realloc(*buf, want);
+  if (!p) return 0;
+  *buf = p;
+  *cap = want;
+  return 1;
+}
+
+/* s:offer(rows | nil): this rank's rows (int32 [k], ascending, distinct, in
+ * [0, V); nil: none); starts the allgather of the counts. */
+static int s_offer(lua_State *L) {
+  sparse *s = check_sparse(L);
+  need_init(L, "Sparse:offer");
+  /* phase 2: the counts were the last step's end (the table went dense) */
+  if (s->phase != 0 && s->phase != 2)
+    return luaL_error(L, "Sparse:offer: the previous exchange is not finished");
+  int64_t k = 0;
+  const int32_t *r = NULL;
+  if (!lua_isnoneornil(L, 2)) {
+    lurn_tensor *t = lurn_argtensor(L, 2, "Sparse:offer", "rows");
+    if (t->dtype != LURN_INT32 || t->ndim != 1 || !lurn_is_contiguous(t))
+      return luaL_error(L, "Sparse:offer: rows must be a contiguous 1-D int32 tensor");
+    k = lurn_numel(t);
+    r = lurn_i32(t);
+  }
+  for (int64_t j = 0; j < k; j++)
+    if (r[j] < 0 || r[j] >= s->V || (j > 0 && r[j] <= r[j - 1]))
+      return luaL_error(L, "Sparse:offer: row %d at position %I is out of [0, %I) or not "
+                        "ascending", (int)r[j], (lua_Integer)(j + 1), (lua_Integer)s->V);
+  size_t bytes = (size_t)k * (size_t)(s->D + 1) * sizeof(float);
+  if (bytes > INT32_MAX) return luaL_error(L, "Sparse:offer: %I rows are too many", (lua_Integer)k);
+  if (!grow(&s->send, &s->send_cap, bytes ? bytes : 1))
+    return luaL_error(L, "Sparse:offer: out of memory for %I rows", (lua_Integer)k);
+  if (k) memcpy(s->send, r, (size_t)k * sizeof(int32_t));
+  *s->k = (int)k;
+  s->t_start = now_s();
+  MPI_Iallgather(s->k, 1, MPI_INT, s->counts, 1, MPI_INT, MPI_COMM_WORLD, &s->req);
+  s->phase = 1;
+  return 0;
+}
+
+/* s:counts() -> {k_0, ..., k_{N-1}} | nil, err, kind */
+static int s_counts(lua_State *L) {
+  sparse *s = check_sparse(L);
+  if (s->phase == 0) return luaL_error(L, "Sparse:counts: no exchange (Sparse:offer first)");
+  if (s->phase == 1) {
+    int rc = wait_req(L, &s->req, "the sparse gradient's row counts");
+    if (rc) return rc;
+    s->phase = 2;
+  }
+  lua_createtable(L, g_size, 0);
+  for (int i = 0; i < g_size; i++) {
+    lua_pushinteger(L, s->counts[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* s:start(grad, scale): pack scale * this rank's rows, start the allgatherv. */
+static int s_start(lua_State *L) {
+  sparse *s = check_sparse(L);
+  float *g = sparse_grad(L, s, 2, "Sparse:start");
+  float scale = (float)luaL_checknumber(L, 3);
+  if (s->phase != 2) return luaL_error(L, "Sparse:start: the row counts are not in (Sparse:counts)");
+  size_t row_bytes = (size_t)(s->D + 1) * sizeof(float);
+  size_t total = 0;
+  for (int i = 0; i < g_size; i++) {
+    if (s->counts[i] < 0 || s->counts[i] > s->V)
+      return luaL_error(L, "Sparse:start: rank %d offers %d rows of %I", i, s->counts[i],
+                        (lua_Integer)s->V);
+    s->displs[i] = (int)total;
+    s->rbytes[i] = (int)((size_t)s->counts[i] * row_bytes);
+    total += (size_t)s->counts[i] * row_bytes;
+    if (total > INT32_MAX)
+      return luaL_error(L, "Sparse:start: the ranks' rows exceed 2 GB (use the dense allreduce)");
+  }
+  if (!grow(&s->recv, &s->recv_cap, total ? total : 1))
+    return luaL_error(L, "Sparse:start: out of memory for %I bytes", (lua_Integer)total);
+  const int32_t *idx = (const int32_t *)s->send;   // [k]
+  const int k = *s->k;
+  float *dst = (float *)(s->send + (size_t)k * sizeof(int32_t));   // [k, D]
+  for (int j = 0; j < k; j++) {
+    const float *src = g + (int64_t)idx[j] * s->D;
+    for (int64_t d = 0; d < s->D; d++) dst[(int64_t)j * s->D + d] = scale * src[d];
+  }
+  MPI_Iallgatherv(s->send, k * (int)row_bytes, MPI_BYTE, s->recv, s->rbytes, s->displs,
+                  MPI_BYTE, MPI_COMM_WORLD, &s->req);
+  s->phase = 3;
+  g_reduces++;
+  g_bytes += (double)k * (double)row_bytes;
+  g_sparse++;
+  g_sparse_bytes += (double)k * (double)row_bytes;
+  g_gathered_bytes += (double)total;
+  return 0;
+}
+
+/* s:test() -> done: progress whichever collective runs. */
+static int s_test(lua_State *L) {
+  sparse *s = check_sparse(L);
+  int flag = 1;
+  if (s->phase == 1 || s->phase == 3) {
+    MPI_Test(&s->req, &flag, MPI_STATUS_IGNORE);
+    if (flag) s->phase++;
+  }
+  lua_pushboolean(L, flag);
+  return 1;
+}
+
+/* s:finish(grad, scale) -> true | nil, err, kind */
+static int s_finish(lua_State *L) {
+  sparse *s = check_sparse(L);
+  float *g = sparse_grad(L, s, 2, "Sparse:finish");   // [V, D]
+  float scale = (float)luaL_checknumber(L, 3);
+  if (s->phase == 3) {
+    int rc = wait_req(L, &s->req, "the sparse gradient exchange");
+    if (rc) return rc;
+    s->phase = 4;
+  }
+  if (s->phase != 4) return luaL_error(L, "Sparse:finish: no exchange running (Sparse:start)");
+  s->phase = 0;
+  g_reduce_s += now_s() - s->t_start;
+  const int64_t D = s->D;
+  /* the rows the others sent, checked before anything changes */
+  for (int r = 0; r < g_size; r++) {
+    const int32_t *idx = (const int32_t *)(s->recv + s->displs[r]);   // [k_r]
+    for (int j = 0; j < s->counts[r]; j++)
+      if (idx[j] < 0 || idx[j] >= s->V)
+        return luaL_error(L, "Sparse:finish: rank %d sent row %d, outside [0, %I)", r,
+                          (int)idx[j], (lua_Integer)s->V);
+  }
+  const int32_t *mine = (const int32_t *)s->send;
+  for (int j = 0; j < *s->k; j++) memset(g + (int64_t)mine[j] * D, 0, (size_t)D * sizeof(float));
+  /* rank order: the same sum on every rank */
+  for (int pass = 0; pass < 2; pass++)
+    for (int r = 0; r < g_size; r++) {
+      const int32_t *idx = (const int32_t *)(s->recv + s->displs[r]);   // [k_r]
+      const float *rows = (const float *)(idx + s->counts[r]);          // [k_r, D]
+      for (int j = 0; j < s->counts[r]; j++) {
+        int32_t v = idx[j];
+        float *row = g + (int64_t)v * D;
+        if (pass == 0) {   /* add */
+          const float *src = rows + (int64_t)j * D;
+          for (int64_t d = 0; d < D; d++) row[d] += src[d];
+          s->mark[v] = 1;
+        } else if (s->mark[v]) {   /* scale each row once */
+          if (scale != 1.0f)
+            for (int64_t d = 0; d < D; d++) row[d] *= scale;
+          s->mark[v] = 0;
+        }
+      }
+    }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int s_gc(lua_State *L) {
+  sparse *s = luaL_checkudata(L, 1, SPARSE_MT);
+  if (s->phase == 1 || s->phase == 3) {   /* MPI may still write them (a stopping job): leak */
+    s->send = s->recv = NULL;
+    s->counts = NULL;   /* (and k, in the same block) */
+  }
+  free(s->send);
+  free(s->recv);
+  free(s->counts);
+  free(s->mark);
+  s->send = s->recv = NULL;
+  s->counts = NULL;
+  s->mark = NULL;
+  return 0;
+}
+
 /* ---- small double allreduces (loss, counts, flags) ----------------------------- */
 
 typedef struct {
@@ -624,7 +888,13 @@ static int l_library(lua_State *L) {
 }
 
 static int l_stats(lua_State *L) {
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 7);
+  lua_pushinteger(L, g_sparse);
+  lua_setfield(L, -2, "sparse");
+  lua_pushnumber(L, g_sparse_bytes);
+  lua_setfield(L, -2, "sparse_bytes");
+  lua_pushnumber(L, g_gathered_bytes);
+  lua_setfield(L, -2, "gathered_bytes");
   lua_pushnumber(L, g_wait_s);
   lua_setfield(L, -2, "wait_s");
   lua_pushnumber(L, g_reduce_s);
@@ -688,10 +958,13 @@ static const luaL_Reg dist_funcs[] = {
     {"iallreduce", l_iallreduce}, {"allgather", l_allgather}, {"bcast", l_bcast},
     {"hash", l_hash},         {"send", l_send},           {"poll", l_poll},
     {"stats", l_stats},       {"finalize", l_finalize},   {"abort", l_abort},
-    {"library", l_library},   {NULL, NULL},
+    {"library", l_library},   {"sparse", l_sparse},       {NULL, NULL},
 };
 
 void lurn_open_dist(lua_State *L) {
+  static const luaL_Reg sparse_methods[] = {{"offer", s_offer}, {"counts", s_counts},
+      {"start", s_start}, {"test", s_test}, {"finish", s_finish}, {NULL, NULL}};
+  static const luaL_Reg sparse_meta[] = {{"__gc", s_gc}, {NULL, NULL}};
   static const luaL_Reg bucket_methods[] = {
       {"start", b_start}, {"test", b_test}, {"finish", b_finish}, {"numel", b_numel}, {NULL, NULL}};
   static const luaL_Reg bucket_meta[] = {{"__gc", b_gc}, {NULL, NULL}};
@@ -699,6 +972,7 @@ void lurn_open_dist(lua_State *L) {
   static const luaL_Reg req_meta[] = {{"__gc", r_gc}, {NULL, NULL}};
   lurn_createmeta(L, BUCKET_MT, bucket_methods, bucket_meta);
   lurn_createmeta(L, REQ_MT, req_methods, req_meta);
+  lurn_createmeta(L, SPARSE_MT, sparse_methods, sparse_meta);
   lua_newtable(L);
   luaL_setfuncs(L, dist_funcs, 0);
   lua_setfield(L, -2, "dist");
@@ -744,7 +1018,8 @@ static const luaL_Reg dist_funcs[] = {
     {"rank", l_zero},     {"size", l_one},          {"set_timeout", no_mpi}, {"set_where", no_mpi},
     {"bucket", no_mpi},   {"iallreduce", no_mpi},   {"allgather", no_mpi}, {"bcast", no_mpi},
     {"hash", l_hash},     {"send", no_mpi},         {"poll", no_mpi},     {"stats", no_mpi},
-    {"finalize", l_nothing}, {"abort", l_exit},     {"library", no_mpi}, {NULL, NULL},
+    {"finalize", l_nothing}, {"abort", l_exit},     {"library", no_mpi}, {"sparse", no_mpi},
+    {NULL, NULL},
 };
 
 void lurn_open_dist(lua_State *L) {

@@ -191,6 +191,24 @@ static int l_embedding_backward(lua_State *L) {
   return 0;
 }
 
+/*** lurn.core.embedding_rows(ids, vocab [, padding]) — the distinct ids but the padding id, ascending: the rows of dw embedding_backward writes (lurn.dist sends only these).
+ * @function embedding_rows
+ * @tparam Tensor ids int32 [...]
+ * @tparam integer vocab V, the rows of the weight
+ * @tparam[opt] integer padding
+ * @treturn Tensor int32 [k]
+ * @usage lurn.core.embedding_rows(lurn.tensor({{4, 1}, {0, 4}}, "int32"), 5, 0)   -- {1, 4}
+ */
+static int l_embedding_rows(lua_State *L) {
+  lurn_tensor *ids = lurn_checktensor(L, 1);
+  lua_Integer V = luaL_checkinteger(L, 2);
+  int64_t pad = optpadding(L, 3);
+  lurn_status st;
+  lurn_tensor *out = lurn_newtensor(L);
+  CHECK_ST(lurn_embedding_rows(out, ids, (int64_t)V, pad, &st));
+  return 1;
+}
+
 /* ---- Dropout ------------------------------------------------------------------ */
 
 /*** lurn.core.dropout_mask(shape, p) — a float32 mask: 0 with probability p, else 1/(1-p) (drawn from the global generator).
@@ -475,6 +493,7 @@ static int l_mse(lua_State *L) {
 static const luaL_Reg layer_funcs[] = {
   {"linear_forward", l_linear_forward},         {"linear_backward", l_linear_backward},
   {"embedding_forward", l_embedding_forward},   {"embedding_backward", l_embedding_backward},
+  {"embedding_rows", l_embedding_rows},
   {"dropout_mask", l_dropout_mask},             {"dropout_forward", l_dropout_forward},
   {"dropout_backward", l_dropout_backward},
   {"activation_forward", l_activation_forward}, {"activation_backward", l_activation_backward},

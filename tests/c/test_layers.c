@@ -286,6 +286,42 @@ static void test_embedding(void) {
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) lurn_tensor_release(all[i]);
 }
 
+/* embedding_rows against a naive reference: the rows of dw that backward
+ * made non-zero (random ids, some repeated, with and without padding). */
+static void test_embedding_rows(void) {
+  lurn_status st = {0};
+  const int V = 40, D = 2, T = 7, B = 3;
+  lurn_tensor ids = mk(LURN_INT32, 2, T, B, 0), rows = {0};
+  lurn_tensor r = randt(3, T, B, D, 0.5f, 1), dw = mk(LURN_FLOAT32, 2, V, D, 0);
+  for (int pad = -1; pad <= 3; pad += 4) {
+    for (int n = 0; n < T * B; n++) I32(ids)[n] = (int32_t)((n * 17 + n * n) % 13) * 3;
+    I32(ids)[4] = 3;   // the padding id (3) appears
+    lurn_fill(&dw, 0);
+    CHECK(lurn_embedding_backward(&dw, &r, &ids, pad, &st) == LURN_OK);
+    CHECK(lurn_embedding_rows(&rows, &ids, V, pad, &st) == LURN_OK);
+    CHECK(rows.dtype == LURN_INT32 && rows.ndim == 1);
+    int64_t j = 0;
+    for (int v = 0; v < V; v++) {
+      int used = 0;   // naive: does any position hold v (not the padding id)?
+      for (int n = 0; n < T * B; n++) used |= I32(ids)[n] == v && v != pad;
+      CHECK(used == (F(dw)[v * D] != 0.0f));   // r > 0: a used row's gradient is non-zero
+      if (used) {
+        CHECK(j < rows.size[0] && I32(rows)[j] == v);
+        j++;
+      }
+    }
+    CHECK(j == rows.size[0]);
+    lurn_tensor_release(&rows);
+  }
+  I32(ids)[2] = V;
+  CHECK(lurn_embedding_rows(&rows, &ids, V, -1, &st) == LURN_EARG);
+  CHECK_MSG(st, "id 40 at position [1,3]");
+  CHECK(lurn_embedding_rows(&rows, &ids, 0, -1, &st) == LURN_EARG);
+  CHECK_MSG(st, "embedding_rows: vocabulary size 0");
+  lurn_tensor *all[] = {&ids, &rows, &r, &dw};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) lurn_tensor_release(all[i]);
+}
+
 /* ---- Dropout --------------------------------------------------------------- */
 
 static void test_dropout(void) {
@@ -862,6 +898,7 @@ int main(void) {
   RUN(test_linear_backward);
   RUN(test_linear_errors);
   RUN(test_embedding);
+  RUN(test_embedding_rows);
   RUN(test_dropout);
   RUN(test_activations);
   RUN(test_pool);

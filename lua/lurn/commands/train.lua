@@ -416,7 +416,8 @@ function M.run(cfg, opts)
   if dist.active() then   -- rank 0's view of the gradient allreduce (bench/mpi.sh reads it)
     local st = dist.stats()
     summary.dist = { ranks = dist.size(), wait_seconds = st.wait_s, reduce_seconds = st.reduce_s,
-      buckets_reduced = st.reduces, bytes_reduced = st.bytes }
+      buckets_reduced = st.reduces, bytes_reduced = st.bytes, sparse_exchanges = st.sparse,
+      sparse_bytes = st.sparse_bytes, dense_fallbacks = st.dense_fallbacks }
   end
   if status == "completed" and ds.test and summary.checkpoints.best then
     test_best(run, cfg, ds, b, mon, summary)

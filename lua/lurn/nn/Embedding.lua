@@ -83,7 +83,49 @@ function Embedding:backward(grad_output)
   self:_check_backward(self._ids, grad_output)
   if self._mask then grad_output = grad_output:mul(self._mask) end
   core.embedding_backward(self._ids, grad_output, self._params[1].grad, self.padding or -1)
+  local seen = self._rows_seen
+  if seen then seen[#seen + 1] = self._ids end
   return nil
+end
+
+--- m:reset_rows() — start recording which rows of the weight's gradient backward writes.
+-- Data-parallel training (lurn.dist) calls it before each step's backward
+-- and sends only those rows of the gradient (touched_rows) instead of the
+-- whole [vocab, dim] table. Until it is called backward records nothing.
+-- @usage m:reset_rows(); m:zero_grad(); m:backward(dy); local rows = m:touched_rows()
+function Embedding:reset_rows()
+  self._rows_seen = {}
+end
+
+--- m:touched_rows() — the rows of the weight's gradient backward wrote since reset_rows.
+-- The distinct ids of every backward since then but the padding id,
+-- ascending, as int32 [k]; nil when there were none. After zero_grad and
+-- the step's backward they are the only non-zero rows of the gradient.
+-- @treturn ?Tensor int32 [k] 0-based rows, or nil
+-- @usage m:reset_rows(); m:forward(ids); m:backward(dy)
+-- print(m:touched_rows())   -- e.g. [1, 4, 17]
+function Embedding:touched_rows()
+  local seen = self._rows_seen
+  if not seen then util.user_error("nn.Embedding: touched_rows before reset_rows") end
+  if #seen == 0 then return nil end
+  local ids = seen[1]
+  if #seen > 1 then   -- several backwards (since reset_rows): their ids together
+    local flat = {}
+    for i, t in ipairs(seen) do flat[i] = t:contiguous():view(t:numel()) end
+    ids = lurn.cat(flat, 1)
+  end
+  local rows = core.embedding_rows(ids, self.vocab, self.padding or -1)
+  return rows:numel() > 0 and rows or nil
+end
+
+--- m:row_sparse([out]) — its weight: a gradient only the rows a batch names receive.
+-- (Module's protocol, see nn.Module.row_sparse.)
+-- @tparam[opt] table out a list to append to
+-- @treturn table {{module = m, value = weight}}
+function Embedding:row_sparse(out)
+  out = out or {}
+  out[#out + 1] = { module = self, value = self._params[1].value }
+  return out
 end
 
 function Embedding:describe()

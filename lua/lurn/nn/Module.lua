@@ -87,6 +87,22 @@ function Module:zero_grad()
   for _, p in ipairs(self:parameters()) do p.grad:zero() end
 end
 
+--- m:row_sparse([out]) — the parameters whose gradient only some rows receive, per step.
+-- Records {module =, value =}: value is a [rows, dim] parameter whose
+-- gradient, after zero_grad and a backward, is zero outside the rows
+-- module:touched_rows() names (module:reset_rows() starts the record).
+-- nn.Embedding's weight is one; a container lists its children's; a module
+-- that writes into such a gradient itself (tied weights) must leave it out.
+-- Data-parallel training (lurn.dist) exchanges only those rows.
+-- @tparam[opt] table out a list to append to
+-- @treturn table the records
+-- @usage for _, r in ipairs(model:row_sparse()) do print(r.module, r.value:shape()) end
+function Module:row_sparse(out)
+  out = out or {}
+  for _, c in ipairs(self._children) do c.module:row_sparse(out) end
+  return out
+end
+
 --- m:train([mode]) — training mode (dropout on) for the module and its children.
 -- @tparam[opt] boolean mode true (default) for training, false for evaluation
 -- @treturn nn.Module the module itself

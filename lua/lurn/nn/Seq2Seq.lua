@@ -292,6 +292,18 @@ function Seq2Seq:backward(dlogits)
   return nil
 end
 
+--- m:row_sparse([out]) — the embeddings' weights (nn.Module.row_sparse), but the
+-- target embedding when tie_embeddings: the output layer writes every row
+-- of its gradient.
+-- @tparam[opt] table out a list to append to
+-- @treturn table {{module =, value =}, ...}
+function Seq2Seq:row_sparse(out)
+  out = out or {}
+  self.src_embed:row_sparse(out)
+  if not self.opts.tie_embeddings then self.tgt_embed:row_sparse(out) end
+  return out
+end
+
 function Seq2Seq:describe()
   local o = self.opts
   return ("nn.Seq2Seq(%d -> %d, %s, embed %d, hidden %d%s, %s attention%s%s)"):format(
