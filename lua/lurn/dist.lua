@@ -145,7 +145,8 @@ function M.bcast(s) return check(C.bcast(s)) end
 -- ---- data-parallel training ------------------------------------------------------
 
 --- This rank's part of a global batch (a list of sample indices): a
--- contiguous slice, ranks 0..r-1 one sample larger when it does not divide.
+-- contiguous slice [n*rank/size, n*(rank+1)/size); when size does not divide n, the
+-- slices differ by one sample and the larger ones fall to the higher ranks (5 over 2: 2, 3).
 function M.shard(index, rank, size)
   rank, size = rank or C.rank(), size or C.size()
   local n = #index
