@@ -14,8 +14,8 @@
 -- 256): pretrained.from needs the same cell, sizes and layer count, and says so otherwise.
 -- 32 streams of 35-step chunks, state carried across chunks; Adam at 2e-3 along a cosine;
 -- at most 2 epochs or 30 minutes (train.max_time).
--- Result, seeds, time: not measured at this size (docs/pretraining.md has the short
--- comparison that was measured, on a 10,000-phrase subset).
+-- Result (seed 1, 1 thread on one core): validation perplexity 172.5 after its 2 epochs, 9:42
+-- (docs/results.md, "Started from a language model").
 return {
   name = "sst2-lm",
   seed = 1,
