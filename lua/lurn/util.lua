@@ -51,6 +51,28 @@ function M.user_error(msg)
   error(msg, level)
 end
 
+--- util.show_names(names [, max [, width]]) — names read from a user's file (a header's
+-- columns), for a message: each in single quotes with control bytes and quotes as \xNN (so
+-- a binary file cannot spill into the terminal, nor its text pass for the message's own
+-- words), each cut to width bytes (default 40), at most max of them (default 12).
+-- @tparam {string,...} names
+-- @tparam[opt=12] int max
+-- @tparam[opt=40] int width
+-- @treturn string
+-- @usage print(util.show_names({ "time", "it's" }))   --> 'time', 'it\x27s'
+function M.show_names(names, max, width)
+  max, width = max or 12, width or 40
+  local out = {}
+  for i = 1, math.min(#names, max) do
+    local h = tostring(names[i])
+    local cut = #h > width
+    h = h:sub(1, width):gsub("[%z\1-\31\127'\"]", function(c) return ("\\x%02X"):format(c:byte()) end)
+    out[i] = "'" .. h .. (cut and "...'" or "'")
+  end
+  if #names > max then out[#out + 1] = ("... %d in all"):format(#names) end
+  return table.concat(out, ", ")
+end
+
 --- util.levenshtein(a, b) — edit distance between two strings (insertions, deletions, substitutions).
 -- @usage print(util.levenshtein("epochs", "epohcs"))   --> 2
 function M.levenshtein(a, b)

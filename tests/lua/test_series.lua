@@ -65,6 +65,9 @@ function TestCsv:test_malformed_files_name_file_line_and_column()
     csv.read, write("m6.csv", "t,v\n1949-02,1\n1949-01,2\n"))
   data_error("m7.csv:1: header: no column 'w'", csv.read, write("m7.csv", "t,v\n1,2\n"),
     { columns = { "w" } })
+  -- the columns listed are quoted and escaped (a fuzzed header "\1s line 31" read as a position)
+  data_error("m7b.csv:1: header: no column 'w' (a value column; the columns are 't', '\\x01s line 31')",
+    csv.read, write("m7b.csv", "t,\1s line 31\n1,2\n"), { columns = { "w" } })
   data_error("m8.csv: empty file", csv.read, write("m8.csv", "\n\n"))
   data_error("m9.csv:1: a header but no rows", csv.read, write("m9.csv", "t,v\n"))
   data_error("m10.csv:2: column 'v': 'nan' is not a finite number",

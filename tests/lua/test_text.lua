@@ -234,7 +234,7 @@ function TestReaders:test_tsv_errors()
   local p = write("bad.tsv", "sentence\tlabel\ngood\t1\nno tab here\n")
   assert_data_error(p .. ":3: 1 field, the header has 2", text.read, p)
   p = write("nolabel.tsv", "index\tsentence\n0\tsome text\n")
-  assert_data_error(p .. ":1: no label column in the header (columns: index, sentence)", text.read, p,
+  assert_data_error(p .. ":1: no label column in the header (columns: 'index', 'sentence')", text.read, p,
     { format = "tsv" })
   p = write("alldropped.tsv", "sentence\tlabel\nx\t\n")
   assert_data_error(p .. ": no labelled rows (1 without a label dropped)", text.read, p)
@@ -245,14 +245,14 @@ end
 function TestReaders:test_header_echo()
   -- the columns a message lists: control bytes escaped, long names and long headers cut
   local p = write("ctl.tsv", "a\1b\tc\n1\t2\n")
-  assert_data_error(p .. ":1: no text column in the header (columns: a\\x01b, c)", text.read, p,
+  assert_data_error(p .. ":1: no text column in the header (columns: 'a\\x01b', 'c')", text.read, p,
     { format = "tsv" })
   local cols = {}
   for i = 1, 14 do cols[i] = ("c%d"):format(i) end
   cols[1] = ("x"):rep(50)
   p = write("wide.tsv", table.concat(cols, "\t") .. "\n")
-  assert_data_error("(columns: " .. ("x"):rep(40) .. "..., c2, c3, c4, c5, c6, c7, c8, c9, c10, "
-    .. "c11, c12, ... 14 in all)", text.read, p, { format = "tsv" })
+  assert_data_error("(columns: '" .. ("x"):rep(40) .. "...', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', "
+    .. "'c8', 'c9', 'c10', 'c11', 'c12', ... 14 in all)", text.read, p, { format = "tsv" })
 end
 
 function TestReaders:test_not_utf8()

@@ -17,6 +17,7 @@
 -- may be quoted ("a ""b"", c"); blank lines are skipped; a UTF-8 BOM and CRLF
 -- line ends are accepted.
 local errors = require "lurn.errors"
+local util = require "lurn.util"
 
 local M = {}
 
@@ -109,7 +110,7 @@ function M.read(path, opts)
           local j = pos[name]
           if not j then
             fail(lineno, "header: no column '%s' (%s; the columns are %s)", name, what,
-              table.concat(header, ", "))
+              util.show_names(header))
           end
           return j
         end

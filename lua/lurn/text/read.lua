@@ -17,6 +17,7 @@
 -- with no labelled rows.
 local core = require "lurn.core"
 local errors = require "lurn.errors"
+local util = require "lurn.util"
 
 local M = {}
 
@@ -70,34 +71,20 @@ end
 local TEXT_NAMES = { "sentence", "text", "review", "content" }
 local LABEL_NAMES = { "label", "class", "sentiment", "polarity" }
 
---- A header's columns for a message: at most 12, each cut to 40 bytes, control bytes as
--- \xNN (a binary file given as a table must not spill into the terminal).
-local function show_columns(header)
-  local out = {}
-  for i = 1, math.min(#header, 12) do
-    local h = header[i]
-    local cut = #h > 40
-    h = h:sub(1, 40):gsub("[%z\1-\31\127]", function(c) return ("\\x%02X"):format(c:byte()) end)
-    out[i] = cut and h .. "..." or h
-  end
-  if #header > 12 then out[#out + 1] = ("... %d in all"):format(#header) end
-  return table.concat(out, ", ")
-end
-
 --- The column of a header: the configured name, else the first known one.
 local function column(header, wanted, known, path, what)
   local pos = {}
   for i, h in ipairs(header) do pos[h] = pos[h] or i end
   if wanted and wanted ~= "" then
     if not pos[wanted] then
-      fail("%s:1: no column '%s' in the header (columns: %s)", path, wanted, show_columns(header))
+      fail("%s:1: no column '%s' in the header (columns: %s)", path, wanted, util.show_names(header))
     end
     return pos[wanted]
   end
   for _, k in ipairs(known) do if pos[k] then return pos[k] end end
   if what == "text" then
     fail("%s:1: no text column in the header (columns: %s); set data.text_field", path,
-      show_columns(header))
+      util.show_names(header))
   end
   return nil
 end
@@ -119,7 +106,7 @@ local function from_rows(path, rows, opts, fmt)
   local li = column(header, opts.label_field, LABEL_NAMES, path, "label")
   if not li and not opts.unlabelled then
     fail("%s:1: no label column in the header (columns: %s); set data.label_field",
-      path, show_columns(header))
+      path, util.show_names(header))
   end
   local texts, labels, dropped = {}, {}, 0
   for ln, f in rows do
