@@ -51,6 +51,20 @@ function M.user_error(msg)
   error(msg, level)
 end
 
+--- util.quote(s [, width]) — a piece of a user's file for a message: in single quotes, control
+-- bytes and quotes as \xNN, cut to width bytes (default 40, "..." added when cut).
+-- @tparam string s
+-- @tparam[opt=40] int width
+-- @treturn string
+-- @usage print(util.quote("it's"))   --> 'it\x27s'
+function M.quote(s, width)
+  width = width or 40
+  s = tostring(s)
+  local cut = #s > width
+  s = s:sub(1, width):gsub("[%z\1-\31\127'\"]", function(c) return ("\\x%02X"):format(c:byte()) end)
+  return "'" .. s .. (cut and "...'" or "'")
+end
+
 --- util.show_names(names [, max [, width]]) — names read from a user's file (a header's
 -- columns), for a message: each in single quotes with control bytes and quotes as \xNN (so
 -- a binary file cannot spill into the terminal, nor its text pass for the message's own
@@ -61,14 +75,9 @@ end
 -- @treturn string
 -- @usage print(util.show_names({ "time", "it's" }))   --> 'time', 'it\x27s'
 function M.show_names(names, max, width)
-  max, width = max or 12, width or 40
+  max = max or 12
   local out = {}
-  for i = 1, math.min(#names, max) do
-    local h = tostring(names[i])
-    local cut = #h > width
-    h = h:sub(1, width):gsub("[%z\1-\31\127'\"]", function(c) return ("\\x%02X"):format(c:byte()) end)
-    out[i] = "'" .. h .. (cut and "...'" or "'")
-  end
+  for i = 1, math.min(#names, max) do out[i] = M.quote(names[i], width) end
   if #names > max then out[#out + 1] = ("... %d in all"):format(#names) end
   return table.concat(out, ", ")
 end

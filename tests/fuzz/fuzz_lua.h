@@ -64,7 +64,7 @@ static void fuzz_lua_hook(lua_State *L, lua_Debug *ar) {
   "  local m = e.message\n" \
   "  -- the file's own text, quoted in a message, is not a position\n" \
   "  local scan = m:gsub(\"'[^']*'\", \"''\"):gsub('\"[^\"]*\"', '\"\"')\n" \
-  "  if m:find('%.lua:%d+:') or m:find('traceback') or m:find('%[C%]') then bad('Lua position in the message') end\n" \
+  "  if scan:find('%.lua:%d+:') or scan:find('traceback') or scan:find('%[C%]') then bad('Lua position in the message') end\n" \
   "  local file\n" \
   "  for _, f in ipairs(files) do if m:sub(1, #f.path) == f.path then file = f; break end end\n" \
   "  if not file then bad('the message does not start with the file') end\n" \

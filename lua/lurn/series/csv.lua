@@ -98,7 +98,7 @@ function M.read(path, opts)
           h = trim(h)
           header[j] = h
           if h == "" then fail(lineno, "header: column %d has no name", j) end
-          if pos[h] then fail(lineno, "header: column '%s' appears twice (columns %d and %d)", h,
+          if pos[h] then fail(lineno, "header: column %s appears twice (columns %d and %d)", util.quote(h),
             pos[h], j) end
           pos[h] = j
         end
@@ -109,7 +109,7 @@ function M.read(path, opts)
         local function find(name, what)
           local j = pos[name]
           if not j then
-            fail(lineno, "header: no column '%s' (%s; the columns are %s)", name, what,
+            fail(lineno, "header: no column %s (%s; the columns are %s)", util.quote(name), what,
               util.show_names(header))
           end
           return j
@@ -123,7 +123,7 @@ function M.read(path, opts)
         end
         for k, name in ipairs(wanted) do
           local j = find(name, "a value column")
-          if j == time_index then fail(lineno, "column '%s' is the time column, not a value", name) end
+          if j == time_index then fail(lineno, "column %s is the time column, not a value", util.quote(name)) end
           col_index[k], names[k], values[k] = j, name, {}
         end
       else
@@ -132,15 +132,16 @@ function M.read(path, opts)
         end
         local i = #times + 1
         local t = trim(fields[time_index])
-        if t == "" then fail(lineno, "column '%s': empty time", header[time_index]) end
+        if t == "" then fail(lineno, "column %s: empty time", util.quote(header[time_index])) end
         times[i] = t
         for k, j in ipairs(col_index) do
           local raw = trim(fields[j])
           local v = tonumber(raw)
           if raw == "" then
-            fail(lineno, "column '%s': missing value (lurn does not fill gaps)", header[j])
+            fail(lineno, "column %s: missing value (lurn does not fill gaps)", util.quote(header[j]))
           elseif not v or v ~= v or v == math.huge or v == -math.huge then
-            fail(lineno, "column '%s': '%s' is not a finite number", header[j], raw:sub(1, 40))
+            fail(lineno, "column %s: %s is not a finite number", util.quote(header[j]),
+              util.quote(raw))
           end
           values[k][i] = v
         end
@@ -156,7 +157,7 @@ function M.read(path, opts)
   local seen = {}
   for i = 1, n do
     local t = times[i]
-    if seen[t] then fail(lines[i], "time '%s' repeats line %d", t, lines[seen[t]]) end
+    if seen[t] then fail(lines[i], "time %s repeats line %d", util.quote(t), lines[seen[t]]) end
     seen[t] = i
     if all_iso and i > 1 and t <= times[i - 1] then
       fail(lines[i], "time '%s' does not follow '%s' (line %d): rows must be in time order", t,
