@@ -16,6 +16,7 @@
 local lurn = require "lurn"
 local data = require "lurn.data"
 local errors = require "lurn.errors"
+local read = require "lurn.text.read"
 local bleu = require "lurn.seq2seq.bleu"
 
 local M = {}
@@ -35,17 +36,13 @@ function M.read_lines(path)
   if not f then errors.raise("data", "%s: cannot read (%s)", path, tostring(err)) end
   local text = f:read("a")
   f:close()
+  read.check_utf8(path, text)
   local lines = {}
   local n = 0
   for line in (text .. (text:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)\n") do
     n = n + 1
     if line:find("\0", 1, true) then
       errors.raise("data", "%s:%d: a NUL byte (not a text file?)", path, n)
-    end
-    local ok, bad = utf8.len(line)
-    if not ok then
-      errors.raise("data", "%s:%d: not valid UTF-8 at byte %d of the line (convert the file, "
-        .. "e.g. iconv -f latin1 -t utf-8)", path, n, bad)
     end
     lines[n] = (line:gsub("\r$", ""))
   end

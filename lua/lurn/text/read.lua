@@ -30,18 +30,22 @@ local function slurp(path)
   f:close()
   if not s then fail("%s: cannot read (%s)", path, tostring(rerr)) end
   if s:sub(1, 3) == "\239\187\191" then s = s:sub(4) end   -- UTF-8 byte order mark
-  -- the vocabulary travels in the checkpoint as JSON, which holds UTF-8 only: a Latin-1
-  -- corpus would otherwise train and then fail at its first checkpoint
-  local ok, bad = utf8.len(s)
-  if not ok then
-    local line, start = 1, 1
-    for nl in s:sub(1, bad - 1):gmatch("()\n") do line = line + 1; start = nl + 1 end
-    fail("%s:%d: not valid UTF-8 at byte %d of the line (convert the file, e.g. "
-      .. "iconv -f latin1 -t utf-8)", path, line, bad - start + 1)
-  end
+  M.check_utf8(path, s)
   return s
 end
 M.slurp = slurp
+
+--- A data error naming the file, line and byte of the first byte of s (the text of
+-- path) that is not UTF-8. Vocabularies travel in checkpoints as JSON, which holds
+-- UTF-8 only: a Latin-1 corpus would otherwise train and then fail at its first checkpoint.
+function M.check_utf8(path, s)
+  local ok, bad = utf8.len(s)
+  if ok then return end
+  local line, start = 1, 1
+  for nl in s:sub(1, bad - 1):gmatch("()\n") do line = line + 1; start = nl + 1 end
+  fail("%s:%d: not valid UTF-8 at byte %d of the line (convert the file, e.g. "
+    .. "iconv -f latin1 -t utf-8)", path, line, bad - start + 1)
+end
 
 --- Iterate the lines of s: yields line number, line (without \n or \r\n).
 local function lines(s)
