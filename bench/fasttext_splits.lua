@@ -8,6 +8,7 @@
 -- clitics and punctuation apart, <br /> removed), so both tools see the same tokens:
 --   data.folds = k >= 2   OUTDIR/fold-<i>/{train,valid}.ft for i = 1..k (lurn.text's folds)
 --   otherwise             OUTDIR/{train,valid}.ft (data.valid, or the held-out valid_split)
+-- data.extra's rows are added to every training part, as lurn train adds them.
 -- The seed of the split is the config's `seed`, as in lurn train. bench/fasttext.sh uses it.
 local lurn = require "lurn"
 local config = require "lurn.config"
@@ -28,13 +29,15 @@ local function line(t, label)
   return "__label__" .. label .. " " .. table.concat(tok:tokenize(t), " ") .. "\n"
 end
 
-local function write(file, texts, labels, idx)
+-- a training part gets data.extra's rows too, as lurn.text's does
+local function write(file, texts, labels, idx, extra)
   local f = assert(io.open(file, "w"))
   if idx then
     for _, i in ipairs(idx) do f:write(line(texts[i], labels[i])) end
   else
     for i = 1, #texts do f:write(line(texts[i], labels[i])) end
   end
+  for i = 1, extra and #extra.texts or 0 do f:write(line(extra.texts[i], extra.labels[i])) end
   f:close()
 end
 
@@ -44,17 +47,17 @@ if cfg.data.folds >= 2 then
   for i, f in ipairs(split.kfold(tr.labels, cfg.data.folds, cfg.seed)) do
     local dir = ("%s/fold-%d"):format(out, i)
     lurn.mkdir(dir)
-    write(dir .. "/train.ft", tr.texts, tr.labels, f.train)
+    write(dir .. "/train.ft", tr.texts, tr.labels, f.train, p.extra)
     write(dir .. "/valid.ft", tr.texts, tr.labels, f.valid)
   end
   print(("%s: %d folds of %s (seed %d)"):format(out, cfg.data.folds, cfg.data.train, cfg.seed))
 elseif p.valid then
-  write(out .. "/train.ft", tr.texts, tr.labels)
+  write(out .. "/train.ft", tr.texts, tr.labels, nil, p.extra)
   write(out .. "/valid.ft", p.valid.texts, p.valid.labels)
   print(("%s: %s and %s"):format(out, cfg.data.train, cfg.data.valid))
 else
   local tri, vai = split.holdout(tr.labels, cfg.data.valid_split, cfg.seed)
-  write(out .. "/train.ft", tr.texts, tr.labels, tri)
+  write(out .. "/train.ft", tr.texts, tr.labels, tri, p.extra)
   write(out .. "/valid.ft", tr.texts, tr.labels, vai)
   print(("%s: %d train, %d held out of %s (seed %d)"):format(out, #tri, #vai, cfg.data.train, cfg.seed))
 end

@@ -1,5 +1,7 @@
 --- lurn eval RUN_DIR|CHECKPOINT [--data FILE [--format F]] [--split valid|test] [--checkpoint best|last] [--json]
 --
+-- An ensemble run's directory (train.ensemble) is evaluated as one model:
+-- the mean of its members' probabilities.
 -- Evaluates a trained classifier: N, mean cross-entropy, accuracy, per-class
 -- precision, recall and F1, macro-F1, the confusion matrix. The data is a
 -- labelled file (--data, read in the run's data.format), else the run's
@@ -81,8 +83,16 @@ local function fmt(v) return v == nil and "-" or ("%.4f"):format(v) end
 
 local function print_report(s, what, rec, rep)
   local st = s.state
-  print(("checkpoint  %s (step %s%s)"):format(s.path, tostring(st.step),
-    st.data and st.data.epoch and (", epoch " .. (st.data.epoch - (st.data.pos == 0 and 1 or 0))) or ""))
+  if s.members then
+    print(("ensemble    %s: the mean of %d models' probabilities"):format(s.path, #s.members))
+    for i, m in ipairs(s.members) do
+      print(("  member %d  %s (step %s)"):format(i, m.path, tostring(m.state.step)))
+    end
+  else
+    print(("checkpoint  %s (step %s%s)"):format(s.path, tostring(st.step),
+      st.data and st.data.epoch and (", epoch " .. (st.data.epoch - (st.data.pos == 0 and 1 or 0)))
+      or ""))
+  end
   print(("data        %s (%d samples)"):format(what, rec.n))
   print(("loss        %s   (mean cross-entropy)"):format(fmt(rec.loss)))
   print(("accuracy    %s"):format(fmt(rec.accuracy)))
@@ -128,12 +138,18 @@ function M.main(args)
   local rec, rep = metrics.evaluate(s.model, data, { loss = require("lurn.nn").CrossEntropy(),
     labels = s.labels, batch_size = o.batch_size })
   if o.json then
+    local members = nil
+    for i, m in ipairs(s.members or {}) do
+      members = members or {}
+      members[i] = { checkpoint = m.path, step = m.state.step }
+    end
     print(json.object({
-      checkpoint = s.path, step = s.state.step, data = what, n = rec.n, loss = rec.loss,
+      checkpoint = s.path, step = s.state.step, members = members, data = what, n = rec.n,
+      loss = rec.loss,
       accuracy = rec.accuracy,
       macro_f1 = rec.macro_f1, classes = rep.classes,
       confusion = { labels = s.labels, matrix = rep.matrix },
-    }, { "checkpoint", "step", "data", "n", "loss", "accuracy", "macro_f1" }))
+    }, { "checkpoint", "step", "members", "data", "n", "loss", "accuracy", "macro_f1" }))
   else
     print_report(s, what, rec, rep)
   end

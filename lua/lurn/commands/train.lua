@@ -55,6 +55,11 @@ local function parser()
     .. "differ only in train.epochs, train.log_every, train.max_time"):argname("RUN_DIR")
   p:option("--folds", "k-fold cross-validation: the same as the override data.folds=K")
       :argname("K")
+  p:option("--jobs", "train an ensemble's members (train.ensemble) this many at a time, as "
+    .. "separate processes sharing the threads (default 1: one after another)", "1")
+      :convert(math.tointeger):argname("N")
+  p:option("--member", "train member I of the config's ensemble alone, into --out (what --jobs "
+    .. "runs; also a way to spread members over machines)"):convert(math.tointeger):argname("I")
   p:flag("--print-config", "print the resolved config and exit")
   p:flag("--quiet", "print nothing but errors and the run directory")
   p:flag("--json", "progress and summary as JSON lines")
@@ -215,7 +220,7 @@ local function open_run(cfg, opts, files, env_extra)
     run:write("config.lua", (opts.info and opts.info.source) or config.serialize(cfg))
     run:write("command.txt", cmd .. "\n")
     local env = rundir.environment(cfg, files)
-    env.fold = opts.fold
+    env.fold, env.member = opts.fold, opts.member
     for k, v in pairs(env_extra or {}) do env[k] = v end
     run:write_json("env.json", env)
   end
@@ -363,6 +368,10 @@ function M.run(cfg, opts)
     errors.raise("usage", "task %q does not run under mpirun yet (only classification does)",
       cfg.task)
   end
+  if task and cfg.train.ensemble > 1 then
+    errors.raise("config", "train.ensemble = %d: task %q does not train ensembles (classification "
+      .. "does)", cfg.train.ensemble, cfg.task)
+  end
   if task then
     local p, schema = cfg.pretrained, require "lurn.config.schema"
     for _, k in ipairs { "from", "checkpoint", "lr_scale" } do
@@ -377,7 +386,8 @@ function M.run(cfg, opts)
   local P = progress.new { mode = opts.progress or "lines", epochs = cfg.train.epochs,
     metric = cfg.train.best_metric }
   if cfg.threads and cfg.threads > 0 and not opts.threads_fixed then lurn.threads(cfg.threads) end
-  lurn.seed(cfg.seed)
+  -- an ensemble's member i draws from seed + i - 1; the data and its split from seed alone
+  lurn.seed(cfg.seed + (opts.member or 1) - 1)
   check_config(cfg, opts.fold)
   local ds = load_data(cfg, opts.fold, P)
   check_data(cfg, ds)
@@ -465,10 +475,10 @@ end
 -- of train.best_metric and their mean and sample standard deviation.
 -- --resume continues it: finished folds are kept, an interrupted one resumes,
 -- the rest start.
-function M.run_folds(cfg, opts)
+-- The directory above a k-fold run's folds or an ensemble's members: new
+-- (its config, command and env.json) or resumed (the command appended).
+local function open_top(cfg, opts, env_extra)
   local config = config_lib()
-  local k = cfg.data.folds
-  local P = progress.new { mode = opts.progress or "lines" }
   local top = opts.resume
   if not top then
     top = rundir.create { out = opts.out, root = opts.root, name = cfg.name }
@@ -478,43 +488,60 @@ function M.run_folds(cfg, opts)
     for _, part in ipairs { "train", "valid", "test" } do
       if cfg.data[part] ~= "" then files[#files + 1] = cfg.data[part] end
     end
-    top:write_json("env.json", rundir.environment(cfg, files))
+    for f in cfg.data.extra:gmatch("[^,]+") do files[#files + 1] = f:match("^%s*(.-)%s*$") end
+    local env = rundir.environment(cfg, files)
+    for k, v in pairs(env_extra or {}) do env[k] = v end
+    top:write_json("env.json", env)
   else
     top:write("command.txt", (top:read("command.txt") or "") .. command_line(opts.argv) .. "\n")
   end
   top:write("config.resolved.lua", config.serialize(cfg))
+  return top
+end
+
+-- Runs one part (a fold, a member) in its directory dir below a top
+-- directory: a finished part is kept, one with a checkpoint resumes, one
+-- stopped before its first checkpoint starts again. opts: the part's run
+-- options without out/resume. Returns its summary and whether it ran now.
+local function run_part(dir, run_fn, cfg, opts, top, nested, P, label)
+  local done = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
+  if done and done.status == "completed" then
+    P:note(("%s: done before (%s)"):format(label, dir))
+    return done
+  end
+  P:note(label)
+  if rundir.is_run(dir) and (nested or lfs.attributes(dir .. "/checkpoints/latest")) then
+    opts.resume = rundir.open(dir)
+  else
+    -- nothing to continue: its directory (ours, inside this run) starts again
+    if lfs.attributes(dir) then os.execute("rm -rf -- " .. rundir.shell_quote(dir)) end
+    opts.out = dir
+  end
+  local ok, res = pcall(run_fn, cfg, opts)
+  if not ok then
+    if errors.is(res, "interrupted") then   -- the whole run resumes, not the part
+      errors.raise("interrupted", "%s\nresume with: lurn train --resume %s",
+        res.message:gsub("\nresume with: .*$", ""), top.path)
+    end
+    error(res, 0)
+  end
+  return res
+end
+
+function M.run_folds(cfg, opts)
+  local k = cfg.data.folds
+  local P = progress.new { mode = opts.progress or "lines" }
+  local top = open_top(cfg, opts)
   P:note(("%s %s: %d-fold cross-validation"):format(opts.resume and "resuming" or "run", top.path, k))
   local folds, values = {}, {}
   for i = 1, k do
     local dir = top:file(("fold-%d"):format(i))
-    local done = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
-    local summary
-    if done and done.status == "completed" then
-      summary = done
-      P:note(("fold %d/%d: done before (%s)"):format(i, k, dir))
-    else
-      P:note(("fold %d/%d"):format(i, k))
-      local o = { fold = i, info = opts.info, argv = opts.argv,
-        progress = opts.progress == "quiet" and "none" or opts.progress,
-        threads_fixed = opts.threads_fixed }
-      if rundir.is_run(dir) and lfs.attributes(dir .. "/checkpoints/latest") then
-        o.resume = rundir.open(dir)
-      else
-        -- a fold stopped before its first checkpoint has nothing to continue:
-        -- its directory (ours, inside this run) starts again
-        if lfs.attributes(dir) then os.execute("rm -rf -- " .. rundir.shell_quote(dir)) end
-        o.out = dir
-      end
-      local ok, res = pcall(M.run, cfg, o)
-      if not ok then
-        if errors.is(res, "interrupted") then   -- the whole run resumes, not the fold
-          errors.raise("interrupted", "%s\nresume with: lurn train --resume %s",
-            res.message:gsub("\nresume with: .*$", ""), top.path)
-        end
-        error(res, 0)
-      end
-      summary = res
-    end
+    local ens = cfg.train.ensemble > 1
+    local o = { fold = i, info = opts.info, argv = opts.argv,
+      progress = opts.progress == "quiet" and "none" or opts.progress,
+      threads_fixed = opts.threads_fixed }
+    local summary = run_part(dir, ens and M.run_ensemble or M.run, cfg, o, top, ens, P,
+      ("fold %d/%d"):format(i, k))
     local best = summary.best and summary.best.value
     folds[i] = { fold = i, run_dir = dir, best = best, steps = summary.steps, test = summary.test }
     values[#values + 1] = best
@@ -531,6 +558,174 @@ function M.run_folds(cfg, opts)
     P:note(("%-8s %s"):format("fold", "best " .. cfg.train.best_metric))
     for _, f in ipairs(folds) do P:note(("%-8d %.4f"):format(f.fold, f.best or 0 / 0)) end
     P:note(("%-8s %.4f +- %.4f (mean +- sd over %d folds)"):format("all", mean, sd, k))
+  end
+  return out
+end
+
+-- ---- ensembles -------------------------------------------------------------------
+
+local ENSEMBLE_METRIC = { valid_accuracy = "accuracy", valid_macro_f1 = "macro_f1",
+  valid_loss = "loss" }
+
+-- An ensemble's members, opts.jobs at a time, each a `lurn train --member I`
+-- process with its share of the threads and its output in member-I.log.
+-- Returns the summaries of the members that completed; a failed member
+-- stops the ensemble (the others finish first); Ctrl-C stops them all with
+-- a checkpoint each.
+local function run_members_parallel(cfg, opts, top, P)
+  local runner = require "lurn.sweep.runner"
+  local K, jobs = cfg.train.ensemble, math.min(opts.jobs, cfg.train.ensemble)
+  local per = math.max(1, lurn.threads() // jobs)
+  local r = runner.new { threads = per }
+  local done, todo, failed, signal = {}, {}, nil, nil
+  for i = 1, K do
+    local dir = top:file(("member-%d"):format(i))
+    local prev = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
+    if prev and prev.status == "completed" then
+      P:note(("member %d/%d: done before (%s)"):format(i, K, dir))
+      done[i] = prev
+    else
+      todo[#todo + 1] = i
+    end
+  end
+  P:note(("  %d member(s) to train, %d at a time, %d thread(s) each; their output: %s/member-I.log")
+    :format(#todo, jobs, per, top.path))
+  lurn.catch_signals()
+  local function tick()
+    local sig = lurn.caught_signal()
+    if sig and not signal then
+      signal = sig
+      r:signal("TERM")
+    end
+  end
+  local next_i = 1
+  while true do
+    tick()
+    while not signal and not failed and next_i <= #todo and r:running() < jobs do
+      local i = todo[next_i]
+      next_i = next_i + 1
+      local dir = top:file(("member-%d"):format(i))
+      local argv
+      if rundir.is_run(dir) and lfs.attributes(dir .. "/checkpoints/latest") then
+        argv = { "train", "--resume", dir, "--quiet" }
+      else
+        if lfs.attributes(dir) then os.execute("rm -rf -- " .. rundir.shell_quote(dir)) end
+        argv = { "train", top:file("config.resolved.lua"), "--member", tostring(i), "--out", dir,
+          "--quiet" }
+      end
+      r:start(i, argv, dir .. ".log")
+      P:note(("member %d/%d (seed %d)%s"):format(i, K, cfg.seed + i - 1,
+        argv[2] == "--resume" and ": resuming" or ""))
+    end
+    if r:running() == 0 then break end
+    local ev = r:wait(tick)
+    local i, dir = ev.id, top:file(("member-%d"):format(ev.id))
+    local sm = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
+    if ev.exit_code == 0 and sm and sm.status == "completed" then
+      done[i] = sm
+      P:note(("member %d/%d: done in %.0f s, best %s %s"):format(i, K, ev.seconds,
+        cfg.train.best_metric, sm.best and ("%.4f"):format(sm.best.value) or "-"))
+    elseif not signal then
+      failed = failed or { i = i, code = ev.exit_code, log = ev.log }
+      P:note(("member %d/%d: failed (exit %d): %s"):format(i, K, ev.exit_code,
+        runner.tail(ev.log, 3):gsub("\n", "\n  ")))
+    end
+  end
+  if signal then
+    errors.raise("interrupted", "interrupted by %s: the members saved a checkpoint each\nresume "
+      .. "with: lurn train --resume %s --jobs %d", signal, top.path, opts.jobs)
+  end
+  if failed then
+    local code = ({ [2] = "config", [3] = "data", [4] = "checkpoint", [5] = "diverged" })[failed.code]
+    local msg = ("member %d of the ensemble %s failed (exit %d); its log: %s\nthe finished "
+      .. "members are kept: lurn train --resume %s --jobs %d"):format(failed.i, top.path,
+      failed.code, failed.log, top.path, opts.jobs)
+    if not code then error(msg, 0) end   -- the member's own internal error (exit 1)
+    error(errors.new(code, "%s", msg), 0)
+  end
+  return done
+end
+
+--- train.ensemble = K >= 2: K runs, member-1 ... member-K inside one run
+-- directory (a fold's directory under data.folds), member i trained with the
+-- random seed seed + i - 1 on the same data and validation split (those come
+-- from seed alone), each a complete run. The ensemble predicts the mean of
+-- its members' probabilities (best checkpoints; lurn.run.saved loads the
+-- directory as one model). Once every member is done it is evaluated on the
+-- validation split and the test file; summary.json's best is its value of
+-- train.best_metric, so folds and sweeps rank an ensemble like one run.
+-- --resume continues it member by member.
+function M.run_ensemble(cfg, opts)
+  local K = cfg.train.ensemble
+  local P = progress.new { mode = opts.progress or "lines" }
+  check_config(cfg, opts.fold)
+  local top = open_top(cfg, opts, { fold = opts.fold, ensemble = K })
+  P:note(("%s %s: an ensemble of %d models"):format(opts.resume and "resuming" or "run", top.path, K))
+  local members, dirs, values = {}, {}, {}
+  local summaries = (opts.jobs or 1) > 1 and not opts.fold and run_members_parallel(cfg, opts,
+    top, P) or {}
+  for i = 1, K do
+    local dir = top:file(("member-%d"):format(i))
+    local o = { fold = opts.fold, member = i, info = opts.info, argv = opts.argv,
+      progress = opts.progress == "quiet" and "none" or opts.progress,
+      threads_fixed = opts.threads_fixed }
+    local summary = summaries[i] or run_part(dir, M.run, cfg, o, top, false, P,
+      ("member %d/%d (seed %d)"):format(i, K, cfg.seed + i - 1))
+    members[i] = { member = i, seed = cfg.seed + i - 1, run_dir = dir,
+      best = summary.best and summary.best.value, steps = summary.steps, seconds = summary.seconds }
+    dirs[i], values[#values + 1] = dir, members[i].best
+  end
+  -- the ensemble on the run's own validation split and test file, from the
+  -- members' best checkpoints and from their last (final) ones
+  local saved = require "lurn.run.saved"
+  local ds = load_data(cfg, opts.fold, progress.new { mode = "none" })
+  local scores, final = {}, {}
+  for which, into in pairs { best = scores, last = final } do
+    local ens = saved.load_ensemble(dirs, { which = which, what = top.path })
+    for _, split in ipairs { "valid", "test" } do
+      if ds[split] then
+        local rec, rep = metrics.evaluate(ens.model, ds[split], {
+          loss = require("lurn.nn").CrossEntropy(), labels = ds.labels,
+          batch_size = cfg.train.batch_size })
+        into[split] = { n = rec.n, loss = rec.loss, accuracy = rec.accuracy,
+          macro_f1 = rec.macro_f1, classes = rep.classes }
+      end
+    end
+  end
+  local field = ENSEMBLE_METRIC[cfg.train.best_metric]
+  local value = field and scores.valid and scores.valid[field]
+  local mean, sd
+  if #values == K then mean, sd = mean_sd(values) end
+  -- best, final, test and seconds read as a single run's summary do (folds, sweeps, bench/)
+  local out = { run_dir = top.path, status = "completed", exit_code = 0, ensemble = K,
+    members = members, valid = scores.valid, test = scores.test, final = final.valid,
+    final_test = final.test,
+    best = value and { metric = cfg.train.best_metric, value = value } or nil,
+    members_mean = mean, members_sd = sd, steps = 0, seconds = 0,
+    command = command_line(opts.argv) }
+  for _, m in ipairs(members) do
+    out.steps, out.seconds = out.steps + (m.steps or 0), out.seconds + (m.seconds or 0)
+  end
+  top:write_json("summary.json", out)
+  if P.mode == "json" then
+    P:_json("summary", out)
+  elseif P.mode == "quiet" then
+    io.stdout:write(top.path, "\n")
+  else
+    local metric = "best " .. cfg.train.best_metric
+    P:note(("%-10s %s"):format("member", metric))
+    for _, m in ipairs(members) do P:note(("%-10d %.4f"):format(m.member, m.best or 0 / 0)) end
+    if mean then P:note(("%-10s %.4f +- %.4f (mean +- sd)"):format("members", mean, sd)) end
+    P:note(("ensemble of %d (the mean of the members' probabilities):"):format(K))
+    for _, row in ipairs { { "valid", scores.valid, "best" }, { "valid", final.valid, "last" },
+        { "test", scores.test, "best" }, { "test", final.test, "last" } } do
+      local r = row[2]
+      if r then
+        P:note(("  %-5s %s checkpoints  accuracy %.4f  macro-F1 %.4f  loss %.4f  (%d samples)")
+          :format(row[1], row[3], r.accuracy, r.macro_f1, r.loss or 0 / 0, r.n))
+      end
+    end
+    P:note(("use it: lurn eval %s   lurn predict %s"):format(top.path, top.path))
   end
   return out
 end
@@ -628,12 +823,31 @@ function M.main_rank(args, ctx)
   -- a fold of a k-fold run resumed on its own stays that fold
   local okj, env = pcall(json.decode, run and run:read("env.json") or "null")
   run_opts.fold = okj and type(env) == "table" and math.tointeger(env.fold) or nil
+  run_opts.member = okj and type(env) == "table" and math.tointeger(env.member) or nil
+  if not o.jobs or o.jobs < 1 then errors.raise("usage", "--jobs must be a positive integer") end
+  run_opts.jobs = o.jobs
+  if o.member then
+    if run then errors.raise("usage", "--member and --resume exclude each other (a member's "
+      .. "directory resumes as it is)") end
+    if o.member < 1 or o.member > cfg.train.ensemble then
+      errors.raise("usage", "--member %s: the config's ensemble has members 1 to %d "
+        .. "(train.ensemble = %d)", tostring(o.member), cfg.train.ensemble, cfg.train.ensemble)
+    end
+    run_opts.member = o.member
+  end
+  local ensemble = cfg.train.ensemble > 1 and not run_opts.member
   if (cfg.data.folds or 0) >= 2 and not run_opts.fold then
     if dist.active() then
       errors.raise("usage", "k-fold cross-validation does not run under mpirun (run the folds "
         .. "one by one with data.folds and --resume, or use lurn sweep)")
     end
     M.run_folds(cfg, run_opts)
+  elseif ensemble and not require("lurn.tasks").module(cfg.task) then
+    if dist.active() then
+      errors.raise("usage", "train.ensemble does not run under mpirun (train the members as "
+        .. "separate runs with seed=S, or use lurn sweep)")
+    end
+    M.run_ensemble(cfg, run_opts)
   else
     M.run(cfg, run_opts)
   end

@@ -51,6 +51,8 @@ M.root = section("a lurn experiment", {
     "train", str("", "training file (required by lurn train)"),
     "valid", str("", "validation file ('' = split off the training file, see valid_split)"),
     "test", str("", "test file ('' = none)"),
+    "extra", str("", "more training files, comma-separated, in the same format: added to the "
+      .. "training part only, never split off or validated on ('' = none)"),
     "format", str("auto", "file format ('auto' = from the extension and contents; task lm: "
       .. "'auto' = plain text, a format = that corpus's texts, one per line)",
       { "auto", "tsv", "csv", "json", "label_text", "fasttext", "imdb" }),
@@ -106,6 +108,8 @@ M.root = section("a lurn experiment", {
     "best_mode", str("max", "whether a larger or smaller best_metric is better", { "max", "min" }),
     "early_stop", int(0, "stop after N evaluations without improvement (0 = off)", 0, nil),
     "max_time", num(0, "stop training after this many seconds (0 = off)", 0, nil),
+    "ensemble", int(1, "train N models (seeds seed, seed+1, ...) on the same data; eval and "
+      .. "predict average their probabilities (1 = one model)", 1, 64),
   }),
   "pretrained", section("start a classifier from a language model run (docs/pretraining.md)", {
     "from", str("", "task-lm run directory or checkpoint: embedding rows copied by token, "

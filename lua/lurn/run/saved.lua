@@ -29,6 +29,10 @@ function M.resolve(path, which)
   if not mode then errors.raise("checkpoint", "%s: no such file or directory", path) end
   if mode ~= "directory" then return path end
   local dir = path:gsub("/+$", "")
+  if M.members(dir) then
+    errors.raise("usage", "%s is an ensemble (train.ensemble): lurn eval and lurn predict take "
+      .. "it whole; one model is one of its members (%s/member-1, ...)", path, dir)
+  end
   if exists(dir .. "/checkpoints") then dir = dir .. "/checkpoints" end
   if which == "best" and exists(dir .. "/best.ckpt") then return dir .. "/best.ckpt" end
   local f = io.open(dir .. "/latest", "rb")
@@ -41,10 +45,106 @@ function M.resolve(path, which)
   errors.raise("checkpoint", "%s: no checkpoint in it (no best.ckpt, no latest)", path)
 end
 
+--- The member directories of an ensemble run (train.ensemble), in order,
+-- or nil when dir is not one.
+function M.members(dir)
+  dir = dir:gsub("/+$", "")
+  if lfs.attributes(dir .. "/checkpoints") or lfs.attributes(dir .. "/member-1", "mode") ~= "directory" then
+    return nil
+  end
+  local out = {}
+  while lfs.attributes(("%s/member-%d"):format(dir, #out + 1), "mode") == "directory" do
+    out[#out + 1] = ("%s/member-%d"):format(dir, #out + 1)
+  end
+  return out
+end
+
+-- An ensemble as one model: the log of the mean of its members'
+-- probabilities, so argmax, cross-entropy and softmax read it as logits.
+local Ensemble = {}
+Ensemble.__index = Ensemble
+
+function Ensemble:forward(batch)
+  local core = require "lurn.core"
+  local seqm = require "lurn.nn.seq"
+  local sum
+  for _, m in ipairs(self.members) do
+    local p = core.softmax(seqm.split(m:forward(batch)))
+    sum = sum and sum:add(p) or p
+  end
+  return sum:div(#self.members):log()
+end
+
+function Ensemble:eval() for _, m in ipairs(self.members) do m:eval() end; self.training = false end
+
+function Ensemble:train(on)
+  on = on == nil and true or on
+  for _, m in ipairs(self.members) do m:train(on) end
+  self.training = on
+end
+
+function Ensemble:num_parameters()
+  local n = 0
+  for _, m in ipairs(self.members) do n = n + m:num_parameters() end
+  return n
+end
+
+--- An ensemble's members (paths: run directories or checkpoints) loaded as
+-- one: s.model averages their probabilities; s.members holds each one's
+-- saved table. The members must agree on labels, tokenizer and vocabulary
+-- (an ensemble run's do: same data, same split). opts: which, what (the
+-- ensemble's path, for s.path and messages).
+function M.load_ensemble(paths, opts)
+  opts = opts or {}
+  local what = opts.what or paths[1]
+  local members = {}
+  for i, p in ipairs(paths) do
+    local s = M.load(p, { which = opts.which })
+    if s.task then
+      errors.raise("checkpoint", "%s: member %d is a task-%s run; ensembles classify", what, i, s.task)
+    end
+    local first = members[1]
+    if first then
+      local function differ(part)
+        errors.raise("checkpoint", "%s: member %d (%s) has other %s than member 1 (%s): not one "
+          .. "ensemble", what, i, s.path, part, first.path)
+      end
+      if table.concat(s.labels, "\0") ~= table.concat(first.labels, "\0") then differ("labels") end
+      if s.vocab:size() ~= first.vocab:size() then differ("a vocabulary") end
+      for t = 1, #s.vocab.itos do
+        if s.vocab.itos[t] ~= first.vocab.itos[t] then differ("a vocabulary") end
+      end
+      local ts, tf = s.bundle.tokenizer, first.bundle.tokenizer
+      for k, v in pairs(tf) do if ts[k] ~= v then differ("a tokenizer") end end
+      for k, v in pairs(ts) do if tf[k] ~= v then differ("a tokenizer") end end
+    end
+    members[i] = s
+  end
+  local models = {}
+  for i, s in ipairs(members) do models[i] = s.model end
+  local first = members[1]
+  return {
+    path = what, members = members, model = setmetatable({ members = models, training = false },
+      Ensemble), labels = first.labels, vocab = first.vocab, tokenizer = first.tokenizer,
+    config = first.config, spec = first.spec, bundle = first.bundle,
+    state = { step = nil },
+  }
+end
+
 --- opts: which ("best" | "last"), any_state = true to accept a training
 -- state without lurn train's bundle (then only path, state, config are set).
+-- A directory of an ensemble run loads as one model (load_ensemble).
 function M.load(path, opts)
   opts = opts or {}
+  local mode = lfs.attributes(path, "mode")
+  local members = mode == "directory" and M.members(path)
+  if members then
+    if opts.any_state then
+      errors.raise("usage", "%s is an ensemble of %d models: give one of them (%s/member-1, ...)",
+        path, #members, path:gsub("/+$", ""))
+    end
+    return M.load_ensemble(members, { which = opts.which, what = path:gsub("/+$", "") })
+  end
   local file = M.resolve(path, opts.which)
   local s = errors.wrap("checkpoint", "", checkpoint.load, file)
   local function fail(fmt, ...) errors.raise("checkpoint", file .. ": " .. fmt, ...) end

@@ -269,6 +269,22 @@ function M.prepare(cfg, opts)
       end
     end
   end
+  -- data.extra: more training rows, one list for all the files
+  for path in (type(cfg.extra) == "string" and cfg.extra or ""):gmatch("[^,]+") do
+    path = path:match("^%s*(.-)%s*$")
+    if path ~= "" then
+      local r = read.read(path, ropts)
+      p.extra = p.extra or { texts = {}, labels = {}, files = {} }
+      table.move(r.texts, 1, #r.texts, #p.extra.texts + 1, p.extra.texts)
+      table.move(r.labels, 1, #r.labels, #p.extra.labels + 1, p.extra.labels)
+      p.extra.files[#p.extra.files + 1] = path
+      p.files[#p.files + 1] = path
+      if r.dropped > 0 and log then
+        log(("%s: %d row%s without a label dropped"):format(path, r.dropped,
+          r.dropped == 1 and "" or "s"))
+      end
+    end
+  end
   return p
 end
 
@@ -307,6 +323,12 @@ function M.build(p, opts)
     va_texts, va_labels = pick(tr_texts, vai), pick(tr_labels, vai)
     tr_texts, tr_labels = pick(tr_texts, tri), pick(tr_labels, tri)
     va_what = ("%s (held out: valid_split = %s)"):format(cfg.train, tostring(cfg.valid_split))
+  end
+  if p.extra then   -- data.extra joins the training part, after any split
+    tr_texts = table.move(p.extra.texts, 1, #p.extra.texts, #tr_texts + 1,
+      table.move(tr_texts, 1, #tr_texts, 1, {}))
+    tr_labels = table.move(p.extra.labels, 1, #p.extra.labels, #tr_labels + 1,
+      table.move(tr_labels, 1, #tr_labels, 1, {}))
   end
 
   local tok = Tokenizer.new { kind = cfg.tokenizer or "word", lower = cfg.lower, ngrams = cfg.ngrams or 1 }
