@@ -11,7 +11,7 @@ make_data 240
 write_config
 
 # ---- three members, one after another -----------------------------------------------
-out=$("$LURN" train order.lua train.ensemble=3 --out ens 2>&1); rc=$?
+out=$("$LURN" train order.lua train.ensemble=3 --jobs 1 --out ens 2>&1); rc=$?
 expect_rc "ensemble of 3" 0 $rc "$out"
 expect "ensemble: announced" "run ens: an ensemble of 3 models" "$out"
 expect "ensemble: member 3's seed" "member 3/3 (seed 3)" "$out"
@@ -58,8 +58,8 @@ expect "eval: names the members" "member 2  ens/member-2/checkpoints/best.ckpt" 
 expect "eval: confusion matrix" "confusion matrix" "$out"
 
 # ---- --jobs 2: members side by side, the same members ---------------------------------
-out=$("$LURN" --threads 2 train order.lua train.ensemble=3 --jobs 2 --out par 2>&1); rc=$?
-expect_rc "ensemble --jobs 2" 0 $rc "$out"
+out=$("$LURN" --threads 2 train order.lua train.ensemble=3 --out par 2>&1); rc=$?
+expect_rc "ensemble on 2 threads: 2 members at a time by default" 0 $rc "$out"
 expect "--jobs: how it runs" "3 member(s) to train, 2 at a time, 1 thread(s) each" "$out"
 [ -s par/member-2.log ] && ok "--jobs: each member's output in its log" || bad "--jobs: member logs" "$(ls par)"
 res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.json"):read("a")) end

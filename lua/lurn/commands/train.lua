@@ -56,7 +56,8 @@ local function parser()
   p:option("--folds", "k-fold cross-validation: the same as the override data.folds=K")
       :argname("K")
   p:option("--jobs", "train an ensemble's members (train.ensemble) this many at a time, as "
-    .. "separate processes sharing the threads (default 1: one after another)", "1")
+    .. "separate processes sharing the threads (default: the threads lurn uses divided by the "
+    .. "config's threads, at least 1; 1: one after another with every thread)")
       :convert(math.tointeger):argname("N")
   p:option("--member", "train member I of the config's ensemble alone, into --out (what --jobs "
     .. "runs; also a way to spread members over machines)"):convert(math.tointeger):argname("I")
@@ -572,9 +573,9 @@ local ENSEMBLE_METRIC = { valid_accuracy = "accuracy", valid_macro_f1 = "macro_f
 -- Returns the summaries of the members that completed; a failed member
 -- stops the ensemble (the others finish first); Ctrl-C stops them all with
 -- a checkpoint each.
-local function run_members_parallel(cfg, opts, top, P)
+local function run_members_parallel(cfg, opts, top, P, jobs)
   local runner = require "lurn.sweep.runner"
-  local K, jobs = cfg.train.ensemble, math.min(opts.jobs, cfg.train.ensemble)
+  local K = cfg.train.ensemble
   local per = math.max(1, lurn.threads() // jobs)
   local r = runner.new { threads = per }
   local done, todo, failed, signal = {}, {}, nil, nil
@@ -633,13 +634,13 @@ local function run_members_parallel(cfg, opts, top, P)
   end
   if signal then
     errors.raise("interrupted", "interrupted by %s: the members saved a checkpoint each\nresume "
-      .. "with: lurn train --resume %s --jobs %d", signal, top.path, opts.jobs)
+      .. "with: lurn train --resume %s", signal, top.path)
   end
   if failed then
     local code = ({ [2] = "config", [3] = "data", [4] = "checkpoint", [5] = "diverged" })[failed.code]
     local msg = ("member %d of the ensemble %s failed (exit %d); its log: %s\nthe finished "
-      .. "members are kept: lurn train --resume %s --jobs %d"):format(failed.i, top.path,
-      failed.code, failed.log, top.path, opts.jobs)
+      .. "members are kept: lurn train --resume %s"):format(failed.i, top.path,
+      failed.code, failed.log, top.path)
     if not code then error(msg, 0) end   -- the member's own internal error (exit 1)
     error(errors.new(code, "%s", msg), 0)
   end
@@ -662,8 +663,12 @@ function M.run_ensemble(cfg, opts)
   local top = open_top(cfg, opts, { fold = opts.fold, ensemble = K })
   P:note(("%s %s: an ensemble of %d models"):format(opts.resume and "resuming" or "run", top.path, K))
   local members, dirs, values = {}, {}, {}
-  local summaries = (opts.jobs or 1) > 1 and not opts.fold and run_members_parallel(cfg, opts,
-    top, P) or {}
+  -- side by side by default: each member its config's threads (1 when unset), as many at once
+  -- as the threads lurn may use allow
+  local jobs = opts.jobs or math.max(1, lurn.threads() // (cfg.threads > 0 and cfg.threads or 1))
+  jobs = math.min(jobs, K)
+  local summaries = jobs > 1 and not opts.fold and run_members_parallel(cfg, opts, top, P, jobs)
+    or {}
   for i = 1, K do
     local dir = top:file(("member-%d"):format(i))
     local o = { fold = opts.fold, member = i, info = opts.info, argv = opts.argv,
@@ -824,7 +829,9 @@ function M.main_rank(args, ctx)
   local okj, env = pcall(json.decode, run and run:read("env.json") or "null")
   run_opts.fold = okj and type(env) == "table" and math.tointeger(env.fold) or nil
   run_opts.member = okj and type(env) == "table" and math.tointeger(env.member) or nil
-  if not o.jobs or o.jobs < 1 then errors.raise("usage", "--jobs must be a positive integer") end
+  if o.jobs ~= nil and (not math.tointeger(o.jobs) or o.jobs < 1) then
+    errors.raise("usage", "--jobs must be a positive integer")
+  end
   run_opts.jobs = o.jobs
   if o.member then
     if run then errors.raise("usage", "--member and --resume exclude each other (a member's "
