@@ -1,0 +1,26 @@
+-- configs/imdb-ensemble.lua — IMDB, 5,000 reviews held out: four of configs/imdb-gru.lua's
+-- bidirectional GRUs as one ensemble (train.ensemble), the mean of their probabilities.
+--
+--   bash datasets/imdb                    # -> data/imdb/aclImdb/train/{pos,neg} (25,000 reviews)
+--   lurn train configs/imdb-ensemble.lua  # 4 members, 2 at a time on 2 cores (1 thread each)
+--   lurn eval runs/imdb-ensemble-...      # the ensemble on the 5,000 held-out reviews
+--
+-- What it does: holds out 5,000 of the 25,000 training reviews (stratified, from seed 1, the
+-- same for every member) and trains each member on the other 20,000: member i is
+-- imdb-gru.lua with seed 1 + i - 1 (its own initial weights, dropout and batch order), a
+-- bidirectional GRU (128 per direction) over 128-d embeddings of the 30,000 most frequent
+-- words, reviews cut to their first and last 200 tokens, max-pooled, dropout 0.3, 4 epochs.
+-- train.max_time caps each member at 30 minutes.
+-- Result: see docs/results.md ("IMDB").
+return {
+  name = "imdb-ensemble",
+  seed = 1,
+  threads = 1,
+  data = { train = "data/imdb/aclImdb/train", format = "imdb", valid_split = 5000,
+           min_count = 2, max_vocab = 30000, max_len = 400, truncate = "both" },
+  model = { type = "gru", embed = 128, hidden = 128, bidirectional = true, pool = "max",
+            embed_dropout = 0.3, output_dropout = 0.3 },
+  optim = { name = "adam", lr = 2e-3, schedule = "cosine", warmup = 100 },
+  train = { epochs = 4, batch_size = 32, eval_every = 250, log_every = 50, max_time = 1800,
+            ensemble = 4 },
+}
