@@ -197,4 +197,86 @@ function TestLabelSmoothing:test_errors()
     nn.CrossEntropy, { label_smoothing = 0.1, weight = lurn.ones(3) })
 end
 
+-- ---------------------------------------------------------------------------
+TestNgrams = {}
+function TestNgrams:setUp() lurn.seed(13) end
+
+-- the n-gram ids of one sample, written out from the definition
+local function naive_ngrams(seq_ids, V, buckets, n)
+  local out = {}
+  for _, id in ipairs(seq_ids) do out[#out + 1] = id end
+  for g = 2, n do
+    for t = 1, #seq_ids - g + 1 do
+      local h = 0
+      for j = t, t + g - 1 do h = h * 1000003 + seq_ids[j] end
+      out[#out + 1] = V + h % buckets
+    end
+  end
+  return out
+end
+
+function TestNgrams:test_ids_match_the_definition()
+  local V, buckets = 50, 37
+  local samples = { { 3, 4, 5, 6 }, { 7, 8 }, { 9 }, {} }
+  local T = 4
+  local grid = {}
+  for t = 1, T do
+    grid[t] = {}
+    for b = 1, #samples do grid[t][b] = samples[b][t] or 0 end
+  end
+  for _, n in ipairs { 2, 3 } do
+    local m = nn.Ngrams(V, buckets, n)
+    local out = m:forward { ids = ids(grid), lengths = ids { 4, 2, 1, 0 } }
+    for b, s in ipairs(samples) do
+      local want = naive_ngrams(s, V, buckets, n)
+      lu.assertEquals(out.lengths:get(b), #want)
+      for t = 1, out.ids:size(1) do
+        lu.assertEquals(out.ids:get(t, b), want[t] or 0, ("n=%d sample %d step %d"):format(n, b, t))
+      end
+    end
+  end
+  -- 4 tokens, n = 3: 4 + 3 + 2 ids; every n-gram id inside its bucket range
+  local out = nn.Ngrams(V, buckets, 3):forward { ids = ids(grid), lengths = ids { 4, 2, 1, 0 } }
+  lu.assertEquals(out.lengths:get(1), 9)
+  for t = 5, 9 do
+    local id = out.ids:get(t, 1)
+    lu.assertTrue(id >= V and id < V + buckets, tostring(id))
+  end
+  -- order matters: (3, 4) and (4, 3) are different bigrams (in general)
+  local a = nn.Ngrams(V, 1000):forward { ids = ids { { 3 }, { 4 } }, lengths = ids { 2 } }
+  local b = nn.Ngrams(V, 1000):forward { ids = ids { { 4 }, { 3 } }, lengths = ids { 2 } }
+  lu.assertNotEquals(a.ids:get(3, 1), b.ids:get(3, 1))
+end
+
+function TestNgrams:test_gradcheck_of_a_wide_and_deep_model()
+  -- a GRU branch and a bag of n-grams, joined before the classifier (model.bag's shape)
+  local V, buckets, D = 9, 11, 3
+  local deep = nn.Sequential { nn.Embedding(V, 4, { padding = 0 }), nn.GRU(4, 5), nn.Pool("max") }
+  local bag = nn.Sequential { nn.Ngrams(V, buckets), nn.Embedding(V + buckets, D, { padding = 0 }),
+    nn.Pool("mean") }
+  local m = nn.Sequential { nn.Concat(-1, { deep, bag }), nn.Linear(5 + D, 2) }
+  local batch = { ids = ids { { 1, 2, 3 }, { 4, 1, 0 }, { 5, 6, 0 } }, lengths = ids { 3, 3, 1 } }
+  local r = assert_grads(m, batch)
+  lu.assertTrue(r.checked > 0)
+  -- the bag's embedding got gradient in n-gram rows (ids >= V), not only word rows
+  m:zero_grad()
+  local out = m:forward(batch)
+  m:backward(lurn.ones(out:size(1), out:size(2)))
+  local emb = bag:parameters()[1]
+  lu.assertEquals(emb.value:size(1), V + buckets)
+  lu.assertTrue(emb.grad:narrow(1, V + 1, buckets):abs():sum() > 0, "n-gram rows have gradient")
+end
+
+function TestNgrams:test_spec_round_trip_and_errors()
+  local m = nn.Ngrams(20, 64, 3)
+  lu.assertEquals(m:spec(), { type = "Ngrams", args = { 20, 64, 3 } })
+  lu.assertEquals(nn.build(m:spec()):spec(), m:spec())
+  lu.assertErrorMsgContains("nn.Ngrams: n must be 2, 3 or 4, got 5", nn.Ngrams, 10, 10, 5)
+  lu.assertErrorMsgContains("nn.Ngrams: buckets must be a positive integer", nn.Ngrams, 10, 0)
+  lu.assertErrorMsgContains("outside the vocabulary (0..9)", function()
+    nn.Ngrams(10, 5):forward { ids = ids { { 12 } }, lengths = ids { 1 } }
+  end)
+  lu.assertErrorMsgContains("nn.Ngrams: expected a batch", function() nn.Ngrams(10, 5):forward(lurn.zeros(2, 2)) end)
+end
+
 os.exit(lu.LuaUnit.run(), true)

@@ -82,6 +82,11 @@ M.root = section("a lurn experiment", {
     "output_dropout", num(0, "variational dropout on the recurrent output", 0, 0.99),
     "pool", str("max", "how a sequence becomes one vector",
       { "max", "mean", "last", "attention" }),
+    "bag", int(0, "width of a bag-of-n-grams branch beside the network (fastText-style: the mean "
+      .. "embedding of the words and their hashed n-grams), joined before the classifier (0 = off)",
+      0, 4096),
+    "bag_ngrams", int(2, "longest n-gram of the bag branch", 2, 4),
+    "bag_buckets", int(262144, "hash buckets for the bag branch's n-grams", 1, 16777216),
     "spec", { type = "spec", help = "custom model: a spec, or function(nn, data) returning one "
       .. "(nn builds specs; data = {vocab_size, num_classes, labels})" },
   }),

@@ -22,6 +22,7 @@ local M = {
   Embedding = require "lurn.nn.Embedding",
   Dropout = require "lurn.nn.Dropout",
   Pool = require "lurn.nn.Pool",
+  Ngrams = require "lurn.nn.Ngrams",
   AttentionPool = require "lurn.nn.AttentionPool",
   Attention = require "lurn.nn.Attention",
   Seq2Seq = require "lurn.nn.Seq2Seq",

@@ -11,6 +11,9 @@
 --                      input_dropout, output_dropout) -> Pool(pool) or
 --                      AttentionPool (pool = "attention") -> Linear
 --   bow                Embedding -> Pool(pool, "mean" is usual) -> Linear
+--   model.bag = D > 0: beside the network, Ngrams -> Embedding(vocab + bag_buckets, D)
+--                      -> Pool("mean") (a fastText-style bag of n-grams), the two
+--                      joined (Concat) before the Linear
 --   custom             cfg.model.spec, a function of (nn, data) run by the
 --                      config layer's sandbox (config.model_spec)
 -- Token id 0 is padding (data.Vocab's convention).
@@ -45,6 +48,15 @@ function M.spec(cfg, info)
     layers[#layers + 1] = { type = "AttentionPool", args = { width } }
   else
     layers[#layers + 1] = { type = "Pool", args = { m.pool } }
+  end
+  if m.bag > 0 then
+    -- beside it, a bag of the words and their hashed n-grams: mean embedding of bag width
+    local bag = { type = "Sequential", args = { {
+      { type = "Ngrams", args = { V, m.bag_buckets, m.bag_ngrams } },
+      { type = "Embedding", args = { V + m.bag_buckets, m.bag, { padding = 0 } } },
+      { type = "Pool", args = { "mean" } } } } }
+    layers = { { type = "Concat", args = { -1, { { type = "Sequential", args = { layers } }, bag } } } }
+    width = width + m.bag
   end
   layers[#layers + 1] = { type = "Linear", args = { width, C } }
   return { type = "Sequential", args = { layers } }
