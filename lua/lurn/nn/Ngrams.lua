@@ -43,13 +43,6 @@ function Ngrams:__init(vocab, buckets, n)
   self.vocab, self.buckets, self.n = vocab, buckets, n
 end
 
---- The id of the n-gram of ids a[1..k] (k >= 2).
-function Ngrams:hash(a)
-  local h = 0
-  for i = 1, #a do h = h * P + a[i] end
-  return self.vocab + (h % self.buckets)
-end
-
 function Ngrams:forward(input)
   if type(input) ~= "table" or not lurn.is_tensor(input.ids) then
     util.user_error(("nn.Ngrams: expected a batch {ids=, lengths=}, got %s"):format(seq.describe(input)))
