@@ -22,5 +22,5 @@ return {
   model = { type = "lstm", embed = 64, hidden = 64, bidirectional = true, pool = "max",
             embed_dropout = 0.5, output_dropout = 0.5 },
   optim = { name = "adam", lr = 3e-3, weight_decay = 1e-5 },
-  train = { epochs = 12, batch_size = 32, label_smoothing = 0.1, log_every = 100 },
+  train = { epochs = 12, batch_size = 32, label_smoothing = 0.1, log_every = 100, ensemble = 5 },
 }

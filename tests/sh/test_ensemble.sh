@@ -85,7 +85,21 @@ out=$("$LURN" train order.lua data.folds=2 train.ensemble=2 data.extra=more/trai
 expect_rc "folds of ensembles with data.extra" 0 $rc "$out"
 expect "folds of ensembles: mean over folds" "(mean +- sd over 2 folds)" "$out"
 [ -s kfe/fold-2/member-2/checkpoints/best.ckpt ] && ok "fold 2, member 2 is a run" || bad "fold 2, member 2" "$(ls -R kfe | head)"
-expect "data.extra: the training part grows" "data: $((120 + n_extra)) train, 120 valid" "$out"
+expect "data.extra: the training part grows" "data: $((120 + n_extra)) train, 120 valid" "$(cat kfe/fold-1/member-1.log)"
+"$LURN" train order.lua data.folds=2 train.ensemble=2 data.extra=more/train.txt train.epochs=1 \
+  --jobs 1 --out kfe1 >/dev/null 2>&1
+res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.json"):read("a")) end
+  print(s("kfe/fold-2").final.loss == s("kfe1/fold-2").final.loss, s("kfe").mean == s("kfe1").mean,
+    io.open("kfe/fold-2/member-2.log") ~= nil)' 2>&1)
+expect "folds: members side by side (--fold F --member I) = one after another" "true	true	true" "$res"
+out=$("$LURN" train order.lua data.folds=2 --fold 3 --out f3 2>&1); rc=$?
+expect_rc "--fold out of range" 2 $rc "$out"
+expect "--fold out of range: says the range" "folds 1 to 2" "$out"
+out=$("$LURN" train order.lua data.folds=2 --fold 2 --out f2 2>&1); rc=$?
+expect_rc "--fold 2 alone" 0 $rc "$out"
+res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.json"):read("a")) end
+  print(s("f2").valid == nil, s("f2").final.accuracy ~= nil)' 2>&1)
+expect "--fold 2 alone is a plain run" "true	true" "$res"
 out=$("$LURN" "$SRC/bench/cv_summary.lua" kfe 2>&1); rc=$?
 expect_rc "bench/cv_summary.lua reads folds of ensembles" 0 $rc "$out"
 expect "cv_summary: two folds" "kfe: 2 folds, final-epoch accuracy" "$out"

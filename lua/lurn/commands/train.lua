@@ -61,6 +61,8 @@ local function parser()
       :convert(math.tointeger):argname("N")
   p:option("--member", "train member I of the config's ensemble alone, into --out (what --jobs "
     .. "runs; also a way to spread members over machines)"):convert(math.tointeger):argname("I")
+  p:option("--fold", "train fold F of the config's k-fold split (data.folds) alone, into --out "
+    .. "(a way to spread folds over machines)"):convert(math.tointeger):argname("F")
   p:flag("--print-config", "print the resolved config and exit")
   p:flag("--quiet", "print nothing but errors and the run directory")
   p:flag("--json", "progress and summary as JSON lines")
@@ -608,11 +610,14 @@ local function run_members_parallel(cfg, opts, top, P, jobs)
       local dir = top:file(("member-%d"):format(i))
       local argv
       if rundir.is_run(dir) and lfs.attributes(dir .. "/checkpoints/latest") then
-        argv = { "train", "--resume", dir, "--quiet" }
+        argv = { "train", "--resume", dir }
       else
         if lfs.attributes(dir) then os.execute("rm -rf -- " .. rundir.shell_quote(dir)) end
-        argv = { "train", top:file("config.resolved.lua"), "--member", tostring(i), "--out", dir,
-          "--quiet" }
+        argv = { "train", top:file("config.resolved.lua"), "--member", tostring(i), "--out", dir }
+        if opts.fold then
+          table.insert(argv, 3, "--fold")
+          table.insert(argv, 4, tostring(opts.fold))
+        end
       end
       r:start(i, argv, dir .. ".log")
       P:note(("member %d/%d (seed %d)%s"):format(i, K, cfg.seed + i - 1,
@@ -667,8 +672,7 @@ function M.run_ensemble(cfg, opts)
   -- as the threads lurn may use allow
   local jobs = opts.jobs or math.max(1, lurn.threads() // (cfg.threads > 0 and cfg.threads or 1))
   jobs = math.min(jobs, K)
-  local summaries = jobs > 1 and not opts.fold and run_members_parallel(cfg, opts, top, P, jobs)
-    or {}
+  local summaries = jobs > 1 and run_members_parallel(cfg, opts, top, P, jobs) or {}
   for i = 1, K do
     local dir = top:file(("member-%d"):format(i))
     local o = { fold = opts.fold, member = i, info = opts.info, argv = opts.argv,
@@ -841,6 +845,15 @@ function M.main_rank(args, ctx)
         .. "(train.ensemble = %d)", tostring(o.member), cfg.train.ensemble, cfg.train.ensemble)
     end
     run_opts.member = o.member
+  end
+  if o.fold then
+    if run then errors.raise("usage", "--fold and --resume exclude each other (a fold's "
+      .. "directory resumes as it is)") end
+    if (cfg.data.folds or 0) < 2 or o.fold < 1 or o.fold > cfg.data.folds then
+      errors.raise("usage", "--fold %s: the config's k-fold split has folds 1 to %d (data.folds "
+        .. "= %d)", tostring(o.fold), math.max(cfg.data.folds or 0, 0), cfg.data.folds or 0)
+    end
+    run_opts.fold = o.fold
   end
   local ensemble = cfg.train.ensemble > 1 and not run_opts.member
   if (cfg.data.folds or 0) >= 2 and not run_opts.fold then
