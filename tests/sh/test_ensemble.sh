@@ -45,6 +45,19 @@ res=$(jq_lurn 'local function p(run)
   print(math.abs(pe - sum / 3) < 1e-6, pe >= 0.5)' 2>&1)
 expect "predict: the mean of the members' probabilities" "true	true" "$res"
 
+# several runs joined by commas are one ensemble too: the three members named = the directory
+res=$(jq_lurn 'local function p(run)
+    local h = io.popen(os.getenv("LURN") .. " predict " .. run .. " --json \"a b c d\"")
+    local o = json.decode(h:read("a")); h:close(); return o.probability end
+  print(math.abs(p("ens") - p("ens/member-1,ens/member-2,ens/member-3")) < 1e-6)' 2>&1)
+expect "predict RUN,RUN,RUN = the ensemble of them" "true" "$res"
+out=$("$LURN" eval ens,one1 --split valid 2>&1); rc=$?
+expect_rc "eval an ensemble and a run joined by a comma" 0 $rc "$out"
+expect "a nested ensemble is named as one" "member 1  ens (an ensemble of 3)" "$out"
+out=$("$LURN" eval ens,nope 2>&1); rc=$?
+expect_rc "a comma list with a missing run" 4 $rc "$out"
+expect "a comma list with a missing run: names it" "nope: no such file or directory" "$out"
+
 # lurn eval on the directory: the summary's figures, the members named
 out=$("$LURN" eval ens --split valid --json 2>&1); rc=$?
 expect_rc "eval the ensemble" 0 $rc "$out"

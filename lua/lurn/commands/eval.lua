@@ -21,8 +21,9 @@ local function parser()
   local p = argparse("lurn eval", "Evaluate a trained model on labelled data.")
   p:add_help(false)
   p:usage("usage: lurn eval RUN_DIR|CHECKPOINT [--data FILE] [options]")
-  p:argument("model", "a run directory (its best checkpoint) or a checkpoint file")
-      :argname("RUN_DIR|CHECKPOINT")
+  p:argument("model", "a run directory (its best checkpoint) or a checkpoint file; an ensemble "
+    .. "run's directory, or several paths joined by commas, evaluate as one model (the mean of "
+    .. "their probabilities)"):argname("RUN_DIR|CHECKPOINT")
   p:option("--data", "a labelled file, read in the run's data.format (default: the run's test "
     .. "file, else its validation split)"):argname("FILE")
   p:option("--format", "the format of --data (default: the run's data.format)")
@@ -86,7 +87,8 @@ local function print_report(s, what, rec, rep)
   if s.members then
     print(("ensemble    %s: the mean of %d models' probabilities"):format(s.path, #s.members))
     for i, m in ipairs(s.members) do
-      print(("  member %d  %s (step %s)"):format(i, m.path, tostring(m.state.step)))
+      print(("  member %d  %s (%s)"):format(i, m.path, m.members and ("an ensemble of %d"):format(
+        #m.members) or ("step " .. tostring(m.state.step))))
     end
   else
     print(("checkpoint  %s (step %s%s)"):format(s.path, tostring(st.step),

@@ -22,8 +22,9 @@ local function parser()
   local p = argparse("lurn predict", "Label texts with a trained model.")
   p:add_help(false)
   p:usage("usage: lurn predict RUN_DIR|CHECKPOINT [TEXT ...] [options]")
-  p:argument("model", "a run directory (its best checkpoint) or a checkpoint file")
-      :argname("RUN_DIR|CHECKPOINT")
+  p:argument("model", "a run directory (its best checkpoint) or a checkpoint file; an ensemble "
+    .. "run's directory, or several paths joined by commas, predict as one model (the mean of "
+    .. "their probabilities)"):argname("RUN_DIR|CHECKPOINT")
   p:argument("texts", "texts to label; none: one text per line of standard input")
       :args("*"):argname("TEXT")
   p:option("--top", "print the K most likely labels", "1"):convert(math.tointeger):argname("K")

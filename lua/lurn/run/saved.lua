@@ -133,10 +133,21 @@ end
 
 --- opts: which ("best" | "last"), any_state = true to accept a training
 -- state without lurn train's bundle (then only path, state, config are set).
--- A directory of an ensemble run loads as one model (load_ensemble).
+-- A directory of an ensemble run loads as one model (load_ensemble), and so
+-- do several paths joined by commas ("runs/a,runs/b").
 function M.load(path, opts)
   opts = opts or {}
   local mode = lfs.attributes(path, "mode")
+  -- "a,b,c": the runs (or checkpoints) named as one ensemble, each counting once
+  if not mode and path:find(",", 1, true) then
+    local parts = {}
+    for p in path:gmatch("[^,]+") do parts[#parts + 1] = p end
+    if #parts < 2 then errors.raise("checkpoint", "%s: no such file or directory", path) end
+    if opts.any_state then
+      errors.raise("usage", "%s names %d models: give one of them", path, #parts)
+    end
+    return M.load_ensemble(parts, { which = opts.which, what = path })
+  end
   local members = mode == "directory" and M.members(path)
   if members then
     if opts.any_state then
