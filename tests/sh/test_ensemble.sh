@@ -90,6 +90,31 @@ res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.jso
   print(s("par/member-3").final.loss == s("ens/member-3").final.loss, s("par").valid.accuracy == s("ens").valid.accuracy)' 2>&1)
 expect "resume: the same ensemble" "true	true" "$res"
 
+# ---- SIGTERM: every running member saves a checkpoint and stops; --resume finishes ----
+"$LURN" --threads 2 train order.lua train.ensemble=3 train.epochs=400 train.eval_every=0 \
+  --out sig > sig.out 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  grep -q "^epoch" sig/member-1.log 2>/dev/null && grep -q "^epoch" sig/member-2.log 2>/dev/null && break
+  sleep 0.1
+done
+kill -TERM $pid; wait $pid; rc=$?
+out=$(cat sig.out)
+expect_rc "SIGTERM stops the ensemble" 130 $rc "$out"
+expect "SIGTERM: how to resume" "resume with: lurn train --resume sig" "$out"
+[ -e sig/member-1/checkpoints/latest ] && [ -e sig/member-2/checkpoints/latest ] \
+  && ok "SIGTERM: the running members saved a checkpoint" || bad "SIGTERM: checkpoints" "$(ls sig sig/member-1)"
+out=$("$LURN" --threads 2 train --resume sig train.epochs=3 2>&1); rc=$?
+expect_rc "resume the stopped ensemble" 0 $rc "$out"
+expect "resume: the stopped members resume" "member 1/3 (seed 1): resuming" "$out"
+[ -s sig/summary.json ] && [ -s sig/member-3/summary.json ] && ok "resume: the ensemble completes" \
+  || bad "resume: the ensemble completes" "$out"
+res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.json"):read("a")) end
+  local short = true   -- stopped at their epoch or at 3, never trained on to the 400 of the start
+  for i = 1, 3 do short = short and s("sig/member-" .. i).epochs < 50 end
+  print(short, s("sig/member-3").epochs)' 2>&1)
+expect "resume: train.epochs=3 reaches the resumed members" "true	3" "$res"
+
 # ---- k-fold cross-validation of ensembles; extra training data -------------------------
 "$LURN" "$SRC/docs/examples/order_data.lua" more 50 >/dev/null 2>&1
 n_extra=$(wc -l < more/train.txt)

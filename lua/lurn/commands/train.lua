@@ -505,7 +505,7 @@ end
 -- Runs one part (a fold, a member) in its directory dir below a top
 -- directory: a finished part is kept, one with a checkpoint resumes, one
 -- stopped before its first checkpoint starts again. opts: the part's run
--- options without out/resume. Returns its summary and whether it ran now.
+-- options without out/resume; P and label: what it prints. Returns its summary.
 local function run_part(dir, run_fn, cfg, opts, top, nested, P, label)
   local done = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
   if done and done.status == "completed" then
@@ -610,7 +610,12 @@ local function run_members_parallel(cfg, opts, top, P, jobs)
       local dir = top:file(("member-%d"):format(i))
       local argv
       if rundir.is_run(dir) and lfs.attributes(dir .. "/checkpoints/latest") then
+        -- with the keys a resume may change, as this run has them now
         argv = { "train", "--resume", dir }
+        for key in pairs(M.SAFE_ON_RESUME) do
+          local sect, k = key:match("^(%w+)%.(.+)$")
+          argv[#argv + 1] = ("%s=%s"):format(key, tostring(cfg[sect][k]))
+        end
       else
         if lfs.attributes(dir) then os.execute("rm -rf -- " .. rundir.shell_quote(dir)) end
         argv = { "train", top:file("config.resolved.lua"), "--member", tostring(i), "--out", dir }
