@@ -90,6 +90,31 @@ res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.jso
   print(s("par/member-3").final.loss == s("ens/member-3").final.loss, s("par").valid.accuracy == s("ens").valid.accuracy)' 2>&1)
 expect "resume: the same ensemble" "true	true" "$res"
 
+# ---- train.ensemble_vary: members of different architectures in one ensemble ----------
+out=$("$LURN" --threads 2 train order.lua train.ensemble=3 "train.ensemble_vary=model.hidden=8,12 model.type=gru,lstm" \
+  --out mix 2>&1); rc=$?
+expect_rc "ensemble_vary" 0 $rc "$out"
+expect "ensemble_vary: member 2's differences said" "member 2/3 (seed 2): model.hidden=12 model.type=lstm" "$out"
+res=$(jq_lurn 'local function c(i) return dofile("mix/member-" .. i .. "/config.resolved.lua").model end
+  local s = json.decode(io.open("mix/summary.json"):read("a"))
+  print(c(1).type, c(1).hidden, c(2).type, c(2).hidden, c(3).type, c(3).hidden, s.members[2].overrides[2])' 2>&1)
+expect "ensemble_vary: member i takes the i-th values, cycling" "gru	8	lstm	12	gru	8	model.type=lstm" "$res"
+"$LURN" train order.lua train.ensemble=3 "train.ensemble_vary=model.hidden=8,12 model.type=gru,lstm" \
+  --member 2 --out mix2 >/dev/null 2>&1
+res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.json"):read("a")) end
+  print(s("mix2").final.loss == s("mix/member-2").final.loss)' 2>&1)
+expect "ensemble_vary: --member 2 alone is the same member" "true" "$res"
+out=$("$LURN" train order.lua train.ensemble=2 "train.ensemble_vary=data.max_len=5,9" --out v1 2>&1); rc=$?
+expect_rc "ensemble_vary: a data key" 2 $rc "$out"
+expect "ensemble_vary: a data key is refused, named" "data.max_len cannot differ between members" "$out"
+out=$("$LURN" train order.lua train.ensemble=2 "train.ensemble_vary=model.hidden=8,lots" --out v2 2>&1); rc=$?
+expect_rc "ensemble_vary: a bad value" 2 $rc "$out"
+expect "ensemble_vary: a bad value names the key" "model.hidden" "$out"
+[ ! -e v2 ] && ok "ensemble_vary: a bad value leaves no run" || bad "ensemble_vary: a bad value leaves no run" "$(ls v2)"
+out=$("$LURN" train order.lua train.ensemble=2 "train.ensemble_vary=model.hidden" --out v3 2>&1); rc=$?
+expect_rc "ensemble_vary: no values" 2 $rc "$out"
+expect "ensemble_vary: no values said" "is not key=v1,v2" "$out"
+
 # ---- SIGTERM: every running member saves a checkpoint and stops; --resume finishes ----
 "$LURN" --threads 2 train order.lua train.ensemble=3 train.epochs=400 train.eval_every=0 \
   --out sig > sig.out 2>&1 &

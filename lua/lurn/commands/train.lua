@@ -570,6 +570,38 @@ end
 local ENSEMBLE_METRIC = { valid_accuracy = "accuracy", valid_macro_f1 = "macro_f1",
   valid_loss = "loss" }
 
+--- The overrides that make member i of the config's ensemble (train.ensemble_vary:
+-- "key=v1,v2,... key2=w1,w2,...", member i takes the i-th value of each key, cycling),
+-- a list of "key=value" strings ({} when the members differ by seed only). Keys that
+-- would change the data, the seed or the ensemble itself are refused: the members
+-- must read the same data into the same vocabulary.
+function M.member_overrides(cfg, i)
+  local out = {}
+  for word in cfg.train.ensemble_vary:gmatch("%S+") do
+    local key, vals = word:match("^([%w_.]+)=(.+)$")
+    if not key then
+      errors.raise("config", "train.ensemble_vary: %q is not key=v1,v2,...", word)
+    end
+    if key == "seed" or key == "task" or key:match("^data%.") or key:match("^train%.ensemble")
+        or key:match("^pretrained%.") then
+      errors.raise("config", "train.ensemble_vary: %s cannot differ between members (they share "
+        .. "the data, its vocabulary and the seeds seed, seed+1, ...)", key)
+    end
+    local list = {}
+    for v in vals:gmatch("[^,]+") do list[#list + 1] = v end
+    out[#out + 1] = ("%s=%s"):format(key, list[(i - 1) % #list + 1])
+  end
+  return out
+end
+
+-- Member i's config: the ensemble's with member_overrides applied (checked as overrides are).
+local function member_config(cfg, i)
+  local ov = M.member_overrides(cfg, i)
+  if #ov == 0 then return cfg, ov end
+  local c = config_lib().apply(cfg, ov, { check_paths = false })
+  return c, ov
+end
+
 -- An ensemble's members, opts.jobs at a time, each a `lurn train --member I`
 -- process with its share of the threads and its output in member-I.log.
 -- Returns the summaries of the members that completed; a failed member
@@ -625,8 +657,9 @@ local function run_members_parallel(cfg, opts, top, P, jobs)
         end
       end
       r:start(i, argv, dir .. ".log")
-      P:note(("member %d/%d (seed %d)%s"):format(i, K, cfg.seed + i - 1,
-        argv[2] == "--resume" and ": resuming" or ""))
+      local ov = M.member_overrides(cfg, i)
+      P:note(("member %d/%d (seed %d)%s%s"):format(i, K, cfg.seed + i - 1,
+        #ov > 0 and (": " .. table.concat(ov, " ")) or "", argv[2] == "--resume" and ": resuming" or ""))
     end
     if r:running() == 0 then break end
     local ev = r:wait(tick)
@@ -670,6 +703,12 @@ function M.run_ensemble(cfg, opts)
   local K = cfg.train.ensemble
   local P = progress.new { mode = opts.progress or "lines" }
   check_config(cfg, opts.fold)
+  local variants = {}
+  for i = 1, K do   -- every member's config checked before the first one trains
+    local c, ov = member_config(cfg, i)
+    check_config(c, opts.fold)
+    variants[i] = { cfg = c, overrides = ov }
+  end
   local top = open_top(cfg, opts, { fold = opts.fold, ensemble = K })
   P:note(("%s %s: an ensemble of %d models"):format(opts.resume and "resuming" or "run", top.path, K))
   local members, dirs, values = {}, {}, {}
@@ -683,9 +722,11 @@ function M.run_ensemble(cfg, opts)
     local o = { fold = opts.fold, member = i, info = opts.info, argv = opts.argv,
       progress = opts.progress == "quiet" and "none" or opts.progress,
       threads_fixed = opts.threads_fixed }
-    local summary = summaries[i] or run_part(dir, M.run, cfg, o, top, false, P,
-      ("member %d/%d (seed %d)"):format(i, K, cfg.seed + i - 1))
-    members[i] = { member = i, seed = cfg.seed + i - 1, run_dir = dir,
+    local ov = variants[i].overrides
+    local summary = summaries[i] or run_part(dir, M.run, variants[i].cfg, o, top, false, P,
+      ("member %d/%d (seed %d)%s"):format(i, K, cfg.seed + i - 1,
+        #ov > 0 and (": " .. table.concat(ov, " ")) or ""))
+    members[i] = { member = i, seed = cfg.seed + i - 1, run_dir = dir, overrides = ov,
       best = summary.best and summary.best.value, steps = summary.steps, seconds = summary.seconds }
     dirs[i], values[#values + 1] = dir, members[i].best
   end
@@ -850,6 +891,8 @@ function M.main_rank(args, ctx)
         .. "(train.ensemble = %d)", tostring(o.member), cfg.train.ensemble, cfg.train.ensemble)
     end
     run_opts.member = o.member
+    -- the member's own differences (train.ensemble_vary), as the ensemble gives them
+    cfg = member_config(cfg, o.member)
   end
   if o.fold then
     if run then errors.raise("usage", "--fold and --resume exclude each other (a fold's "

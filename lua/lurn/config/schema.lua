@@ -115,6 +115,8 @@ M.root = section("a lurn experiment", {
     "max_time", num(0, "stop training after this many seconds (0 = off)", 0, nil),
     "ensemble", int(1, "train N models (seeds seed, seed+1, ...) on the same data; eval and "
       .. "predict average their probabilities (1 = one model)", 1, 64),
+    "ensemble_vary", str("", "how the members differ beyond their seeds: 'key=v1,v2,... "
+      .. "key2=w1,w2,...', member i takes the i-th value of each key, cycling ('' = alike)"),
   }),
   "pretrained", section("start a classifier from a language model run (docs/pretraining.md)", {
     "from", str("", "task-lm run directory or checkpoint: embedding rows copied by token, "
