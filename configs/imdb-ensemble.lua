@@ -13,14 +13,7 @@
 -- train.max_time caps each member at 30 minutes.
 -- Result: see docs/results.md ("IMDB").
 return {
+  extends = "imdb-gru.lua",
   name = "imdb-ensemble",
-  seed = 1,
-  threads = 1,
-  data = { train = "data/imdb/aclImdb/train", format = "imdb", valid_split = 5000,
-           min_count = 2, max_vocab = 30000, max_len = 400, truncate = "both" },
-  model = { type = "gru", embed = 128, hidden = 128, bidirectional = true, pool = "max",
-            embed_dropout = 0.3, output_dropout = 0.3 },
-  optim = { name = "adam", lr = 2e-3, schedule = "cosine", warmup = 100 },
-  train = { epochs = 4, batch_size = 32, eval_every = 250, log_every = 50, max_time = 1800,
-            ensemble = 4 },
+  train = { max_time = 1800, ensemble = 4 },
 }

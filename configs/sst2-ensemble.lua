@@ -16,14 +16,8 @@
 -- train.max_time caps each member at 15 minutes.
 -- Result: see docs/results.md ("SST-2", "Ensembles").
 return {
+  extends = "sst2-bilstm.lua",
   name = "sst2-ensemble",
-  seed = 1,
-  threads = 1,
-  data = { train = "data/sst2/train.tsv", valid = "data/sst2/dev.tsv", format = "tsv" },
-  model = { type = "lstm", embed = 256, hidden = 256, bidirectional = true, pool = "max",
-            embed_dropout = 0.3, output_dropout = 0.3 },
-  optim = { name = "adam", lr = 2e-3, schedule = "cosine", warmup = 100 },
-  train = { epochs = 2, batch_size = 64, eval_every = 500, log_every = 100, max_time = 900,
-            ensemble = 8,
+  train = { ensemble = 8,
             ensemble_vary = "model.bidirectional=true,false model.embed=256,128 train.epochs=2,3" },
 }

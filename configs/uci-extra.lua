@@ -14,13 +14,8 @@
 -- to their training files (bench/fasttext.sh CONFIG ...).
 -- Result: see docs/results.md ("UCI labelled sentences").
 return {
+  extends = "uci.lua",
   name = "uci-extra",
-  seed = 1,
-  threads = 1,
-  data = { train = "data/uci-sentences/yelp.txt", format = "label_text", folds = 10,
-           extra = "data/uci-sentences/amazon.txt,data/uci-sentences/imdb.txt" },
-  model = { type = "lstm", embed = 64, hidden = 64, bidirectional = true, pool = "max",
-            embed_dropout = 0.5, output_dropout = 0.5 },
-  optim = { name = "adam", lr = 3e-3, weight_decay = 1e-5 },
-  train = { epochs = 12, batch_size = 32, label_smoothing = 0.1, log_every = 100, ensemble = 5 },
+  data = { extra = "data/uci-sentences/amazon.txt,data/uci-sentences/imdb.txt" },
+  train = { epochs = 12, ensemble = 5 },
 }
