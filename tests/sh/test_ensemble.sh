@@ -153,8 +153,8 @@ expect "data.extra: the training part grows" "data: $((120 + n_extra)) train, 12
   --jobs 1 --out kfe1 >/dev/null 2>&1
 res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.json"):read("a")) end
   print(s("kfe/fold-2").final.loss == s("kfe1/fold-2").final.loss, s("kfe").mean == s("kfe1").mean,
-    io.open("kfe/fold-2/member-2.log") ~= nil)' 2>&1)
-expect "folds: members side by side (--fold F --member I) = one after another" "true	true	true" "$res"
+    io.open("kfe/fold-2/member-2.log") ~= nil, io.open("kfe1/fold-2/member-2.log") == nil)' 2>&1)
+expect "folds: members side by side (--fold F --member I) = one after another (--jobs 1)" "true	true	true	true" "$res"
 out=$("$LURN" train order.lua data.folds=2 --fold 3 --out f3 2>&1); rc=$?
 expect_rc "--fold out of range" 2 $rc "$out"
 expect "--fold out of range: says the range" "folds 1 to 2" "$out"

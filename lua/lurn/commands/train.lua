@@ -540,7 +540,7 @@ function M.run_folds(cfg, opts)
   for i = 1, k do
     local dir = top:file(("fold-%d"):format(i))
     local ens = cfg.train.ensemble > 1
-    local o = { fold = i, info = opts.info, argv = opts.argv,
+    local o = { fold = i, info = opts.info, argv = opts.argv, jobs = opts.jobs,
       progress = opts.progress == "quiet" and "none" or opts.progress,
       threads_fixed = opts.threads_fixed }
     local summary = run_part(dir, ens and M.run_ensemble or M.run, cfg, o, top, ens, P,
