@@ -22,6 +22,7 @@ if not path or not out then
 end
 local overrides = table.move(arg, 3, #arg, 1, {})
 local cfg = config.load(path, overrides)
+lurn.seed(cfg.seed)   -- the shuffle of the training parts
 local p = text.prepare(cfg.data)
 local tok = text.Tokenizer { kind = cfg.data.tokenizer, lower = cfg.data.lower }
 
@@ -29,15 +30,26 @@ local function line(t, label)
   return "__label__" .. label .. " " .. table.concat(tok:tokenize(t), " ") .. "\n"
 end
 
--- a training part gets data.extra's rows too, as lurn.text's does
+-- A training part gets data.extra's rows too, as lurn.text's does, and is shuffled (from the
+-- config's seed): fastText reads its input in file order with a decaying learning rate, so a
+-- file sorted by label (the aclImdb layout: every neg review, then every pos) trains a model of
+-- the last label (55 % on IMDB's held-out 5,000 instead of 89 %).
+-- (extra: data.extra's rows for a training part, nil for none; false for a validation part, kept in order)
 local function write(file, texts, labels, idx, extra)
-  local f = assert(io.open(file, "w"))
+  local lines = {}
   if idx then
-    for _, i in ipairs(idx) do f:write(line(texts[i], labels[i])) end
+    for _, i in ipairs(idx) do lines[#lines + 1] = line(texts[i], labels[i]) end
   else
-    for i = 1, #texts do f:write(line(texts[i], labels[i])) end
+    for i = 1, #texts do lines[#lines + 1] = line(texts[i], labels[i]) end
   end
-  for i = 1, extra and #extra.texts or 0 do f:write(line(extra.texts[i], extra.labels[i])) end
+  for i = 1, extra and #extra.texts or 0 do lines[#lines + 1] = line(extra.texts[i], extra.labels[i]) end
+  local f = assert(io.open(file, "w"))
+  if extra ~= false then   -- a training part: shuffled
+    local perm = lurn.randperm(#lines)
+    for k = 1, #lines do f:write(lines[perm:get(k) + 1]) end
+  else
+    for k = 1, #lines do f:write(lines[k]) end
+  end
   f:close()
 end
 
@@ -48,16 +60,16 @@ if cfg.data.folds >= 2 then
     local dir = ("%s/fold-%d"):format(out, i)
     lurn.mkdir(dir)
     write(dir .. "/train.ft", tr.texts, tr.labels, f.train, p.extra)
-    write(dir .. "/valid.ft", tr.texts, tr.labels, f.valid)
+    write(dir .. "/valid.ft", tr.texts, tr.labels, f.valid, false)
   end
   print(("%s: %d folds of %s (seed %d)"):format(out, cfg.data.folds, cfg.data.train, cfg.seed))
 elseif p.valid then
   write(out .. "/train.ft", tr.texts, tr.labels, nil, p.extra)
-  write(out .. "/valid.ft", p.valid.texts, p.valid.labels)
+  write(out .. "/valid.ft", p.valid.texts, p.valid.labels, nil, false)
   print(("%s: %s and %s"):format(out, cfg.data.train, cfg.data.valid))
 else
   local tri, vai = split.holdout(tr.labels, cfg.data.valid_split, cfg.seed)
   write(out .. "/train.ft", tr.texts, tr.labels, tri, p.extra)
-  write(out .. "/valid.ft", tr.texts, tr.labels, vai)
+  write(out .. "/valid.ft", tr.texts, tr.labels, vai, false)
   print(("%s: %d train, %d held out of %s (seed %d)"):format(out, #tri, #vai, cfg.data.train, cfg.seed))
 end
