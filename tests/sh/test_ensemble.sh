@@ -115,6 +115,20 @@ out=$("$LURN" train order.lua train.ensemble=2 "train.ensemble_vary=model.hidden
 expect_rc "ensemble_vary: no values" 2 $rc "$out"
 expect "ensemble_vary: no values said" "is not key=v1,v2" "$out"
 
+# ---- an ensemble grows on --resume: its members kept, the new ones trained -------------
+"$LURN" train order.lua train.ensemble=2 --out grow >/dev/null 2>&1
+out=$("$LURN" train --resume grow train.ensemble=3 "train.ensemble_vary=model.hidden=8,8,12" 2>&1); rc=$?
+expect_rc "resume with a bigger ensemble" 0 $rc "$out"
+expect "grow: the members it had are kept" "member 2/3: done before" "$out"
+res=$(jq_lurn 'local s = json.decode(io.open("grow/summary.json"):read("a"))
+  print(#s.members, dofile("grow/member-3/config.resolved.lua").model.hidden)' 2>&1)
+expect "grow: three members, the new one as ensemble_vary says" "3	12" "$res"
+out=$("$LURN" train --resume grow train.ensemble=4 "train.ensemble_vary=model.hidden=8,16,12" 2>&1); rc=$?
+expect_rc "resume that would change a member" 2 $rc "$out"
+expect "resume that would change a member: refused, the keys named" "train.ensemble_vary" "$out"
+out=$("$LURN" train --resume grow train.ensemble=2 2>&1); rc=$?
+expect_rc "resume with a smaller ensemble" 2 $rc "$out"
+
 # ---- SIGTERM: every running member saves a checkpoint and stops; --resume finishes ----
 "$LURN" --threads 2 train order.lua train.ensemble=3 train.epochs=400 train.eval_every=0 \
   --out sig > sig.out 2>&1 &

@@ -594,6 +594,8 @@ function M.member_overrides(cfg, i)
   return out
 end
 
+local ensemble_grows   -- (below)
+
 -- Member i's config: the ensemble's with member_overrides applied (checked as overrides are).
 local function member_config(cfg, i)
   local ov = M.member_overrides(cfg, i)
@@ -825,6 +827,28 @@ function M.main(args, ctx)
   return dist.main("train", M.main_rank, args, ctx)
 end
 
+local ENSEMBLE_KEYS = { ["train.ensemble"] = true, ["train.ensemble_vary"] = true }
+
+-- Whether resuming the run with cfg instead of its saved config only grows
+-- its ensemble: more members, and every member it had keeps its config
+-- (train.ensemble_vary may change only for the new ones). Then the members it
+-- has are kept and the new ones trained.
+function ensemble_grows(saved, cfg, run)
+  local k0, k1 = saved.train.ensemble, cfg.train.ensemble
+  if k0 < 2 or k1 < k0 then return false end
+  if k0 == k1 and saved.train.ensemble_vary == cfg.train.ensemble_vary then return false end
+  local config = config_lib()
+  for i = 1, k0 do
+    local ok_a, a = pcall(member_config, saved, i)
+    local ok_b, b = pcall(member_config, cfg, i)
+    if not (ok_a and ok_b) then return false end
+    for _, d in ipairs(config.diff(a, b)) do
+      if not M.SAFE_ON_RESUME[d.key] and not ENSEMBLE_KEYS[d.key] then return false end
+    end
+  end
+  return true
+end
+
 --- The command on one rank (or without MPI): what M.main runs.
 function M.main_rank(args, ctx)
   for _, a in ipairs(args) do
@@ -847,15 +871,17 @@ function M.main_rank(args, ctx)
     local saved = config.load(run:file("config.resolved.lua"))
     cfg, info = config.load(path or run:file("config.resolved.lua"), overrides)
     local diffs, bad = config.diff(saved, cfg), {}
+    local grows = ensemble_grows(saved, cfg, run)
     for _, d in ipairs(diffs) do
-      if not M.SAFE_ON_RESUME[d.key] then
+      if not M.SAFE_ON_RESUME[d.key] and not (grows and ENSEMBLE_KEYS[d.key]) then
         bad[#bad + 1] = ("  %s: %s -> %s"):format(d.key, fmt_value(d.old), fmt_value(d.new))
       end
     end
     if #bad > 0 then
       errors.raise("config", "--resume %s: the config differs from the run's "
         .. "(config.resolved.lua):\n%s\nonly train.epochs, train.log_every and train.max_time may "
-        .. "change when resuming; start a new run for the rest", run.path, table.concat(bad, "\n"))
+        .. "change when resuming (and an ensemble's train.ensemble may grow, its members keeping "
+        .. "their configs); start a new run for the rest", run.path, table.concat(bad, "\n"))
     end
     info.changed = diffs
   else
