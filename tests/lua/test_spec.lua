@@ -25,6 +25,8 @@ local EXAMPLES = {
     { function() return nn.Dropout(0.2, { variational = true }) end, function() return seqx(4) end } },
   Pool = { { function() return nn.Pool("mean") end, function() return seqx(4) end },
     { function() return nn.Pool("last") end, function() return seqx(4) end } },
+  -- (its output is a batch of ids, not a tensor: test_sentiment_layers.lua checks it)
+  Ngrams = { { function() return nn.Ngrams(6, 16) end }, { function() return nn.Ngrams(6, 16, 3) end } },
   ReLU = { { function() return nn.ReLU() end, function() return lurn.randn(2, 3) end } },
   Tanh = { { function() return nn.Tanh() end, function() return lurn.randn(2, 3) end } },
   Sigmoid = { { function() return nn.Sigmoid() end, function() return lurn.randn(2, 3) end } },
