@@ -33,7 +33,7 @@ end
 -- A training part gets data.extra's rows too, as lurn.text's does, and is shuffled (from the
 -- config's seed): fastText reads its input in file order with a decaying learning rate, so a
 -- file sorted by label (the aclImdb layout: every neg review, then every pos) trains a model of
--- the last label (55 % on IMDB's held-out 5,000 instead of 89 %).
+-- the last label (55.3 % on IMDB's held-out 5,000; 88.9 % shuffled).
 -- (extra: data.extra's rows for a training part, nil for none; false for a validation part, kept in order)
 local function write(file, texts, labels, idx, extra)
   local lines = {}
