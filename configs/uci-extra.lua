@@ -7,12 +7,15 @@
 --     data.extra=data/uci-sentences/yelp.txt,data/uci-sentences/imdb.txt
 --   lurn bench/cv_summary.lua runs/uci-extra-...   # the final-epoch accuracy over the folds
 --
--- What it does: configs/uci.lua's model (a bidirectional LSTM, 64 per direction, over 64-d
--- embeddings, max-pooled, dropout 0.5, label smoothing 0.1), each fold trained on its 900
--- sentences plus the 2,000 of the other two sites, validated on its 100 (which the extra rows
--- never include). The baselines get the same rows: bench/fasttext_splits.lua adds data.extra
+-- What it does: five of configs/uci.lua's models per fold as an ensemble (train.ensemble = 5,
+-- seeds S..S+4; a bidirectional LSTM, 64 per direction, over 64-d embeddings, max-pooled,
+-- dropout 0.5, label smoothing 0.1, 12 epochs), each trained on the fold's 900 sentences plus
+-- the 2,000 of the other two sites and validated on its 100 (which the extra rows never
+-- include). On 2 cores two members train at a time. The baselines get the same rows: bench/fasttext_splits.lua adds data.extra
 -- to their training files (bench/fasttext.sh CONFIG ...).
--- Result: see docs/results.md ("UCI labelled sentences").
+-- Result (seeds 1-3, mean final-epoch accuracy over the folds): amazon 84.60 +- 0.66, yelp
+-- 84.87 +- 0.35, imdb 83.97 +- 0.71 %; fastText with the same rows 84.87 / 84.63 / -, naive
+-- Bayes 84.47 / 85.03 / 82.70: above both on imdb only (docs/results.md, "UCI").
 return {
   extends = "uci.lua",
   name = "uci-extra",
