@@ -188,6 +188,9 @@ expect "fasttext_splits: data.extra in every training part" "$((120 + n_extra)) 
 out=$("$LURN" train order.lua train.ensemble=3 --member 4 --out m4 2>&1); rc=$?
 expect_rc "--member out of range" 2 $rc "$out"
 expect "--member out of range: says the range" "members 1 to 3" "$out"
+out=$("$LURN" train order.lua --jobs 2 train.epochs=1 --out j2 2>&1); rc=$?
+expect_rc "--jobs on one model" 0 $rc "$out"
+expect "--jobs on one model: says it does nothing" "this config trains one model" "$out"
 out=$("$LURN" train order.lua train.ensemble=3 --jobs 0 --out j0 2>&1); rc=$?
 expect_rc "--jobs 0" 2 $rc "$out"
 out=$("$LURN" train order.lua train.ensemble=0 --out e0 2>&1); rc=$?

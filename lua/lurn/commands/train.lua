@@ -909,6 +909,10 @@ function M.main_rank(args, ctx)
     errors.raise("usage", "--jobs must be a positive integer")
   end
   run_opts.jobs = o.jobs
+  if o.jobs and cfg.train.ensemble < 2 then
+    io.stderr:write("lurn train: note: --jobs runs an ensemble's members side by side; this "
+      .. "config trains one model (train.ensemble = 1)\n")
+  end
   if o.member then
     if run then errors.raise("usage", "--member and --resume exclude each other (a member's "
       .. "directory resumes as it is)") end
