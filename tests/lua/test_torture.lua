@@ -232,7 +232,12 @@ local function call(desc, fn, names)
     return true, res[2]
   end
   local e = res[2]
-  local msg = type(e) == "string" and e or tostring(type(e) == "table" and e.message or e)
+  -- the error object may be a hostile argument passed through (a function that re-raises what it
+  -- was given): read it without its metamethods
+  local okm, msg = pcall(function()
+    return type(e) == "string" and e or tostring(type(e) == "table" and rawget(e, "message") or e)
+  end)
+  if not okm then msg = "(an error object that cannot be printed)" end
   if VERBOSE then io.stderr:write(desc, " -> ", msg, "\n") end
   if msg:find("torture: instruction budget exceeded", 1, true) then
     stats.budget = stats.budget + 1
