@@ -30,46 +30,41 @@ local function line(t, label)
   return "__label__" .. label .. " " .. table.concat(tok:tokenize(t), " ") .. "\n"
 end
 
--- A training part gets data.extra's rows too, as lurn.text's does, and is shuffled (from the
--- config's seed): fastText reads its input in file order with a decaying learning rate, so a
--- file sorted by label (the aclImdb layout: every neg review, then every pos) trains a model of
--- the last label (55.3 % on IMDB's held-out 5,000; 88.9 % shuffled).
--- (extra: data.extra's rows for a training part, nil for none; false for a validation part, kept in order)
-local function write(file, texts, labels, idx, extra)
+-- A training part (opts.train) gets data.extra's rows too (opts.extra), as lurn.text's does,
+-- and is shuffled (from the config's seed): fastText reads its input in file order with a
+-- decaying learning rate, so a file sorted by label (the aclImdb layout: every neg review, then
+-- every pos) trains a model of the last label (55.3 % on IMDB's held-out 5,000; 88.9 %
+-- shuffled). A validation part is written in order.
+local function write(file, texts, labels, idx, opts)
   local lines = {}
-  if idx then
-    for _, i in ipairs(idx) do lines[#lines + 1] = line(texts[i], labels[i]) end
-  else
+  for _, i in ipairs(idx or {}) do lines[#lines + 1] = line(texts[i], labels[i]) end
+  if not idx then
     for i = 1, #texts do lines[#lines + 1] = line(texts[i], labels[i]) end
   end
-  for i = 1, extra and #extra.texts or 0 do lines[#lines + 1] = line(extra.texts[i], extra.labels[i]) end
+  local extra = opts.train and opts.extra or { texts = {} }
+  for i = 1, #extra.texts do lines[#lines + 1] = line(extra.texts[i], extra.labels[i]) end
   local f = assert(io.open(file, "w"))
-  if extra ~= false then   -- a training part: shuffled
-    local perm = lurn.randperm(#lines)
-    for k = 1, #lines do f:write(lines[perm:get(k) + 1]) end
-  else
-    for k = 1, #lines do f:write(lines[k]) end
-  end
+  local perm = opts.train and lurn.randperm(#lines)
+  for k = 1, #lines do f:write(lines[perm and perm:get(k) + 1 or k]) end
   f:close()
 end
-
 local tr = p.train
 lurn.mkdir(out)
 if cfg.data.folds >= 2 then
   for i, f in ipairs(split.kfold(tr.labels, cfg.data.folds, cfg.seed)) do
     local dir = ("%s/fold-%d"):format(out, i)
     lurn.mkdir(dir)
-    write(dir .. "/train.ft", tr.texts, tr.labels, f.train, p.extra)
-    write(dir .. "/valid.ft", tr.texts, tr.labels, f.valid, false)
+    write(dir .. "/train.ft", tr.texts, tr.labels, f.train, { train = true, extra = p.extra })
+    write(dir .. "/valid.ft", tr.texts, tr.labels, f.valid, { train = false })
   end
   print(("%s: %d folds of %s (seed %d)"):format(out, cfg.data.folds, cfg.data.train, cfg.seed))
 elseif p.valid then
-  write(out .. "/train.ft", tr.texts, tr.labels, nil, p.extra)
-  write(out .. "/valid.ft", p.valid.texts, p.valid.labels, nil, false)
+  write(out .. "/train.ft", tr.texts, tr.labels, nil, { train = true, extra = p.extra })
+  write(out .. "/valid.ft", p.valid.texts, p.valid.labels, nil, { train = false })
   print(("%s: %s and %s"):format(out, cfg.data.train, cfg.data.valid))
 else
   local tri, vai = split.holdout(tr.labels, cfg.data.valid_split, cfg.seed)
-  write(out .. "/train.ft", tr.texts, tr.labels, tri, p.extra)
-  write(out .. "/valid.ft", tr.texts, tr.labels, vai, false)
+  write(out .. "/train.ft", tr.texts, tr.labels, tri, { train = true, extra = p.extra })
+  write(out .. "/valid.ft", tr.texts, tr.labels, vai, { train = false })
   print(("%s: %d train, %d held out of %s (seed %d)"):format(out, #tri, #vai, cfg.data.train, cfg.seed))
 end

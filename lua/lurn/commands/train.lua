@@ -506,9 +506,15 @@ end
 -- directory: a finished part is kept, one with a checkpoint resumes, one
 -- stopped before its first checkpoint starts again. opts: the part's run
 -- options without out/resume; P and label: what it prints. Returns its summary.
+-- The summary.json of a part (a fold, a member) that completed, else nil.
+local function completed(dir)
+  local s = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
+  return s and s.status == "completed" and s or nil
+end
+
 local function run_part(dir, run_fn, cfg, opts, top, nested, P, label)
-  local done = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
-  if done and done.status == "completed" then
+  local done = completed(dir)
+  if done then
     P:note(("%s: done before (%s)"):format(label, dir))
     return done
   end
@@ -609,7 +615,7 @@ end
 -- Returns the summaries of the members that completed; a failed member
 -- stops the ensemble (the others finish first); Ctrl-C stops them all with
 -- a checkpoint each.
-local function run_members_parallel(cfg, opts, top, P, jobs)
+local function run_members_parallel(cfg, opts, top, P, jobs, variants)
   local runner = require "lurn.sweep.runner"
   local K = cfg.train.ensemble
   local per = math.max(1, lurn.threads() // jobs)
@@ -617,8 +623,8 @@ local function run_members_parallel(cfg, opts, top, P, jobs)
   local done, todo, failed, signal = {}, {}, nil, nil
   for i = 1, K do
     local dir = top:file(("member-%d"):format(i))
-    local prev = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
-    if prev and prev.status == "completed" then
+    local prev = completed(dir)
+    if prev then
       P:note(("member %d/%d: done before (%s)"):format(i, K, dir))
       done[i] = prev
     else
@@ -659,15 +665,15 @@ local function run_members_parallel(cfg, opts, top, P, jobs)
         end
       end
       r:start(i, argv, dir .. ".log")
-      local ov = M.member_overrides(cfg, i)
+      local ov = variants[i].overrides
       P:note(("member %d/%d (seed %d)%s%s"):format(i, K, cfg.seed + i - 1,
         #ov > 0 and (": " .. table.concat(ov, " ")) or "", argv[2] == "--resume" and ": resuming" or ""))
     end
     if r:running() == 0 then break end
     local ev = r:wait(tick)
     local i, dir = ev.id, top:file(("member-%d"):format(ev.id))
-    local sm = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
-    if ev.exit_code == 0 and sm and sm.status == "completed" then
+    local sm = completed(dir)
+    if ev.exit_code == 0 and sm then
       done[i] = sm
       P:note(("member %d/%d: done in %.0f s, best %s %s"):format(i, K, ev.seconds,
         cfg.train.best_metric, sm.best and ("%.4f"):format(sm.best.value) or "-"))
@@ -718,7 +724,7 @@ function M.run_ensemble(cfg, opts)
   -- as the threads lurn may use allow
   local jobs = opts.jobs or math.max(1, lurn.threads() // (cfg.threads > 0 and cfg.threads or 1))
   jobs = math.min(jobs, K)
-  local summaries = jobs > 1 and run_members_parallel(cfg, opts, top, P, jobs) or {}
+  local summaries = jobs > 1 and run_members_parallel(cfg, opts, top, P, jobs, variants) or {}
   for i = 1, K do
     local dir = top:file(("member-%d"):format(i))
     local o = { fold = opts.fold, member = i, info = opts.info, argv = opts.argv,

@@ -14,6 +14,8 @@
 local lfs = require "lfs"
 local errors = require "lurn.errors"
 local checkpoint = require "lurn.checkpoint"
+local core = require "lurn.core"
+local seqm = require "lurn.nn.seq"
 
 local M = {}
 
@@ -65,8 +67,6 @@ local Ensemble = {}
 Ensemble.__index = Ensemble
 
 function Ensemble:forward(batch)
-  local core = require "lurn.core"
-  local seqm = require "lurn.nn.seq"
   local sum
   for _, m in ipairs(self.members) do
     local p = core.softmax(seqm.split(m:forward(batch)))
