@@ -19,11 +19,24 @@
 local M = {}
 
 --- errors.EXIT — the exit status of each error code: usage 2, config 2, data 3,
--- checkpoint 4, diverged 5, interrupted 130 (an internal error exits 1).
+-- checkpoint 4, diverged 5, interrupted 130; failed 1: a process lurn started (an ensemble's
+-- member, a trial) failed on its own and its log says why (an internal error exits 1 too).
 -- @usage print(errors.EXIT.data)   --> 3
 M.EXIT = {
-  usage = 2, config = 2, data = 3, checkpoint = 4, diverged = 5, interrupted = 130,
+  usage = 2, config = 2, data = 3, checkpoint = 4, diverged = 5, interrupted = 130, failed = 1,
 }
+
+--- errors.code_of(status [, default]) — the error code a child process's exit status stands for
+-- (2 is "config"), or default (nil) when no code has that status.
+-- @tparam integer status
+-- @tparam[opt] string default
+-- @usage print(errors.code_of(3), errors.code_of(1), errors.code_of(9, "data"))   --> data failed data
+function M.code_of(status, default)
+  for k, v in pairs(M.EXIT) do
+    if v == status and k ~= "usage" then return k end
+  end
+  return default
+end
 
 local Error = {}
 Error.__index = Error

@@ -154,6 +154,28 @@ res=$(jq_lurn 'local function s(p) return json.decode(io.open(p .. "/summary.jso
   print(short, s("sig/member-3").epochs)' 2>&1)
 expect "resume: train.epochs=3 reaches the resumed members" "true	3" "$res"
 
+# Ctrl-C in a terminal: SIGINT to the whole process group, the members as well (any one may
+# stop before the ensemble sees its own signal): an interruption, exit 130, no traceback
+if command -v python3 >/dev/null; then
+  out=$(python3 - "$LURN" <<'PY' 2>&1
+import os, signal, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "--threads", "2", "train", "order.lua", "train.ensemble=3",
+    "train.epochs=20000", "train.eval_every=0", "--out", "cc"], stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT, start_new_session=True,
+    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+for _ in range(100):
+    if os.path.exists("cc/member-2.log") and b"epoch" in open("cc/member-2.log", "rb").read(): break
+    time.sleep(0.1)
+os.killpg(p.pid, signal.SIGINT)
+out, _ = p.communicate(timeout=120)
+print(out.decode()); print("rc=%d" % p.returncode)
+PY
+)
+  expect "Ctrl-C (SIGINT to the group): exit 130" "rc=130" "$out"
+  expect "Ctrl-C: how to resume" "resume with: lurn train --resume cc" "$out"
+  case "$out" in *"stack traceback"*) bad "Ctrl-C: no traceback" "$out" ;; *) ok "Ctrl-C: no traceback" ;; esac
+fi
+
 # ---- k-fold cross-validation of ensembles; extra training data -------------------------
 "$LURN" "$SRC/docs/examples/order_data.lua" more 50 >/dev/null 2>&1
 n_extra=$(wc -l < more/train.txt)

@@ -304,9 +304,7 @@ function M.main(args, ctx)
     if n == 1 then
       if t.failed then
         -- its exit status says what kind of error (2 config, 3 data, 5 diverged)
-        local kind = "data"
-        for k, v in pairs(errors.EXIT) do if v == t.exit_code and k ~= "usage" then kind = k end end
-        errors.raise(kind, "the first trial failed (exit %d, log %s.log); fix the config before "
+        errors.raise(errors.code_of(t.exit_code, "data"), "the first trial failed (exit %d, log %s.log); fix the config before "
           .. "tuning it", t.exit_code, t.dir)
       end
       local need = elapsed() + cost(t, epochs)

@@ -69,7 +69,8 @@ local function parser()
   p:flag("-h --help", "show this help")
   p:epilog("Exit status: 0 done, 2 usage or config error, 3 data error, 4 checkpoint error,\n"
     .. "5 diverged (NaN/Inf loss), 130 interrupted (a checkpoint was saved; the message\n"
-    .. "says how to resume). See docs/cli.md.")
+    .. "says how to resume), 1 an internal error (or an ensemble member's: its log says).\n"
+    .. "See docs/cli.md.")
   return p
 end
 
@@ -677,6 +678,13 @@ local function run_members_parallel(cfg, opts, top, P, jobs, variants)
       done[i] = sm
       P:note(("member %d/%d: done in %.0f s, best %s %s"):format(i, K, ev.seconds,
         cfg.train.best_metric, sm.best and ("%.4f"):format(sm.best.value) or "-"))
+    elseif ev.exit_code == errors.EXIT.interrupted then
+      -- a Ctrl-C reaches the members too, and one may stop before this process sees its own
+      -- signal: an interruption, not a failure; the others are stopped as well
+      if not signal then
+        signal = lurn.caught_signal() or ("a signal to member %d"):format(i)
+        r:signal("TERM")
+      end
     elseif not signal then
       failed = failed or { i = i, code = ev.exit_code, log = ev.log }
       P:note(("member %d/%d: failed (exit %d): %s"):format(i, K, ev.exit_code,
@@ -688,12 +696,9 @@ local function run_members_parallel(cfg, opts, top, P, jobs, variants)
       .. "with: lurn train --resume %s", signal, top.path)
   end
   if failed then
-    local code = ({ [2] = "config", [3] = "data", [4] = "checkpoint", [5] = "diverged" })[failed.code]
-    local msg = ("member %d of the ensemble %s failed (exit %d); its log: %s\nthe finished "
-      .. "members are kept: lurn train --resume %s"):format(failed.i, top.path,
-      failed.code, failed.log, top.path)
-    if not code then error(msg, 0) end   -- the member's own internal error (exit 1)
-    error(errors.new(code, "%s", msg), 0)
+    errors.raise(errors.code_of(failed.code, "failed"), "member %d of the ensemble %s failed "
+      .. "(exit %d); its log: %s\nthe finished members are kept: lurn train --resume %s",
+      failed.i, top.path, failed.code, failed.log, top.path)
   end
   return done
 end
