@@ -465,6 +465,7 @@ function M.fit(opts)
   local model, loss_fn, opt, sched = o.model, o.loss, o.optimizer, o.schedule
   local data = o.train_data
   local params = model:parameters()
+  local backward_order = reversed(params)
   local metrics = o.metrics or default_metrics(loss_fn)
   local plateau = sched and sched.name == "ReduceLROnPlateau"
   local monitor = o.monitor or (o.valid_data and "valid_loss" or "train_loss")
@@ -678,13 +679,19 @@ function M.fit(opts)
         model:zero_grad()
         model:backward(loss_fn:backward())
       end
-      -- backward runs from the loss towards the input, so the non-finite
-      -- gradient nearest the loss (the last parameter holding one) is the
-      -- one that went non-finite first; the others inherited it
-      local bad = optim.check_finite(reversed(params))
-      if bad then error(("train.fit: %s at %s"):format(bad, where), 0) end
+      -- Non-finite gradients stop the run. With clipping, the norm (a sum in
+      -- double that no finite float can overflow) is finite exactly when every
+      -- gradient is, so the search runs only when it is not. Backward runs from
+      -- the loss towards the input, so the non-finite gradient nearest the loss
+      -- (the last parameter holding one) went non-finite first; the others
+      -- inherited it.
       local norm
       if o.clip then norm = optim.clip_grad_norm(params, o.clip) end
+      if not norm or is_nonfinite(norm) then
+        local bad = optim.check_finite(backward_order)
+        if bad then error(("train.fit: %s at %s"):format(bad, where), 0) end
+        if norm then error(("train.fit: gradient norm is %s at %s"):format(norm, where), 0) end
+      end
       if o.clip_value then optim.clip_grad_value(params, o.clip_value) end
       opt:step()
       if sched and not plateau and o.schedule_every == "step" then sched:step() end
