@@ -15,7 +15,9 @@
 #   bytes this rank put into the exchanges per step (dense buckets plus the
 #   embedding's rows), the exchanges' time per step (from each one's start
 #   to its end, and the part waited for after backward), and how often the
-#   embedding table went as rows / whole; with the allreduce during backward
+#   embedding table went as rows / whole; every run's milliseconds per step
+#   in each phase (LURN_PROFILE=1: data, forward + backward with the
+#   exchange, finiteness check and clipping, optimizer, the rest); with the allreduce during backward
 #   and after it, and with the embedding's gradient forced dense
 #   (LURN_DIST_SPARSE=0: the whole table in the fused buckets, as before
 #   the sparse exchange) for the before/after comparison in one run.
@@ -36,8 +38,9 @@ SST2_SECONDS=${SST2_SECONDS:-60}
 SST2_DIR=${SST2_DIR:-../shared/datasets/sst2}
 SST2_CONFIG=${SST2_CONFIG:-configs/sst2-lstm.lua}
 what=${1:-all}
-MPI=(mpirun --oversubscribe -np 2)
-[ "$(id -u)" = 0 ] && MPI=(mpirun --oversubscribe --allow-run-as-root -np 2)
+MPI=(mpirun --oversubscribe -np 2 -x LURN_PROFILE)
+[ "$(id -u)" = 0 ] && MPI=(mpirun --oversubscribe --allow-run-as-root -np 2 -x LURN_PROFILE)
+export LURN_PROFILE=1   # the SST-2 runs' milliseconds per step in each phase (summary.json)
 export OMPI_MCA_btl=self,vader
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "bench/mpi.sh: $(nproc) cores, $("$LURN" info | grep '^mpi'), load before: $(load)"
@@ -64,8 +67,11 @@ sst2() {  # label, launcher..., then lurn args
   "$LURN" -e '
     local s = require("lurn.core").json_decode(io.open(arg[1]):read("a"))
     local d = s.dist
-    print(("sst2  %s  steps %d  seconds %.1f  steps/s %.3f  samples/s %.1f  params %d%s"):format(
+    local p, ms = s.profile, function(k) return 1e3 * s.profile[k] / s.profile.steps end
+    print(("sst2  %s  steps %d  seconds %.1f  steps/s %.3f  samples/s %.1f  params %d%s%s"):format(
       arg[2], s.steps, s.seconds, s.steps / s.seconds, 64 * s.steps / s.seconds, s.num_parameters,
+      p and p.steps > 0 and ("  ms/step: data %.2f, fwd+bwd %.2f, check+clip %.2f, optimizer %.2f, rest %.2f")
+        :format(ms("data"), ms("forward_backward"), ms("check_clip"), ms("optimizer"), ms("rest")) or "",
       d and ("  exchanged %.3f MB/step, %.1f ms/step from start to end, %.1f ms/step waited;"
         .. " embedding as rows %d, whole %d times (of which fallbacks %d)")
         :format(d.bytes_reduced / s.steps / 1e6, 1e3 * d.reduce_seconds / s.steps,

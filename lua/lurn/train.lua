@@ -465,6 +465,7 @@ function M.fit(opts)
   local model, loss_fn, opt, sched = o.model, o.loss, o.optimizer, o.schedule
   local data = o.train_data
   local params = model:parameters()
+  local backward_order = reversed(params)
   local metrics = o.metrics or default_metrics(loss_fn)
   local plateau = sched and sched.name == "ReduceLROnPlateau"
   local monitor = o.monitor or (o.valid_data and "valid_loss" or "train_loss")
@@ -635,6 +636,10 @@ function M.fit(opts)
     end
   end
 
+  -- LURN_PROFILE=1: seconds per phase of the steps (evaluations and
+  -- checkpoints left out), returned as result.profile and printed at the end
+  local prof = (os.getenv("LURN_PROFILE") or "0") ~= "0" and { steps = 0, data = 0,
+    forward_backward = 0, check_clip = 0, optimizer = 0, rest = 0 } or nil
   local max_steps = o.max_steps or math.huge
   while not stopped and D.epoch <= o.epochs and step < max_steps do
     local iter, it = data:batches {
@@ -647,6 +652,7 @@ function M.fit(opts)
     local win_loss, win_n, win_t = 0, 0, lurn.clock()
     local epoch_t = lurn.clock()
     while step < max_steps and not stopped do
+      local t_begin = prof and lurn.clock()
       local batch
       if dt then   -- this rank's shard of the global batch (none when it is smaller than N)
         it.pos = it.pos + 1
@@ -659,6 +665,7 @@ function M.fit(opts)
       end
       D.pos = it.pos
       step = step + 1
+      local t_data = prof and lurn.clock()
       local where = ("step %d (epoch %d, batch %d of %d)"):format(step, D.epoch, D.pos, nb)
 
       local loss, tokens
@@ -678,16 +685,33 @@ function M.fit(opts)
         model:zero_grad()
         model:backward(loss_fn:backward())
       end
-      -- backward runs from the loss towards the input, so the non-finite
-      -- gradient nearest the loss (the last parameter holding one) is the
-      -- one that went non-finite first; the others inherited it
-      local bad = optim.check_finite(reversed(params))
-      if bad then error(("train.fit: %s at %s"):format(bad, where), 0) end
+      -- Non-finite gradients stop the run. With clipping, the norm (a sum in
+      -- double that no finite float can overflow) is finite exactly when every
+      -- gradient is, so the search runs only when it is not. Backward runs from
+      -- the loss towards the input, so the non-finite gradient nearest the loss
+      -- (the last parameter holding one) went non-finite first; the others
+      -- inherited it.
+      local t_grad = prof and lurn.clock()
       local norm
       if o.clip then norm = optim.clip_grad_norm(params, o.clip) end
+      if not norm or is_nonfinite(norm) then
+        local bad = optim.check_finite(backward_order)
+        if bad then error(("train.fit: %s at %s"):format(bad, where), 0) end
+        if norm then error(("train.fit: gradient norm is %s at %s"):format(norm, where), 0) end
+      end
       if o.clip_value then optim.clip_grad_value(params, o.clip_value) end
+      local t_check = prof and lurn.clock()
       opt:step()
       if sched and not plateau and o.schedule_every == "step" then sched:step() end
+      if prof then
+        local t = lurn.clock()
+        prof.steps = prof.steps + 1
+        prof.data = prof.data + (t_data - t_begin)
+        prof.forward_backward = prof.forward_backward + (t_grad - t_data)
+        prof.check_clip = prof.check_clip + (t_check - t_grad)
+        prof.optimizer = prof.optimizer + (t - t_check)
+        prof.t_opt_end = t
+      end
       if dt then dt:check(step) end
 
       S.run_loss, S.run_n = S.run_loss + loss, S.run_n + 1
@@ -714,11 +738,13 @@ function M.fit(opts)
         win_loss, win_n, win_t = 0, 0, now
       end
 
+      local t_aside = prof and lurn.clock()
       if o.eval_every and step % o.eval_every == 0 and D.pos < nb then evaluate() end
       -- a periodic checkpoint (the epoch's last batch is saved after its evaluation)
       if o.checkpoint_every and step % o.checkpoint_every == 0 and D.pos < nb then
         save_periodic()
       end
+      if prof then prof.aside = lurn.clock() - t_aside end
       local vote = false
       if o.on_step then
         local r = o.on_step { step = step, epoch = D.epoch, batch = D.pos, batches = nb,
@@ -734,6 +760,7 @@ function M.fit(opts)
       elseif vote then
         stopped = "stopped by on_step"
       end
+      if prof then prof.rest = prof.rest + (lurn.clock() - prof.t_opt_end - prof.aside) end
     end
     if D.pos >= nb then
       -- the epoch is complete: evaluate, schedule, move on, checkpoint
@@ -748,7 +775,9 @@ function M.fit(opts)
   if o.restore_best and best_weights then model:load_state(best_weights) end
   progress.line(("done: %d steps, %d epochs%s"):format(step, D.epoch - 1,
     stopped and ("; " .. stopped) or ""))
+  if prof then prof.t_opt_end, prof.aside = nil, nil end
   return {
+    profile = prof,
     step = step, epoch = D.epoch - 1, history = history, stopped = stopped,
     best = S.best and { metric = monitor, value = S.best, epoch = S.best_epoch,
       step = S.best_step } or nil,

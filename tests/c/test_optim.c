@@ -462,6 +462,63 @@ static void test_find_nonfinite(void) {
   CHECK(which == 0 && elem == 0);
 }
 
+/* Large and odd-sized tensors (the lanes run on across tensors and tails):
+ * the norm against a plain long double sum, and the lane order's defining
+ * property, the same norm when the same numbers are split differently into
+ * tensors whose sizes are multiples of the lane count. */
+static void test_clip_grad_norm_lanes(void) {
+  enum { N = 10007 };
+  static float v[N];
+  uint32_t s = 12345;
+  long double sq = 0, ab = 0;
+  for (int i = 0; i < N; i++) {
+    s = s * 1664525u + 1013904223u;
+    v[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * (i % 7 == 0 ? 1e3f : 1.0f);
+    sq += (long double)v[i] * v[i];
+    ab += fabsl((long double)v[i]);
+  }
+  const int cuts[][4] = {{N, 0, 0, 0}, {1, 16, 4000, N - 4017}, {17, 3, 9000, N - 9020},
+                         {4096, 4096, 1, N - 8193}};
+  double first = -1;
+  for (unsigned c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+    float *xs[4];
+    int64_t ns[4];
+    int count = 0, at = 0;
+    for (int k = 0; k < 4 && cuts[c][k] > 0; k++) {
+      xs[count] = v + at;
+      ns[count++] = cuts[c][k];
+      at += cuts[c][k];
+    }
+    CHECK(at == N);
+    double t2 = 0, t1 = 0;
+    CHECK(lurn_clip_grad_norm(xs, ns, count, 1e30, 2, &t2, NULL) == LURN_OK);
+    CHECK(lurn_clip_grad_norm(xs, ns, count, 1e30, 1, &t1, NULL) == LURN_OK);
+    CHECK(fabs(t2 - (double)sqrtl(sq)) <= 1e-12 * t2);
+    CHECK(fabs(t1 - (double)ab) <= 1e-12 * t1);
+    if (c == 0) first = t2;
+    else CHECK(t2 == first);   // the lane of an element is its position overall
+  }
+}
+
+/* NaN/Inf at block edges (the scan goes in blocks of 4096), in a later tensor. */
+static void test_find_nonfinite_blocks(void) {
+  enum { N = 3 * 4096 + 5 };
+  static float v[N], w[N];
+  const int64_t at[] = {0, 4095, 4096, 4097, 8191, 3 * 4096 + 4};
+  for (unsigned t = 0; t < sizeof at / sizeof at[0]; t++) {
+    for (int i = 0; i < N; i++) v[i] = w[i] = (float)i;
+    w[at[t]] = t % 2 ? NAN : -INFINITY;
+    w[N - 1] = NAN;   // a later one must not be reported first
+    const float *xs[2] = {v, w};
+    int64_t ns[2] = {N, N};
+    int which = -1;
+    int64_t elem = -1;
+    CHECK(lurn_find_nonfinite(xs, ns, 1, &which, &elem) == 0);
+    CHECK(lurn_find_nonfinite(xs, ns, 2, &which, &elem) == 1);
+    CHECK(which == 1 && elem == at[t]);
+  }
+}
+
 int main(void) {
   RUN(test_sgd_plain);
   RUN(test_sgd_momentum);
@@ -488,5 +545,7 @@ int main(void) {
   RUN(test_clip_grad_norm_nonfinite);
   RUN(test_clip_grad_value);
   RUN(test_find_nonfinite);
+  RUN(test_clip_grad_norm_lanes);
+  RUN(test_find_nonfinite_blocks);
   return check_summary();
 }

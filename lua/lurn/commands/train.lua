@@ -427,6 +427,7 @@ function M.run(cfg, opts)
   mon.draw()
   local summary = summarize(run, opts, mon, b, result, status, failure)
   summary.pretrained = b.pretrained
+  summary.profile = result and result.profile   -- LURN_PROFILE=1: seconds per phase (train.fit)
   if dist.active() then   -- rank 0's view of the gradient allreduce (bench/mpi.sh reads it)
     local st = dist.stats()
     summary.dist = { ranks = dist.size(), wait_seconds = st.wait_s, reduce_seconds = st.reduce_s,

@@ -166,6 +166,14 @@ function M.summary_lines(s)
   row("run", s.run_dir)
   row("status", ("%s after %d steps, %d epochs, %s%s"):format(s.status, s.steps or 0,
     s.epochs or 0, M.fmt_time(s.seconds), s.stopped and ("; " .. s.stopped) or ""))
+  local pr = s.profile   -- LURN_PROFILE=1 (train.fit)
+  if pr and pr.steps > 0 then
+    local function ms(k) return ("%.2f"):format(1e3 * pr[k] / pr.steps) end
+    row("profile", ("ms per step over %d steps: data %s, forward + backward %s%s, finiteness and "
+      .. "clipping %s, optimizer %s, the rest %s"):format(pr.steps, ms("data"),
+      ms("forward_backward"), s.dist and " (with the gradient exchange)" or "", ms("check_clip"),
+      ms("optimizer"), ms("rest")))
+  end
   local cols = { "loss", "accuracy", "macro_f1" }
   if s.best or s.final or s.test then
     lines[#lines + 1] = ""
