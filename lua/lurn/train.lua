@@ -450,9 +450,12 @@ end
 --   progress = "auto"     "auto", "bar", "lines" or "none"
 --   distributed = "auto"  under mpirun (lurn.dist): data-parallel over the ranks;
 --                         false: this process alone (docs/distributed.md)
+-- With LURN_PROFILE=1 in the environment, the result's `profile` holds the seconds the
+-- steps spent in each phase (data, forward_backward, check_clip, optimizer, rest) and `steps`.
 -- @tparam table opts the options above
 -- @treturn table {step =, epoch =, history = {records}, best = {metric =, value =,
---   epoch =, step =}, stopped = reason or nil, checkpoint = last file or nil}
+--   epoch =, step =}, stopped = reason or nil, checkpoint = last file or nil,
+--   profile = the phases' seconds (LURN_PROFILE=1) or nil}
 -- @usage local ds = data.Dataset { seqs = {{1, 2}, {2, 1}, {1, 1}, {2, 2}}, labels = {0, 1, 0, 1} }
 -- local model = nn.Sequential { nn.Embedding(3, 4), nn.GRU(4, 8), nn.Pool("last"), nn.Linear(8, 2) }
 -- local result = train.fit { model = model, loss = nn.CrossEntropy(),

@@ -94,10 +94,10 @@ local function model()
   return nn.Sequential { nn.Embedding(V, 6), nn.LSTM(6, 8), nn.Pool("max"), nn.Linear(8, 2) }
 end
 
-local function fit(m, loss)
+local function fit(m, loss, clip)
   return train.fit { model = m, loss = loss or nn.CrossEntropy(),
     optimizer = optim.SGD(m:parameters(), { lr = 0.1 }), train_data = dataset(16),
-    batch_size = 8, shuffle = false, log = function() end }
+    batch_size = 8, shuffle = false, clip = clip, log = function() end }
 end
 
 TestGuard = {}
@@ -121,7 +121,7 @@ end
 
 -- Finite weights and loss, a NaN loss gradient: every gradient below the
 -- output layer inherits it; the guard names the output layer's, where it began.
-function TestGuard:test_nan_gradient_names_nearest_the_loss()
+local function nan_gradient_named(clip)
   local m = model()
   local ce = nn.CrossEntropy()
   local bad_loss = {
@@ -134,7 +134,24 @@ function TestGuard:test_nan_gradient_names_nearest_the_loss()
     end,
   }
   lu.assertErrorMsgContains("train.fit: non-finite gradient in '3.bias' at element 1 at step 1",
-    fit, m, bad_loss)
+    fit, m, bad_loss, clip)
+end
+
+function TestGuard:test_nan_gradient_names_nearest_the_loss()
+  nan_gradient_named(nil)
+end
+
+-- With clipping, the scan runs only when the norm is not finite: the same
+-- message.
+function TestGuard:test_nan_gradient_named_with_clipping()
+  nan_gradient_named(1.0)
+end
+
+-- Clipping with finite gradients: the scan is skipped and training goes on.
+function TestGuard:test_clipping_finite_gradients_trains()
+  local m = model()
+  local r = fit(m, nil, 0.5)
+  lu.assertEquals(r.step, 2)
 end
 
 os.exit(lu.LuaUnit.run())
