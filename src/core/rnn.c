@@ -28,15 +28,9 @@
  * micro-kernel's nr columns), computes those units' gate columns of the
  * products and their pointwise update while the sums are in cache, and
  * meets the others at one barrier per step (see "step threads" below).
- * Every transpose is a stride swap; nothing is allocated. The per-step
- * products shrink to the samples still running: the kernel works on the
- * samples in "slots" ordered by length, longest first (slot b holds sample
- * perm[b]; see slot_order), so the running ones are always a prefix. The
- * state, the packed operands and the products are in slot order; x, y, the
- * cache and every array the caller sees stay in sample order. A row's
- * product does not depend on the other rows, so each sample's results are
- * the same in any slot; only the bias gradient's sum over samples runs in
- * slot order.
+ * Every transpose is a stride swap; nothing is allocated. With lengths
+ * sorted in descending order the per-step products shrink to the samples
+ * still running.
  *
  * Rows of the cache are in time order (t, b), the order of x, so the three
  * big GEMMs after the sweep see matching rows. Step s of sample b works on
@@ -199,7 +193,6 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st) {
 
 /* Sub-buffers start on 64-byte boundaries (given an aligned base). */
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
-static size_t slot_floats(const lurn_rnn_desc *d);
 
 
 /* The input product x_t * W_ih^T is computed per step, beside the recurrent
@@ -248,7 +241,6 @@ size_t lurn_rnn_work_floats(const lurn_rnn_desc *d, int training) {
   if (lurn_rnn_check(d, NULL)) return 0;
   size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
   size_t n = round16(B * W) + 3 * round16(B * H) + round16(W);  /* hp, h[2], c, bias */
-  n += slot_floats(d);                                           /* the slot order */
   const size_t G = (size_t)lurn_cell_gates(d->cell);
   if (lurn_rnn_fused_input(d)) {
     /* packed W_ih^T, one [I, H] per gate; x_t packed, double-buffered */
@@ -268,11 +260,8 @@ size_t lurn_rnn_bwd_work_floats(const lurn_rnn_desc *d) {
   size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
   const int64_t GHh = d->cell == LURN_GRU ? 3 * d->H : lurn_cell_gates(d->cell) * d->H;
   size_t n = 2 * round16(B * H) + round16(W) + round16(H);  /* dh, dc, db, zeros */
-  n += slot_floats(d);                                       /* the slot order */
   n += round16(lurn_pack_b_floats(GHh, d->H) + 16);          /* packed W_hh [GHh, H] */
   n += 2 * round16(lurn_pack_a_floats(d->B, GHh) + 16);      /* packed dG_s, double-buffered */
-  if (d->lengths && lurn_rnn_fused_input(d))                 /* compact x and dx rows */
-    n += 2 * round16((size_t)(d->T * d->B) * (size_t)d->I);
   return n;
 }
 
@@ -303,91 +292,24 @@ static void cache_views(const lurn_rnn_desc *d, float *cache, float **gates, flo
   *tanhc = d->cell == LURN_LSTM ? carve(&cache, N * H) : NULL;
 }
 
-/* Number of slots still running at step s: with lengths, the slots are in
- * descending order of length, so the running ones are a prefix; B without. */
-static int64_t active_rows(const lurn_rnn_desc *d, const int32_t *perm, int64_t s) {
-  if (!d->lengths) return d->B;
+/* Number of samples still running at step s, when lengths are sorted in
+ * descending order (then the running samples are a prefix and the GEMMs can
+ * shrink to them); B otherwise. */
+static int64_t active_rows(const lurn_rnn_desc *d, int sorted, int64_t s) {
+  if (!d->lengths || !sorted) return d->B;
   int64_t n = d->B;
-  while (n > 0 && d->lengths[perm ? perm[n - 1] : n - 1] <= s) n--;
+  while (n > 0 && d->lengths[n - 1] <= s) n--;
   return n;
 }
 
-/* Floats of workspace the slot order takes: perm [B] and the counts of
- * each length [T + 2], as int32, and the compact rows' offsets [T + 1] as
- * int64. */
-static size_t slot_floats(const lurn_rnn_desc *d) {
-  return d->lengths ? round16((size_t)d->B) + round16((size_t)d->T + 2) +
-                          round16(2 * ((size_t)d->T + 1)) : 0;
+static int lengths_sorted(const lurn_rnn_desc *d) {
+  if (!d->lengths) return 0;
+  for (int64_t b = 1; b < d->B; b++)
+    if (d->lengths[b] > d->lengths[b - 1]) return 0;
+  return 1;
 }
 
-/* The slot order: NULL (slot b is sample b) without lengths or when they
- * are already in descending order; else perm[b] = the sample in slot b,
- * the samples sorted by length, longest first, ties in sample order (a
- * counting sort: O(B + T), the same order every call). `*p` is the
- * workspace, advanced past slot_floats(d). */
-static const int32_t *slot_order(const lurn_rnn_desc *d, float **p) {
-  if (!d->lengths) return NULL;
-  int32_t *perm = (int32_t *)carve(p, (size_t)d->B);
-  int32_t *count = (int32_t *)carve(p, (size_t)d->T + 2);
-  const int64_t B = d->B, T = d->T;
-  int sorted = 1;
-  for (int64_t b = 1; b < B; b++)
-    if (d->lengths[b] > d->lengths[b - 1]) sorted = 0;
-  if (sorted) return NULL;
-  for (int64_t l = 0; l <= T + 1; l++) count[l] = 0;
-  for (int64_t b = 0; b < B; b++) count[d->lengths[b]]++;
-  /* count[l] := the first slot of length l (longer lengths first) */
-  int32_t at = 0;
-  for (int64_t l = T; l >= 0; l--) {
-    const int32_t c = count[l];
-    count[l] = at;
-    at += c;
-  }
-  for (int64_t b = 0; b < B; b++) perm[count[d->lengths[b]]++] = (int32_t)b;
-  return perm;
-}
-
-/* Compact cache rows (training with the fused input, when lengths leave
- * padded steps): the cache then holds only the rows of running samples,
- * step after step, slot order within a step: row off[s] + b for slot b <
- * active_rows(s), N_valid = off[T] rows in all; the GEMMs after BPTT then
- * run over N_valid rows instead of T * B (on SST-2's phrases about a
- * quarter). Returns NULL (rows in time order (t, b), as without lengths)
- * when every sample runs all T steps or the input is not fused (the
- * unfused projection fills the cache in time order). `*p` is the
- * workspace, advanced past its part of slot_floats(d). */
-static const int64_t *compact_rows(const lurn_rnn_desc *d, const int32_t *perm, int training,
-                                   float **p) {
-  if (!d->lengths) return NULL;
-  int64_t *off = (int64_t *)carve(p, 2 * ((size_t)d->T + 1));
-  if (!training || !lurn_rnn_fused_input(d)) return NULL;
-  int64_t total = 0;
-  for (int64_t s = 0; s < d->T; s++) {
-    off[s] = total;
-    total += active_rows(d, perm, s);
-  }
-  off[d->T] = total;
-  return total < d->T * d->B ? off : NULL;
-}
-
-/* The sample in slot b. */
-static inline int64_t slot_sample(const int32_t *perm, int64_t b) { return perm ? perm[b] : b; }
-
-/* [B, H] rows from sample order (src; NULL: zeros) into slot order, and back. */
-static void to_slots(const int32_t *perm, int64_t B, int64_t H, const float *src, float *dst) {
-  for (int64_t b = 0; b < B; b++) {
-    if (src) memcpy(dst + b * H, src + slot_sample(perm, b) * H, sizeof(float) * (size_t)H);
-    else memset(dst + b * H, 0, sizeof(float) * (size_t)H);
-  }
-}
-
-static void from_slots(const int32_t *perm, int64_t B, int64_t H, const float *src, float *dst) {
-  for (int64_t b = 0; b < B; b++)
-    memcpy(dst + slot_sample(perm, b) * H, src + b * H, sizeof(float) * (size_t)H);
-}
-
-/* The time t sample b (a sample index, not a slot) works on at step s (see
- * the top); *valid = s < len. */
+/* The time t sample b works on at step s (see the top); *valid = s < len. */
 static inline int64_t step_time(const lurn_rnn_desc *d, int64_t s, int64_t b, int *valid) {
   int64_t len = d->lengths ? d->lengths[b] : d->T;
   *valid = s < len;
@@ -615,9 +537,7 @@ static void gru_bwd_row(int64_t H, int64_t n, float *g, const float *hprev, cons
 typedef struct fwd_ctx {
   const lurn_rnn_desc *d;
   int64_t W, G, r0;          /* gate row width, gate blocks, first row of `gates` */
-  int training, nth, fused;
-  const int32_t *perm;       /* slot -> sample (slot_order), NULL: the same */
-  const int64_t *off;        /* compact cache rows (compact_rows), NULL: time order */
+  int training, sorted, nth, fused;
   float *gates;              /* cache rows (training) / projection chunk (unfused) */
   float *hp;                 /* [B, W] this step's pre-activation sums */
   float *h[2], *pa[2];       /* state and packed state, double-buffered */
@@ -646,8 +566,7 @@ static void pack_x_step(const fwd_ctx *k, int64_t s, int64_t ip0, int64_t ip1, f
       const int64_t b = ip * mr + ii;
       if (ii < mr && b < B) {
         int valid;
-        const int64_t smp = slot_sample(k->perm, b);
-        const float *src = k->x + (step_time(d, s, smp, &valid) * B + smp) * k->ldx;
+        const float *src = k->x + (step_time(d, s, b, &valid) * B + b) * k->ldx;
         for (int64_t p = 0; p < I; p++) panel[p * pmr + ii] = src[p];
       } else {
         for (int64_t p = 0; p < I; p++) panel[p * pmr + ii] = 0.0f;
@@ -656,29 +575,25 @@ static void pack_x_step(const fwd_ctx *k, int64_t s, int64_t ip0, int64_t ip1, f
   }
 }
 
-/* Slot b's pointwise update of units [j0, j0+n) at step s: state hc -> hn
- * (slot rows), and the new state also into the packed A of the next step's
- * GEMM; y and the cache rows are the sample's. */
+/* One sample's pointwise update of units [j0, j0+n) at step s: state hc ->
+ * hn, and the new state also into the packed A of the next step's GEMM. */
 ROW_INLINE void fwd_row(const fwd_ctx *k, int64_t s, int64_t b, int64_t j0, int64_t n,
                         const float *hc, float *hn, float *pa_next, const int keep) {
   const lurn_rnn_desc *d = k->d;
   const int64_t B = d->B, H = d->H, W = k->W;
   const size_t bytes = sizeof(float) * (size_t)n;
   int valid;
-  const int64_t smp = slot_sample(k->perm, b);
-  const int64_t t = step_time(d, s, smp, &valid);
-  const int64_t yrow = t * B + smp;                        /* x, y: sample order */
-  const int64_t row = k->off ? k->off[s] + b : yrow;        /* the cache's */
-  float *yr = k->y ? k->y + yrow * k->ldy + j0 : NULL;
+  const int64_t t = step_time(d, s, b, &valid);
+  const int64_t row = t * B + b;
+  float *yr = k->y ? k->y + row * k->ldy + j0 : NULL;
   const float *hi = hc + b * H + j0;
   float *ho = hn + b * H + j0;
   if (!valid) {
-    /* a padded step: state unchanged, y zero; in time order the cache row
-     * of h_prev only has to be finite (its gate gradient row will be
-     * zero); compact caches have no row for it */
+    /* a padded step: state unchanged, y zero; the cache row of h_prev
+     * only has to be finite (its gate gradient row will be zero) */
     memcpy(ho, hi, bytes);
     if (yr) memset(yr, 0, bytes);
-    if (keep && !k->off) memset(k->hprev + row * H + j0, 0, bytes);
+    if (keep) memset(k->hprev + row * H + j0, 0, bytes);
   } else {
     float *g = keep ? k->gates + row * W + j0 : NULL, *cb = k->c + b * H + j0;
     const float *pre = k->hp + b * W + j0, *bias = k->bias + j0;
@@ -717,7 +632,7 @@ static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pac
       if (k->fused) lurn_pack_b(I, H, k->w_ih + q * H * I, 1, I, u0, u1, k->wxp + q * wxsz);
     }
   for (int64_t s = s0; s < s1; s++) {
-    const int64_t nact = active_rows(d, k->perm, s);
+    const int64_t nact = active_rows(d, k->sorted, s);
     const float *hc = k->h[cur];
     /* x of the next step into the other buffer, row panels split among threads */
     if (k->fused && s + 1 < T) pack_x_step(k, s + 1, mp * tid / nt, mp * (tid + 1) / nt, k->px[cur ^ 1]);
@@ -742,8 +657,7 @@ static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pac
         } else {
           for (int64_t b = 0; b < nact; b++) {
             int valid;
-            const int64_t smp = slot_sample(k->perm, b);
-            const int64_t row = step_time(d, s, smp, &valid) * B + smp;
+            const int64_t row = step_time(d, s, b, &valid) * B + b;
             memcpy(hx + b * W + j0, k->gates + (row - k->r0) * W + q * H + j0,
                    sizeof(float) * (size_t)n);
           }
@@ -816,8 +730,6 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     k.px[0] = align64(carve(&p, pxsz + 16));               /* x_t packed, double- */
     k.px[1] = align64(carve(&p, pxsz + 16));               /*   buffered */
   }
-  k.perm = slot_order(d, &p);
-  k.off = compact_rows(d, k.perm, training, &p);
   k.nth = lurn_threads_now(lurn_rnn_threads(d));   /* fewer when cores are busy */
   k.gates = xp;
   if (training) {
@@ -839,9 +751,12 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     for (int64_t j = 0; j < GH; j++)
       bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
   }
-  /* the initial state into slot order */
-  to_slots(k.perm, B, H, h0, k.h[0]);
-  if (lstm) to_slots(k.perm, B, H, c0, k.c);
+  if (h0) memcpy(k.h[0], h0, sizeof(float) * (size_t)(B * H));
+  else memset(k.h[0], 0, sizeof(float) * (size_t)(B * H));
+  if (lstm) {
+    if (c0) memcpy(k.c, c0, sizeof(float) * (size_t)(B * H));
+    else memset(k.c, 0, sizeof(float) * (size_t)(B * H));
+  }
   /* the first GEMM's A: h0 packed (padding rows stay zero) */
   memset(k.pa[0], 0, sizeof(float) * pasz);
   memset(k.pa[1], 0, sizeof(float) * pasz);
@@ -849,6 +764,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     scatter_packed(lurn_ukr_get(), k.pa[0], H, b, 0, k.h[0] + b * H, H);
   if (k.fused && T > 0) pack_x_step(&k, 0, 0, (B + lurn_ukr_get()->mr - 1) / lurn_ukr_get()->mr, k.px[0]);
 
+  k.sorted = lengths_sorted(d);
   int cur = 0;
   for (int64_t s0 = 0; s0 < T; s0 += chunk) {
     const int64_t s1 = s0 + chunk < T ? s0 + chunk : T;
@@ -870,8 +786,8 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     }
     cur ^= (int)((s1 - s0) & 1);
   }
-  if (hn) from_slots(k.perm, B, H, k.h[cur], hn);
-  if (cn) from_slots(k.perm, B, H, k.c, cn);
+  if (hn) memcpy(hn, k.h[cur], sizeof(float) * (size_t)(B * H));
+  if (cn) memcpy(cn, k.c, sizeof(float) * (size_t)(B * H));
   return LURN_OK;
 }
 
@@ -880,9 +796,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
 typedef struct bwd_ctx {
   const lurn_rnn_desc *d;
   int64_t W, GHh;
-  int nth;
-  const int32_t *perm;       /* slot -> sample (slot_order), NULL: the same */
-  const int64_t *off;        /* compact cache rows (compact_rows), NULL: time order */
+  int sorted, nth;
   float *gates, *hprev, *cprev, *tanhc, *dh, *dc, *db, *zeros, *wp, *pa[2];
   const float *dy, *w_hh;
   int64_t lddy;
@@ -897,18 +811,15 @@ static void bwd_units(const bwd_ctx *k, int64_t s, int64_t j0, int64_t j1, float
   const int64_t B = d->B, H = d->H, W = k->W, n = j1 - j0, nblk = W / H, GHh = k->GHh;
   for (int64_t b = 0; b < B; b++) {
     int valid;
-    const int64_t smp = slot_sample(k->perm, b);
-    const int64_t t = step_time(d, s, smp, &valid);
-    const int64_t yrow = t * B + smp;                     /* dy: sample order */
-    const int64_t row = k->off ? k->off[s] + b : yrow;     /* the cache's */
+    const int64_t t = step_time(d, s, b, &valid);
+    const int64_t row = t * B + b;
     float *g = k->gates + row * W + j0;
     if (!valid) {
-      if (!k->off)
-        for (int64_t q = 0; q < nblk; q++) memset(g + q * H, 0, sizeof(float) * (size_t)n);
+      for (int64_t q = 0; q < nblk; q++) memset(g + q * H, 0, sizeof(float) * (size_t)n);
       for (int64_t q = 0; q < GHh / H; q++) scatter_zeros(u, pa, GHh, b, q * H + j0, n);
       continue;
     }
-    const float *dyr = (k->dy ? k->dy + yrow * k->lddy : k->zeros) + j0;
+    const float *dyr = (k->dy ? k->dy + row * k->lddy : k->zeros) + j0;
     float *dh = k->dh + b * H + j0;
     switch (d->cell) {
       case LURN_LSTM:
@@ -939,7 +850,7 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
   /* this thread's unit panels of W_hh [GHh, H] */
   lurn_pack_b(GHh, H, k->w_hh, H, 1, u0, u1, k->wp);
   for (int64_t s = T - 1; s >= 0; s--) {
-    const int64_t nact = active_rows(d, k->perm, s);
+    const int64_t nact = active_rows(d, k->sorted, s);
     float *pa = k->pa[s & 1];
     if (j1 > j0) bwd_units(k, s, j0, j1, pa);
     if (nt > 1) {
@@ -950,8 +861,7 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
      * its cache row; a padded step's row is zeros) */
     if (d->B == 1) {
       int valid;
-      const int64_t t0 = step_time(d, s, 0, &valid);
-      const int64_t row = k->off ? k->off[s] : t0;   /* (nact > 0: the row exists) */
+      const int64_t row = step_time(d, s, 0, &valid);
       if (nact > 0)
         for (int64_t i = u0; i < u1; i++) {   /* odd steps backwards, as in forward */
           const int64_t jp = s & 1 ? u1 - 1 - i + u0 : i;
@@ -962,27 +872,6 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
         lurn_gemm_packed(nact, H, GHh, pa, k->wp, jp, jp + 1, 1.0f, k->dh, H);
     } else {
       lurn_gemm_packed(nact, H, GHh, pa, k->wp, u0, u1, 1.0f, k->dh, H);
-    }
-  }
-}
-
-/* Compact caches: rows of an [N, I] array in sample order (ld its row
- * stride) and in the cache's order ([N_valid, I]) for every running
- * sample's step: gather (to_compact: xc[off[s] + b] = x[t * B + sample(b)])
- * or scatter back (x[t * B + sample(b)] = xc[off[s] + b]). */
-static void copy_compact(const bwd_ctx *k, float *x, int64_t ld, float *xc, int to_compact) {
-  const lurn_rnn_desc *d = k->d;
-  const int64_t B = d->B, I = d->I;
-  const size_t bytes = sizeof(float) * (size_t)I;
-  for (int64_t s = 0; s < d->T; s++) {
-    const int64_t nact = k->off[s + 1] - k->off[s];
-    for (int64_t b = 0; b < nact; b++) {
-      int valid;
-      const int64_t smp = slot_sample(k->perm, b);
-      float *xr = x + (step_time(d, s, smp, &valid) * B + smp) * ld;
-      float *cr = xc + (k->off[s] + b) * I;
-      if (to_compact) memcpy(cr, xr, bytes);
-      else memcpy(xr, cr, bytes);
     }
   }
 }
@@ -1027,19 +916,18 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   k.pa[1] = align64(carve(&p, pasz + 16));                   /*   buffered */
   memset(k.pa[0], 0, sizeof(float) * pasz);                  /* padding rows stay zero */
   memset(k.pa[1], 0, sizeof(float) * pasz);
-  k.perm = slot_order(d, &p);
-  k.off = compact_rows(d, k.perm, 1, &p);
-  float *xc = NULL, *dxc = NULL;   /* compact x and dx rows [N_valid, I] */
-  if (d->lengths && lurn_rnn_fused_input(d)) {
-    xc = carve(&p, (size_t)N * (size_t)I);
-    dxc = carve(&p, (size_t)N * (size_t)I);
-  }
   k.nth = lurn_threads_now(lurn_rnn_threads(d));
 
-  to_slots(k.perm, B, H, dhn, dh);   /* the final state's gradients into slot order */
-  if (lstm) to_slots(k.perm, B, H, dcn, dc);
+  if (dhn) memcpy(dh, dhn, sizeof(float) * (size_t)(B * H));
+  else memset(dh, 0, sizeof(float) * (size_t)(B * H));
+  if (lstm) {
+    if (dcn) memcpy(dc, dcn, sizeof(float) * (size_t)(B * H));
+    else memset(dc, 0, sizeof(float) * (size_t)(B * H));
+  }
   memset(db, 0, sizeof(float) * (size_t)W);
   memset(k.zeros, 0, sizeof(float) * (size_t)H);
+  k.sorted = lengths_sorted(d);
+
   if (T > 0 && B > 0) {
 #pragma omp parallel num_threads(k.nth) if (k.nth > 1)
     {
@@ -1048,44 +936,25 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
       bwd_steps(&k, tid, nt);
     }
   }
-  if (dh0) from_slots(k.perm, B, H, dh, dh0);
-  if (dc0) from_slots(k.perm, B, H, dc, dc0);
+  if (dh0) memcpy(dh0, dh, sizeof(float) * (size_t)(B * H));
+  if (dc0) memcpy(dc0, dc, sizeof(float) * (size_t)(B * H));
 
-  /* The gate gradients dG[N, W] are complete: the big GEMMs over all rows
-   * (compact caches: over the N_valid rows of running samples, against x
-   * gathered into the same order, dx scattered back after).
+  /* The gate gradients dG[N, W] are complete: the big GEMMs over all rows.
    * GRU rows are (dr, dz, dn*r, dn): W_hh's gradient takes columns 0..3H,
    * W_ih's takes r, z from 0..2H and n from 3H..4H. */
-  const int64_t Nr = k.off ? k.off[T] : N;
-  const float *xr = x;
-  float *dxr = dx;
-  int64_t ldxr = ldx, lddxr = lddx;
-  if (k.off) {
-    if (dw_ih) {
-      copy_compact(&k, (float *)x, ldx, xc, 1);   /* read only: to_compact */
-      xr = xc;
-      ldxr = I;
-    }
-    if (dx) {
-      dxr = dxc;
-      lddxr = I;
-    }
-  }
   if (gru) {
     if (dx) {
       /* dX[N, I] := dG[:, 0:2H] * W_ih[0:2H, :] + dG[:, 3H:4H] * W_ih[2H:3H, :] */
-      lurn_sgemm(Nr, I, 2 * H, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dxr, lddxr, 1);
-      lurn_sgemm(Nr, I, H, 1.0f, gates + 3 * H, W, 1, w_ih + 2 * H * I, I, 1, 1.0f, dxr, lddxr,
-                 1);
+      lurn_sgemm(N, I, 2 * H, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dx, lddx, 1);
+      lurn_sgemm(N, I, H, 1.0f, gates + 3 * H, W, 1, w_ih + 2 * H * I, I, 1, 1.0f, dx, lddx, 1);
     }
     if (dw_ih) {
       /* dW_ih[0:2H] += dG[:, 0:2H]^T * X;  dW_ih[2H:3H] += dG[:, 3H:4H]^T * X */
-      lurn_sgemm(2 * H, I, Nr, 1.0f, gates, 1, W, xr, ldxr, 1, 1.0f, dw_ih, I, 1);
-      lurn_sgemm(H, I, Nr, 1.0f, gates + 3 * H, 1, W, xr, ldxr, 1, 1.0f, dw_ih + 2 * H * I, I,
-                 1);
+      lurn_sgemm(2 * H, I, N, 1.0f, gates, 1, W, x, ldx, 1, 1.0f, dw_ih, I, 1);
+      lurn_sgemm(H, I, N, 1.0f, gates + 3 * H, 1, W, x, ldx, 1, 1.0f, dw_ih + 2 * H * I, I, 1);
     }
     /* dW_hh[3H, H] += dG[:, 0:3H]^T * H_prev */
-    if (dw_hh) lurn_sgemm(3 * H, H, Nr, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
+    if (dw_hh) lurn_sgemm(3 * H, H, N, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
     if (db_ih) {
       for (int64_t j = 0; j < 2 * H; j++) db_ih[j] += db[j];
       for (int64_t j = 0; j < H; j++) db_ih[2 * H + j] += db[3 * H + j];
@@ -1094,21 +963,15 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
       for (int64_t j = 0; j < 3 * H; j++) db_hh[j] += db[j];
   } else {
     /* dX[N, I] := dG[N, GH] * W_ih[GH, I] */
-    if (dx) lurn_sgemm(Nr, I, GH, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dxr, lddxr, 1);
+    if (dx) lurn_sgemm(N, I, GH, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dx, lddx, 1);
     /* dW_ih[GH, I] += dG^T * X */
-    if (dw_ih) lurn_sgemm(GH, I, Nr, 1.0f, gates, 1, W, xr, ldxr, 1, 1.0f, dw_ih, I, 1);
+    if (dw_ih) lurn_sgemm(GH, I, N, 1.0f, gates, 1, W, x, ldx, 1, 1.0f, dw_ih, I, 1);
     /* dW_hh[GH, H] += dG^T * H_prev */
-    if (dw_hh) lurn_sgemm(GH, H, Nr, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
+    if (dw_hh) lurn_sgemm(GH, H, N, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
     for (int64_t j = 0; j < GH; j++) {
       if (db_ih) db_ih[j] += db[j];
       if (db_hh) db_hh[j] += db[j];
     }
-  }
-  if (k.off && dx) {
-    /* dx back in sample order; the padded rows zero, as the zero gate
-     * gradients of a time-order cache give them */
-    for (int64_t r = 0; r < N; r++) memset(dx + r * lddx, 0, sizeof(float) * (size_t)I);
-    copy_compact(&k, dx, lddx, dxc, 0);
   }
   return LURN_OK;
 }
