@@ -20,6 +20,14 @@
  * four AVX registers. */
 #define NORM_LANES 16
 
+/* One element into lane *at of clip_grad_norm's partial sums (|x|^2 or |x|),
+ * moving on to the next lane. */
+static inline void lane_add(double *lane, int *at, float x, int two) {
+  const double a = fabs((double)x);
+  lane[*at] += two ? a * a : a;
+  *at = (*at + 1) % NORM_LANES;
+}
+
 /* ---- argument checks ------------------------------------------------------ */
 
 static int check_common(const char *op, const float *param, const float *grad, const void *s,
@@ -329,10 +337,7 @@ int lurn_clip_grad_norm(float *const *xs, const int64_t *ns, int count, double m
     for (int k = 0; k < count; k++) {
       const float *x = xs[k];  // [ns[k]]
       int64_t i = 0, n = ns[k];
-      for (; i < n && at != 0; i++, at = (at + 1) % NORM_LANES) {
-        double a = fabs((double)x[i]);
-        lane[at] += two ? a * a : a;
-      }
+      for (; i < n && at != 0; i++) lane_add(lane, &at, x[i], two);   // up to lane 0
       if (two) {
         for (; i + NORM_LANES <= n; i += NORM_LANES)
           for (int j = 0; j < NORM_LANES; j++) {
@@ -343,10 +348,7 @@ int lurn_clip_grad_norm(float *const *xs, const int64_t *ns, int count, double m
         for (; i + NORM_LANES <= n; i += NORM_LANES)
           for (int j = 0; j < NORM_LANES; j++) lane[j] += fabs((double)x[i + j]);
       }
-      for (; i < n; i++, at = (at + 1) % NORM_LANES) {
-        double a = fabs((double)x[i]);
-        lane[at] += two ? a * a : a;
-      }
+      for (; i < n; i++) lane_add(lane, &at, x[i], two);
     }
     for (int j = 0; j < NORM_LANES; j++) acc += lane[j];
   } else {

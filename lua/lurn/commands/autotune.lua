@@ -304,8 +304,8 @@ function M.main(args, ctx)
     if n == 1 then
       if t.failed then
         -- its exit status says what kind of error (2 config, 3 data, 5 diverged)
-        errors.raise(errors.code_of(t.exit_code, "data"), "the first trial failed (exit %d, log %s.log); fix the config before "
-          .. "tuning it", t.exit_code, t.dir)
+        errors.raise(errors.code_of(t.exit_code, "data"), "the first trial failed (exit %d, "
+          .. "log %s.log); fix the config before tuning it", t.exit_code, t.dir)
       end
       local need = elapsed() + cost(t, epochs)
       if need > budget * SAFETY then

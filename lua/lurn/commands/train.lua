@@ -504,16 +504,16 @@ local function open_top(cfg, opts, env_extra)
   return top
 end
 
--- Runs one part (a fold, a member) in its directory dir below a top
--- directory: a finished part is kept, one with a checkpoint resumes, one
--- stopped before its first checkpoint starts again. opts: the part's run
--- options without out/resume; P and label: what it prints. Returns its summary.
 -- The summary.json of a part (a fold, a member) that completed, else nil.
 local function completed(dir)
   local s = rundir.is_run(dir) and json.decode(rundir.open(dir):read("summary.json") or "null")
   return s and s.status == "completed" and s or nil
 end
 
+-- Runs one part (a fold, a member) in its directory dir below a top
+-- directory: a finished part is kept, one with a checkpoint resumes, one
+-- stopped before its first checkpoint starts again. opts: the part's run
+-- options without out/resume; P and label: what it prints. Returns its summary.
 local function run_part(dir, run_fn, cfg, opts, top, nested, P, label)
   local done = completed(dir)
   if done then
