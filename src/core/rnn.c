@@ -28,9 +28,15 @@
  * micro-kernel's nr columns), computes those units' gate columns of the
  * products and their pointwise update while the sums are in cache, and
  * meets the others at one barrier per step (see "step threads" below).
- * Every transpose is a stride swap; nothing is allocated. With lengths
- * sorted in descending order the per-step products shrink to the samples
- * still running.
+ * Every transpose is a stride swap; nothing is allocated. The per-step
+ * products shrink to the samples still running: the kernel works on the
+ * samples in "slots" ordered by length, longest first (slot b holds sample
+ * perm[b]; see slot_order), so the running ones are always a prefix. The
+ * state, the packed operands and the products are in slot order; x, y, the
+ * cache and every array the caller sees stay in sample order. A row's
+ * product does not depend on the other rows, so each sample's results are
+ * the same in any slot; only the bias gradient's sum over samples runs in
+ * slot order.
  *
  * Rows of the cache are in time order (t, b), the order of x, so the three
  * big GEMMs after the sweep see matching rows. Step s of sample b works on
@@ -193,6 +199,7 @@ int lurn_rnn_check(const lurn_rnn_desc *d, lurn_status *st) {
 
 /* Sub-buffers start on 64-byte boundaries (given an aligned base). */
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+static size_t slot_floats(const lurn_rnn_desc *d);
 
 
 /* The input product x_t * W_ih^T is computed per step, beside the recurrent
@@ -241,6 +248,7 @@ size_t lurn_rnn_work_floats(const lurn_rnn_desc *d, int training) {
   if (lurn_rnn_check(d, NULL)) return 0;
   size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
   size_t n = round16(B * W) + 3 * round16(B * H) + round16(W);  /* hp, h[2], c, bias */
+  n += slot_floats(d);                                           /* the slot order */
   const size_t G = (size_t)lurn_cell_gates(d->cell);
   if (lurn_rnn_fused_input(d)) {
     /* packed W_ih^T, one [I, H] per gate; x_t packed, double-buffered */
@@ -260,6 +268,7 @@ size_t lurn_rnn_bwd_work_floats(const lurn_rnn_desc *d) {
   size_t B = (size_t)d->B, H = (size_t)d->H, W = (size_t)row_width(d);
   const int64_t GHh = d->cell == LURN_GRU ? 3 * d->H : lurn_cell_gates(d->cell) * d->H;
   size_t n = 2 * round16(B * H) + round16(W) + round16(H);  /* dh, dc, db, zeros */
+  n += slot_floats(d);                                       /* the slot order */
   n += round16(lurn_pack_b_floats(GHh, d->H) + 16);          /* packed W_hh [GHh, H] */
   n += 2 * round16(lurn_pack_a_floats(d->B, GHh) + 16);      /* packed dG_s, double-buffered */
   return n;
@@ -292,24 +301,66 @@ static void cache_views(const lurn_rnn_desc *d, float *cache, float **gates, flo
   *tanhc = d->cell == LURN_LSTM ? carve(&cache, N * H) : NULL;
 }
 
-/* Number of samples still running at step s, when lengths are sorted in
- * descending order (then the running samples are a prefix and the GEMMs can
- * shrink to them); B otherwise. */
-static int64_t active_rows(const lurn_rnn_desc *d, int sorted, int64_t s) {
-  if (!d->lengths || !sorted) return d->B;
+/* Number of slots still running at step s: with lengths, the slots are in
+ * descending order of length, so the running ones are a prefix; B without. */
+static int64_t active_rows(const lurn_rnn_desc *d, const int32_t *perm, int64_t s) {
+  if (!d->lengths) return d->B;
   int64_t n = d->B;
-  while (n > 0 && d->lengths[n - 1] <= s) n--;
+  while (n > 0 && d->lengths[perm ? perm[n - 1] : n - 1] <= s) n--;
   return n;
 }
 
-static int lengths_sorted(const lurn_rnn_desc *d) {
-  if (!d->lengths) return 0;
-  for (int64_t b = 1; b < d->B; b++)
-    if (d->lengths[b] > d->lengths[b - 1]) return 0;
-  return 1;
+/* Floats of workspace the slot order takes: perm [B] and the counts of
+ * each length [T + 2], as int32. */
+static size_t slot_floats(const lurn_rnn_desc *d) {
+  return d->lengths ? round16((size_t)d->B) + round16((size_t)d->T + 2) : 0;
 }
 
-/* The time t sample b works on at step s (see the top); *valid = s < len. */
+/* The slot order: NULL (slot b is sample b) without lengths or when they
+ * are already in descending order; else perm[b] = the sample in slot b,
+ * the samples sorted by length, longest first, ties in sample order (a
+ * counting sort: O(B + T), the same order every call). `*p` is the
+ * workspace, advanced past slot_floats(d). */
+static const int32_t *slot_order(const lurn_rnn_desc *d, float **p) {
+  if (!d->lengths) return NULL;
+  int32_t *perm = (int32_t *)carve(p, (size_t)d->B);
+  int32_t *count = (int32_t *)carve(p, (size_t)d->T + 2);
+  const int64_t B = d->B, T = d->T;
+  int sorted = 1;
+  for (int64_t b = 1; b < B; b++)
+    if (d->lengths[b] > d->lengths[b - 1]) sorted = 0;
+  if (sorted) return NULL;
+  for (int64_t l = 0; l <= T + 1; l++) count[l] = 0;
+  for (int64_t b = 0; b < B; b++) count[d->lengths[b]]++;
+  /* count[l] := the first slot of length l (longer lengths first) */
+  int32_t at = 0;
+  for (int64_t l = T; l >= 0; l--) {
+    const int32_t c = count[l];
+    count[l] = at;
+    at += c;
+  }
+  for (int64_t b = 0; b < B; b++) perm[count[d->lengths[b]]++] = (int32_t)b;
+  return perm;
+}
+
+/* The sample in slot b. */
+static inline int64_t slot_sample(const int32_t *perm, int64_t b) { return perm ? perm[b] : b; }
+
+/* [B, H] rows from sample order (src; NULL: zeros) into slot order, and back. */
+static void to_slots(const int32_t *perm, int64_t B, int64_t H, const float *src, float *dst) {
+  for (int64_t b = 0; b < B; b++) {
+    if (src) memcpy(dst + b * H, src + slot_sample(perm, b) * H, sizeof(float) * (size_t)H);
+    else memset(dst + b * H, 0, sizeof(float) * (size_t)H);
+  }
+}
+
+static void from_slots(const int32_t *perm, int64_t B, int64_t H, const float *src, float *dst) {
+  for (int64_t b = 0; b < B; b++)
+    memcpy(dst + slot_sample(perm, b) * H, src + b * H, sizeof(float) * (size_t)H);
+}
+
+/* The time t sample b (a sample index, not a slot) works on at step s (see
+ * the top); *valid = s < len. */
 static inline int64_t step_time(const lurn_rnn_desc *d, int64_t s, int64_t b, int *valid) {
   int64_t len = d->lengths ? d->lengths[b] : d->T;
   *valid = s < len;
@@ -537,7 +588,8 @@ static void gru_bwd_row(int64_t H, int64_t n, float *g, const float *hprev, cons
 typedef struct fwd_ctx {
   const lurn_rnn_desc *d;
   int64_t W, G, r0;          /* gate row width, gate blocks, first row of `gates` */
-  int training, sorted, nth, fused;
+  int training, nth, fused;
+  const int32_t *perm;       /* slot -> sample (slot_order), NULL: the same */
   float *gates;              /* cache rows (training) / projection chunk (unfused) */
   float *hp;                 /* [B, W] this step's pre-activation sums */
   float *h[2], *pa[2];       /* state and packed state, double-buffered */
@@ -566,7 +618,8 @@ static void pack_x_step(const fwd_ctx *k, int64_t s, int64_t ip0, int64_t ip1, f
       const int64_t b = ip * mr + ii;
       if (ii < mr && b < B) {
         int valid;
-        const float *src = k->x + (step_time(d, s, b, &valid) * B + b) * k->ldx;
+        const int64_t smp = slot_sample(k->perm, b);
+        const float *src = k->x + (step_time(d, s, smp, &valid) * B + smp) * k->ldx;
         for (int64_t p = 0; p < I; p++) panel[p * pmr + ii] = src[p];
       } else {
         for (int64_t p = 0; p < I; p++) panel[p * pmr + ii] = 0.0f;
@@ -575,16 +628,18 @@ static void pack_x_step(const fwd_ctx *k, int64_t s, int64_t ip0, int64_t ip1, f
   }
 }
 
-/* One sample's pointwise update of units [j0, j0+n) at step s: state hc ->
- * hn, and the new state also into the packed A of the next step's GEMM. */
+/* Slot b's pointwise update of units [j0, j0+n) at step s: state hc -> hn
+ * (slot rows), and the new state also into the packed A of the next step's
+ * GEMM; y and the cache rows are the sample's. */
 ROW_INLINE void fwd_row(const fwd_ctx *k, int64_t s, int64_t b, int64_t j0, int64_t n,
                         const float *hc, float *hn, float *pa_next, const int keep) {
   const lurn_rnn_desc *d = k->d;
   const int64_t B = d->B, H = d->H, W = k->W;
   const size_t bytes = sizeof(float) * (size_t)n;
   int valid;
-  const int64_t t = step_time(d, s, b, &valid);
-  const int64_t row = t * B + b;
+  const int64_t smp = slot_sample(k->perm, b);
+  const int64_t t = step_time(d, s, smp, &valid);
+  const int64_t row = t * B + smp;
   float *yr = k->y ? k->y + row * k->ldy + j0 : NULL;
   const float *hi = hc + b * H + j0;
   float *ho = hn + b * H + j0;
@@ -632,7 +687,7 @@ static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pac
       if (k->fused) lurn_pack_b(I, H, k->w_ih + q * H * I, 1, I, u0, u1, k->wxp + q * wxsz);
     }
   for (int64_t s = s0; s < s1; s++) {
-    const int64_t nact = active_rows(d, k->sorted, s);
+    const int64_t nact = active_rows(d, k->perm, s);
     const float *hc = k->h[cur];
     /* x of the next step into the other buffer, row panels split among threads */
     if (k->fused && s + 1 < T) pack_x_step(k, s + 1, mp * tid / nt, mp * (tid + 1) / nt, k->px[cur ^ 1]);
@@ -657,7 +712,8 @@ static void fwd_steps(const fwd_ctx *k, int64_t s0, int64_t s1, int cur, int pac
         } else {
           for (int64_t b = 0; b < nact; b++) {
             int valid;
-            const int64_t row = step_time(d, s, b, &valid) * B + b;
+            const int64_t smp = slot_sample(k->perm, b);
+            const int64_t row = step_time(d, s, smp, &valid) * B + smp;
             memcpy(hx + b * W + j0, k->gates + (row - k->r0) * W + q * H + j0,
                    sizeof(float) * (size_t)n);
           }
@@ -730,6 +786,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     k.px[0] = align64(carve(&p, pxsz + 16));               /* x_t packed, double- */
     k.px[1] = align64(carve(&p, pxsz + 16));               /*   buffered */
   }
+  k.perm = slot_order(d, &p);
   k.nth = lurn_threads_now(lurn_rnn_threads(d));   /* fewer when cores are busy */
   k.gates = xp;
   if (training) {
@@ -751,12 +808,9 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     for (int64_t j = 0; j < GH; j++)
       bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
   }
-  if (h0) memcpy(k.h[0], h0, sizeof(float) * (size_t)(B * H));
-  else memset(k.h[0], 0, sizeof(float) * (size_t)(B * H));
-  if (lstm) {
-    if (c0) memcpy(k.c, c0, sizeof(float) * (size_t)(B * H));
-    else memset(k.c, 0, sizeof(float) * (size_t)(B * H));
-  }
+  /* the initial state into slot order */
+  to_slots(k.perm, B, H, h0, k.h[0]);
+  if (lstm) to_slots(k.perm, B, H, c0, k.c);
   /* the first GEMM's A: h0 packed (padding rows stay zero) */
   memset(k.pa[0], 0, sizeof(float) * pasz);
   memset(k.pa[1], 0, sizeof(float) * pasz);
@@ -764,7 +818,6 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     scatter_packed(lurn_ukr_get(), k.pa[0], H, b, 0, k.h[0] + b * H, H);
   if (k.fused && T > 0) pack_x_step(&k, 0, 0, (B + lurn_ukr_get()->mr - 1) / lurn_ukr_get()->mr, k.px[0]);
 
-  k.sorted = lengths_sorted(d);
   int cur = 0;
   for (int64_t s0 = 0; s0 < T; s0 += chunk) {
     const int64_t s1 = s0 + chunk < T ? s0 + chunk : T;
@@ -786,8 +839,8 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     }
     cur ^= (int)((s1 - s0) & 1);
   }
-  if (hn) memcpy(hn, k.h[cur], sizeof(float) * (size_t)(B * H));
-  if (cn) memcpy(cn, k.c, sizeof(float) * (size_t)(B * H));
+  if (hn) from_slots(k.perm, B, H, k.h[cur], hn);
+  if (cn) from_slots(k.perm, B, H, k.c, cn);
   return LURN_OK;
 }
 
@@ -796,7 +849,8 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
 typedef struct bwd_ctx {
   const lurn_rnn_desc *d;
   int64_t W, GHh;
-  int sorted, nth;
+  int nth;
+  const int32_t *perm;       /* slot -> sample (slot_order), NULL: the same */
   float *gates, *hprev, *cprev, *tanhc, *dh, *dc, *db, *zeros, *wp, *pa[2];
   const float *dy, *w_hh;
   int64_t lddy;
@@ -811,8 +865,9 @@ static void bwd_units(const bwd_ctx *k, int64_t s, int64_t j0, int64_t j1, float
   const int64_t B = d->B, H = d->H, W = k->W, n = j1 - j0, nblk = W / H, GHh = k->GHh;
   for (int64_t b = 0; b < B; b++) {
     int valid;
-    const int64_t t = step_time(d, s, b, &valid);
-    const int64_t row = t * B + b;
+    const int64_t smp = slot_sample(k->perm, b);
+    const int64_t t = step_time(d, s, smp, &valid);
+    const int64_t row = t * B + smp;
     float *g = k->gates + row * W + j0;
     if (!valid) {
       for (int64_t q = 0; q < nblk; q++) memset(g + q * H, 0, sizeof(float) * (size_t)n);
@@ -850,7 +905,7 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
   /* this thread's unit panels of W_hh [GHh, H] */
   lurn_pack_b(GHh, H, k->w_hh, H, 1, u0, u1, k->wp);
   for (int64_t s = T - 1; s >= 0; s--) {
-    const int64_t nact = active_rows(d, k->sorted, s);
+    const int64_t nact = active_rows(d, k->perm, s);
     float *pa = k->pa[s & 1];
     if (j1 > j0) bwd_units(k, s, j0, j1, pa);
     if (nt > 1) {
@@ -916,18 +971,13 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   k.pa[1] = align64(carve(&p, pasz + 16));                   /*   buffered */
   memset(k.pa[0], 0, sizeof(float) * pasz);                  /* padding rows stay zero */
   memset(k.pa[1], 0, sizeof(float) * pasz);
+  k.perm = slot_order(d, &p);
   k.nth = lurn_threads_now(lurn_rnn_threads(d));
 
-  if (dhn) memcpy(dh, dhn, sizeof(float) * (size_t)(B * H));
-  else memset(dh, 0, sizeof(float) * (size_t)(B * H));
-  if (lstm) {
-    if (dcn) memcpy(dc, dcn, sizeof(float) * (size_t)(B * H));
-    else memset(dc, 0, sizeof(float) * (size_t)(B * H));
-  }
+  to_slots(k.perm, B, H, dhn, dh);   /* the final state's gradients into slot order */
+  if (lstm) to_slots(k.perm, B, H, dcn, dc);
   memset(db, 0, sizeof(float) * (size_t)W);
   memset(k.zeros, 0, sizeof(float) * (size_t)H);
-  k.sorted = lengths_sorted(d);
-
   if (T > 0 && B > 0) {
 #pragma omp parallel num_threads(k.nth) if (k.nth > 1)
     {
@@ -936,8 +986,8 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
       bwd_steps(&k, tid, nt);
     }
   }
-  if (dh0) memcpy(dh0, dh, sizeof(float) * (size_t)(B * H));
-  if (dc0) memcpy(dc0, dc, sizeof(float) * (size_t)(B * H));
+  if (dh0) from_slots(k.perm, B, H, dh, dh0);
+  if (dc0) from_slots(k.perm, B, H, dc, dc0);
 
   /* The gate gradients dG[N, W] are complete: the big GEMMs over all rows.
    * GRU rows are (dr, dz, dn*r, dn): W_hh's gradient takes columns 0..3H,

@@ -35,9 +35,13 @@
  *     W_ih packed (about G*H*I) and x_t packed twice (about 2BI); without
  *     it, inference adds C*B*W, where C = min(T, ceil(1024/B)) steps of
  *     input projection are computed at a time (C = T when reverse with
- *     lengths: samples are then on different times)
+ *     lengths: samples are then on different times); with lengths, B + T + 2
+ *     more (the slot order: the kernels work on the samples longest first,
+ *     so the per-step products shrink to the ones still running, whatever
+ *     the order of the batch; results per sample do not depend on it)
  *   backward workspace lurn_rnn_bwd_work_floats: 2BH + W + H, plus W_hh
- *     packed (about G*H*H) and dG_s packed twice (about 2*B*G*H)
+ *     packed (about G*H*H) and dG_s packed twice (about 2*B*G*H); with
+ *     lengths, B + T + 2 more
  *   (each part is rounded up; packed parts are aligned inside; no size
  *   depends on the thread count). Nothing is allocated inside these
  *   functions.

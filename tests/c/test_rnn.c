@@ -799,6 +799,94 @@ static void test_sorted_lengths(void) {
     }
 }
 
+/* The slot order: a batch in any order gives every sample the same outputs
+ * and input gradients, bit for bit, as the same samples sorted longest
+ * first (the per-step products then shrink either way; a row's product
+ * does not depend on the other rows). The weight gradients sum the rows in
+ * another order: equal within float rounding. Every cell, both directions,
+ * the fused (B >= 16) and the unfused input paths, 1 and 2 threads. */
+static void permute_rows(double *dst, const double *src, int T, int B, int w, const int *from) {
+  for (int t = 0; t < T; t++)
+    for (int b = 0; b < B; b++)
+      memcpy(dst + ((size_t)t * B + b) * w, src + ((size_t)t * B + from[b]) * w,
+             sizeof(double) * (size_t)w);
+}
+
+static void test_slot_order(void) {
+  int checked = 0;
+  for (int threads = 1; threads <= 2; threads++)
+    for (int cell = 0; cell < 4; cell++)
+      for (int rev = 0; rev < 2; rev++)
+        for (int big = 0; big < 2; big++) {
+          lurn_set_threads(threads);
+          const int T = 9, B = big ? 20 : 7, I = 5, H = big ? 40 : 6;
+          problem p, q;
+          problem_init(&p, (lurn_cell)cell, T, B, I, H, rev, 1, 1, 1, 0.5);
+          problem_init(&q, (lurn_cell)cell, T, B, I, H, rev, 1, 1, 1, 0.5);
+          /* q: p's samples sorted by length, longest first (stable) */
+          int from[64], n = 0;
+          for (int l = T; l >= 0; l--)
+            for (int b = 0; b < B; b++)
+              if (p.len[b] == l) from[n++] = b;
+          CHECK(n == B);
+          const int GH = gates_of(p.cell) * H;
+          memcpy(q.wih, p.wih, sizeof(double) * (size_t)(GH * I));
+          memcpy(q.whh, p.whh, sizeof(double) * (size_t)(GH * H));
+          memcpy(q.bih, p.bih, sizeof(double) * (size_t)GH);
+          memcpy(q.bhh, p.bhh, sizeof(double) * (size_t)GH);
+          permute_rows(q.x, p.x, T, B, I, from);
+          permute_rows(q.py, p.py, T, B, H, from);
+          permute_rows(q.h0, p.h0, 1, B, H, from);
+          permute_rows(q.c0, p.c0, 1, B, H, from);
+          permute_rows(q.ph, p.ph, 1, B, H, from);
+          permute_rows(q.pc, p.pc, 1, B, H, from);
+          for (int b = 0; b < B; b++) q.len[b] = p.len[from[b]];
+          run a, c;
+          run_init(&a, &p, 0);
+          run_init(&c, &q, 0);
+          lurn_status st = {0};
+          CHECK(run_forward(&a, &p, 1, &st) == LURN_OK && run_backward(&a, &p, &st) == LURN_OK);
+          CHECK(run_forward(&c, &q, 1, &st) == LURN_OK && run_backward(&c, &q, &st) == LURN_OK);
+          const int lstm = p.cell == LURN_LSTM;
+          int same = 1;
+          for (int b = 0; b < B; b++) {
+            const int o = from[b];   /* q's sample b is p's sample o */
+            for (int t = 0; t < T; t++) {
+              same &= !memcmp(c.y + (t * B + b) * c.ldy, a.y + (t * B + o) * a.ldy,
+                              sizeof(float) * (size_t)H);
+              same &= !memcmp(c.dx + (t * B + b) * c.ldx, a.dx + (t * B + o) * a.ldx,
+                              sizeof(float) * (size_t)I);
+            }
+            same &= !memcmp(c.hn + b * H, a.hn + o * H, sizeof(float) * (size_t)H);
+            same &= !memcmp(c.dh0 + b * H, a.dh0 + o * H, sizeof(float) * (size_t)H);
+            if (lstm) {
+              same &= !memcmp(c.cn + b * H, a.cn + o * H, sizeof(float) * (size_t)H);
+              same &= !memcmp(c.dc0 + b * H, a.dc0 + o * H, sizeof(float) * (size_t)H);
+            }
+          }
+          /* relative to the largest gradient (relu's grow with the sums) */
+          double dw = 0, big_g = 1;
+          for (int k = 0; k < GH * H; k++) big_g = fmax(big_g, fabs(a.dwhh[k]));
+          for (int k = 0; k < GH * I; k++) big_g = fmax(big_g, fabs(a.dwih[k]));
+          for (int k = 0; k < GH; k++) big_g = fmax(big_g, fabs(a.dbih[k]));
+          for (int k = 0; k < GH * H; k++) dw = fmax(dw, fabs(c.dwhh[k] - a.dwhh[k]) / big_g);
+          for (int k = 0; k < GH * I; k++) dw = fmax(dw, fabs(c.dwih[k] - a.dwih[k]) / big_g);
+          for (int k = 0; k < GH; k++) dw = fmax(dw, fabs(c.dbih[k] - a.dbih[k]) / big_g);
+          if (!same || !(dw < 1e-5))
+            fprintf(stderr, "  slot order %s, %d thread(s): per-sample bits %s, weight grads rel. %.3g\n",
+                    case_name(&p), threads, same ? "equal" : "DIFFER", dw);
+          CHECK(same);
+          CHECK(dw < 1e-5);
+          checked++;
+          run_free(&a);
+          run_free(&c);
+          problem_free(&p);
+          problem_free(&q);
+        }
+  lurn_set_threads(1);
+  CHECK(checked == 32);
+}
+
 static void test_errors(void) {
   lurn_status st = {0};
   int32_t len[3] = {5, 7, 2};
@@ -883,6 +971,7 @@ int main(void) {
     RUN(test_backward_vs_kernel_fd);
   }
   RUN(test_sorted_lengths);
+  RUN(test_slot_order);
   RUN(test_threaded_wide);
   RUN(test_empty);
   if (!quick) RUN(test_long_sequence_stable);
