@@ -271,6 +271,8 @@ size_t lurn_rnn_bwd_work_floats(const lurn_rnn_desc *d) {
   n += slot_floats(d);                                       /* the slot order */
   n += round16(lurn_pack_b_floats(GHh, d->H) + 16);          /* packed W_hh [GHh, H] */
   n += 2 * round16(lurn_pack_a_floats(d->B, GHh) + 16);      /* packed dG_s, double-buffered */
+  if (d->lengths && lurn_rnn_fused_input(d))                 /* compact x and dx rows */
+    n += 2 * round16((size_t)(d->T * d->B) * (size_t)d->I);
   return n;
 }
 
@@ -311,9 +313,11 @@ static int64_t active_rows(const lurn_rnn_desc *d, const int32_t *perm, int64_t 
 }
 
 /* Floats of workspace the slot order takes: perm [B] and the counts of
- * each length [T + 2], as int32. */
+ * each length [T + 2], as int32, and the compact rows' offsets [T + 1] as
+ * int64. */
 static size_t slot_floats(const lurn_rnn_desc *d) {
-  return d->lengths ? round16((size_t)d->B) + round16((size_t)d->T + 2) : 0;
+  return d->lengths ? round16((size_t)d->B) + round16((size_t)d->T + 2) +
+                          round16(2 * ((size_t)d->T + 1)) : 0;
 }
 
 /* The slot order: NULL (slot b is sample b) without lengths or when they
@@ -341,6 +345,29 @@ static const int32_t *slot_order(const lurn_rnn_desc *d, float **p) {
   }
   for (int64_t b = 0; b < B; b++) perm[count[d->lengths[b]]++] = (int32_t)b;
   return perm;
+}
+
+/* Compact cache rows (training with the fused input, when lengths leave
+ * padded steps): the cache then holds only the rows of running samples,
+ * step after step, slot order within a step: row off[s] + b for slot b <
+ * active_rows(s), N_valid = off[T] rows in all; the GEMMs after BPTT then
+ * run over N_valid rows instead of T * B (on SST-2's phrases about a
+ * quarter). Returns NULL (rows in time order (t, b), as without lengths)
+ * when every sample runs all T steps or the input is not fused (the
+ * unfused projection fills the cache in time order). `*p` is the
+ * workspace, advanced past its part of slot_floats(d). */
+static const int64_t *compact_rows(const lurn_rnn_desc *d, const int32_t *perm, int training,
+                                   float **p) {
+  if (!d->lengths) return NULL;
+  int64_t *off = (int64_t *)carve(p, 2 * ((size_t)d->T + 1));
+  if (!training || !lurn_rnn_fused_input(d)) return NULL;
+  int64_t total = 0;
+  for (int64_t s = 0; s < d->T; s++) {
+    off[s] = total;
+    total += active_rows(d, perm, s);
+  }
+  off[d->T] = total;
+  return total < d->T * d->B ? off : NULL;
 }
 
 /* The sample in slot b. */
@@ -590,6 +617,7 @@ typedef struct fwd_ctx {
   int64_t W, G, r0;          /* gate row width, gate blocks, first row of `gates` */
   int training, nth, fused;
   const int32_t *perm;       /* slot -> sample (slot_order), NULL: the same */
+  const int64_t *off;        /* compact cache rows (compact_rows), NULL: time order */
   float *gates;              /* cache rows (training) / projection chunk (unfused) */
   float *hp;                 /* [B, W] this step's pre-activation sums */
   float *h[2], *pa[2];       /* state and packed state, double-buffered */
@@ -639,16 +667,18 @@ ROW_INLINE void fwd_row(const fwd_ctx *k, int64_t s, int64_t b, int64_t j0, int6
   int valid;
   const int64_t smp = slot_sample(k->perm, b);
   const int64_t t = step_time(d, s, smp, &valid);
-  const int64_t row = t * B + smp;
-  float *yr = k->y ? k->y + row * k->ldy + j0 : NULL;
+  const int64_t yrow = t * B + smp;                        /* x, y: sample order */
+  const int64_t row = k->off ? k->off[s] + b : yrow;        /* the cache's */
+  float *yr = k->y ? k->y + yrow * k->ldy + j0 : NULL;
   const float *hi = hc + b * H + j0;
   float *ho = hn + b * H + j0;
   if (!valid) {
-    /* a padded step: state unchanged, y zero; the cache row of h_prev
-     * only has to be finite (its gate gradient row will be zero) */
+    /* a padded step: state unchanged, y zero; in time order the cache row
+     * of h_prev only has to be finite (its gate gradient row will be
+     * zero); compact caches have no row for it */
     memcpy(ho, hi, bytes);
     if (yr) memset(yr, 0, bytes);
-    if (keep) memset(k->hprev + row * H + j0, 0, bytes);
+    if (keep && !k->off) memset(k->hprev + row * H + j0, 0, bytes);
   } else {
     float *g = keep ? k->gates + row * W + j0 : NULL, *cb = k->c + b * H + j0;
     const float *pre = k->hp + b * W + j0, *bias = k->bias + j0;
@@ -787,6 +817,7 @@ int lurn_rnn_forward(const lurn_rnn_desc *d,
     k.px[1] = align64(carve(&p, pxsz + 16));               /*   buffered */
   }
   k.perm = slot_order(d, &p);
+  k.off = compact_rows(d, k.perm, training, &p);
   k.nth = lurn_threads_now(lurn_rnn_threads(d));   /* fewer when cores are busy */
   k.gates = xp;
   if (training) {
@@ -851,6 +882,7 @@ typedef struct bwd_ctx {
   int64_t W, GHh;
   int nth;
   const int32_t *perm;       /* slot -> sample (slot_order), NULL: the same */
+  const int64_t *off;        /* compact cache rows (compact_rows), NULL: time order */
   float *gates, *hprev, *cprev, *tanhc, *dh, *dc, *db, *zeros, *wp, *pa[2];
   const float *dy, *w_hh;
   int64_t lddy;
@@ -867,14 +899,16 @@ static void bwd_units(const bwd_ctx *k, int64_t s, int64_t j0, int64_t j1, float
     int valid;
     const int64_t smp = slot_sample(k->perm, b);
     const int64_t t = step_time(d, s, smp, &valid);
-    const int64_t row = t * B + smp;
+    const int64_t yrow = t * B + smp;                     /* dy: sample order */
+    const int64_t row = k->off ? k->off[s] + b : yrow;     /* the cache's */
     float *g = k->gates + row * W + j0;
     if (!valid) {
-      for (int64_t q = 0; q < nblk; q++) memset(g + q * H, 0, sizeof(float) * (size_t)n);
+      if (!k->off)
+        for (int64_t q = 0; q < nblk; q++) memset(g + q * H, 0, sizeof(float) * (size_t)n);
       for (int64_t q = 0; q < GHh / H; q++) scatter_zeros(u, pa, GHh, b, q * H + j0, n);
       continue;
     }
-    const float *dyr = (k->dy ? k->dy + row * k->lddy : k->zeros) + j0;
+    const float *dyr = (k->dy ? k->dy + yrow * k->lddy : k->zeros) + j0;
     float *dh = k->dh + b * H + j0;
     switch (d->cell) {
       case LURN_LSTM:
@@ -916,7 +950,8 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
      * its cache row; a padded step's row is zeros) */
     if (d->B == 1) {
       int valid;
-      const int64_t row = step_time(d, s, 0, &valid);
+      const int64_t t0 = step_time(d, s, 0, &valid);
+      const int64_t row = k->off ? k->off[s] : t0;   /* (nact > 0: the row exists) */
       if (nact > 0)
         for (int64_t i = u0; i < u1; i++) {   /* odd steps backwards, as in forward */
           const int64_t jp = s & 1 ? u1 - 1 - i + u0 : i;
@@ -927,6 +962,40 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
         lurn_gemm_packed(nact, H, GHh, pa, k->wp, jp, jp + 1, 1.0f, k->dh, H);
     } else {
       lurn_gemm_packed(nact, H, GHh, pa, k->wp, u0, u1, 1.0f, k->dh, H);
+    }
+  }
+}
+
+/* Compact caches: x's rows of the running samples into the cache's order,
+ * xc[off[s] + b] = x[t * B + sample(b)] ([N_valid, I]). */
+static void gather_x(const bwd_ctx *k, const float *x, int64_t ldx, float *xc) {
+  const lurn_rnn_desc *d = k->d;
+  const int64_t B = d->B, I = d->I;
+  for (int64_t s = 0; s < d->T; s++) {
+    const int64_t nact = k->off[s + 1] - k->off[s];
+    for (int64_t b = 0; b < nact; b++) {
+      int valid;
+      const int64_t smp = slot_sample(k->perm, b);
+      const int64_t t = step_time(d, s, smp, &valid);
+      memcpy(xc + (k->off[s] + b) * I, x + (t * B + smp) * ldx, sizeof(float) * (size_t)I);
+    }
+  }
+}
+
+/* And dx back from the cache's order: the running samples' rows from dxc,
+ * the padded rows zero (as the zero gate gradients of a time-order cache
+ * give them). */
+static void scatter_dx(const bwd_ctx *k, const float *dxc, float *dx, int64_t lddx) {
+  const lurn_rnn_desc *d = k->d;
+  const int64_t B = d->B, I = d->I;
+  for (int64_t r = 0; r < d->T * B; r++) memset(dx + r * lddx, 0, sizeof(float) * (size_t)I);
+  for (int64_t s = 0; s < d->T; s++) {
+    const int64_t nact = k->off[s + 1] - k->off[s];
+    for (int64_t b = 0; b < nact; b++) {
+      int valid;
+      const int64_t smp = slot_sample(k->perm, b);
+      const int64_t t = step_time(d, s, smp, &valid);
+      memcpy(dx + (t * B + smp) * lddx, dxc + (k->off[s] + b) * I, sizeof(float) * (size_t)I);
     }
   }
 }
@@ -972,6 +1041,12 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   memset(k.pa[0], 0, sizeof(float) * pasz);                  /* padding rows stay zero */
   memset(k.pa[1], 0, sizeof(float) * pasz);
   k.perm = slot_order(d, &p);
+  k.off = compact_rows(d, k.perm, 1, &p);
+  float *xc = NULL, *dxc = NULL;   /* compact x and dx rows [N_valid, I] */
+  if (d->lengths && lurn_rnn_fused_input(d)) {
+    xc = carve(&p, (size_t)N * (size_t)I);
+    dxc = carve(&p, (size_t)N * (size_t)I);
+  }
   k.nth = lurn_threads_now(lurn_rnn_threads(d));
 
   to_slots(k.perm, B, H, dhn, dh);   /* the final state's gradients into slot order */
@@ -989,22 +1064,41 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   if (dh0) from_slots(k.perm, B, H, dh, dh0);
   if (dc0) from_slots(k.perm, B, H, dc, dc0);
 
-  /* The gate gradients dG[N, W] are complete: the big GEMMs over all rows.
+  /* The gate gradients dG[N, W] are complete: the big GEMMs over all rows
+   * (compact caches: over the N_valid rows of running samples, against x
+   * gathered into the same order, dx scattered back after).
    * GRU rows are (dr, dz, dn*r, dn): W_hh's gradient takes columns 0..3H,
    * W_ih's takes r, z from 0..2H and n from 3H..4H. */
+  const int64_t Nr = k.off ? k.off[T] : N;
+  const float *xr = x;
+  float *dxr = dx;
+  int64_t ldxr = ldx, lddxr = lddx;
+  if (k.off) {
+    if (dw_ih) {
+      gather_x(&k, x, ldx, xc);
+      xr = xc;
+      ldxr = I;
+    }
+    if (dx) {
+      dxr = dxc;
+      lddxr = I;
+    }
+  }
   if (gru) {
     if (dx) {
       /* dX[N, I] := dG[:, 0:2H] * W_ih[0:2H, :] + dG[:, 3H:4H] * W_ih[2H:3H, :] */
-      lurn_sgemm(N, I, 2 * H, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dx, lddx, 1);
-      lurn_sgemm(N, I, H, 1.0f, gates + 3 * H, W, 1, w_ih + 2 * H * I, I, 1, 1.0f, dx, lddx, 1);
+      lurn_sgemm(Nr, I, 2 * H, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dxr, lddxr, 1);
+      lurn_sgemm(Nr, I, H, 1.0f, gates + 3 * H, W, 1, w_ih + 2 * H * I, I, 1, 1.0f, dxr, lddxr,
+                 1);
     }
     if (dw_ih) {
       /* dW_ih[0:2H] += dG[:, 0:2H]^T * X;  dW_ih[2H:3H] += dG[:, 3H:4H]^T * X */
-      lurn_sgemm(2 * H, I, N, 1.0f, gates, 1, W, x, ldx, 1, 1.0f, dw_ih, I, 1);
-      lurn_sgemm(H, I, N, 1.0f, gates + 3 * H, 1, W, x, ldx, 1, 1.0f, dw_ih + 2 * H * I, I, 1);
+      lurn_sgemm(2 * H, I, Nr, 1.0f, gates, 1, W, xr, ldxr, 1, 1.0f, dw_ih, I, 1);
+      lurn_sgemm(H, I, Nr, 1.0f, gates + 3 * H, 1, W, xr, ldxr, 1, 1.0f, dw_ih + 2 * H * I, I,
+                 1);
     }
     /* dW_hh[3H, H] += dG[:, 0:3H]^T * H_prev */
-    if (dw_hh) lurn_sgemm(3 * H, H, N, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
+    if (dw_hh) lurn_sgemm(3 * H, H, Nr, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
     if (db_ih) {
       for (int64_t j = 0; j < 2 * H; j++) db_ih[j] += db[j];
       for (int64_t j = 0; j < H; j++) db_ih[2 * H + j] += db[3 * H + j];
@@ -1013,15 +1107,16 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
       for (int64_t j = 0; j < 3 * H; j++) db_hh[j] += db[j];
   } else {
     /* dX[N, I] := dG[N, GH] * W_ih[GH, I] */
-    if (dx) lurn_sgemm(N, I, GH, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dx, lddx, 1);
+    if (dx) lurn_sgemm(Nr, I, GH, 1.0f, gates, W, 1, w_ih, I, 1, 0.0f, dxr, lddxr, 1);
     /* dW_ih[GH, I] += dG^T * X */
-    if (dw_ih) lurn_sgemm(GH, I, N, 1.0f, gates, 1, W, x, ldx, 1, 1.0f, dw_ih, I, 1);
+    if (dw_ih) lurn_sgemm(GH, I, Nr, 1.0f, gates, 1, W, xr, ldxr, 1, 1.0f, dw_ih, I, 1);
     /* dW_hh[GH, H] += dG^T * H_prev */
-    if (dw_hh) lurn_sgemm(GH, H, N, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
+    if (dw_hh) lurn_sgemm(GH, H, Nr, 1.0f, gates, 1, W, hprev, H, 1, 1.0f, dw_hh, H, 1);
     for (int64_t j = 0; j < GH; j++) {
       if (db_ih) db_ih[j] += db[j];
       if (db_hh) db_hh[j] += db[j];
     }
   }
+  if (k.off && dx) scatter_dx(&k, dxc, dx, lddx);
   return LURN_OK;
 }

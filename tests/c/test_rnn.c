@@ -885,6 +885,23 @@ static void test_slot_order(void) {
         }
   lurn_set_threads(1);
   CHECK(checked == 32);
+  /* the compact cache (B >= 16: the fused input) against finite differences
+   * of the double reference, with padded dx rows (gaps must stay untouched) */
+  for (int cell = 0; cell < 4; cell++)
+    for (int rev = 0; rev < 2; rev++) {
+      problem p;
+      problem_init(&p, (lurn_cell)cell, 5, 16, 3, 8, rev, 1, 1, 1, 0.6);
+      lurn_rnn_desc d = {p.cell, p.T, p.B, p.I, p.H, p.len, rev};
+      CHECK(lurn_rnn_fused_input(&d));
+      int acc, gaps;
+      const char *what;
+      double e = backward_check(&p, 2, &acc, &gaps, &what);
+      if (!(e < 1e-3) || !acc || !gaps)
+        fprintf(stderr, "  compact gradcheck %s: max rel err %.3g (%s), += ok %d, gaps ok %d\n",
+                case_name(&p), e, what, acc, gaps);
+      CHECK(e < 1e-3 && acc && gaps);
+      problem_free(&p);
+    }
 }
 
 static void test_errors(void) {
