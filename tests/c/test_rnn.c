@@ -885,6 +885,31 @@ static void test_slot_order(void) {
         }
   lurn_set_threads(1);
   CHECK(checked == 32);
+  /* every length 0 at a fused size: no valid row at all (the GEMMs after
+   * BPTT get zero rows); y and dx zero, the state and its gradient pass
+   * through, the weight gradients keep their preset */
+  for (int cell = 0; cell < 4; cell++) {
+    problem p;
+    problem_init(&p, (lurn_cell)cell, 4, 16, 3, 8, 0, 1, 1, 1, 0.6);
+    for (int b = 0; b < p.B; b++) p.len[b] = 0;
+    run r;
+    run_init(&r, &p, 0);
+    const int GH = gates_of(p.cell) * p.H, lstm = p.cell == LURN_LSTM;
+    for (int k = 0; k < GH * p.H; k++) r.dwhh[k] = PRESET;
+    lurn_status st = {0};
+    CHECK(run_forward(&r, &p, 1, &st) == LURN_OK && run_backward(&r, &p, &st) == LURN_OK);
+    int ok = 1;
+    for (int k = 0; k < p.T * p.B * p.H; k++) ok &= r.y[k] == 0.0f;
+    for (int k = 0; k < p.T * p.B * p.I; k++) ok &= r.dx[k] == 0.0f;
+    ok &= !memcmp(r.hn, r.h0, sizeof(float) * (size_t)(p.B * p.H));
+    ok &= !memcmp(r.dh0, r.dhn, sizeof(float) * (size_t)(p.B * p.H));
+    if (lstm) ok &= !memcmp(r.dc0, r.dcn, sizeof(float) * (size_t)(p.B * p.H));
+    for (int k = 0; k < GH * p.H; k++) ok &= r.dwhh[k] == PRESET;
+    if (!ok) fprintf(stderr, "  all lengths 0, %s: outputs or gradients wrong\n", case_name(&p));
+    CHECK(ok);
+    run_free(&r);
+    problem_free(&p);
+  }
   /* the compact cache (B >= 16: the fused input) against finite differences
    * of the double reference, with padded dx rows (gaps must stay untouched) */
   for (int cell = 0; cell < 4; cell++)
