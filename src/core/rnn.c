@@ -966,36 +966,23 @@ static void bwd_steps(const bwd_ctx *k, int tid, int nt) {
   }
 }
 
-/* Compact caches: x's rows of the running samples into the cache's order,
- * xc[off[s] + b] = x[t * B + sample(b)] ([N_valid, I]). */
-static void gather_x(const bwd_ctx *k, const float *x, int64_t ldx, float *xc) {
+/* Compact caches: rows of an [N, I] array in sample order (ld its row
+ * stride) and in the cache's order ([N_valid, I]) for every running
+ * sample's step: gather (to_compact: xc[off[s] + b] = x[t * B + sample(b)])
+ * or scatter back (x[t * B + sample(b)] = xc[off[s] + b]). */
+static void copy_compact(const bwd_ctx *k, float *x, int64_t ld, float *xc, int to_compact) {
   const lurn_rnn_desc *d = k->d;
   const int64_t B = d->B, I = d->I;
+  const size_t bytes = sizeof(float) * (size_t)I;
   for (int64_t s = 0; s < d->T; s++) {
     const int64_t nact = k->off[s + 1] - k->off[s];
     for (int64_t b = 0; b < nact; b++) {
       int valid;
       const int64_t smp = slot_sample(k->perm, b);
-      const int64_t t = step_time(d, s, smp, &valid);
-      memcpy(xc + (k->off[s] + b) * I, x + (t * B + smp) * ldx, sizeof(float) * (size_t)I);
-    }
-  }
-}
-
-/* And dx back from the cache's order: the running samples' rows from dxc,
- * the padded rows zero (as the zero gate gradients of a time-order cache
- * give them). */
-static void scatter_dx(const bwd_ctx *k, const float *dxc, float *dx, int64_t lddx) {
-  const lurn_rnn_desc *d = k->d;
-  const int64_t B = d->B, I = d->I;
-  for (int64_t r = 0; r < d->T * B; r++) memset(dx + r * lddx, 0, sizeof(float) * (size_t)I);
-  for (int64_t s = 0; s < d->T; s++) {
-    const int64_t nact = k->off[s + 1] - k->off[s];
-    for (int64_t b = 0; b < nact; b++) {
-      int valid;
-      const int64_t smp = slot_sample(k->perm, b);
-      const int64_t t = step_time(d, s, smp, &valid);
-      memcpy(dx + (t * B + smp) * lddx, dxc + (k->off[s] + b) * I, sizeof(float) * (size_t)I);
+      float *xr = x + (step_time(d, s, smp, &valid) * B + smp) * ld;
+      float *cr = xc + (k->off[s] + b) * I;
+      if (to_compact) memcpy(cr, xr, bytes);
+      else memcpy(xr, cr, bytes);
     }
   }
 }
@@ -1075,7 +1062,7 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
   int64_t ldxr = ldx, lddxr = lddx;
   if (k.off) {
     if (dw_ih) {
-      gather_x(&k, x, ldx, xc);
+      copy_compact(&k, (float *)x, ldx, xc, 1);   /* read only: to_compact */
       xr = xc;
       ldxr = I;
     }
@@ -1117,6 +1104,11 @@ int lurn_rnn_backward(const lurn_rnn_desc *d,
       if (db_hh) db_hh[j] += db[j];
     }
   }
-  if (k.off && dx) scatter_dx(&k, dxc, dx, lddx);
+  if (k.off && dx) {
+    /* dx back in sample order; the padded rows zero, as the zero gate
+     * gradients of a time-order cache give them */
+    for (int64_t r = 0; r < N; r++) memset(dx + r * lddx, 0, sizeof(float) * (size_t)I);
+    copy_compact(&k, dx, lddx, dxc, 0);
+  }
   return LURN_OK;
 }
