@@ -16,9 +16,8 @@
 -- checkpoints on the 5,000 held-out reviews: seed 1 89.94 / 90.00 % (grown from four members
 -- in place), seed 9 90.80 / 90.76, seed 17 90.40 / 90.34; mean 90.38 / 90.37. The members alone
 -- 88.48-90.00. fastText (bigrams, 25 epochs) on the same splits: 88.90 / 90.00 / 89.60.
--- Time on 2 cores, two members at a time: 62:45 for seed 9 (its cores shared with benchmarks
--- and tests), 53:41 for seed 17 (idle, on a since-withdrawn kernel); train.max_time caps each
--- member at 30 minutes.
+-- Time on 2 cores, two members at a time: 53:41 for seed 17 (idle machine), 62:45 for seed 9
+-- (beside benchmarks and tests); train.max_time caps each member at 30 minutes.
 return {
   extends = "imdb-gru.lua",
   name = "imdb-ensemble",
