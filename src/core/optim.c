@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Split large element loops across threads: elements are independent, so
  * the split cannot change results. Small arrays stay on one thread because
@@ -219,6 +220,19 @@ int lurn_adamw_step(float *param, const float *grad, lurn_adam_state *s, int64_t
   return adam_step("adamw", 1, param, grad, s, n, c, st);
 }
 
+/* Whether a row holds only zeros (+0 or -0; a NaN is not zero): the bits
+ * but the sign ORed together, a loop without an exit, which vectorises (a
+ * loop that stops at the first non-zero does not). */
+static int row_is_zero(const float *g, int64_t width) {
+  uint32_t any = 0;
+  for (int64_t j = 0; j < width; j++) {
+    uint32_t u;
+    memcpy(&u, g + j, sizeof u);
+    any |= u & 0x7fffffffu;
+  }
+  return any == 0;
+}
+
 /* Rows of a table: with c->lazy, a row whose gradient is zero in every
  * element is skipped (its parameters and moments stay as they are), so the
  * cost follows the rows the batch used; without, every row, as adam_step. */
@@ -239,11 +253,7 @@ static int adam_rows(const char *op, int decoupled, float *param, const float *g
   int64_t used = 0;
 #pragma omp parallel for schedule(static) reduction(+ : used) if (n >= LURN_OPTIM_PAR_MIN)
   for (int64_t r = 0; r < rows; r++) {
-    const float *g = grad + r * width;
-    int64_t j = 0;
-    if (c->lazy)
-      while (j < width && g[j] == 0.0f) j++;   /* NaN != 0: a NaN row is updated */
-    if (j == width && width > 0) continue;
+    if (c->lazy && width > 0 && row_is_zero(grad + r * width, width)) continue;
     adam_span(&k, param, grad, s, r * width, (r + 1) * width);
     used++;
   }
