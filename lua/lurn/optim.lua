@@ -125,7 +125,7 @@ local function new_optimizer(kind, params, config)
       if seen[name] then util.user_error(("%s: parameter '%s' is in two groups"):format(what, name)) end
       seen[name] = true
       seen[#seen + 1] = name
-      plist[#plist + 1] = { name = name, value = p.value, grad = p.grad }
+      plist[#plist + 1] = { name = name, value = p.value, grad = p.grad, row_sparse = p.row_sparse }
     end
     self.groups[gi] = { params = plist, config = cfg }
   end
@@ -148,7 +148,9 @@ function Optimizer:step()
         s = {}
         self.per_param[p.name] = s
       end
-      local ok, err = pcall(fn, p.value, p.grad, s, g.config)
+      -- lazy (Adam, AdamW): a row-sparse table goes by rows, the unused left alone
+      local width = g.config.lazy and p.row_sparse and p.value:shape()[2] or nil
+      local ok, err = pcall(fn, p.value, p.grad, s, g.config, width)
       if not ok then util.user_error(("%s (parameter '%s')"):format(err, p.name)) end
     end
   end
@@ -285,6 +287,11 @@ function M.SGD(params, config) return new_optimizer("sgd", params, config) end
 --   weight_decay = 0      L2 penalty added to the gradient (AdamW decouples it)
 --   amsgrad = false
 --   maximize = false
+--   lazy = false          true: the rows of an embedding table (records with
+--                         row_sparse, from Module:parameters) that a step's
+--                         gradient leaves all zero are not updated, nor their
+--                         moments: the cost follows the rows the batch used
+--                         (TensorFlow's LazyAdam); other parameters as Adam
 -- @tparam table params parameter records or groups
 -- @tparam[opt] table config the options above
 -- @treturn table the optimizer
@@ -306,6 +313,8 @@ function M.Adam(params, config) return new_optimizer("adam", params, config) end
 --   weight_decay = 0.01   decoupled: w := w - lr * weight_decay * w
 --   amsgrad = false
 --   maximize = false
+--   lazy = false          as Adam's: unused rows of embedding tables are left
+--                         alone (their decay too)
 -- @tparam table params parameter records or groups
 -- @tparam[opt] table config the options above
 -- @treturn table the optimizer

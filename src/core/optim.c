@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Split large element loops across threads: elements are independent, so
  * the split cannot change results. Small arrays stay on one thread because
@@ -106,12 +107,12 @@ int lurn_sgd_step(float *param, const float *grad, lurn_sgd_state *s, int64_t n,
 /* ---- Adam / AdamW --------------------------------------------------------- */
 
 lurn_adam_config lurn_adam_defaults(void) {
-  lurn_adam_config c = {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0};
+  lurn_adam_config c = {1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0, 0};
   return c;
 }
 
 lurn_adam_config lurn_adamw_defaults(void) {
-  lurn_adam_config c = {1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 0};
+  lurn_adam_config c = {1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 0, 0};
   return c;
 }
 
@@ -133,33 +134,34 @@ int lurn_adamw_check(const lurn_adam_config *c, lurn_status *st) {
   return adam_check("adamw", c, st);
 }
 
-/* One body for both: `decoupled` selects AdamW's decay. */
-static int adam_step(const char *op, int decoupled, float *param, const float *grad,
-                     lurn_adam_state *s, int64_t n, const lurn_adam_config *c, lurn_status *st) {
-  int rc;
-  if ((rc = check_common(op, param, grad, s, n, c, st))) return rc;
-  if ((rc = adam_check(op, c, st))) return rc;
-  if (n > 0 && (!s->exp_avg || !s->exp_avg_sq))
-    return lurn_fail(st, LURN_EARG, "%s: state needs exp_avg and exp_avg_sq", op);
-  if (n > 0 && c->amsgrad && !s->max_exp_avg_sq)
-    return lurn_fail(st, LURN_EARG, "%s: amsgrad needs a max_exp_avg_sq buffer", op);
+/* Adam's step-dependent scalars (in double, like PyTorch's Python-side
+ * math, then rounded once) and the element loop both entry points share. */
+typedef struct adam_consts {
+  float step_size, bc2_sqrt, b1, b2, one_b1, one_b2, eps, l2, shrink;
+  int decoupled, amsgrad, maximize;
+} adam_consts;
 
-  const int64_t t = s->step + 1;
-  // Step-dependent scalars in double, like PyTorch's Python-side math.
+static adam_consts adam_consts_at(int decoupled, int64_t t, const lurn_adam_config *c) {
   const double bc1 = 1.0 - pow(c->beta1, (double)t);
   const double bc2 = 1.0 - pow(c->beta2, (double)t);
-  const float step_size = (float)(c->lr / bc1);
-  const float bc2_sqrt = (float)sqrt(bc2);
-  const float b1 = (float)c->beta1, b2 = (float)c->beta2;
-  const float one_b1 = (float)(1.0 - c->beta1), one_b2 = (float)(1.0 - c->beta2);
-  const float eps = (float)c->eps;
-  const float l2 = decoupled ? 0.0f : (float)c->weight_decay;
-  const float shrink = decoupled ? (float)(1.0 - c->lr * c->weight_decay) : 1.0f;
-  const int amsgrad = c->amsgrad, maximize = c->maximize;
-  float *m = s->exp_avg, *v = s->exp_avg_sq, *vmax = s->max_exp_avg_sq;  // [n] each
+  adam_consts k = {(float)(c->lr / bc1), (float)sqrt(bc2), (float)c->beta1, (float)c->beta2,
+                   (float)(1.0 - c->beta1), (float)(1.0 - c->beta2), (float)c->eps,
+                   decoupled ? 0.0f : (float)c->weight_decay,
+                   decoupled ? (float)(1.0 - c->lr * c->weight_decay) : 1.0f,
+                   decoupled, c->amsgrad, c->maximize};
+  return k;
+}
 
-#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
-  for (int64_t i = 0; i < n; i++) {
+/* Elements [i0, i1) of one Adam update. The constants are copied to
+ * locals first: stores through the float pointers could alias *k. */
+static inline void adam_span(const adam_consts *k, float *param, const float *grad,
+                             lurn_adam_state *s, int64_t i0, int64_t i1) {
+  float *m = s->exp_avg, *v = s->exp_avg_sq, *vmax = s->max_exp_avg_sq;  // [n] each
+  const float step_size = k->step_size, bc2_sqrt = k->bc2_sqrt, b1 = k->b1, b2 = k->b2;
+  const float one_b1 = k->one_b1, one_b2 = k->one_b2, eps = k->eps, l2 = k->l2;
+  const float shrink = k->shrink;
+  const int decoupled = k->decoupled, amsgrad = k->amsgrad, maximize = k->maximize;
+  for (int64_t i = i0; i < i1; i++) {
     float g = maximize ? -grad[i] : grad[i];
     float p = param[i];
     if (l2 != 0) g += l2 * p;
@@ -175,6 +177,35 @@ static int adam_step(const char *op, int decoupled, float *param, const float *g
     float denom = sqrtf(vi) / bc2_sqrt + eps;
     param[i] = p - step_size * (mi / denom);
   }
+}
+
+/* The checks every Adam entry point makes before writing anything. */
+static int adam_args(const char *op, const float *param, const float *grad, lurn_adam_state *s,
+                     int64_t n, const lurn_adam_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = check_common(op, param, grad, s, n, c, st))) return rc;
+  if ((rc = adam_check(op, c, st))) return rc;
+  if (n > 0 && (!s->exp_avg || !s->exp_avg_sq))
+    return lurn_fail(st, LURN_EARG, "%s: state needs exp_avg and exp_avg_sq", op);
+  if (n > 0 && c->amsgrad && !s->max_exp_avg_sq)
+    return lurn_fail(st, LURN_EARG, "%s: amsgrad needs a max_exp_avg_sq buffer", op);
+  return LURN_OK;
+}
+
+/* One body for both: `decoupled` selects AdamW's decay. */
+static int adam_step(const char *op, int decoupled, float *param, const float *grad,
+                     lurn_adam_state *s, int64_t n, const lurn_adam_config *c, lurn_status *st) {
+  int rc;
+  if ((rc = adam_args(op, param, grad, s, n, c, st))) return rc;
+  const int64_t t = s->step + 1;
+  const adam_consts k = adam_consts_at(decoupled, t, c);
+  /* blocks of 4,096: threads split the array; each block is the same loop */
+  const int64_t nblk = (n + 4095) / 4096;
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+  for (int64_t blk = 0; blk < nblk; blk++) {
+    const int64_t i0 = blk * 4096, i1 = i0 + 4096 < n ? i0 + 4096 : n;
+    adam_span(&k, param, grad, s, i0, i1);
+  }
   s->step = t;
   return LURN_OK;
 }
@@ -187,6 +218,60 @@ int lurn_adam_step(float *param, const float *grad, lurn_adam_state *s, int64_t 
 int lurn_adamw_step(float *param, const float *grad, lurn_adam_state *s, int64_t n,
                     const lurn_adam_config *c, lurn_status *st) {
   return adam_step("adamw", 1, param, grad, s, n, c, st);
+}
+
+/* Whether a row holds only zeros (+0 or -0; a NaN is not zero): the bits
+ * but the sign ORed together, a loop without an exit, which vectorises (a
+ * loop that stops at the first non-zero does not). */
+static int row_is_zero(const float *g, int64_t width) {
+  uint32_t any = 0;
+  for (int64_t j = 0; j < width; j++) {
+    uint32_t u;
+    memcpy(&u, g + j, sizeof u);
+    any |= u & 0x7fffffffu;
+  }
+  return any == 0;
+}
+
+/* Rows of a table: with c->lazy, a row whose gradient is zero in every
+ * element is skipped (its parameters and moments stay as they are), so the
+ * cost follows the rows the batch used; without, every row, as adam_step. */
+static int adam_rows(const char *op, int decoupled, float *param, const float *grad,
+                     lurn_adam_state *s, int64_t rows, int64_t width, const lurn_adam_config *c,
+                     int64_t *updated, lurn_status *st) {
+  int rc;
+  if (rows < 0 || width < 0)
+    return lurn_fail(st, LURN_EARG, "%s: negative table shape [%lld, %lld]", op, (long long)rows,
+                     (long long)width);
+  if (width > 0 && rows > INT64_MAX / width)
+    return lurn_fail(st, LURN_EARG, "%s: table shape [%lld, %lld] overflows", op,
+                     (long long)rows, (long long)width);
+  const int64_t n = rows * width;
+  if ((rc = adam_args(op, param, grad, s, n, c, st))) return rc;
+  const int64_t t = s->step + 1;
+  const adam_consts k = adam_consts_at(decoupled, t, c);
+  int64_t used = 0;
+#pragma omp parallel for schedule(static) reduction(+ : used) if (n >= LURN_OPTIM_PAR_MIN)
+  for (int64_t r = 0; r < rows; r++) {
+    if (c->lazy && width > 0 && row_is_zero(grad + r * width, width)) continue;
+    adam_span(&k, param, grad, s, r * width, (r + 1) * width);
+    used++;
+  }
+  s->step = t;
+  if (updated) *updated = used;
+  return LURN_OK;
+}
+
+int lurn_adam_step_rows(float *param, const float *grad, lurn_adam_state *s, int64_t rows,
+                        int64_t width, const lurn_adam_config *c, int64_t *updated,
+                        lurn_status *st) {
+  return adam_rows("adam", 0, param, grad, s, rows, width, c, updated, st);
+}
+
+int lurn_adamw_step_rows(float *param, const float *grad, lurn_adam_state *s, int64_t rows,
+                         int64_t width, const lurn_adam_config *c, int64_t *updated,
+                         lurn_status *st) {
+  return adam_rows("adamw", 1, param, grad, s, rows, width, c, updated, st);
 }
 
 /* ---- RMSprop -------------------------------------------------------------- */

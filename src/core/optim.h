@@ -69,6 +69,7 @@ int lurn_sgd_step(float *param, const float *grad, lurn_sgd_state *s, int64_t n,
 typedef struct lurn_adam_config {
   double lr, beta1, beta2, eps, weight_decay;
   int amsgrad, maximize;
+  int lazy;   /* the *_rows steps: skip rows whose gradient is all zero */
 } lurn_adam_config;
 
 typedef struct lurn_adam_state {
@@ -86,6 +87,23 @@ int lurn_adam_step(float *param, const float *grad, lurn_adam_state *s, int64_t 
                    const lurn_adam_config *c, lurn_status *st);
 int lurn_adamw_step(float *param, const float *grad, lurn_adam_state *s, int64_t n,
                     const lurn_adam_config *c, lurn_status *st);
+
+/* The same update on a table of `rows` rows of `width` (an embedding's
+ * weight, param and grad [rows, width]). With c->lazy, a row whose gradient
+ * is zero in every element — a row no sample of the batch looked up — is
+ * left alone, parameters and moments (TensorFlow's LazyAdam; PyTorch's
+ * SparseAdam on a dense gradient): the cost follows the rows used, and a
+ * row's moments decay only in the steps that use it, so results differ from
+ * Adam's. Bias corrections use the step count of the whole table, as
+ * LazyAdam does. A row with a NaN is updated (and the NaN shows). Without
+ * lazy, the same as lurn_adam_step on rows * width elements. `*updated`
+ * (may be NULL) = the rows updated. */
+int lurn_adam_step_rows(float *param, const float *grad, lurn_adam_state *s, int64_t rows,
+                        int64_t width, const lurn_adam_config *c, int64_t *updated,
+                        lurn_status *st);
+int lurn_adamw_step_rows(float *param, const float *grad, lurn_adam_state *s, int64_t rows,
+                         int64_t width, const lurn_adam_config *c, int64_t *updated,
+                         lurn_status *st);
 
 /* ---- RMSprop --------------------------------------------------------------
  *   t += 1; g = grad (negated if maximize); g += weight_decay * p

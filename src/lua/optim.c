@@ -9,6 +9,9 @@
  *   core.sgd_step(param, grad, state, hyper)     -> step
  *   core.adam_step(param, grad, state, hyper)    -> step
  *   core.adamw_step(param, grad, state, hyper)   -> step
+ *   core.adam_step(param, grad, state, hyper, width) -> step, rows updated
+ *       param a table of rows of `width` (an embedding): with hyper.lazy,
+ *       rows whose gradient is all zero are left alone (LazyAdam; optim.h)
  *   core.rmsprop_step(param, grad, state, hyper) -> step
  *   core.adagrad_step(param, grad, state, hyper) -> step
  *
@@ -28,7 +31,8 @@
  *     hyper        the hyperparameters; absent keys take PyTorch's defaults
  *                  (core.optim_defaults(name)), unknown keys are an error:
  *                    sgd      lr, momentum, dampening, weight_decay, nesterov, maximize
- *                    adam(w)  lr, betas = {b1, b2}, eps, weight_decay, amsgrad, maximize
+ *                    adam(w)  lr, betas = {b1, b2}, eps, weight_decay, amsgrad, maximize,
+ *                             lazy (with a width only)
  *                    rmsprop  lr, alpha, eps, weight_decay, momentum, centered, maximize
  *                    adagrad  lr, lr_decay, weight_decay, initial_accumulator_value,
  *                             eps, maximize
@@ -254,7 +258,7 @@ static int l_sgd_step(lua_State *L) {
 /* ---- Adam / AdamW ------------------------------------------------------------- */
 
 static const char *const ADAM_KEYS[] = {"lr", "betas", "eps", "weight_decay", "amsgrad",
-                                        "maximize", NULL};
+                                        "maximize", "lazy", NULL};
 
 static lurn_adam_config adam_hyper(lua_State *L, int idx, lurn_adam_config c, const char *fn) {
   c.lr = opt_number(L, idx, "lr", c.lr, fn);
@@ -262,6 +266,7 @@ static lurn_adam_config adam_hyper(lua_State *L, int idx, lurn_adam_config c, co
   c.weight_decay = opt_number(L, idx, "weight_decay", c.weight_decay, fn);
   c.amsgrad = opt_bool(L, idx, "amsgrad", c.amsgrad, fn);
   c.maximize = opt_bool(L, idx, "maximize", c.maximize, fn);
+  c.lazy = opt_bool(L, idx, "lazy", c.lazy, fn);
   int t = lua_getfield(L, idx, "betas");
   if (t != LUA_TNIL) {
     if (t != LUA_TTABLE || luaL_len(L, -1) != 2)
@@ -287,6 +292,15 @@ static int adam_common(lua_State *L, int decoupled) {
   lurn_status st = {0};
   int bad = decoupled ? lurn_adamw_check(&c, &st) : lurn_adam_check(&c, &st);
   if (bad) lurn_raise(L, &st);
+  /* a table of rows of `width` (5th argument): the *_rows step */
+  const int64_t n = lurn_numel(p);
+  int64_t width = 0;
+  if (!lua_isnoneornil(L, 5)) {
+    width = (int64_t)luaL_checkinteger(L, 5);
+    if (width <= 0 || n % width)
+      return luaL_error(L, "%s: width %I does not divide the parameter's %I elements into rows",
+                        fn, (lua_Integer)width, (lua_Integer)n);
+  }
   lurn_adam_state s = {get_step(L, 3, fn), NULL, NULL, NULL};
   lurn_tensor *m1 = state_buffer(L, 3, "exp_avg", p, 1, NULL, fn);
   lurn_tensor *m2 = state_buffer(L, 3, "exp_avg_sq", p, 1, NULL, fn);
@@ -296,12 +310,19 @@ static int adam_common(lua_State *L, int decoupled) {
   s.exp_avg = live_data(L, m1, fn, "state.exp_avg");
   s.exp_avg_sq = live_data(L, m2, fn, "state.exp_avg_sq");
   if (mx) s.max_exp_avg_sq = live_data(L, mx, fn, "state.max_exp_avg_sq");
-  int rc = decoupled ? lurn_adamw_step(pd, gd, &s, lurn_numel(p), &c, &st)
-                     : lurn_adam_step(pd, gd, &s, lurn_numel(p), &c, &st);
+  int64_t rows = 0;
+  int rc;
+  if (width)
+    rc = decoupled ? lurn_adamw_step_rows(pd, gd, &s, n / width, width, &c, &rows, &st)
+                   : lurn_adam_step_rows(pd, gd, &s, n / width, width, &c, &rows, &st);
+  else
+    rc = decoupled ? lurn_adamw_step(pd, gd, &s, n, &c, &st) : lurn_adam_step(pd, gd, &s, n, &c, &st);
   if (rc) lurn_raise(L, &st);
   set_step(L, 3, s.step);
   lua_pushinteger(L, (lua_Integer)s.step);
-  return 1;
+  if (!width) return 1;
+  lua_pushinteger(L, (lua_Integer)rows);
+  return 2;
 }
 
 static int l_adam_step(lua_State *L) { return adam_common(L, 0); }
@@ -418,6 +439,7 @@ static int l_optim_defaults(lua_State *L) {
     lua_setfield(L, -2, "betas");
     set_num(L, "eps", c.eps), set_num(L, "weight_decay", c.weight_decay);
     set_bool(L, "amsgrad", c.amsgrad), set_bool(L, "maximize", c.maximize);
+    set_bool(L, "lazy", c.lazy);
   } else if (strcmp(name, "rmsprop") == 0) {
     lurn_rmsprop_config c = lurn_rmsprop_defaults();
     set_num(L, "lr", c.lr), set_num(L, "alpha", c.alpha), set_num(L, "eps", c.eps);

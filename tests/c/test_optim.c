@@ -391,6 +391,88 @@ static void test_threads_bit_identical(void) {
   free(p1), free(p2), free(g), free(m1), free(v1), free(m2), free(v2);
 }
 
+/* The row steps on a [R, W] table against the dense step: lazy updates
+ * exactly the rows with a non-zero gradient (bit for bit as the dense step
+ * updates them) and leaves the others' parameters and moments untouched;
+ * without lazy every row, as the dense step. R * W is above the threading
+ * threshold, so the row loop runs split at 2 threads too. */
+static void test_adam_rows_lazy(void) {
+  enum { R = 700, W = 64, N = R * W };
+  for (int decoupled = 0; decoupled < 2; decoupled++)
+    for (int lazy = 0; lazy < 2; lazy++)
+      for (int threads = 1; threads <= 2; threads++) {
+        float *p0 = malloc(N * sizeof(float)), *g = calloc(N, sizeof(float));
+        float *pd = malloc(N * sizeof(float)), *pr = malloc(N * sizeof(float));
+        float *md = malloc(N * sizeof(float)), *vd = malloc(N * sizeof(float));
+        float *mr = malloc(N * sizeof(float)), *vr = malloc(N * sizeof(float));
+        float *m0 = malloc(N * sizeof(float)), *v0 = malloc(N * sizeof(float));
+        for (int i = 0; i < N; i++) {
+          p0[i] = sinf((float)i);
+          m0[i] = 0.01f * cosf((float)i * 0.3f);   /* moments of earlier steps */
+          v0[i] = 1e-4f * (1.5f + sinf((float)i * 0.11f));
+        }
+        /* used rows: every 7th, plus a row with one non-zero at its end and
+         * one with a single NaN; row 3 holds -0.0 only (zero: not used) */
+        int used = 0;
+        for (int r = 0; r < R; r++) {
+          if (r % 7 == 0) {
+            for (int j = 0; j < W; j++) g[r * W + j] = cosf((float)(r * W + j) * 0.7f);
+            used++;
+          }
+        }
+        g[5 * W + W - 1] = 0.25f, used++;
+        g[9 * W + 17] = NAN, used++;
+        for (int j = 0; j < W; j++) g[3 * W + j] = -0.0f;
+        lurn_adam_config c = decoupled ? lurn_adamw_defaults() : lurn_adam_defaults();
+        c.lr = 0.01, c.weight_decay = 0.05, c.lazy = lazy;
+        memcpy(pd, p0, N * sizeof(float)), memcpy(pr, p0, N * sizeof(float));
+        memcpy(md, m0, N * sizeof(float)), memcpy(mr, m0, N * sizeof(float));
+        memcpy(vd, v0, N * sizeof(float)), memcpy(vr, v0, N * sizeof(float));
+        lurn_adam_state sd = {3, md, vd, NULL}, sr = {3, mr, vr, NULL};
+        omp_set_num_threads(threads);
+        CHECK((decoupled ? lurn_adamw_step : lurn_adam_step)(pd, g, &sd, N, &c, NULL) == LURN_OK);
+        int64_t updated = -1;
+        CHECK((decoupled ? lurn_adamw_step_rows : lurn_adam_step_rows)(pr, g, &sr, R, W, &c,
+                                                                       &updated, NULL) == LURN_OK);
+        CHECK(sr.step == 4 && sd.step == 4);
+        CHECK(updated == (lazy ? used : R));
+        int rows_ok = 0;
+        for (int r = 0; r < R; r++) {
+          int zero = 1;
+          for (int j = 0; j < W; j++) zero &= g[r * W + j] == 0.0f;
+          const size_t o = (size_t)r * W, b = W * sizeof(float);
+          const int same_as_dense = !memcmp(pr + o, pd + o, b) && !memcmp(mr + o, md + o, b) &&
+                                    !memcmp(vr + o, vd + o, b);
+          const int untouched = !memcmp(pr + o, p0 + o, b) && !memcmp(mr + o, m0 + o, b) &&
+                                !memcmp(vr + o, v0 + o, b);
+          /* a NaN row's values are NaN: memcmp still compares the bits */
+          rows_ok += (lazy && zero) ? untouched : same_as_dense;
+        }
+        if (rows_ok != R)
+          fprintf(stderr, "  rows: decoupled %d lazy %d threads %d: %d of %d rows right\n",
+                  decoupled, lazy, threads, rows_ok, R);
+        CHECK(rows_ok == R);
+        /* the dense step moves an unused row (its momentum and decay) */
+        CHECK(memcmp(pd + W, p0 + W, W * sizeof(float)) != 0);
+        free(p0), free(g), free(pd), free(pr), free(md), free(vd), free(mr), free(vr);
+        free(m0), free(v0);
+      }
+  omp_set_num_threads(1);
+  /* errors before any write */
+  float p[4] = {1, 2, 3, 4}, gr[4] = {1, 1, 1, 1}, m[4] = {0}, v[4] = {0};
+  lurn_adam_state s = {0, m, v, NULL};
+  lurn_adam_config c = lurn_adam_defaults();
+  c.lazy = 1;
+  lurn_status st = {0};
+  CHECK(lurn_adam_step_rows(p, gr, &s, -1, 4, &c, NULL, &st) == LURN_EARG);
+  CHECK(strstr(st.msg, "negative table shape") != NULL);
+  CHECK(lurn_adam_step_rows(p, gr, &s, INT64_MAX / 2, 4, &c, NULL, &st) == LURN_EARG);
+  CHECK(strstr(st.msg, "overflows") != NULL);
+  c.lr = -1;
+  CHECK(lurn_adam_step_rows(p, gr, &s, 2, 2, &c, NULL, &st) == LURN_EARG);
+  CHECK(p[0] == 1.0f && s.step == 0 && m[0] == 0.0f);
+}
+
 /* ---- clipping ------------------------------------------------------------- */
 
 static void test_clip_grad_norm(void) {
@@ -541,6 +623,7 @@ int main(void) {
   RUN(test_adagrad);
   RUN(test_adagrad_all_options);
   RUN(test_threads_bit_identical);
+  RUN(test_adam_rows_lazy);
   RUN(test_clip_grad_norm);
   RUN(test_clip_grad_norm_nonfinite);
   RUN(test_clip_grad_value);

@@ -83,4 +83,91 @@ function TestRowSparse:test_row_sparse_lists_embedding_tables()
   lu.assertIs(t[1].module, tied.src_embed)
 end
 
+-- ---- lazy Adam: only the rows a step used ------------------------------------
+
+function TestRowSparse:test_parameters_mark_the_tables()
+  local model = nn.Sequential { nn.Embedding(20, 4), nn.GRU(4, 3), nn.Pool("last"), nn.Linear(3, 2) }
+  local marked = {}
+  for _, p in ipairs(model:parameters()) do
+    if p.row_sparse then marked[#marked + 1] = p.name end
+  end
+  lu.assertEquals(marked, { "0.weight" })
+  -- a tied target embedding is written whole by the output layer: not marked
+  local tied = nn.Seq2Seq(7, 9, { embed = 4, hidden = 3, tie_embeddings = true })
+  marked = {}
+  for _, p in ipairs(tied:parameters()) do
+    if p.row_sparse then marked[#marked + 1] = p.value end
+  end
+  lu.assertEquals(#marked, 1)
+  lu.assertIs(marked[1], tied.src_embed.weight)
+end
+
+-- two copies of one model, one step on `ids` each with the given optimizers
+local function step(model, opt, ids)
+  opt:zero_grad()
+  local y = model:forward(ids)
+  model:backward(lurn.ones(y:shape()))
+  opt:step()
+end
+
+local function rows_of(t, rows)
+  local out = {}
+  for _, r in ipairs(rows) do out[#out + 1] = t:select(1, r + 1):totable() end
+  return out
+end
+
+function TestRowSparse:test_lazy_adam_updates_only_the_rows_used()
+  local function build()
+    lurn.seed(5)
+    return nn.Sequential { nn.Embedding(30, 4), nn.GRU(4, 3), nn.Pool("last"), nn.Linear(3, 2) }
+  end
+  local a, b = build(), build()
+  local lazy = lurn.optim.Adam(a:parameters(), { lr = 0.1, lazy = true })
+  local dense = lurn.optim.Adam(b:parameters(), { lr = 0.1 })
+  local e0 = a:parameters()[1].value:clone()
+  step(a, lazy, i32 { { 1, 2, 3 } })
+  step(b, dense, i32 { { 1, 2, 3 } })
+  local ea, eb = a:parameters()[1].value, b:parameters()[1].value
+  -- step 1: the same (an unused row of dense Adam has no moment to move it yet)
+  lu.assertEquals(ea:totable(), eb:totable())
+  local after1 = rows_of(ea, { 1, 2, 3 })
+  local m1 = rows_of(lazy.per_param["0.weight"].exp_avg, { 1, 2, 3 })
+  lu.assertNotEquals(after1, rows_of(e0, { 1, 2, 3 }))
+  step(a, lazy, i32 { { 4, 5 } })
+  step(b, dense, i32 { { 4, 5 } })
+  -- step 2: rows 1-3 unused: lazy leaves them (and their moments), dense moves them
+  lu.assertEquals(rows_of(ea, { 1, 2, 3 }), after1)
+  lu.assertNotEquals(rows_of(eb, { 1, 2, 3 }), after1)
+  lu.assertEquals(rows_of(lazy.per_param["0.weight"].exp_avg, { 1, 2, 3 }), m1)
+  lu.assertNotEquals(rows_of(dense.per_param["0.weight"].exp_avg, { 1, 2, 3 }), m1)
+  lu.assertEquals(rows_of(ea, { 4, 5, 0, 29 }), rows_of(eb, { 4, 5, 0, 29 }))
+  lu.assertEquals(rows_of(ea, { 0, 29 }), rows_of(e0, { 0, 29 }))   -- never used
+  -- the other parameters saw the same gradients: the same values
+  local pa, pb = a:parameters(), b:parameters()
+  for i = 2, #pa do lu.assertEquals(pa[i].value:totable(), pb[i].value:totable(), pa[i].name) end
+end
+
+function TestRowSparse:test_lazy_is_adams_option()
+  local params = nn.Embedding(5, 2):parameters()
+  lu.assertErrorMsgContains("unknown option 'lazy'", lurn.optim.SGD, params, { lazy = true })
+  local models = require "lurn.run.model"
+  local cfg = { optim = { name = "sgd", lr = 0.1, weight_decay = 0, momentum = 0, lazy = true } }
+  lu.assertErrorMsgContains("optim.lazy = true: only adam and adamw update lazily (optim.name is sgd)",
+    models.optimizer, cfg, params)
+  cfg.optim.name = "adamw"
+  lu.assertTrue(models.optimizer(cfg, params).groups[1].config.lazy)
+  -- the core step: the width must cut the parameter into rows; it says how many it updated
+  local w, g, s = lurn.zeros(3, 2), lurn.zeros(3, 2), {}
+  lu.assertErrorMsgContains("width 4 does not divide the parameter's 6 elements into rows",
+    lurn.core.adam_step, w, g, s, { lazy = true }, 4)
+  lu.assertNil(s.step)   -- nothing written
+  g:select(1, 2):fill(1)
+  local t, rows = lurn.core.adam_step(w, g, s, { lazy = true }, 2)
+  lu.assertEquals({ t, rows }, { 1, 1 })
+  local v = w:totable()   -- Adam's first step moves by lr (1e-3) against the gradient
+  lu.assertEquals({ v[1], v[3] }, { { 0, 0 }, { 0, 0 } })
+  lu.assertAlmostEquals(v[2][1], -1e-3, 1e-9)
+  lu.assertAlmostEquals(v[2][2], -1e-3, 1e-9)
+end
+
 os.exit(lu.LuaUnit.run(), true)

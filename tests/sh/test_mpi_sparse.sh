@@ -39,6 +39,25 @@ return {
 LUA
 args=(wide.lua --quiet)
 
+# The final parameters of two runs: how many elements differ and the worst
+# relative difference; fails when it is above 1e-5 or nothing differs (the
+# two runs summed in another order, or took different paths).
+close_params() {
+  "$LURN" -e '
+    local checkpoint = require("lurn").checkpoint
+    local x, y = checkpoint.load(arg[1]), checkpoint.load(arg[2])
+    local worst, n, differ = 0, 0, 0
+    for name, a in pairs(x.model) do
+      local b = y.model[name]
+      local d = (a - b):abs():max() / math.max(a:abs():max(), 1e-12)
+      if d > worst then worst = d end
+      differ = differ + a:numel() - a:eq(b):sum()
+      n = n + 1
+    end
+    print(("%d tensors, %d elements differ, max relative difference %.2e"):format(n, differ, worst))
+    if worst > 1e-5 or differ == 0 then os.exit(1) end' "$1/checkpoints/last.ckpt" "$2/checkpoints/last.ckpt" 2>&1
+}
+
 # Under ASan/UBSan the C paths (rows, an empty shard, the dense fallback)
 # run in the two 2-rank runs; the comparisons with one process and with the
 # dense allreduce are numerics, the same code: the release pass only.
@@ -92,22 +111,23 @@ if [ $full = 1 ]; then
   out=$("$LURN" "$SRC/tests/sh/resume_run.lua" compare="two/checkpoints/last.ckpt,dense/checkpoints/last.ckpt" 2>&1) \
     && ok "sparse and dense exchange: bit-identical parameters and Adam moments ($out)" \
     || bad "sparse = dense bit for bit" "$out"
-  out=$("$LURN" -e '
-    local checkpoint = require("lurn").checkpoint
-    local x, y = checkpoint.load(arg[1]), checkpoint.load(arg[2])
-    local worst, n, differ = 0, 0, 0
-    for name, a in pairs(x.model) do
-      local b = y.model[name]
-      local d = (a - b):abs():max() / math.max(a:abs():max(), 1e-12)
-      if d > worst then worst = d end
-      differ = differ + a:numel() - a:eq(b):sum()
-      n = n + 1
-    end
-    print(("%d tensors, %d elements differ, max relative difference %.2e"):format(n, differ, worst))
-    if worst > 1e-5 or differ == 0 then os.exit(1) end' one/checkpoints/last.ckpt two/checkpoints/last.ckpt 2>&1) \
+  out=$(close_params one two) \
     && ok "2 ranks = 1 process up to summation order ($out)" || bad "2 ranks = 1 process" "$out"
   losses one >one.txt; losses two >two.txt
   out=$(close_losses one.txt two.txt 1e-5) && ok "the same loss curve ($out)" || bad "loss curve" "$out"
+
+  # lazy Adam (optim.lazy): a row is skipped when the reduced gradient's row
+  # is zero, the same decision on every rank, so 2 ranks follow 1 process
+  # (ranks compared after every step); and it is not the dense update
+  LURN_DIST_CHECK=1 mpi 2 train "${args[@]}" optim.lazy=true --out lazy2 >lazy2.log 2>&1 \
+    || bad "mpirun -np 2, optim.lazy" "$(tail -5 lazy2.log)"
+  "$LURN" train "${args[@]}" optim.lazy=true --out lazy1 >lazy1.log 2>&1 \
+    || bad "one process, optim.lazy" "$(tail -3 lazy1.log)"
+  out=$(close_params lazy1 lazy2) && ok "lazy Adam: 2 ranks = 1 process up to summation order ($out)" \
+    || bad "lazy: 2 ranks = 1 process" "$out"
+  if out=$(close_params two lazy2); then bad "lazy differs from dense Adam" "$out"
+  elif [[ $out == *"elements differ"* ]]; then ok "lazy Adam's parameters are not dense Adam's ($out)"
+  else bad "lazy against dense" "$out"; fi
 else
   echo "skipped in the sanitizer pass: the comparisons with one process and with LURN_DIST_SPARSE=0"
 fi

@@ -95,6 +95,8 @@ M.root = section("a lurn experiment", {
     "lr", num(1e-3, "learning rate", 0, 10),
     "weight_decay", num(0, "L2 penalty (decoupled for adamw)", 0, 1),
     "momentum", num(0, "momentum (sgd, rmsprop)", 0, 0.9999),
+    "lazy", bool(false, "adam, adamw: update only the embedding rows a step used (LazyAdam; "
+      .. "faster with large vocabularies, results differ from dense Adam)"),
     "schedule", str("constant", "learning-rate schedule",
       { "constant", "cosine", "step", "plateau", "warmup" }),
     "warmup", int(0, "linear warm-up steps", 0, nil),

@@ -66,10 +66,13 @@ end
 --- m:parameters() — every parameter of the module and its children, depth first.
 -- Records {name =, value =, grad =} named by path like PyTorch's state_dict
 -- keys ("1.weight_ih_l0"); value and grad are the live tensors (optimizers
--- update them in place).
+-- update them in place). The records of row-sparse tables (m:row_sparse(),
+-- embedding weights) also hold row_sparse = true: optimizers with lazy = true
+-- update only their rows a step used.
 -- @treturn {table,...} the records
 -- @usage for _, p in ipairs(model:parameters()) do print(p.name, p.value:shape()) end
 function Module:parameters(prefix, out)
+  local top = out == nil
   out = out or {}
   prefix = prefix or ""
   for _, p in ipairs(self._params) do
@@ -77,6 +80,13 @@ function Module:parameters(prefix, out)
   end
   for _, c in ipairs(self._children) do
     c.module:parameters(prefix .. c.name .. ".", out)
+  end
+  if top then
+    local rows = {}
+    for _, r in ipairs(self:row_sparse()) do rows[r.value] = true end
+    for _, p in ipairs(out) do
+      if rows[p.value] and p.value:dim() == 2 then p.row_sparse = true end
+    end
   end
   return out
 end

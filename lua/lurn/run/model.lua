@@ -80,6 +80,13 @@ function M.optimizer(cfg, params)
     end
     conf.momentum = o.momentum
   end
+  if o.lazy then
+    if o.name ~= "adam" and o.name ~= "adamw" then
+      errors.raise("config", "optim.lazy = true: only adam and adamw update lazily (optim.name is %s)",
+        o.name)
+    end
+    conf.lazy = true
+  end
   local ok, opt = pcall(optim[ctor], params, conf)
   if not ok then errors.raise("config", "optim: %s", tostring(opt):gsub("^[^\n]-%.lua:%d+: ", "")) end
   return opt
