@@ -10,6 +10,7 @@
 #   after 3 warm-up steps; 2 ranks with the allreduce started during
 #   backward and, for the baseline, after it (LURN_DIST_OVERLAP=0).
 # sst2: `lurn train $SST2_CONFIG` (configs/sst2-lstm.lua) for SST2_SECONDS
+#   (SST2_ARGS: further overrides, as "optim.lazy=true")
 #   (train.max_time), no evaluation during the run; steps/s from
 #   summary.json (steps / seconds), and for 2 ranks its `dist` part: the
 #   bytes this rank put into the exchanges per step (dense buckets plus the
@@ -37,6 +38,7 @@ STEPS=${STEPS:-20}
 SST2_SECONDS=${SST2_SECONDS:-60}
 SST2_DIR=${SST2_DIR:-../shared/datasets/sst2}
 SST2_CONFIG=${SST2_CONFIG:-configs/sst2-lstm.lua}
+SST2_ARGS=${SST2_ARGS:-}   # more config overrides, e.g. "optim.lazy=true"
 what=${1:-all}
 MPI=(mpirun --oversubscribe -np 2 -x LURN_PROFILE)
 [ "$(id -u)" = 0 ] && MPI=(mpirun --oversubscribe --allow-run-as-root -np 2 -x LURN_PROFILE)
@@ -62,8 +64,8 @@ sst2() {  # label, launcher..., then lurn args
   local label=$1; shift
   local dir; dir=$(mktemp -d)
   "$@" train "$SST2_CONFIG" data.train="$SST2_DIR/train.tsv" data.valid="$SST2_DIR/dev.tsv" \
-    train.max_time="$SST2_SECONDS" train.eval_every=0 train.checkpoint_every=0 --out "$dir/run" \
-    --quiet >"$dir/log" 2>&1
+    train.max_time="$SST2_SECONDS" train.eval_every=0 train.checkpoint_every=0 ${SST2_ARGS:-} \
+    --out "$dir/run" --quiet >"$dir/log" 2>&1
   "$LURN" -e '
     local s = require("lurn.core").json_decode(io.open(arg[1]):read("a"))
     local d = s.dist
