@@ -183,6 +183,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lurn: cannot create Lua state: not enough memory\n");
     return 1;
   }
+  const char *gc = getenv("LURN_GC");
+  if (!gc || strcmp(gc, "inc") != 0) lurn_gc_generational(L);
   lua_pushcfunction(L, traceback);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);

@@ -60,6 +60,9 @@ lurn_tensor *lurn_checkf32(lua_State *L, int idx, const char *what);
 /* Push a new tensor userdata holding a released (empty) tensor; the caller
  * fills it through the core. */
 lurn_tensor *lurn_newtensor(lua_State *L);
+/* Switch L to Lua's generational collector; tensor memory pressure then
+ * runs a young collection first, a full one only when that freed too little. */
+void lurn_gc_generational(lua_State *L);
 /* Push a new userdata sharing `t`'s storage and view. */
 lurn_tensor *lurn_pushshare(lua_State *L, const lurn_tensor *t);
 /* Raise st->msg as a Lua error (never returns). */
