@@ -40,6 +40,7 @@ static const char *DRIVER =
     "local base_t = core.load_checkpoint(dir .. '/base/step-00000002.ckpt')\n"
     "local path = dir .. '/x.ckpt'\n"
     "local function ours(err) err = tostring(err)\n"
+    "  err = err:gsub('^%[string \"[^\"]*\"%]:%d+: ', '', 1)  -- user_error: at the driver's call\n"
     "  if err:find('%.lua:%d+: ') then return false end\n"
     "  return err:sub(1, #path + 2) == path .. ': ' or err:sub(1, 11) == 'train.fit: ' end\n"
     "return function(input)\n"
