@@ -183,7 +183,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lurn: cannot create Lua state: not enough memory\n");
     return 1;
   }
+  /* Lua's collector: generational unless LURN_GC=inc (docs/performance.md, "Memory") */
   const char *gc = getenv("LURN_GC");
+  if (gc && *gc && strcmp(gc, "gen") != 0 && strcmp(gc, "inc") != 0) {
+    fprintf(stderr, "lurn: LURN_GC='%s': expected 'gen' (generational, the default) or 'inc' "
+            "(incremental)\n", gc);
+    lua_close(L);
+    return 2;
+  }
   if (!gc || strcmp(gc, "inc") != 0) lurn_gc_generational(L);
   lua_pushcfunction(L, traceback);
   lua_pushcfunction(L, pmain);

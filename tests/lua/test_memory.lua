@@ -45,6 +45,14 @@ end
 function TestMemory:test_generational_collector()
   local want = os.getenv("LURN_GC") == "inc" and "incremental" or "generational"
   lu.assertEquals(collectgarbage(want), want)   -- returns the mode it was in
+  -- another value is an error, before anything runs
+  local lurn_bin = (os.getenv("LURN_TEST_BUILD_DIR") or "../../build") .. "/lurn"
+  local p = io.popen("LURN_GC=generational " .. lurn_bin .. " -e 'print(1)' 2>&1; echo \"rc=$?\"")
+  local out = p:read("a")
+  p:close()
+  lu.assertStrContains(out, "lurn: LURN_GC='generational': expected 'gen' (generational, the "
+    .. "default) or 'inc' (incremental)")
+  lu.assertStrContains(out, "rc=2")
   local old = {}
   for i = 1, 300000 do old[i] = { i } end
   collectgarbage("collect")
