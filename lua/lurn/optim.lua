@@ -125,7 +125,9 @@ local function new_optimizer(kind, params, config)
       if seen[name] then util.user_error(("%s: parameter '%s' is in two groups"):format(what, name)) end
       seen[name] = true
       seen[#seen + 1] = name
-      plist[#plist + 1] = { name = name, value = p.value, grad = p.grad, row_sparse = p.row_sparse }
+      -- a row-sparse table's row width: lazy Adam updates it by rows
+      plist[#plist + 1] = { name = name, value = p.value, grad = p.grad,
+        row_width = p.row_sparse and p.value:shape()[2] or nil }
     end
     self.groups[gi] = { params = plist, config = cfg }
   end
@@ -149,8 +151,7 @@ function Optimizer:step()
         self.per_param[p.name] = s
       end
       -- lazy (Adam, AdamW): a row-sparse table goes by rows, the unused left alone
-      local width = g.config.lazy and p.row_sparse and p.value:shape()[2] or nil
-      local ok, err = pcall(fn, p.value, p.grad, s, g.config, width)
+      local ok, err = pcall(fn, p.value, p.grad, s, g.config, g.config.lazy and p.row_width or nil)
       if not ok then util.user_error(("%s (parameter '%s')"):format(err, p.name)) end
     end
   end

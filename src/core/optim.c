@@ -235,7 +235,7 @@ static int row_is_zero(const float *g, int64_t width) {
 
 /* Rows of a table: with c->lazy, a row whose gradient is zero in every
  * element is skipped (its parameters and moments stay as they are), so the
- * cost follows the rows the batch used; without, every row, as adam_step. */
+ * cost follows the rows the batch used; without, adam_step over them all. */
 static int adam_rows(const char *op, int decoupled, float *param, const float *grad,
                      lurn_adam_state *s, int64_t rows, int64_t width, const lurn_adam_config *c,
                      int64_t *updated, lurn_status *st) {
@@ -247,13 +247,18 @@ static int adam_rows(const char *op, int decoupled, float *param, const float *g
     return lurn_fail(st, LURN_EARG, "%s: table shape [%lld, %lld] overflows", op,
                      (long long)rows, (long long)width);
   const int64_t n = rows * width;
+  if (!c->lazy) {   /* every row: the dense step */
+    if ((rc = adam_step(op, decoupled, param, grad, s, n, c, st))) return rc;
+    if (updated) *updated = rows;
+    return LURN_OK;
+  }
   if ((rc = adam_args(op, param, grad, s, n, c, st))) return rc;
   const int64_t t = s->step + 1;
   const adam_consts k = adam_consts_at(decoupled, t, c);
   int64_t used = 0;
 #pragma omp parallel for schedule(static) reduction(+ : used) if (n >= LURN_OPTIM_PAR_MIN)
   for (int64_t r = 0; r < rows; r++) {
-    if (c->lazy && width > 0 && row_is_zero(grad + r * width, width)) continue;
+    if (width > 0 && row_is_zero(grad + r * width, width)) continue;
     adam_span(&k, param, grad, s, r * width, (r + 1) * width);
     used++;
   }

@@ -94,7 +94,9 @@ end
 --- m:zero_grad() — set every parameter gradient to zero (backward accumulates into them).
 -- @usage model:zero_grad()   -- before each backward
 function Module:zero_grad()
-  for _, p in ipairs(self:parameters()) do p.grad:zero() end
+  -- its own and its children's, without building parameters()'s records each step
+  for _, p in ipairs(self._params) do p.grad:zero() end
+  for _, c in ipairs(self._children) do c.module:zero_grad() end
 end
 
 --- m:row_sparse([out]) — the parameters whose gradient only some rows receive, per step.
