@@ -176,7 +176,9 @@ usage: lurn [--threads N] [command] [args]
   lurn --version               print the version
   lurn help [COMMAND]          this text, or a command's (also lurn COMMAND --help)
 %s
-Environment: LURN_THREADS (default: all cores), LURN_LUA_DIR (library path).
+Environment: LURN_THREADS (default: all cores), LURN_LUA_DIR (library path),
+LURN_GC (gen: Lua's generational collector, the default; inc: incremental),
+LURN_PROFILE=1 (lurn train: milliseconds per step in each phase).
 Exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error,
 4 checkpoint error, 5 diverged (NaN/Inf), 130 interrupted (checkpoint saved).
 docs/cli.md walks through config -> train -> eval -> predict -> sweep.]]
