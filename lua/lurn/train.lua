@@ -58,6 +58,8 @@ local OPTIONS = {
   target = false,                                 -- batch field or function(batch); default
                                                   --   batch.targets or batch.labels
   clip = false, clip_value = false,               -- global norm / per element
+  average = false,                                -- decay of a moving average of the weights
+                                                  --   that evaluations and checkpoints use
   schedule = false, schedule_every = "epoch",     -- "epoch" or "step" (plateau: each eval)
   metrics = false,                                -- {name = fn(output, target) -> sum, count};
                                                   --   default accuracy for CE/BCE losses
@@ -88,6 +90,7 @@ local OPTIONS = {
 local OPTION_TYPES = {
   checkpoint_dir = "string", resume = "string", monitor = "string", mode = "string",
   progress = "string", clip = "number", clip_value = "number", min_delta = "number",
+  average = "number",
   on_step = "function", on_eval = "function", on_checkpoint = "function", evaluate = "function",
   log = "function", metrics = "table", shuffle = "boolean", bucket = "boolean",
   drop_last = "boolean", restore_best = "boolean",
@@ -151,6 +154,10 @@ local function check_options(opts)
       :format(type(o.target)))
   end
   if o.batch_size == 0 then util.user_error("train.fit: batch_size must be at least 1, got 0") end
+  if o.average ~= nil and not (o.average >= 0 and o.average < 1) then
+    util.user_error(("train.fit: average must be a decay in [0, 1), got %s"):format(o.average))
+  end
+  if o.average == 0 then o.average = nil end
   for _, k in ipairs { "train_data", "valid_data" } do
     local d = o[k]
     if d and (type(d) ~= "table" or type(d.size) ~= "function" or type(d.batches) ~= "function") then
@@ -428,6 +435,12 @@ end
 --   target = nil          batch field name or function(batch) (default batch.targets or labels)
 --   clip = nil            global gradient-norm clipping
 --   clip_value = nil      per-element gradient clipping
+--   average = nil         a decay d in (0, 1): keep an exponential moving average of
+--                         the parameters (Polyak averaging), updated after every step
+--                         with min(d, (1 + step) / (10 + step)); evaluations, the best
+--                         weights and the model part of every checkpoint are the
+--                         average (the raw weights ride along for resume), and the
+--                         model holds the average when fit returns. 0: off
 --   schedule = nil        an optim schedule
 --   schedule_every = "epoch"  or "step" (ReduceLROnPlateau: at each evaluation)
 --   metrics = nil         {name = fn(output, target) -> sum, count} (default: accuracy for CE/BCE)
@@ -488,6 +501,34 @@ function M.fit(opts)
   local step, history = 0, {}
   local best_weights
 
+  -- `average`: avg[i] is the moving average of params[i]'s weights. While it
+  -- is swapped into the model (an evaluation, a checkpoint), raw[i] holds the
+  -- trained weights.
+  local values, avg, raw, swapped = {}, nil, nil, false
+  for i, p in ipairs(params) do values[i] = p.value end
+  if o.average then
+    avg, raw = {}, {}
+    for i, v in ipairs(values) do avg[i], raw[i] = v:clone(), v:clone() end
+  end
+  local function swap_in()   -- true when this call swapped (the caller swaps back)
+    if not avg or swapped then return false end
+    for i, v in ipairs(values) do raw[i]:copy(v); v:copy(avg[i]) end
+    swapped = true
+    return true
+  end
+  local function swap_out()
+    for i, v in ipairs(values) do v:copy(raw[i]) end
+    swapped = false
+  end
+  -- fn() with the average in the model; the raw weights back afterwards, also on an error
+  local function averaged(fn)
+    local mine = swap_in()
+    local ok, err = pcall(fn)
+    if mine then swap_out() end
+    if not ok then error(err, 0) end
+  end
+  local RAW = "average.raw/"   -- the raw weights' names in a checkpoint's tensors
+
   -- Under mpirun: every rank runs this loop on its shard of each global
   -- batch and lurn.dist averages the gradients; rank 0 alone writes and prints.
   local dt
@@ -527,6 +568,38 @@ function M.fit(opts)
     end
     checkpoint.restore(s, { model = model, optimizer = opt, schedule = sched, rng = true })
     D, S, step, history = s.data, s.train, s.step, s.history
+    -- a checkpoint of an averaged run holds the average as its model and the raw weights aside
+    local saved_raw = {}
+    for i, p in ipairs(params) do
+      local t = s.tensors and s.tensors[RAW .. p.name]
+      if t then
+        if t:numel() ~= values[i]:numel() or t:dtype() ~= values[i]:dtype() then
+          util.user_error(("%s: tensor extra/%s%s has %d %s elements, the parameter has %d")
+            :format(path, RAW, p.name, t:numel(), t:dtype(), values[i]:numel()))
+        end
+        saved_raw[i] = t
+      end
+    end
+    local n_raw = 0
+    for _ in pairs(saved_raw) do n_raw = n_raw + 1 end
+    if n_raw > 0 and n_raw < #params then
+      util.user_error(("%s: the checkpoint holds the raw weights of %d of the %d parameters")
+        :format(path, n_raw, #params))
+    end
+    if n_raw > 0 then
+      for i, v in ipairs(values) do
+        if avg then avg[i]:copy(v) end
+        v:copy(saved_raw[i]:view(v:shape()))
+      end
+      if not avg then
+        progress.line("note: the checkpoint's moving average of the weights is dropped "
+          .. "(averaging is off in this run); training goes on from its raw weights")
+      end
+    elseif avg then
+      for i, v in ipairs(values) do avg[i]:copy(v) end
+      progress.line("note: the checkpoint has no moving average of the weights; the average "
+        .. "starts from its weights")
+    end
     S.checkpoints = S.checkpoints or {}
     -- The list names files next to the checkpoint resumed from; resuming
     -- into another directory must not prune that one's files by name.
@@ -562,11 +635,20 @@ function M.fit(opts)
       made_dir = true
     end
     local path = o.checkpoint_dir .. "/" .. name
-    checkpoint.save(path, {
-      model = model, optimizer = opt, schedule = sched, rng = true, data = D, vocab = vocab,
-      config = o.config, history = history, step = step, train = S, extra = o.extra,
-      tensors = o.tensors and o.tensors() or nil,
-    })
+    averaged(function()
+      local tensors = o.tensors and o.tensors() or nil
+      if avg then   -- the model part is the average; the raw weights go on from a resume
+        local all = {}
+        for k, t in pairs(tensors or {}) do all[k] = t end
+        for i, p in ipairs(params) do all[RAW .. p.name] = raw[i] end
+        tensors = all
+      end
+      checkpoint.save(path, {
+        model = model, optimizer = opt, schedule = sched, rng = true, data = D, vocab = vocab,
+        config = o.config, history = history, step = step, train = S, extra = o.extra,
+        tensors = tensors,
+      })
+    end)
     return path
   end
   -- A periodic checkpoint: step-<n>.ckpt, the `latest` pointer, pruning.
@@ -594,8 +676,9 @@ function M.fit(opts)
   local t_start = lurn.clock()
   local steps_at_start = step
 
-  -- One evaluation: a history record, plateau schedule, early stopping.
-  local function evaluate()
+  -- One evaluation: a history record, plateau schedule, early stopping
+  -- (of the moving average of the weights when there is one).
+  local function evaluate_now()
     local r = { epoch = D.epoch, step = step, lr = opt:get_lr()[1] }
     if S.run_n > 0 then r.train_loss = S.run_loss / S.run_n end
     S.run_loss, S.run_n = 0, 0
@@ -638,6 +721,8 @@ function M.fit(opts)
         .. "step %d)"):format(monitor, S.bad, fmt_num(S.best), S.best_epoch, S.best_step)
     end
   end
+
+  local function evaluate() averaged(evaluate_now) end
 
   -- LURN_PROFILE=1: seconds per phase of the steps (evaluations and
   -- checkpoints left out), returned as result.profile and printed at the end
@@ -705,6 +790,7 @@ function M.fit(opts)
       if o.clip_value then optim.clip_grad_value(params, o.clip_value) end
       local t_check = prof and lurn.clock()
       opt:step()
+      if avg then core.average_update(avg, values, math.min(o.average, (1 + step) / (10 + step))) end
       if sched and not plateau and o.schedule_every == "step" then sched:step() end
       if prof then
         local t = lurn.clock()
@@ -775,7 +861,11 @@ function M.fit(opts)
     end
   end
   save_periodic()
-  if o.restore_best and best_weights then model:load_state(best_weights) end
+  if o.restore_best and best_weights then
+    model:load_state(best_weights)
+  elseif avg then
+    for i, v in ipairs(values) do v:copy(avg[i]) end
+  end
   progress.line(("done: %d steps, %d epochs%s"):format(step, D.epoch - 1,
     stopped and ("; " .. stopped) or ""))
   if prof then prof.t_opt_end, prof.aside = nil, nil end

@@ -492,6 +492,24 @@ int lurn_clip_grad_value(float *const *xs, const int64_t *ns, int count, double 
   return LURN_OK;
 }
 
+int lurn_average_update(float *const *avgs, const float *const *xs, const int64_t *ns, int count,
+                        double decay, lurn_status *st) {
+  int rc;
+  if ((rc = check_list("average_update", xs, ns, count, st))) return rc;
+  if (count > 0 && !avgs)
+    return lurn_fail(st, LURN_EARG, "average_update: bad average list (count %d)", count);
+  if ((rc = check_range("average_update", "decay", decay, 0, 1, 0, st))) return rc;
+  const float keep = (float)decay, take = (float)(1.0 - decay);
+  for (int k = 0; k < count; k++) {
+    float *a = avgs[k];  // [ns[k]]
+    const float *x = xs[k];
+    const int64_t n = ns[k];
+#pragma omp parallel for schedule(static) if (n >= LURN_OPTIM_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) a[i] = keep * a[i] + take * x[i];
+  }
+  return LURN_OK;
+}
+
 int lurn_find_nonfinite(const float *const *xs, const int64_t *ns, int count, int *which,
                         int64_t *element) {
   // Blocks of 4096 are scanned without an early exit (a loop the compiler

@@ -170,6 +170,12 @@ int lurn_clip_grad_norm(float *const *xs, const int64_t *ns, int count, double m
 int lurn_clip_grad_value(float *const *xs, const int64_t *ns, int count, double clip,
                          lurn_status *st);
 
+/* An exponential moving average of parameters (Polyak averaging):
+ *   avg_k = decay * avg_k + (1 - decay) * x_k     for each of the count tensors
+ * avgs[k] and xs[k] hold ns[k] floats each; decay in [0, 1]. */
+int lurn_average_update(float *const *avgs, const float *const *xs, const int64_t *ns, int count,
+                        double decay, lurn_status *st);
+
 /* 1 if some element is NaN or +-Inf: *which and *element (0-based) name the
  * first one (lowest tensor index, then lowest element). 0 if all are finite. */
 int lurn_find_nonfinite(const float *const *xs, const int64_t *ns, int count, int *which,

@@ -46,6 +46,10 @@
  *       Returns the norm before clipping. A NaN/Inf norm leaves the tensors
  *       untouched (use check_finite to find where it came from).
  *   core.clip_grad_value({tensors}, clip)   clamp every element into [-clip, clip]
+ *   core.average_update({averages}, {tensors}, decay)
+ *       averages[k] = decay * averages[k] + (1 - decay) * tensors[k] (an
+ *       exponential moving average of parameters; the lists pair up, each
+ *       pair the same size)
  *   core.check_finite({tensors}) -> nil | i, element
  *       nil when every element is finite; otherwise the 1-based position in
  *       the list of the first tensor holding a NaN/Inf, and the 1-based
@@ -554,6 +558,33 @@ static int l_check_finite(lua_State *L) {
   return 2;
 }
 
+/*** lurn.core.average_update(averages, tensors, decay) — averages[k] = decay * averages[k] + (1 - decay) * tensors[k], in place.
+ * The exponential moving average of parameters behind train.fit's `average`
+ * (Polyak averaging). The two lists pair up by position; each pair holds the
+ * same number of elements.
+ * @function average_update
+ * @tparam {Tensor,...} averages float32, contiguous; updated
+ * @tparam {Tensor,...} tensors float32, contiguous
+ * @tparam number decay in [0, 1]
+ * @usage local a = lurn.zeros(3)
+ * lurn.core.average_update({a}, {lurn.ones(3)}, 0.9)   -- a = {0.1, 0.1, 0.1}
+ */
+static int l_average_update(lua_State *L) {
+  double decay = luaL_checknumber(L, 3);
+  float **as, **xs;
+  int64_t *nas, *nxs;
+  int na = tensor_list(L, 1, "average_update", &as, &nas);
+  int nx = tensor_list(L, 2, "average_update", &xs, &nxs);
+  if (na != nx) luaL_error(L, "average_update: %d averages for %d tensors", na, nx);
+  for (int k = 0; k < na; k++)
+    if (nas[k] != nxs[k])
+      luaL_error(L, "average_update: average %d holds %I elements, tensor %d holds %I", k + 1,
+                 (lua_Integer)nas[k], k + 1, (lua_Integer)nxs[k]);
+  lurn_status st = {0};
+  if (lurn_average_update(as, (const float *const *)xs, nxs, na, decay, &st)) lurn_raise(L, &st);
+  return 0;
+}
+
 static const luaL_Reg optim_funcs[] = {
     {"sgd_step", l_sgd_step},
     {"adam_step", l_adam_step},
@@ -564,6 +595,7 @@ static const luaL_Reg optim_funcs[] = {
     {"clip_grad_norm", l_clip_grad_norm},
     {"clip_grad_value", l_clip_grad_value},
     {"check_finite", l_check_finite},
+    {"average_update", l_average_update},
     {NULL, NULL},
 };
 

@@ -121,6 +121,22 @@ function TestClipBindings:test_clip_value_and_finite()
   lu.assertEquals({ i, e }, { 2, 3 })
 end
 
+function TestClipBindings:test_average_update()
+  local a, b = lurn.tensor { 1, 2 }, lurn.tensor { 4 }
+  core.average_update({ a, b }, { lurn.tensor { 3, 6 }, lurn.tensor { 0 } }, 0.75)
+  close(a:get(1), 1.5); close(a:get(2), 3); close(b:get(1), 3)
+  core.average_update({ a }, { lurn.tensor { 7, 7 } }, 0)   -- decay 0: the tensor itself
+  lu.assertEquals(a:totable(), { 7, 7 })
+  lu.assertErrorMsgContains("average_update: 2 averages for 1 tensors", core.average_update,
+    { a, b }, { a }, 0.5)
+  lu.assertErrorMsgContains("average_update: average 1 holds 2 elements, tensor 1 holds 1",
+    core.average_update, { a }, { b }, 0.5)
+  lu.assertErrorMsgContains("average_update: invalid decay 1.5", core.average_update,
+    { a }, { a }, 1.5)
+  lu.assertErrorMsgContains("nan (needs 0 <= decay <= 1)", core.average_update,
+    { a }, { a }, 0 / 0)
+end
+
 TestCheckpointBindings = {}
 
 local dir = os.getenv("TMPDIR") or "/tmp"

@@ -402,6 +402,100 @@ function TestTrain:test_resume_in_process()
   lu.assertEquals(r2.step, 26)
 end
 
+-- train.fit's `average`: the evaluations, the best checkpoint and the returned
+-- model are the moving average of the weights each step left, with the decay
+-- min(d, (1 + step) / (10 + step)); the raw weights go on in a checkpoint.
+function TestTrain:test_average()
+  local function run(average, dir, on_step)
+    lurn.seed(31)
+    local model = make_model()
+    local r = train.fit { model = model, loss = nn.CrossEntropy(),
+      optimizer = optim.Adam(model:parameters(), { lr = 0.05 }), average = average,
+      train_data = dataset(48, 1), valid_data = dataset(16, 2), epochs = 3, batch_size = 8,
+      eval_every = 4, monitor = "valid_accuracy", checkpoint_dir = dir, log = quiet,
+      on_step = on_step and function(info) on_step(model, info) end }
+    return model, r
+  end
+  -- the reference: the same run without averaging, its weights after every step
+  -- averaged here in double
+  local d, ref = 0.8, nil
+  local plain = run(nil, nil, function(model, info)
+    local decay = math.min(d, (1 + info.step) / (10 + info.step))
+    if not ref then ref = {} end
+    for name, t in pairs(model:state()) do
+      local x = t:totable()
+      local function mix(a, b)
+        if type(b) ~= "table" then return decay * a + (1 - decay) * b end
+        local out = {}
+        for i = 1, #b do out[i] = mix(a[i], b[i]) end
+        return out
+      end
+      ref[name] = mix(ref[name] or x, x)
+    end
+  end)
+  local dir = tmp("average")
+  local model, r = run(d, dir)
+  lu.assertEquals(r.step, 18)
+  -- the raw trajectory is the same as without averaging (checked through the last checkpoint)
+  local last = checkpoint.load(train.latest_checkpoint(dir))
+  for name, t in pairs(plain:state()) do
+    local raw = last.tensors["average.raw/" .. name]
+    lu.assertNotNil(raw, name)
+    lu.assertEquals(raw:reshape(t:shape()):eq(t):sum(), t:numel(), name)
+  end
+  -- the model returned and the last checkpoint's model part: the average
+  for name, t in pairs(model:state()) do
+    lu.assertTrue(t:allclose(lurn.tensor(ref[name]), 1e-5, 1e-6), name)
+    lu.assertEquals(last.model[name]:eq(t):sum(), t:numel(), name)
+  end
+  -- evaluations scored the average: the last record is the returned model's
+  local v = train.evaluate(model, dataset(16, 2), { loss = nn.CrossEntropy() })
+  lu.assertAlmostEquals(r.history[#r.history].valid_loss, v.loss, 1e-6)
+  lu.assertNotEquals(r.history[#r.history].valid_loss,
+    train.evaluate(plain, dataset(16, 2), { loss = nn.CrossEntropy() }).loss)
+  -- average = 0 is off; outside [0, 1) an error
+  local m0, r0 = run(0)
+  lu.assertTrue(weights_equal(m0:state(), plain:state()))
+  lu.assertNil(r0.stopped)
+  lu.assertErrorMsgContains("train.fit: average must be a decay in [0, 1), got 1", run, 1)
+  lu.assertErrorMsgContains("train.fit: average must be a number, got string", run, "0.9")
+end
+
+-- An averaged run resumes bit for bit; a run without averaging resumes from
+-- the raw weights (and says it drops the average).
+function TestTrain:test_average_resume()
+  local function run(max_steps, dir, resume, average, log)
+    lurn.seed(41)
+    local model = make_model()
+    local r = train.fit { model = model, loss = nn.CrossEntropy(),
+      optimizer = optim.Adam(model:parameters(), { lr = 0.05 }), average = average,
+      train_data = dataset(40, 1), valid_data = dataset(16, 2), epochs = 4,
+      max_steps = max_steps, batch_size = 8, eval_every = 3, checkpoint_dir = dir,
+      checkpoint_every = dir and 4 or nil, resume = resume, log = log or quiet }
+    return model, r
+  end
+  local m1, r1 = run(18, nil, nil, 0.7)
+  local dir = tmp("average-resume")
+  run(9, dir, nil, 0.7)
+  local m2, r2 = run(18, nil, dir .. "/step-00000008.ckpt", 0.7)
+  lu.assertTrue(weights_equal(m1:state(), m2:state()))
+  for i, h in ipairs(r1.history) do
+    h.seconds, r2.history[i].seconds = nil, nil
+    lu.assertEquals(r2.history[i], h, "record " .. i)
+  end
+  -- without averaging: the raw weights of step 8 go on, as a plain run's would
+  local lines = {}
+  local m3 = run(18, nil, dir .. "/step-00000008.ckpt", nil,
+    function(line) lines[#lines + 1] = line end)
+  lu.assertStrContains(table.concat(lines, "\n"), "note: the checkpoint's moving average of the "
+    .. "weights is dropped")
+  -- averaging leaves the raw trajectory alone, so a plain run from the start
+  -- ends where the resumed one does only if step 8's raw weights were restored
+  local m4 = run(18, nil, nil, nil)
+  lu.assertTrue(weights_equal(m3:state(), m4:state()))
+  lu.assertFalse(weights_equal(m3:state(), m1:state()))
+end
+
 function TestTrain:test_resume_mismatch()
   local dir = tmp("mm")
   local model = make_model(12)

@@ -277,6 +277,7 @@ local function fit_options(cfg, ds, b, mon, checkpoint_dir, ckpt_path, fold)
     schedule_every = b.every or "epoch",
     train_data = ds.train, valid_data = ds.valid, epochs = t.epochs, batch_size = t.batch_size,
     shuffle = true, bucket = t.bucket, clip = t.clip > 0 and t.clip or nil,
+    average = t.average > 0 and t.average or nil,
     eval_every = eval_every,
     -- checkpoint_every = 0: a checkpoint at each evaluation
     checkpoint_every = t.checkpoint_every > 0 and t.checkpoint_every or eval_every,

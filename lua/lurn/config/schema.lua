@@ -106,6 +106,8 @@ M.root = section("a lurn experiment", {
     "batch_size", int(32, "examples per step", 1, 1048576),
     "clip", num(5, "clip the gradient norm to this (0 = off)", 0, nil),
     "label_smoothing", num(0, "label smoothing of the cross-entropy", 0, 0.99),
+    "average", num(0, "evaluate, keep and save a moving average of the weights with this decay "
+      .. "per step (Polyak averaging, e.g. 0.999; 0 = off)", 0, 0.999999),
     "bucket", bool(true, "batch texts of similar length together"),
     "eval_every", int(0, "evaluate every N steps (0 = once per epoch)", 0, nil),
     "log_every", int(50, "log every N steps", 1, nil),
