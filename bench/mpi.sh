@@ -2,7 +2,7 @@
 # bench/mpi.sh — data-parallel scaling on this machine: 1 process at 1
 # thread, 1 process at 2 threads, 2 MPI ranks at 1 thread each.
 #
-#   bash bench/mpi.sh [lstm|sst2|exchange|all]          (default all)
+#   bash bench/mpi.sh [lstm|sst2|weak|exchange|all]     (default all)
 #   LURN=build/lurn STEPS=20 SST2_SECONDS=60 SST2_DIR=../shared/datasets/sst2 bash bench/mpi.sh
 #
 # lstm: bench/mpi.lua, nn.LSTM(128, 256) -> Linear on a global batch of 64
@@ -22,6 +22,9 @@
 #   and after it, and with the embedding's gradient forced dense
 #   (LURN_DIST_SPARSE=0: the whole table in the fused buckets, as before
 #   the sparse exchange) for the before/after comparison in one run.
+# weak: the SST-2 runs with each rank at the 1-process batch (64; 2 ranks: a
+#   global batch of 128), twice alternated: samples/s, Horovod's scaling measure
+#   (the learning rate that goes with the larger batch: docs/distributed.md).
 # exchange: bench/mpi.lua exchange=1, the embedding table's exchange alone
 #   ([14742, 128], SST-2's): sparse rows against the dense allreduce for a
 #   range of row fractions (where LURN_DIST_SPARSE's default comes from);
@@ -60,25 +63,26 @@ if [ "$what" = all ] || [ "$what" = lstm ]; then
   echo "load after lstm: $(load)"
 fi
 
-sst2() {  # label, launcher..., then lurn args
+sst2() {  # label, launcher..., then lurn args (SST2_BATCH: the global batch, default 64)
   local label=$1; shift
   local dir; dir=$(mktemp -d)
+  local batch=${SST2_BATCH:-64}
   "$@" train "$SST2_CONFIG" data.train="$SST2_DIR/train.tsv" data.valid="$SST2_DIR/dev.tsv" \
-    train.max_time="$SST2_SECONDS" train.eval_every=0 train.checkpoint_every=0 ${SST2_ARGS:-} \
-    --out "$dir/run" --quiet >"$dir/log" 2>&1
+    train.max_time="$SST2_SECONDS" train.eval_every=0 train.checkpoint_every=0 \
+    train.batch_size="$batch" ${SST2_ARGS:-} --out "$dir/run" --quiet >"$dir/log" 2>&1
   "$LURN" -e '
     local s = require("lurn.core").json_decode(io.open(arg[1]):read("a"))
     local d = s.dist
     local p, ms = s.profile, function(k) return 1e3 * s.profile[k] / s.profile.steps end
     print(("sst2  %s  steps %d  seconds %.1f  steps/s %.3f  samples/s %.1f  params %d%s%s"):format(
-      arg[2], s.steps, s.seconds, s.steps / s.seconds, 64 * s.steps / s.seconds, s.num_parameters,
+      arg[2], s.steps, s.seconds, s.steps / s.seconds, arg[3] * s.steps / s.seconds, s.num_parameters,
       p and p.steps > 0 and ("  ms/step: data %.2f, fwd+bwd %.2f, check+clip %.2f, optimizer %.2f, rest %.2f")
         :format(ms("data"), ms("forward_backward"), ms("check_clip"), ms("optimizer"), ms("rest")) or "",
       d and ("  exchanged %.3f MB/step, %.1f ms/step from start to end, %.1f ms/step waited;"
         .. " embedding as rows %d, whole %d times (of which fallbacks %d)")
         :format(d.bytes_reduced / s.steps / 1e6, 1e3 * d.reduce_seconds / s.steps,
           1e3 * d.wait_seconds / s.steps, d.sparse_exchanges or 0,
-          s.steps - (d.sparse_exchanges or 0), d.dense_fallbacks or 0) or ""))' "$dir/run/summary.json" "$label" \
+          s.steps - (d.sparse_exchanges or 0), d.dense_fallbacks or 0) or ""))' "$dir/run/summary.json" "$label" "$batch" \
     || { echo "sst2  $label  failed:"; tail -5 "$dir/log"; }
   rm -rf "$dir"
 }
@@ -92,6 +96,20 @@ if [ "$what" = all ] || [ "$what" = sst2 ]; then
     echo "load after sst2: $(load)"
   else
     echo "sst2: no $SST2_DIR/train.tsv (bash datasets/sst2, or SST2_DIR=...)"
+  fi
+fi
+
+# weak scaling (Horovod's measure): every rank keeps the 1-process batch of 64, so 2 ranks
+# step through a global batch of 128; the figure is samples/s against 1 process at batch 64
+if [ "$what" = all ] || [ "$what" = weak ]; then
+  if [ -f "$SST2_DIR/train.tsv" ]; then
+    sst2 "1 process, 1 thread, batch 64    " "$LURN" --threads 1
+    SST2_BATCH=128 sst2 "2 ranks x 1 thread, batch 2 x 64" "${MPI[@]}" "$LURN" --threads 1
+    sst2 "1 process, 1 thread, batch 64    " "$LURN" --threads 1
+    SST2_BATCH=128 sst2 "2 ranks x 1 thread, batch 2 x 64" "${MPI[@]}" "$LURN" --threads 1
+    echo "load after weak: $(load)"
+  else
+    echo "weak: no $SST2_DIR/train.tsv (bash datasets/sst2, or SST2_DIR=...)"
   fi
 fi
 
