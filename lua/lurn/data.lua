@@ -115,6 +115,40 @@ function Vocab:id(tok) return self.stoi[tok] or self.unk end
 -- @usage vocab:token(1)   --> "<unk>"
 function Vocab:token(id) return self.itos[id + 1] end
 
+--- v:extend(tok) — an id for a token outside the vocabulary: v:size() + k, the same for the
+-- same token in this process. Not part of the vocabulary (size, state, the model's table):
+-- datasets with subwords (data.subwords) keep unknown words this way, so their
+-- character n-grams can stand in for the missing word vector.
+-- @tparam string tok
+-- @treturn integer its 0-based id (>= v:size() when tok is unknown)
+-- @usage local id = vocab:extend("unseen")   -- vocab:word(id) == "unseen"
+function Vocab:extend(tok)
+  local id = self.stoi[tok]
+  if id then return id end
+  local ext = rawget(self, "_ext")
+  if not ext then
+    ext = { stoi = {}, itos = {} }
+    self._ext = ext
+  end
+  local k = ext.stoi[tok]
+  if not k then
+    k = #ext.itos + 1
+    ext.itos[k], ext.stoi[tok] = tok, k
+  end
+  return #self.itos + k - 1
+end
+
+--- v:word(id) — the token of an id of the vocabulary or of v:extend.
+-- @tparam integer id
+-- @treturn string|nil
+-- @usage vocab:word(vocab:extend("unseen"))   --> "unseen"
+function Vocab:word(id)
+  local n = #self.itos
+  if id < n then return self.itos[id + 1] end
+  local ext = rawget(self, "_ext")
+  return ext and ext.itos[id - n + 1]
+end
+
 --- data.Vocab.build(docs [, opts]) — a vocabulary from texts (tokenized with data.tokenize) or token lists.
 -- The most frequent tokens first after <pad> (0) and <unk> (1); ties in
 -- count are broken by the token, so the ids never depend on table order.
@@ -233,6 +267,9 @@ M.Dataset = Dataset
 --   texts + vocab         texts, tokenized (spec.tokenize: data.tokenize's options) and encoded
 --   labels = nil          one label per sample (0-based classes for CrossEntropy)
 --   max_len = nil         truncate longer sequences
+--   subwords = nil        {buckets = n}: batches also carry each word's character
+--                         n-grams hashed into n buckets (nn.SubwordEmbedding); unknown
+--                         words of texts keep ids of vocab:extend
 -- @tparam table spec the fields above
 -- @treturn data.Dataset
 -- @usage local ds = data.Dataset { texts = { "a b", "b" }, labels = { 1, 0 }, vocab = vocab }
@@ -241,7 +278,12 @@ function Dataset.new(spec)
     util.user_error(("data.Dataset: expected a table {seqs = ... | texts = ..., vocab = ...}, got %s")
       :format(type(spec)))
   end
-  local d = setmetatable({ seqs = {}, labels = spec.labels, vocab = spec.vocab }, Dataset)
+  local d = setmetatable({ seqs = {}, labels = spec.labels, vocab = spec.vocab,
+    subwords = spec.subwords }, Dataset)
+  if d.subwords ~= nil and (type(d.subwords) ~= "table" or math.type(d.subwords.buckets) ~= "integer"
+      or d.subwords.buckets < 1 or not d.vocab) then
+    util.user_error("data.Dataset: subwords must be {buckets = n >= 1}, with a vocab")
+  end
   for _, k in ipairs { "seqs", "texts", "labels" } do
     if spec[k] ~= nil and type(spec[k]) ~= "table" then
       util.user_error(("data.Dataset: %s must be a list, got %s"):format(k, type(spec[k])))
@@ -252,7 +294,14 @@ function Dataset.new(spec)
   elseif spec.texts then
     if not spec.vocab then util.user_error("Dataset: texts need a vocab") end
     for i, t in ipairs(spec.texts) do
-      d.seqs[i] = spec.vocab:encode(M.tokenize(t, spec.tokenize))
+      local toks = M.tokenize(t, spec.tokenize)
+      if d.subwords then
+        local ids = {}
+        for k, tok in ipairs(toks) do ids[k] = spec.vocab:extend(tok) end
+        d.seqs[i] = ids
+      else
+        d.seqs[i] = spec.vocab:encode(toks)
+      end
     end
   else
     util.user_error("Dataset: give seqs or texts")
@@ -295,11 +344,9 @@ function Dataset:make_batch(index)
     lengths[b] = #s
     if self.labels then labels[b] = self.labels[i] end
   end
-  local batch = {
-    ids = lurn.tensor(ids, "int32"),
-    lengths = lurn.tensor(lengths, "int32"),
-    index = index,
-  }
+  local batch = { lengths = lurn.tensor(lengths, "int32"), index = index }
+  if self.subwords then self:_subword_batch(batch, ids, T, B) end
+  batch.ids = lurn.tensor(ids, "int32")
   if self.labels then
     if type(labels[1]) == "table" then
       -- per-step targets [T, B], padded with -100 (ignored by CrossEntropy)
@@ -316,6 +363,45 @@ function Dataset:make_batch(index)
     end
   end
   return batch
+end
+
+-- Datasets with subwords (spec.subwords = {buckets =}, data.subwords): the
+-- batch's character n-grams for nn.SubwordEmbedding, from the ids [t][b]
+-- (a word outside the vocabulary has an id of vocab:extend; it becomes <unk>
+-- in batch.ids, as without subwords):
+--   word_ids  [T, B] int32: the ids, 0 (padding: no vector) for unknown words
+--   subwords  {pos = [P] int32: position t*B + b (0-based) of each n-gram,
+--              ids = [P] int32: its bucket (1-based; 0 is padding),
+--              scale = [T, B, 1]: 1 / (vectors averaged at the position)}
+-- A known word averages its vector and its n-grams' (1 + n vectors), an
+-- unknown one its n-grams' alone (fastText's rule).
+function Dataset:_subword_batch(batch, ids, T, B)
+  local vocab = self.vocab
+  local V, unk = vocab:size(), vocab.unk or 1
+  local grams = require("lurn.text.subwords").cache(vocab, self.subwords.buckets)
+  local word, scale, pos, sub = {}, {}, {}, {}
+  for t = 1, T do
+    local row, wrow, srow = ids[t], {}, {}
+    word[t], scale[t] = wrow, srow
+    for b = 1, B do
+      local id = row[b]
+      local known = id < V
+      local list = id > 0 and grams(id) or {}
+      local n = #list + (known and id > 0 and 1 or 0)
+      srow[b] = { n > 0 and 1 / n or 0 }
+      wrow[b] = known and id or 0
+      if not known then row[b] = unk end
+      local p = (t - 1) * B + (b - 1)
+      for _, g in ipairs(list) do
+        pos[#pos + 1], sub[#sub + 1] = p, g
+      end
+    end
+  end
+  batch.word_ids = lurn.tensor(word, "int32")
+  batch.subwords = { scale = lurn.tensor(scale) }
+  if #pos > 0 then
+    batch.subwords.pos, batch.subwords.ids = lurn.tensor(pos, "int32"), lurn.tensor(sub, "int32")
+  end
 end
 
 --- ds:epoch_order([opts]) — the batches of one epoch as lists of indices: shuffled (from lurn's

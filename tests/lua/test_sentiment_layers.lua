@@ -279,4 +279,97 @@ function TestNgrams:test_spec_round_trip_and_errors()
   lu.assertErrorMsgContains("nn.Ngrams: expected a batch", function() nn.Ngrams(10, 5):forward(lurn.zeros(2, 2)) end)
 end
 
+-- ---------------------------------------------------------------------------
+-- Subwords (data.subwords): fastText's character n-grams, hashed; a dataset
+-- that keeps unknown words; nn.SubwordEmbedding averaging the vectors.
+TestSubwords = {}
+function TestSubwords:setUp() lurn.seed(17) end
+
+local subwords = require "lurn.text.subwords"
+
+function TestSubwords:test_ngrams_and_hash()
+  -- FNV-1a 32-bit, the published test values
+  lu.assertEquals(subwords.hash(""), 2166136261)
+  lu.assertEquals(subwords.hash("a"), 0xe40c292c)
+  lu.assertEquals(subwords.hash("foobar"), 0xbf9cf968)
+  -- "<ab>": 3-grams <ab, ab>, one 4-gram <ab>
+  local want = {}
+  for i, g in ipairs { "<ab", "<ab>", "ab>" } do want[i] = subwords.hash(g) % 1000 + 1 end
+  lu.assertEquals(subwords.of("ab", 1000), want)
+  -- code points, not bytes: "été" is 5 characters with its brackets
+  local e = subwords.of("été", 1 << 30)
+  lu.assertEquals(#e, 3 + 2 + 1)
+  lu.assertEquals(e[1], subwords.hash("<ét") % (1 << 30) + 1)
+  -- a 7-letter word: 3..6-grams of 9 characters = 7 + 6 + 5 + 4
+  lu.assertEquals(#subwords.of("example", 64), 22)
+  for _, b in ipairs(subwords.of("example", 64)) do lu.assertTrue(b >= 1 and b <= 64) end
+end
+
+function TestSubwords:test_dataset_keeps_unknown_words()
+  local v = lurn.data.Vocab.new { "<pad>", "<unk>", "good", "film" }
+  local ds = lurn.data.Dataset { texts = { "good film", "ungood film" }, labels = { 1, 0 }, vocab = v,
+    subwords = { buckets = 97 } }
+  local id = ds.seqs[2][1]
+  lu.assertEquals(id, v:size())              -- the first extension id
+  lu.assertEquals(v:word(id), "ungood")
+  lu.assertEquals(v:extend("ungood"), id)    -- the same word, the same id
+  lu.assertEquals(v:size(), 4)               -- the vocabulary itself is unchanged
+  local b = ds:make_batch { 1, 2 }
+  lu.assertEquals(b.ids:totable(), { { 2, 1 }, { 3, 3 } })       -- unknown: <unk>, as without subwords
+  lu.assertEquals(b.word_ids:totable(), { { 2, 0 }, { 3, 3 } })  -- unknown: no word vector
+  local n_good, n_ungood, n_film = #subwords.of("good", 97), #subwords.of("ungood", 97),
+    #subwords.of("film", 97)
+  lu.assertEquals(b.subwords.pos:numel(), n_good + n_ungood + 2 * n_film)
+  close(b.subwords.scale:get(1, 1, 1), 1 / (1 + n_good))
+  close(b.subwords.scale:get(1, 2, 1), 1 / n_ungood)
+  -- positions t*B + b: "ungood" is at t = 0, b = 1
+  local at = {}
+  for i = 1, b.subwords.pos:numel() do
+    local p = b.subwords.pos:get(i)
+    at[p] = (at[p] or 0) + 1
+  end
+  lu.assertEquals(at, { [0] = n_good, [1] = n_ungood, [2] = n_film, [3] = n_film })
+  lu.assertErrorMsgContains("data.Dataset: subwords must be {buckets = n >= 1}", lurn.data.Dataset,
+    { seqs = { { 2 } }, vocab = v, subwords = { buckets = 0 } })
+end
+
+-- the output against a loop over the rows: mean of word and n-gram vectors
+function TestSubwords:test_forward_against_a_loop_and_gradcheck()
+  local v = lurn.data.Vocab.new { "<pad>", "<unk>", "good", "film", "bad" }
+  local ds = lurn.data.Dataset { texts = { "good film", "ungood bad film" }, labels = { 1, 0 },
+    vocab = v, subwords = { buckets = 13 } }
+  local b = ds:make_batch { 1, 2 }
+  local m = nn.SubwordEmbedding(v:size(), 13, 3)
+  local out = m:forward(b).data
+  local W, S = m.word.weight, m.sub.weight
+  for t = 1, 3 do
+    for j = 1, 2 do
+      local id = ds.seqs[j][t]
+      for d = 1, 3 do
+        local want = 0
+        if id then
+          local grams = subwords.of(v:word(id), 13)
+          local n = #grams
+          if id < v:size() then want, n = W:get(id + 1, d), n + 1 end
+          for _, g in ipairs(grams) do want = want + S:get(g + 1, d) end
+          want = want / n
+        end
+        close(out:get(t, j, d), want)
+      end
+    end
+  end
+  assert_grads(m, b)
+  -- in a model, with word-type dropout: the whole path checks out
+  local model = nn.Sequential { nn.SubwordEmbedding(v:size(), 13, 4, { dropout = 0.3 }),
+    nn.LSTM(4, 5), nn.Pool("mean"), nn.Linear(5, 2) }   -- mean: max's kinks defeat differences
+  assert_grads(model, b)
+  -- both tables are row-sparse, and name their rows
+  local rs = model:row_sparse()
+  lu.assertEquals(#rs, 2)
+  lu.assertEquals(nn.build(model:spec()):spec(), model:spec())
+  lu.assertErrorMsgContains("nn.SubwordEmbedding: expected a batch with subwords", function()
+    m:forward { ids = b.ids, lengths = b.lengths }
+  end)
+end
+
 os.exit(lu.LuaUnit.run(), true)

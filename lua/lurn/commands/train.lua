@@ -373,6 +373,10 @@ function M.run(cfg, opts)
     errors.raise("usage", "task %q does not run under mpirun yet (only classification does)",
       cfg.task)
   end
+  if cfg.data.subwords > 0 and (task or cfg.data.tokenizer ~= "word") then
+    errors.raise("config", "data.subwords = %d: subword vectors need task classify and the word "
+      .. "tokenizer (task is %s, data.tokenizer %s)", cfg.data.subwords, cfg.task, cfg.data.tokenizer)
+  end
   if task and cfg.train.ensemble > 1 then
     errors.raise("config", "train.ensemble = %d: task %q does not train ensembles (classification "
       .. "does)", cfg.train.ensemble, cfg.task)

@@ -66,6 +66,9 @@ M.root = section("a lurn experiment", {
     "ngrams", int(1, "also add word n-grams up to this length", 1, 8),
     "min_count", int(1, "drop tokens seen fewer times than this in train", 1, nil),
     "max_vocab", int(0, "keep the most frequent tokens only (0 = all)", 0, nil),
+    "subwords", int(0, "also give each word the vectors of its character n-grams (3-6 "
+      .. "characters), hashed into this many buckets: unseen words get a vector from their parts "
+      .. "(fastText's subwords; task classify, word tokenizer; 0 = off)", 0, 16777216),
     "max_len", int(0, "cut texts to this many tokens (0 = no limit)", 0, nil),
     "truncate", str("head", "which part of a long text to keep", { "head", "tail", "both" }),
   }),

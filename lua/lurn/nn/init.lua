@@ -20,6 +20,7 @@ local M = {
   Concat = require "lurn.nn.Concat",
   Linear = require "lurn.nn.Linear",
   Embedding = require "lurn.nn.Embedding",
+  SubwordEmbedding = require "lurn.nn.SubwordEmbedding",
   Dropout = require "lurn.nn.Dropout",
   Pool = require "lurn.nn.Pool",
   Ngrams = require "lurn.nn.Ngrams",

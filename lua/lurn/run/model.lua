@@ -6,7 +6,8 @@
 --   model.schedule(cfg, opt, steps_per_epoch) -> schedule|nil, every ("step"|"epoch")
 --
 -- The built-in model types (cfg.model.type):
---   lstm | gru | rnn   Embedding (embed_dropout: word-type dropout) -> recurrent
+--   lstm | gru | rnn   Embedding (embed_dropout: word-type dropout; with data.subwords an
+--                      nn.SubwordEmbedding: word and character n-gram vectors) -> recurrent
 --                      layers (layers, bidirectional, dropout between layers,
 --                      input_dropout, output_dropout) -> Pool(pool) or
 --                      AttentionPool (pool = "attention") -> Linear
@@ -34,6 +35,10 @@ function M.spec(cfg, info)
   local eopts = { padding = 0 }
   if m.embed_dropout > 0 then eopts.dropout = m.embed_dropout end
   local layers = { { type = "Embedding", args = { V, m.embed, eopts } } }
+  if (cfg.data.subwords or 0) > 0 then   -- words and their character n-grams
+    layers[1] = { type = "SubwordEmbedding", args = { V, cfg.data.subwords, m.embed,
+      m.embed_dropout > 0 and { dropout = m.embed_dropout } or nil } }
+  end
   local width = m.embed
   if RECURRENT[m.type] then
     local opts = { layers = m.layers, bidirectional = m.bidirectional, dropout = m.dropout,

@@ -206,7 +206,7 @@ function M.encode(s, texts, labels, what)
   for i, l in ipairs(s.labels) do index[l] = i - 1 end
   return text.encode(texts, { tokenizer = s.tokenizer, vocab = s.vocab, max_len = d.max_len or 0,
     truncate = d.truncate or "head", labels = labels, label_index = index,
-    label_list = s.labels, what = what })
+    label_list = s.labels, what = what, subwords = d.subwords or 0 })
 end
 
 return M

@@ -158,7 +158,9 @@ local TRUNCATE = { head = true, tail = true, both = true }
 -- opts: tokenizer, vocab (required); labels (label strings) with label_index
 -- (label -> 0-based class); max_len (0: none) and truncate = "head" | "tail" |
 -- "both"; what (the split's name, for messages); encoded = {seqs, n_unk} when
--- the texts are numericalised already.
+-- the texts are numericalised already; subwords = n > 0: batches carry the
+-- words' character n-grams in n buckets (data.Dataset's subwords; unknown words
+-- keep ids of vocab:extend).
 -- @tparam {string,...} texts
 -- @tparam table opts
 -- @treturn data.Dataset
@@ -172,11 +174,20 @@ function M.encode(texts, opts)
     errors.raise("config", "data.truncate: expected head, tail or both, got '%s'", tostring(mode))
   end
   local seqs, stats = {}, { size = #texts, tokens = 0, unk = 0, truncated = 0 }
-  local pre = opts.encoded
+  local subwords = (opts.subwords or 0) > 0 and { buckets = opts.subwords } or nil
+  local pre = not subwords and opts.encoded
   if pre then stats.unk = pre[2] end
+  local V = vocab:size()
   for i, s in ipairs(texts) do
     local ids
     if pre then ids = pre[1][i]
+    elseif subwords then   -- unknown words keep an id of their own (vocab:extend)
+      ids = {}
+      for k, t in ipairs(tok:tokenize(s)) do
+        local id = vocab:extend(t)
+        if id >= V then stats.unk = stats.unk + 1 end
+        ids[k] = id
+      end
     else
       local nunk
       ids, nunk = tok:encode(s, vocab)
@@ -203,7 +214,7 @@ function M.encode(texts, opts)
       stats.class_counts[l] = (stats.class_counts[l] or 0) + 1
     end
   end
-  return data.Dataset { seqs = seqs, labels = ids, vocab = vocab }, stats
+  return data.Dataset { seqs = seqs, labels = ids, vocab = vocab, subwords = subwords }, stats
 end
 
 local function pick(t, idx)
@@ -227,7 +238,7 @@ local function check_data_cfg(cfg)
     errors.raise("config", "data.format: unknown format '%s' (auto, csv, fasttext, imdb, json, label_text, tsv)",
       tostring(fmt))
   end
-  for _, k in ipairs { "min_count", "max_vocab", "max_len", "folds" } do
+  for _, k in ipairs { "min_count", "max_vocab", "max_len", "folds", "subwords" } do
     local v = cfg[k]
     if v ~= nil and (math.type(v) ~= "integer" or v < 0) then
       errors.raise("config", "data.%s: expected an integer >= 0, got %s", k, tostring(v))
@@ -341,7 +352,8 @@ function M.build(p, opts)
   local index = {}
   for i, l in ipairs(labels) do index[l] = i - 1 end
   local eopts = { tokenizer = tok, vocab = vocab, max_len = cfg.max_len or 0,
-                  truncate = cfg.truncate or "head", label_index = index, label_list = labels }
+                  truncate = cfg.truncate or "head", label_index = index, label_list = labels,
+                  subwords = cfg.subwords or 0 }
   local out = { vocab = vocab, labels = labels, tokenizer = tok, files = p.files,
                 stats = { vocab_size = vocab:size(), num_classes = #labels, dropped = {} } }
   local function one(name, texts, labs, what, encoded)
