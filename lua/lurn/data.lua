@@ -380,25 +380,33 @@ function Dataset:_subword_batch(batch, ids, T, B)
   local V, unk = vocab:size(), vocab.unk or 1
   local grams = require("lurn.text.subwords").cache(vocab, self.subwords.buckets)
   local word, scale, pos, sub = {}, {}, {}, {}
+  local k = 0
   for t = 1, T do
-    local row, wrow, srow = ids[t], {}, {}
-    word[t], scale[t] = wrow, srow
+    local row, wrow = ids[t], {}
+    word[t] = wrow
     for b = 1, B do
       local id = row[b]
-      local known = id < V
-      local list = id > 0 and grams(id) or {}
-      local n = #list + (known and id > 0 and 1 or 0)
-      srow[b] = { n > 0 and 1 / n or 0 }
-      wrow[b] = known and id or 0
-      if not known then row[b] = unk end
       local p = (t - 1) * B + (b - 1)
-      for _, g in ipairs(list) do
-        pos[#pos + 1], sub[#sub + 1] = p, g
+      if id == 0 then
+        wrow[b], scale[p + 1] = 0, 0
+      else
+        local list = grams(id)
+        local n = #list
+        if id < V then
+          wrow[b], n = id, n + 1
+        else
+          wrow[b], row[b] = 0, unk
+        end
+        scale[p + 1] = n > 0 and 1 / n or 0
+        for j = 1, #list do
+          k = k + 1
+          pos[k], sub[k] = p, list[j]
+        end
       end
     end
   end
   batch.word_ids = lurn.tensor(word, "int32")
-  batch.subwords = { scale = lurn.tensor(scale) }
+  batch.subwords = { scale = lurn.tensor(scale):view(T, B, 1) }
   if #pos > 0 then
     batch.subwords.pos, batch.subwords.ids = lurn.tensor(pos, "int32"), lurn.tensor(sub, "int32")
   end
