@@ -128,6 +128,19 @@ if [ $full = 1 ]; then
   if out=$(close_params two lazy2); then bad "lazy differs from dense Adam" "$out"
   elif [[ $out == *"elements differ"* ]]; then ok "lazy Adam's parameters are not dense Adam's ($out)"
   else bad "lazy against dense" "$out"; fi
+
+  # subwords (data.subwords): two row-sparse tables, words and n-gram buckets,
+  # both exchanged as rows; 2 ranks follow 1 process
+  LURN_DIST_CHECK=1 mpi 2 train "${args[@]}" data.subwords=4096 --out sub2 >sub2.log 2>&1 \
+    || bad "mpirun -np 2, data.subwords" "$(tail -5 sub2.log)"
+  "$LURN" train "${args[@]}" data.subwords=4096 --out sub1 >sub1.log 2>&1 \
+    || bad "one process, data.subwords" "$(tail -3 sub1.log)"
+  out=$(close_params sub1 sub2) && ok "subwords: 2 ranks = 1 process up to summation order ($out)" \
+    || bad "subwords: 2 ranks = 1 process" "$out"
+  out=$(jq_lurn 'local s = json.decode(io.open(arg[1]):read("a"))
+    print(("%d sparse exchanges of %d steps"):format(s.dist.sparse_exchanges, s.steps))
+    assert(s.dist.sparse_exchanges > 0)' sub2/summary.json 2>&1) \
+    && ok "subwords: the tables travel as rows ($out)" || bad "subwords: rows" "$out"
 else
   echo "skipped in the sanitizer pass: the comparisons with one process and with LURN_DIST_SPARSE=0"
 fi
