@@ -18,6 +18,11 @@ check() {  # name, command...: passes when the command succeeds
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 # lurn -e with json (lua-cjson) loaded, for checking files
 jq_lurn() { "$LURN" -e "local json = { decode = require('lurn.core').json_decode }; $1" "${@:2}"; }
+# the test-set accuracy of a run (summary.json), and a >= b for two numbers
+test_accuracy() {
+  jq_lurn 'print(("%.4f"):format(json.decode(io.open(arg[1]):read("a")).test.accuracy))' "$1/summary.json"
+}
+at_least() { "$LURN" -e 'os.exit(tonumber(arg[1]) >= tonumber(arg[2]) and 0 or 1)' "$1" "$2"; }
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 SRC=${LURN_TEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}

@@ -20,11 +20,6 @@ return {
 LUA
 check "lurn check negation.lua" "$LURN" check negation.lua
 
-# accuracy of the best weights on the 300 test sentences, from summary.json
-test_accuracy() {
-  jq_lurn 'print(("%.4f"):format(json.decode(io.open(arg[1]):read("a")).test.accuracy))' "$1/summary.json"
-}
-at_least() { "$LURN" -e 'os.exit(tonumber(arg[1]) >= tonumber(arg[2]) and 0 or 1)' "$1" "$2"; }
 
 out=$("$LURN" train negation.lua --out gru --quiet 2>&1); rc=$?
 expect_rc "GRU trains" 0 $rc "$out"

@@ -17,10 +17,6 @@ return {
   train = { epochs = 5, batch_size = 32 },
 }
 LUA
-test_accuracy() {
-  jq_lurn 'print(("%.4f"):format(json.decode(io.open(arg[1]):read("a")).test.accuracy))' "$1/summary.json"
-}
-at_least() { "$LURN" -e 'os.exit(tonumber(arg[1]) >= tonumber(arg[2]) and 0 or 1)' "$1" "$2"; }
 
 out=$("$LURN" train sw.lua --out sub --quiet 2>&1); rc=$?
 expect_rc "trains with subwords" 0 $rc "$out"
