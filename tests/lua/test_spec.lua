@@ -27,6 +27,11 @@ local EXAMPLES = {
     { function() return nn.Pool("last") end, function() return seqx(4) end } },
   -- (its output is a batch of ids, not a tensor: test_sentiment_layers.lua checks it)
   Ngrams = { { function() return nn.Ngrams(6, 16) end }, { function() return nn.Ngrams(6, 16, 3) end } },
+  SubwordEmbedding = { { function() return nn.SubwordEmbedding(6, 16, 4) end, function()
+      return { word_ids = ids { { 2, 0 }, { 3, 0 } }, lengths = ids { 2, 1 },
+        subwords = { pos = ids { 0, 0, 1, 2 }, ids = ids { 1, 5, 16, 3 },
+          scale = lurn.tensor { { { 1 / 3 }, { 0 } }, { { 1 / 2 }, { 1 } } } } } end },
+    { function() return nn.SubwordEmbedding(6, 16, 4, { dropout = 0.2 }) end } },
   ReLU = { { function() return nn.ReLU() end, function() return lurn.randn(2, 3) end } },
   Tanh = { { function() return nn.Tanh() end, function() return lurn.randn(2, 3) end } },
   Sigmoid = { { function() return nn.Sigmoid() end, function() return lurn.randn(2, 3) end } },
