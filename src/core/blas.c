@@ -631,24 +631,35 @@ void lurn_gemm_packed(int64_t m, int64_t n, int64_t k, const float *pa, const fl
 
 /* One packed column panel (NR live columns of pnr) times a [k]: four
  * partial sums over p mod 4, so four FMA chains run at once, added in a
- * fixed order at the end. NR is a constant, so the accumulators live in
- * vector registers. */
+ * fixed order at the end. The sums are GCC vectors of 8 floats (NR / 8 of
+ * them per sum; unaligned loads), so every NR gets the same plain loads and
+ * FMAs: written as scalar loops GCC vectorised NR = 16 across the four sums
+ * with shuffles and scalar loads, 6-7x slower (issue 13: batch-1 inference
+ * on every 6x16 and 4x16 kernel set: haswell, zen, zen2, zen3, generic). */
+typedef float gemv_v8 __attribute__((vector_size(32), aligned(4)));
 #define GEMV_PANEL(NR)                                                              \
-  static void gemv_panel_##NR(int64_t k, const float *a, const float *panel,      \
-                              int64_t pnr, float *out) {                            \
-    float acc[4][NR];                                                               \
+  static void gemv_panel_##NR(int64_t k, const float *restrict a,                   \
+                              const float *restrict panel, int64_t pnr,             \
+                              float *restrict out) {                                \
+    enum { V = (NR) / 8 };                                                          \
+    gemv_v8 acc[4][V];                                                              \
     for (int s = 0; s < 4; s++)                                                     \
-      for (int j = 0; j < NR; j++) acc[s][j] = 0.0f;                                \
+      for (int v = 0; v < V; v++) acc[s][v] = (gemv_v8){0};                         \
     int64_t p = 0;                                                                  \
     for (; p + 4 <= k; p += 4)                                                      \
       for (int s = 0; s < 4; s++) {                                                 \
         const float av = a[p + s];                                                  \
-        const float *row = panel + (p + s) * pnr;                                   \
-        for (int j = 0; j < NR; j++) acc[s][j] += av * row[j];                      \
+        const gemv_v8 *row = (const gemv_v8 *)(panel + (p + s) * pnr);              \
+        for (int v = 0; v < V; v++) acc[s][v] += av * row[v];                       \
       }                                                                             \
-    for (; p < k; p++)                                                              \
-      for (int j = 0; j < NR; j++) acc[0][j] += a[p] * panel[p * pnr + j];          \
-    for (int j = 0; j < NR; j++) out[j] = (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]); \
+    for (; p < k; p++) {                                                            \
+      const gemv_v8 *row = (const gemv_v8 *)(panel + p * pnr);                      \
+      for (int v = 0; v < V; v++) acc[0][v] += a[p] * row[v];                       \
+    }                                                                               \
+    for (int v = 0; v < V; v++) {                                                   \
+      gemv_v8 sum = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);              \
+      memcpy(out + 8 * v, &sum, sizeof sum);                                        \
+    }                                                                               \
   }
 GEMV_PANEL(8)
 GEMV_PANEL(16)
