@@ -522,6 +522,7 @@ function M.fit(opts)
   end
   -- fn() with the average in the model; the raw weights back afterwards, also on an error
   local function averaged(fn)
+    if not avg then return fn() end   -- no pcall: errors keep their traceback
     local mine = swap_in()
     local ok, err = pcall(fn)
     if mine then swap_out() end
