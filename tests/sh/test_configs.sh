@@ -40,7 +40,9 @@ for f in "$SRC"/configs/*.lua; do
       local m = lurn.nn.build(spec)
       m:eval()
       local vocab = lurn.data.Vocab.build { "a good film", "not a good film at all" }
-      local batch = lurn.data.Dataset { texts = { "a good film", "not a good film at all" }, vocab = vocab }:make_batch { 1, 2 }
+      local subwords = cfg.data.subwords > 0 and { buckets = cfg.data.subwords } or nil
+      local batch = lurn.data.Dataset { texts = { "a good film", "not a goodish film at all" }, vocab = vocab,
+        subwords = subwords }:make_batch { 1, 2 }
       print(table.concat(m:forward(batch):shape(), "x"))' "$f" 2>&1)
     if grep -q 'task = "lm"' "$f"; then
       expect "$name: its language model builds and runs (5 x 2 ids -> 5x2x30 logits)" "lm 5x2x30" "$out"
