@@ -217,16 +217,18 @@ function Vocab.from_counts(counts, opts)
   return v
 end
 
---- v:encode(toks) — the ids of a token list (unknown tokens -> v.unk).
+--- v:encode(toks [, extend]) — the ids of a token list (unknown tokens -> v.unk, or with
+-- extend = true an id of their own from v:extend, as datasets with subwords keep them).
 -- @tparam {string,...} toks
+-- @tparam[opt] boolean extend
 -- @treturn {integer,...} the 0-based ids
 -- @usage vocab:encode(data.tokenize("a new text"))
-function Vocab:encode(toks)
+function Vocab:encode(toks, extend)
   if type(toks) ~= "table" then
     util.user_error(("data.Vocab:encode: expected a list of tokens, got %s"):format(type(toks)))
   end
   local ids = {}
-  for i, t in ipairs(toks) do ids[i] = self:id(t) end
+  for i, t in ipairs(toks) do ids[i] = extend and self:extend(t) or self:id(t) end
   return ids
 end
 
@@ -294,14 +296,7 @@ function Dataset.new(spec)
   elseif spec.texts then
     if not spec.vocab then util.user_error("Dataset: texts need a vocab") end
     for i, t in ipairs(spec.texts) do
-      local toks = M.tokenize(t, spec.tokenize)
-      if d.subwords then
-        local ids = {}
-        for k, tok in ipairs(toks) do ids[k] = spec.vocab:extend(tok) end
-        d.seqs[i] = ids
-      else
-        d.seqs[i] = spec.vocab:encode(toks)
-      end
+      d.seqs[i] = spec.vocab:encode(M.tokenize(t, spec.tokenize), d.subwords ~= nil)
     end
   else
     util.user_error("Dataset: give seqs or texts")

@@ -63,7 +63,7 @@ function SubwordEmbedding:forward(input)
     core.embedding_backward(sw.pos, rows, out:view(T * B, self.dim), -1)
   end
   out:mul_(sw.scale)
-  self._sw, self._tb = sw, { T, B }
+  self._sw = sw
   self.output = seq.new(out, input.lengths)
   return self.output
 end
@@ -74,9 +74,8 @@ function SubwordEmbedding:backward(grad_output)
   if not lurn.is_tensor(grad_output) then grad_output = grad_output.data end
   local g = grad_output:mul(sw.scale)
   self.word:backward(g)
-  if sw.pos then
-    local T, B = self._tb[1], self._tb[2]
-    self.sub:backward(core.embedding_forward(sw.pos, g:view(T * B, self.dim)))
+  if sw.pos then   -- scale is [T, B, 1]
+    self.sub:backward(core.embedding_forward(sw.pos, g:view(sw.scale:numel(), self.dim)))
   end
   return nil
 end

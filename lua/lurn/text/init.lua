@@ -182,11 +182,9 @@ function M.encode(texts, opts)
     local ids
     if pre then ids = pre[1][i]
     elseif subwords then   -- unknown words keep an id of their own (vocab:extend)
-      ids = {}
-      for k, t in ipairs(tok:tokenize(s)) do
-        local id = vocab:extend(t)
+      ids = vocab:encode(tok:tokenize(s), true)
+      for _, id in ipairs(ids) do
         if id >= V then stats.unk = stats.unk + 1 end
-        ids[k] = id
       end
     else
       local nunk

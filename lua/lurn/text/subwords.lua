@@ -48,8 +48,7 @@ end
 -- count. The special tokens (<pad>, <unk>: ids below vocab.first_word) have none.
 function M.cache(vocab, buckets)
   vocab._subwords = vocab._subwords or {}
-  local memo = vocab._subwords[buckets]
-  if memo then return memo.get end
+  if vocab._subwords[buckets] then return vocab._subwords[buckets] end
   local lists = {}
   local none = {}
   local first = vocab.unk and vocab.unk + 1 or 1
@@ -61,7 +60,7 @@ function M.cache(vocab, buckets)
     lists[id] = l
     return l
   end
-  vocab._subwords[buckets] = { get = get }
+  vocab._subwords[buckets] = get
   return get
 end
 
