@@ -18,9 +18,13 @@
  *       bench/bench_kernels.c /tmp/build-rnn/liblurn_core.a \
  *       /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.so -lcjson -lm \
  *       -Wl,-rpath,/usr/lib/x86_64-linux-gnu/blis-openmp -o /tmp/bench_kernels
- *   /tmp/bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE] [-p]
+ *   /tmp/bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE] [-p] [-b]
  *   defaults: 7 runs, threads 1,2, every cell (rnn_tanh, lstm, gru), every
- *   size (0: 64,100,128,256  1: 64,100,512,512  2: 32,50,128,128).
+ *   size (0: 64,100,128,256  1: 64,100,512,512  2: 32,50,128,128
+ *   3: 16,200,300,384  4: 128,35,650,650: issue 13's five).
+ *   -b: also the floor's parts: the input projection, the per-step products
+ *   of the forward and of BPTT, the three GEMMs after BPTT (where a
+ *   training step's time beyond the floor goes).
  * The machine should be otherwise idle: OpenMP threads that spin while
  * another process holds the core make 2-thread numbers meaningless.
  */
@@ -168,6 +172,37 @@ static void floor_bwd(bench *b) {
   lurn_sgemm(GH, H, N, 1.0f, b->G, 1, W, b->Hp, H, 1, 1.0f, b->dwhh, H, 1);
 }
 
+/* The floor's parts (-b): the input projection; the T per-step products
+ * of the forward; of BPTT; the three GEMMs after BPTT. */
+static int64_t gate_w(const bench *b) {
+  return b->d.cell == LURN_LSTM || b->d.cell == LURN_GRU ? 4 * b->d.H : b->d.H;
+}
+
+static void part_proj(bench *b) {
+  const int64_t N = b->d.T * b->d.B, I = b->d.I, GH = lurn_cell_gates(b->d.cell) * b->d.H;
+  lurn_sgemm(N, GH, I, 1.0f, b->x, I, 1, b->wih, 1, I, 0.0f, b->G, gate_w(b), 1);
+}
+
+static void part_fwd_steps(bench *b) {
+  const int64_t B = b->d.B, H = b->d.H, GH = lurn_cell_gates(b->d.cell) * H;
+  for (int64_t t = 0; t < b->d.T; t++)
+    lurn_sgemm(B, GH, H, 1.0f, b->Hp + t * B * H, H, 1, b->whh, 1, H, 0.0f, b->hp, gate_w(b), 1);
+}
+
+static void part_bwd_steps(bench *b) {
+  const int64_t B = b->d.B, H = b->d.H, GH = lurn_cell_gates(b->d.cell) * H, W = gate_w(b);
+  for (int64_t t = b->d.T - 1; t >= 0; t--)
+    lurn_sgemm(B, H, GH, 1.0f, b->G + t * B * W, W, 1, b->whh, H, 1, 1.0f, b->dh0, H, 1);
+}
+
+static void part_bwd_gemms(bench *b) {
+  const int64_t N = b->d.T * b->d.B, I = b->d.I, H = b->d.H, W = gate_w(b);
+  const int64_t GH = lurn_cell_gates(b->d.cell) * H;
+  lurn_sgemm(N, I, GH, 1.0f, b->G, W, 1, b->wih, I, 1, 0.0f, b->dx, I, 1);
+  lurn_sgemm(GH, I, N, 1.0f, b->G, 1, W, b->x, I, 1, 1.0f, b->dwih, I, 1);
+  lurn_sgemm(GH, H, N, 1.0f, b->G, 1, W, b->Hp, H, 1, 1.0f, b->dwhh, H, 1);
+}
+
 typedef void (*fn)(bench *);
 
 /* Median ms of R timed runs of the kernel (f, then g if given) and of its
@@ -202,9 +237,10 @@ static void time_pair(bench *b, fn f, fn g, fn ff, fn fg, int R, double *k_ms, d
 }
 
 int main(int argc, char **argv) {
-  int R = 7, threads[8] = {1, 2}, nthreads = 2, only_size = -1, only_cell = -1, opt;
-  while ((opt = getopt(argc, argv, "r:t:c:s:p")) != -1) {
+  int R = 7, threads[8] = {1, 2}, nthreads = 2, only_size = -1, only_cell = -1, parts = 0, opt;
+  while ((opt = getopt(argc, argv, "r:t:c:s:pb")) != -1) {
     if (opt == 'r') R = atoi(optarg);
+    else if (opt == 'b') parts = 1;
     else if (opt == 'p') g_clock = CLOCK_PROCESS_CPUTIME_ID;
     else if (opt == 's') only_size = atoi(optarg);
     else if (opt == 'c') only_cell = lurn_cell_parse(optarg);
@@ -216,13 +252,14 @@ int main(int argc, char **argv) {
         else break;
       }
     } else {
-      fprintf(stderr, "usage: bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE] [-p]\n");
+      fprintf(stderr, "usage: bench_kernels [-r REPEATS] [-t THREADS,...] [-c CELL] [-s SIZE] [-p] [-b]\n");
       return 2;
     }
   }
   if (R < 1) R = 1;
   const struct { int64_t B, T, I, H; } sizes[] = {{64, 100, 128, 256}, {64, 100, 512, 512},
-                                                  {32, 50, 128, 128}};
+                                                  {32, 50, 128, 128}, {16, 200, 300, 384},
+                                                  {128, 35, 650, 650}};
   const lurn_cell cells[] = {LURN_RNN_TANH, LURN_LSTM, LURN_GRU};
   printf("bench_kernels: BLIS %s (%s, openmp %d), median of %d runs, %s time\n",
          lurn_blis_version(), lurn_blis_arch(), lurn_blis_openmp(), R,
@@ -250,6 +287,13 @@ int main(int argc, char **argv) {
                lurn_cell_name(cells[c]), dims, threads[k], inf, inf_floor,
                100.0 * inf_floor / inf, train, fwd, bwd, train_floor,
                100.0 * train_floor / train, flops / train * 1e-6);
+        if (parts) {
+          double proj, fsteps, bsteps, after;
+          time_pair(&b, part_proj, NULL, part_fwd_steps, NULL, R, &proj, NULL, NULL, &fsteps);
+          time_pair(&b, part_bwd_steps, NULL, part_bwd_gemms, NULL, R, &bsteps, NULL, NULL, &after);
+          printf("%-8s %-18s %2s   floor parts: projection %.2f, forward steps %.2f | BPTT steps "
+                 "%.2f, GEMMs after BPTT %.2f\n", "", "", "", proj, fsteps, bsteps, after);
+        }
         fflush(stdout);
         bench_free(&b);
       }

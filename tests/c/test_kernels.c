@@ -26,6 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "blas.h"
 #include "check.h"
 
@@ -190,10 +194,21 @@ static void test_threads_under_load(void) {
     n = lurn_threads_now(cores);
     if (n > 1) nanosleep(&pause, NULL);
   }
+#ifdef _OPENMP
+  /* a switch of the thread count (lurn.threads(n)) under the same load
+   * keeps lurn's other OpenMP loops on the free cores as well */
+  const int before = lurn_get_threads();
+  lurn_set_threads(cores);
+  const int loops = omp_get_max_threads();
+  lurn_set_threads(before);
+#endif
   for (int i = 0; i < nk; i++) kill(kids[i], SIGKILL);
   for (int i = 0; i < nk; i++) waitpid(kids[i], NULL, 0);
   if (n != 1) fprintf(stderr, "  %d busy processes on %d cores: %d threads\n", nk, cores, n);
   CHECK(n == 1);
+#ifdef _OPENMP
+  if (n == 1) CHECK(loops == 1);
+#endif
 }
 
 int main(int argc, char **argv) {
