@@ -337,6 +337,49 @@ def report(raw, outdir):
             sp, s2["lurn"]["batches"]))
     else:
         check("SST-2 epoch >= 1.25x torch", None, "not measured on both sides at 2 threads")
+    # ---- targets of issue 13 -----------------------------------------------
+    # At every size with B > 1, 2 threads: lurn >= 1.25x PyTorch and >= 95 % of the floor;
+    # where the floor itself is under 1.25x PyTorch, lurn faster than the floor. Batch 1:
+    # inference >= 1.25x at every thread count measured. Peak RSS <= half of PyTorch's.
+    out.append("")
+    out.append("targets (issue 13):")
+
+    def check13(name, rs, ok_of, detail_of):
+        if not rs:
+            check(name, None, "not measured")
+            return
+        oks = [ok_of(r) for r in rs]
+        check(name, all(oks), "%d of %d; %s" % (sum(oks), len(oks), ", ".join(
+            ("" if ok else "MISS ") + detail_of(r) for r, ok in zip(rs, oks))))
+
+    def size(r):
+        return "%s %d,%d,%d,%d %s" % (r["cell"], r["B"], r["T"], r["I"], r["H"], r["mode"])
+
+    def sized_ok(r):
+        if r["torch_ms"] / r["floor_ms"] < 1.25:   # the floor under 1.25x PyTorch: beat it
+            return r["lurn_ms"] <= r["floor_ms"]
+        return r["speedup"] >= 1.25 and r["lurn_of_floor"] >= 0.95
+
+    def sized_detail(r):
+        rule = " (floor %.2fx torch: beat it)" % (r["torch_ms"] / r["floor_ms"]) \
+            if r["torch_ms"] / r["floor_ms"] < 1.25 else ""
+        return "%s %.2fx %.0f%%%s" % (size(r), r["speedup"], 100 * r["lurn_of_floor"], rule)
+
+    check13("B > 1, 2 threads: >= 1.25x torch and >= 95% of the floor",
+            [r for r in rows if r["threads"] == 2 and r["B"] > 1 and r.get("speedup")
+             and r.get("floor_ms") and r.get("torch_ms")], sized_ok, sized_detail)
+    check13("batch 1 inference >= 1.25x torch",
+            [r for r in rows if r["B"] == 1 and r["mode"] == "infer" and r.get("speedup")],
+            lambda r: r["speedup"] >= 1.25,
+            lambda r: "%s t=%d %.2fx" % (size(r), r["threads"], r["speedup"]))
+    check13("peak RSS <= half of torch's",
+            [r for r in rows if r.get("lurn_rss_mb") and r.get("torch_rss_mb")],
+            lambda r: r["lurn_rss_mb"] <= 0.5 * r["torch_rss_mb"],
+            lambda r: "%s t=%d %.0f%%" % (size(r), r["threads"],
+                                          100 * r["lurn_rss_mb"] / r["torch_rss_mb"]))
+    if len(s2) == 2:
+        sp = s2["torch"]["epoch_s"] / s2["lurn"]["epoch_s"]
+        check("SST-2 epoch >= 1.5x torch (2 threads)", sp >= 1.5, "%.2fx" % sp)
     errs = [r for r in recs if r.get("side") == "error"]
     if errs:
         out.append("")
