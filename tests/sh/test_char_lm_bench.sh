@@ -20,4 +20,12 @@ moved=$("$LURN" -e '
   end' "$out")
 expect "lurn side trained" "lurn	trained" "$moved"
 expect "torch side trained" "torch	trained" "$moved"
+# --rounds: both sides measured in alternating order, the ratio of the medians
+out=$(LURN="$LURN" bash "$SRC/bench/char_lm.sh" --quick --rounds 2 2>&1); rc=$?
+expect_rc "bench/char_lm.sh --quick --rounds 2" 0 $rc "$out"
+expect "two rounds, medians" "(medians of 2 rounds; per round " "$out"
+expect "four measurements" "4" "$(printf '%s\n' "$out" | grep -c '^{')"
+out=$(LURN="$LURN" bash "$SRC/bench/char_lm.sh" --quick --rounds 0 2>&1); rc=$?
+expect_rc "bench/char_lm.sh --rounds 0" 2 $rc "$out"
+expect "names the option" "--rounds must be a positive whole number, got '0'" "$out"
 finish
