@@ -41,11 +41,10 @@ for sz in $sizes; do
     for mode in train infer; do
       line=$("$LURN" "$ROOT/bench/threads_pair.lua" --cell "$cell" --mode "$mode" --pairs "$pairs" \
              --B "$B" --T "$T" --I "$I" --H "$H")
-      echo "$line" | /usr/bin/python3 -c '
-import json, sys
-d = json.loads(sys.stdin.read())
-print("%-5s %-16s %-5s | %9.2f %9.2f | %5.3f %2d/%d" % (d["cell"], d["size"], d["mode"],
-      d["one_ms"], d["default_ms"], d["ratio"], d["lost"], d["pairs"]))'
+      "$LURN" -e '
+        local d = require("lurn.run.json").decode(arg[1])
+        print(("%-5s %-16s %-5s | %9.2f %9.2f | %5.3f %2d/%d"):format(d.cell, d.size, d.mode,
+              d.one_ms, d.default_ms, d.ratio, d.lost, d.pairs))' "$line"
     done
   done
 done
