@@ -63,22 +63,16 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
   local json = require "lurn.run.json"
   local what, load0, load1 = arg[1], arg[2], arg[3]
   local ls, ts, per, threads, torch = {}, {}, {}, nil, nil
-  for i = 4, #arg, 2 do
+  for i = 5, #arg, 2 do
     local l, t = json.decode(arg[i]), json.decode(arg[i + 1])
     ls[#ls + 1], ts[#ts + 1] = l.chars_per_s, t.chars_per_s
     per[#per + 1] = ("%.2f"):format(l.chars_per_s / t.chars_per_s)
     threads, torch = l.threads, t.torch
   end
-  local function median(xs)
-    local s = {}
-    for i, v in ipairs(xs) do s[i] = v end
-    table.sort(s)
-    local n = #s
-    return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-  end
+  local median = dofile(arg[4]).median
   local l, t = median(ls), median(ts)
   print(("char_lm (%s) threads %d: lurn %.0f chars/s, PyTorch %s %.0f chars/s, lurn/PyTorch %.2f%s; load average %s before, %s after")
     :format(what, threads, l, torch, t, l / t,
             #per > 1 and (" (medians of %d rounds; per round %s)"):format(#per, table.concat(per, ", ")) or "",
             load0, load1))' \
-  "$([ "$quick" = 1 ] && echo quick || echo "2x512 LSTM, B 64, bptt 100")" "$load0" "$load1" "${lines[@]}"
+  "$([ "$quick" = 1 ] && echo quick || echo "2x512 LSTM, B 64, bptt 100")" "$load0" "$load1" "$ROOT/bench/common.lua" "${lines[@]}"

@@ -18,4 +18,13 @@ function M.vm_hwm_mb()
   return 0 / 0
 end
 
+--- The median of a list of numbers (the mean of the middle two for an even count).
+function M.median(xs)
+  local s = {}
+  for i, v in ipairs(xs) do s[i] = v end
+  table.sort(s)
+  local n = #s
+  return n % 2 == 1 and s[(n + 1) // 2] or 0.5 * (s[n // 2] + s[n // 2 + 1])
+end
+
 return M

@@ -53,14 +53,6 @@ local function parse_args(argv)
   return a
 end
 
-local function median(xs)
-  local s = {}
-  for i, v in ipairs(xs) do s[i] = v end
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or 0.5 * (s[n // 2] + s[n // 2 + 1])
-end
-
 --- Minimal JSON for flat tables of numbers, strings, booleans and number arrays.
 local function to_json(t, keys)
   local parts = {}
@@ -189,12 +181,12 @@ local function main(argv)
   }
   if a.infer then
     out.infer_ms, out.infer_cpu_ms = time_it(now, infer, a.warmup, a.repeats, a.gc == "step")
-    out.infer_median_ms = median(out.infer_ms)
+    out.infer_median_ms = common.median(out.infer_ms)
     out.infer_rss_mb = vm_hwm_mb()
   end
   if a.train then
     out.train_ms, out.train_cpu_ms = time_it(now, train, a.warmup, a.repeats, a.gc == "step")
-    out.train_median_ms = median(out.train_ms)
+    out.train_median_ms = common.median(out.train_ms)
     out.train_rss_mb = vm_hwm_mb()
   end
   print(to_json(out, {

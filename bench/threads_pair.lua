@@ -30,14 +30,6 @@ local function parse_args(argv)
   return a
 end
 
-local function median(xs)
-  local s = {}
-  for i, v in ipairs(xs) do s[i] = v end
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or 0.5 * (s[n // 2] + s[n // 2 + 1])
-end
-
 local function main(argv)
   local a = parse_args(argv)
   local many = a.threads > 0 and a.threads or lurn.threads(0)
@@ -72,8 +64,8 @@ local function main(argv)
   end
   print(("{\"cell\": \"%s\", \"size\": \"%d,%d,%d,%d\", \"mode\": \"%s\", \"threads\": %d, " ..
          "\"pairs\": %d, \"one_ms\": %.3f, \"default_ms\": %.3f, \"ratio\": %.3f, \"lost\": %d}")
-        :format(a.cell, a.B, a.T, a.I, a.H, a.mode, many, a.pairs, median(one), median(def),
-                median(ratio), lost))
+        :format(a.cell, a.B, a.T, a.I, a.H, a.mode, many, a.pairs, common.median(one),
+                common.median(def), common.median(ratio), lost))
 end
 
 main(arg or { ... })
