@@ -15,6 +15,10 @@
 -- --profile 1 also times each phase (each module's forward and backward,
 -- the loss, zero_grad, the step) and adds the split to the JSON line; the
 -- remainder of the epoch time is the loop's own Lua overhead.
+-- --pair-threads N trains every batch twice, once at 1 thread and once at N, in
+-- alternating order, and adds both sums to the JSON line ("pair": one_s, default_s, their
+-- ratio, and in how many batches N threads were slower): the two thread counts compared on
+-- the same batches at the same moments (bench/under_load.sh --sst2).
 -- --gc step runs a full collectgarbage() after every batch (timed: it is
 -- part of the loop then), to show how much of the peak RSS is garbage the
 -- Lua GC has not reached (it does not see the size of tensor storage).
@@ -27,7 +31,7 @@ local nn = lurn.nn
 local function parse_args(argv)
   local a = { ["data-dir"] = "../shared/datasets/sst2", threads = 2, batch = 32, emb = 128,
               hidden = 256, optim = "adam", ["max-batches"] = 0, profile = 0,
-              gc = "auto" }
+              gc = "auto", ["pair-threads"] = 0 }
   local i = 1
   while i <= #argv do
     local k = argv[i]:match("^%-%-(.+)$")
@@ -191,12 +195,32 @@ local function main(argv)
   local total, n_sent, tokens = 0, 0, 0
   local c0 = os.clock()
   t0 = now()
-  for _, batch in ipairs(data) do
+  local function step(batch)
     local logits = model:forward(batch)
     local loss = loss_fn:forward(logits, batch.labels)
     model:zero_grad()
     model:backward(loss_fn:backward())
     opt:step()
+    return loss
+  end
+  local pair, side_ms, lost = a["pair-threads"], { 0, 0 }, 0
+  for i, batch in ipairs(data) do
+    local loss
+    if pair > 0 then
+      -- each batch twice, at 1 thread and at `pair` threads, in alternating order
+      local ms = {}
+      for k = 1, 2 do
+        local s = (i + k) % 2 + 1   -- 1: one thread, 2: pair threads
+        lurn.threads(s == 1 and 1 or pair)
+        local s0 = now()
+        loss = step(batch)
+        ms[s] = now() - s0
+      end
+      side_ms[1], side_ms[2] = side_ms[1] + ms[1], side_ms[2] + ms[2]
+      if ms[2] > ms[1] then lost = lost + 1 end
+    else
+      loss = step(batch)
+    end
     if a.gc == "step" then collectgarbage() end
     total = total + loss
     n_sent = n_sent + batch.labels:size(1)
@@ -215,7 +239,10 @@ local function main(argv)
     :format(epoch_s, cpu_s, prep_s, #data, n_sent, tokens, n_words + 2, total / math.max(#data, 1),
       vm_hwm_mb(), lurn.threads(), a.batch, a.emb, a.hidden, opt_name,
       a.gc == "step" and ", collectgarbage() per batch" or "",
-      #split > 0 and (', "profile_s": {' .. table.concat(split, ", ") .. "}") or ""))
+      (#split > 0 and (', "profile_s": {' .. table.concat(split, ", ") .. "}") or "")
+      .. (pair > 0 and (', "pair": {"threads": %d, "one_s": %.4f, "default_s": %.4f, '
+          .. '"ratio": %.4f, "lost": %d}'):format(pair, side_ms[1] / 1e3, side_ms[2] / 1e3,
+          side_ms[1] / side_ms[2], lost) or "")))
 end
 
 main(arg or { ... })
