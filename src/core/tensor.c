@@ -58,7 +58,9 @@ static int64_t g_live_bytes = 0;
 
 int64_t lurn_storage_bytes(void) { return __atomic_load_n(&g_live_bytes, __ATOMIC_RELAXED); }
 
-static lurn_storage *storage_new(lurn_dtype dtype, int64_t nelem) {
+/* zero: fill with zeros (lurn_tensor_new); 0 leaves the memory as it comes
+ * (lurn_tensor_new_uninit: for outputs a kernel then writes in full). */
+static lurn_storage *storage_new(lurn_dtype dtype, int64_t nelem, int zero) {
   pthread_once(&g_malloc_once, malloc_tune);
   lurn_storage *s = malloc(sizeof *s);
   if (!s) return NULL;
@@ -70,7 +72,7 @@ static lurn_storage *storage_new(lurn_dtype dtype, int64_t nelem) {
     free(s);
     return NULL;
   }
-  memset(p, 0, bytes);
+  if (zero) memset(p, 0, bytes);
   __atomic_add_fetch(&g_live_bytes, (int64_t)bytes, __ATOMIC_RELAXED);
   s->data = p;
   s->nelem = nelem;
@@ -119,8 +121,8 @@ int lurn_shape_check(int ndim, const int64_t *size, int64_t *numel, const char *
   return LURN_OK;
 }
 
-int lurn_tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t *size,
-                    lurn_status *st) {
+static int tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t *size, int zero,
+                      lurn_status *st) {
   char b[160];
   if (ndim < 0 || ndim > LURN_MAXDIM)
     return lurn_fail(st, LURN_EARG, "tensor: %d dims requested, at most %d", ndim, LURN_MAXDIM);
@@ -132,7 +134,7 @@ int lurn_tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t 
   int64_t n;
   int rc = lurn_shape_check(ndim, size, &n, "tensor", st);
   if (rc) return rc;
-  lurn_storage *s = storage_new(dtype, n);
+  lurn_storage *s = storage_new(dtype, n, zero);
   if (!s)
     return lurn_fail(st, LURN_ENOMEM, "tensor: out of memory allocating %s (%lld bytes)",
                      lurn_shape_str(b, sizeof b, ndim, size), (long long)n * 4);
@@ -145,6 +147,16 @@ int lurn_tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t 
   for (int d = 0; d < ndim; d++) out->size[d] = sz[d];
   contiguous_strides(ndim, sz, out->stride);
   return LURN_OK;
+}
+
+int lurn_tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t *size,
+                    lurn_status *st) {
+  return tensor_new(out, dtype, ndim, size, 1, st);
+}
+
+int lurn_tensor_new_uninit(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t *size,
+                           lurn_status *st) {
+  return tensor_new(out, dtype, ndim, size, 0, st);
 }
 
 int lurn_tensor_new_like(lurn_tensor *out, const lurn_tensor *like, lurn_status *st) {

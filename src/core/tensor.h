@@ -54,6 +54,10 @@ typedef struct lurn_tensor {
 /* Allocate a contiguous, zero-filled tensor of the given shape. */
 int lurn_tensor_new(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t *size,
                     lurn_status *st);
+/* The same without the zeros: the contents are whatever the memory held, for
+ * an output that its maker then writes in full (a pass over memory saved). */
+int lurn_tensor_new_uninit(lurn_tensor *out, lurn_dtype dtype, int ndim, const int64_t *size,
+                           lurn_status *st);
 /* Allocate like `like` (same dtype and shape, contiguous), zero-filled. */
 int lurn_tensor_new_like(lurn_tensor *out, const lurn_tensor *like, lurn_status *st);
 /* Make `out` another view of `t`'s storage with the same metadata (retains). */

@@ -279,10 +279,14 @@ static lurn_tensor *rows_of(lua_State *L, lurn_tensor *t, int64_t *ld) {
   return c;
 }
 
+/* A fresh float32 output. Not zero-filled: the kernels write every element of
+ * each one they return (y: every (t, b) row, padded ones as zeros; h_n, c_n,
+ * dh0, dc0: every sample's row; dx: every row), so zeros first would be a
+ * wasted pass over memory (6.5 MB of y at (64,100,128,256)). */
 static lurn_tensor *new_f32(lua_State *L, int ndim, const int64_t *size) {
   lurn_status st = {0};
   lurn_tensor *t = lurn_newtensor(L);
-  if (lurn_tensor_new(t, LURN_FLOAT32, ndim, size, &st)) lurn_raise(L, &st);
+  if (lurn_tensor_new_uninit(t, LURN_FLOAT32, ndim, size, &st)) lurn_raise(L, &st);
   return t;
 }
 

@@ -102,6 +102,35 @@ function TestSemantics:test_padded_steps_and_final_state()
   local solo = m:forward(x:narrow(1, 1, 3):narrow(2, 2, 1))
   lu.assertTrue(lurn.allclose(solo.data, y.data:narrow(1, 1, 3):narrow(2, 2, 1), 1e-5, 1e-6))
 end
+-- The layer's outputs (y, h_n, dx) are made without zeros (lurn.empty and the
+-- binding's outputs): the kernels must write every element, padded steps
+-- included. Memory that held NaNs is handed out again for them: a single
+-- element left unwritten shows as a NaN.
+function TestSemantics:test_outputs_written_in_full_over_dirty_memory()
+  for _, cell in ipairs { "lstm", "gru", "rnn" } do
+    local ctor = ({ lstm = nn.LSTM, gru = nn.GRU, rnn = nn.RNN })[cell]
+    local m = ctor(3, 5, { bidirectional = true, layers = 2 })
+    local x = lurn.randn(7, 4, 3)
+    local lens = ids { 7, 2, 5, 0 }
+    for _ = 1, 3 do
+      -- dirty the heap with blocks of the outputs' sizes, then free them
+      local junk = {}
+      for i = 1, 8 do junk[i] = lurn.full({ 7, 4, 10 }, 0 / 0) end
+      for i = 1, 8 do junk[i]:free() end
+      junk = { lurn.full({ 7, 4, 3 }, 0 / 0), lurn.full({ 4, 5 }, 0 / 0) }
+      for _, t in ipairs(junk) do t:free() end
+      m:train()
+      local y = m:forward(nn.seq.new(x, lens))
+      lu.assertEquals(y.data:ne(y.data):sum(), 0, cell .. ": a NaN in y")
+      lu.assertEquals(y.data:narrow(1, 3, 5):select(2, 2):abs():sum(), 0, cell .. ": padded rows of y")
+      lu.assertEquals(y.data:select(2, 4):abs():sum(), 0, cell .. ": the empty sample's y")
+      lu.assertEquals(m.h_n:ne(m.h_n):sum(), 0, cell .. ": a NaN in h_n")
+      local dx = m:backward(lurn.randn(7, 4, 10))
+      lu.assertEquals(dx:ne(dx):sum(), 0, cell .. ": a NaN in dx")
+      lu.assertEquals(dx:select(2, 4):abs():sum(), 0, cell .. ": the empty sample's dx")
+    end
+  end
+end
 function TestSemantics:test_reverse_starts_at_own_last_step()
   local m = nn.GRU(2, 3, { bidirectional = true })
   local x = lurn.randn(5, 2, 2)

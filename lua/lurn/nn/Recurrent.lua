@@ -185,7 +185,7 @@ function Recurrent:forward(input, init)
   end
   for l = 0, L - 1 do
     self._inputs[l] = layer_in
-    local out = lurn.zeros(T, B, H * D)
+    local out = core.empty(T, B, H * D)   -- each direction's kernel writes its half in full
     self._states[l] = {}
     for d = 0, D - 1 do
       local r = self.w[l][d]
