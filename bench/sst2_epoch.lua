@@ -44,7 +44,11 @@ local function parse_args(argv)
 end
 
 local function load(path)
-  local f = assert(io.open(path, "rb"))
+  local f, err = io.open(path, "rb")
+  if not f then
+    io.stderr:write("sst2_epoch: ", err, " (--data-dir: a directory with SST-2's train.tsv)\n")
+    os.exit(2)
+  end
   f:read("l")                                       -- header
   local sents, labels = {}, {}
   for line in f:lines() do

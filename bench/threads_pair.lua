@@ -14,6 +14,12 @@
 local lurn = require "lurn"
 local common = dofile((arg[0]:match("^(.*)/") or ".") .. "/common.lua")
 
+-- A bad argument: the message and exit 2, not a traceback.
+local function usage_error(msg)
+  io.stderr:write("threads_pair: ", msg, "\n")
+  os.exit(2)
+end
+
 local function parse_args(argv)
   local a = { cell = "lstm", B = 32, T = 50, I = 128, H = 128, pairs = 21, threads = 0,
               mode = "train", warmup = 2 }
@@ -21,12 +27,12 @@ local function parse_args(argv)
   while i <= #argv do
     local k = argv[i]:match("^%-%-(.+)$")
     local v = argv[i + 1]
-    if not k or a[k] == nil then error("threads_pair: unknown argument " .. tostring(argv[i])) end
-    if v == nil then error("threads_pair: --" .. k .. " needs a value") end
+    if not k or a[k] == nil then usage_error("unknown argument " .. tostring(argv[i])) end
+    if v == nil then usage_error("--" .. k .. " needs a value") end
     a[k] = math.tointeger(tonumber(v)) or v
     i = i + 2
   end
-  if a.mode ~= "train" and a.mode ~= "infer" then error("threads_pair: --mode must be train or infer") end
+  if a.mode ~= "train" and a.mode ~= "infer" then usage_error("--mode must be train or infer") end
   return a
 end
 
@@ -35,7 +41,7 @@ local function main(argv)
   local many = a.threads > 0 and a.threads or lurn.threads(0)
   lurn.seed(0)
   local ctor = ({ rnn = lurn.nn.RNN, lstm = lurn.nn.LSTM, gru = lurn.nn.GRU })[a.cell]
-  if not ctor then error("threads_pair: unknown cell " .. a.cell) end
+  if not ctor then usage_error("unknown cell " .. a.cell .. " (rnn, lstm or gru)") end
   local m = ctor(a.I, a.H)
   local opt = lurn.optim.SGD(m:parameters(), { lr = 1e-3 })
   local x = lurn.randn(a.T, a.B, a.I)

@@ -201,15 +201,20 @@ static int shape_and_dtype(lua_State *L, int64_t *size, lurn_dtype *dtype, const
  * @treturn Tensor
  * @usage local x = lurn.zeros(2, 3)              -- also lurn.zeros {2, 3}, lurn.ones(2, 3, "int32")
  */
-static int l_zeros(lua_State *L) {
+/* A new tensor of the shape and dtype in the arguments: zero-filled, or (zero
+ * == 0) with its memory as it comes (lurn.empty). */
+static int new_shaped(lua_State *L, const char *fname, int zero) {
   int64_t size[LURN_MAXDIM];
   lurn_dtype dt;
-  int ndim = shape_and_dtype(L, size, &dt, "zeros");
+  int ndim = shape_and_dtype(L, size, &dt, fname);
   lurn_status st;
   lurn_tensor *t = lurn_newtensor(L);
-  CHECK_ST(lurn_tensor_new(t, dt, ndim, size, &st));
+  CHECK_ST(zero ? lurn_tensor_new(t, dt, ndim, size, &st)
+                : lurn_tensor_new_uninit(t, dt, ndim, size, &st));
   return 1;
 }
+
+static int l_zeros(lua_State *L) { return new_shaped(L, "zeros", 1); }
 
 /*** lurn.empty(d1, d2, ... [, dtype]) — a tensor whose contents are undefined.
  * For an output that is then written in full (a recurrent layer's y): it saves
@@ -221,15 +226,7 @@ static int l_zeros(lua_State *L) {
  * @treturn Tensor
  * @usage local y = lurn.empty(2, 3):fill(0.5)   -- written before it is read
  */
-static int l_empty(lua_State *L) {
-  int64_t size[LURN_MAXDIM];
-  lurn_dtype dt;
-  int ndim = shape_and_dtype(L, size, &dt, "empty");
-  lurn_status st;
-  lurn_tensor *t = lurn_newtensor(L);
-  CHECK_ST(lurn_tensor_new_uninit(t, dt, ndim, size, &st));
-  return 1;
-}
+static int l_empty(lua_State *L) { return new_shaped(L, "empty", 0); }
 
 static int l_ones(lua_State *L) {
   l_zeros(L);
