@@ -26,6 +26,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --text) text=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "char_lm.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +48,7 @@ else
   fi
 fi
 "$PY" -c 'import torch' 2>/dev/null || { echo "char_lm.sh: skip: PyTorch is not installed for $PY" >&2; exit 77; }
+[ -f "$text" ] || { echo "char_lm.sh: --text $text: no such file" >&2; exit 2; }
 case "$rounds" in ''|*[!0-9]*|0) echo "char_lm.sh: --rounds must be a positive whole number, got '$rounds'" >&2; exit 2 ;; esac
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 run_lurn() { BLIS_NUM_THREADS=$threads "$LURN" --threads "$threads" "$ROOT/bench/char_lm.lua" --text "$text" $args; }

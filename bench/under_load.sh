@@ -48,6 +48,7 @@ fi
 pids=()
 cleanup() { [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null; true; }
 trap cleanup EXIT
+trap 'cleanup; echo "under_load.sh: interrupted" >&2; exit 130' INT TERM   # the competitors ignore SIGINT
 for _ in $(seq "$compete"); do yes > /dev/null & pids+=($!); done
 sleep 1
 echo "under_load: $compete competing process(es), $pairs pairs per line, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
